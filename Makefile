@@ -1,0 +1,35 @@
+# metrics_server: `make up` runs the stack locally, `make test` runs every test. See README.md.
+PY := .venv/bin/python
+NODES ?= 1
+INSTANCES ?= 4
+
+.PHONY: up down status deps test test-unit demo bench cluster-up clean
+
+up: deps  ## install what is missing, start Cassandra, the schema, the instances and nginx; print the URL
+	@$(PY) -m tools.stack up --nodes $(NODES) --instances $(INSTANCES)
+
+cluster-up:  ## the same with a 3-node Cassandra cluster (replication factor 3, QUORUM)
+	@$(MAKE) --no-print-directory up NODES=3
+
+down:  ## stop everything `make up` started (data stays in var/)
+	@$(PY) -m tools.stack down
+
+status:  ## show what runs
+	@$(PY) -m tools.stack status || true
+
+deps:  ## what is missing: Debian's nginx, maven (mvn) and openjdk-17 (java), the venv, npm packages, Cassandra's jars
+	@tools/install.sh base
+
+test:  ## install what is missing (also chromium + chromium-driver, docker-compose, InfluxDB, VictoriaMetrics), then run every test against real services on their own ports
+	@tools/install.sh test
+	@$(PY) -m pytest
+
+demo: deps  ## load a realistic month of demo data into the running stack
+	@$(PY) -m tools.demo --url http://127.0.0.1:8080
+
+bench:  ## benchmarks against InfluxDB and VictoriaMetrics (QUICK=1 for a small run)
+	@tools/install.sh bench
+	@$(PY) -m bench.run $(if $(QUICK),--quick,)
+
+clean: down  ## stop the stack and delete its data
+	rm -rf var

@@ -1,0 +1,269 @@
+"""Run the benchmarks: `python -m bench.run [--quick] [--no-peers-if-missing] [--out DIR] [--base-port N]`.
+
+Starts our stack, InfluxDB and VictoriaMetrics in one folder on loopback ports, loads the same points into each
+with the same number of concurrent clients, measures each one's disk once flushed and compacted, then asks
+chart and raw-read queries in rounds that alternate the systems, prints the table and writes it as Markdown
+(bench/RESULTS.md for a full run, OUT/RESULTS.md for --quick) and as OUT/results.json. Everything it started
+is stopped at the end, also on an error or SIGTERM.
+"""
+import argparse
+import os
+import shutil
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from bench.base import BEGAN, BenchError, Chart, Results, machine, percentile, say, timed
+from bench.dataset import DAY, make_dataset
+from bench.influx import Influx
+from bench.ours import Ours
+from bench.victoria import Victoria
+
+HERE = Path(__file__).resolve().parent
+WIDTH = 1200
+HOUR = 3_600_000
+MODES = {  # hosts (× 4 metrics = series), days, timed rounds of chart queries and of raw reads
+    "full": {"hosts": 50, "days": 30, "chart_rounds": 20, "raw_rounds": 5},
+    "quick": {"hosts": 5, "days": 2, "chart_rounds": 3, "raw_rounds": 2},
+}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 series × 2 days, a few rounds (CI, make test)")
+    parser.add_argument("--no-peers-if-missing", action="store_true",
+                        help="benchmark only the systems that are installed instead of failing")
+    parser.add_argument("--out", type=Path, help="working folder (default bench/out/full or bench/out/quick)")
+    parser.add_argument("--results", type=Path, help="Markdown table (default bench/RESULTS.md, OUT with --quick)")
+    parser.add_argument("--base-port", type=int, default=38000,
+                        help="nginx BASE+80, instances +81.., CQL +1042, InfluxDB +86, VictoriaMetrics +428")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent writers, the same for every system")
+    parser.add_argument("--batch", type=int, default=5000, help="points per write request")
+    args = parser.parse_args(argv)
+    args.mode = "quick" if args.quick else "full"
+    args.out = (args.out or HERE / "out" / args.mode).resolve()
+    args.results = args.results or (args.out / "RESULTS.md" if args.quick else HERE / "RESULTS.md")
+    return args
+
+
+def systems_for(args) -> list:
+    """Ours first, then every peer that is installed (or fail when one is missing, unless told not to)."""
+    systems = [Ours(args.out / "stack", args.base_port)]
+    for peer in (Influx, Victoria):
+        if shutil.which(peer.binary):
+            systems.append(peer(args.out / peer.name, args.base_port))
+        elif not args.no_peers_if_missing:
+            raise BenchError(f"{peer.binary} is not installed: run `tools/install.sh bench` (or pass "
+                             "--no-peers-if-missing)")
+        else:
+            say(f"{peer.binary} is not installed: benchmarking without {peer.name}")
+    for system in systems:
+        system.settle = (1.0, 3) if args.quick else system.settle
+    return systems
+
+
+def chart_plans(dataset, rounds: int, days: int) -> list[tuple[int, str, list[Chart]]]:
+    """(series count, range label, one warm-up query then `rounds` timed ones) for 1 and 4 series over 1 h, 24 h
+    and the whole data set; random metrics, hosts and window ends (seeded), the same for every system."""
+    rng = np.random.default_rng(7)
+    hosts = sorted({series.host for series in dataset.series})
+    metrics = sorted({series.metric.name for series in dataset.series})
+    plans = []
+    for count in (1, 4):
+        for label, span in (("1 h", HOUR), ("24 h", DAY), (f"{days} d", days * DAY)):
+            queries = []
+            for _ in range(rounds + 1):
+                latest = (dataset.end_ms - dataset.start_ms - span) // 60_000
+                end = dataset.end_ms - int(rng.integers(0, latest + 1)) * 60_000
+                chosen = tuple(sorted(rng.choice(hosts, size=count, replace=False).tolist()))
+                queries.append(Chart(str(rng.choice(metrics)), chosen, end - span, end, WIDTH))
+            plans.append((count, label, queries))
+    return plans
+
+
+def measure_load(systems, dataset, args, results: dict) -> None:
+    """Each system in turn: encode every request body (untimed), POST them all, then flush/compact and size."""
+    for system in systems:
+        bodies = [system.encode(dataset, *batch) for batch in dataset.batches(args.batch)]
+        say(f"{system.name}: loading {len(dataset):,} points in {len(bodies)} requests "
+              f"({sum(map(len, bodies)) / 2 ** 20:.0f} MiB) with {args.clients} clients")
+        seconds, retries = system.load(dataset, bodies, args.clients)
+        del bodies
+        results["ingest"][system.name] = len(dataset) / seconds
+        results["retries"][system.name] = retries
+        results["load"][system.name] = os.getloadavg()[0]
+        results["catch_up"][system.name] = system.catch_up()
+        results["ingest_total"][system.name] = len(dataset) / (seconds + results["catch_up"][system.name])
+        if results["catch_up"][system.name]:
+            say(f"{system.name}: background work (rollups) done {results['catch_up'][system.name]:.0f} s later")
+        say(f"{system.name}: {len(dataset) / seconds:,.0f} points/s, {retries} requests retried after 502/503/504; "
+            "flushing and compacting")
+        results["disk"][system.name] = system.disk() / len(dataset)
+        say(f"{system.name}: {results['disk'][system.name]:.2f} bytes per point on disk")
+
+
+def measure_charts(systems, plans, results: dict) -> None:
+    """A warm-up of every query (ours first: its step is everyone's bin), then rounds alternating systems."""
+    ours = systems[0]
+    for count, label, queries in plans:
+        step = ours.step_ms(ours.chart(queries[0]))
+        queries[:] = [Chart(q.metric, q.hosts, q.start_ms // step * step, -(-q.end_ms // step) * step, q.width, step)
+                      for q in queries]  # whole bins, so every system reads the same points
+        for system in systems:
+            shipped = system.chart_values(system.chart(queries[0]))
+            if count == 1:
+                results["shipped"].setdefault(label, {})[system.name] = float(np.mean(shipped)) / (4 * WIDTH)
+    for position in range(1, len(plans[0][2])):
+        for count, label, queries in plans:
+            for system in rotated(systems, position):
+                seconds, _ = timed(system.chart, queries[position])
+                results["chart"].setdefault((count, label), {}).setdefault(system.name, []).append(seconds)
+        say(f"chart round {position}/{len(plans[0][2]) - 1} done")
+
+
+def measure_raw(systems, dataset, rounds: int, results: dict) -> None:
+    """One whole series per round, a different one each round, read by every system in turn."""
+    for position in range(rounds):
+        series = dataset.series[(position * 37) % len(dataset.series)]
+        for system in rotated(systems, position):
+            seconds, count = timed(system.raw, series.metric.name, series.host, dataset.start_ms, dataset.end_ms)
+            if count != len(series.ts):
+                raise BenchError(f"{system.name} read {count} points of {series.metric.name}/{series.host}, "
+                                 f"not the {len(series.ts)} stored")
+            results["raw"].setdefault(system.name, []).append(count / seconds)
+
+
+def rotated(items: list, by: int) -> list:
+    by %= len(items)
+    return items[by:] + items[:by]
+
+
+def table(systems, results: dict, days: int) -> Results:
+    """Every figure as one row: medians of rates, p50/p95 of latencies."""
+    rows = Results([system.name for system in systems])
+    rows.add("ingest", "points/s", "higher", results["ingest"])
+    rows.add("ingest, background work (rollups) included", "points/s", "higher", results["ingest_total"])
+    for (count, label), samples in results["chart"].items():
+        for q in (50, 95):
+            rows.add(f"chart, {count} series, {label}: p{q}", "ms", "lower",
+                      {name: percentile(values, q) * 1000 for name, values in samples.items()})
+    rows.add(f"raw read, 1 series, {days} d", "points/s", "higher",
+              {name: float(np.median(rates)) for name, rates in results["raw"].items()})
+    rows.add("disk, after flush and compaction", "bytes/point", "lower", results["disk"])
+    for label, values in results["shipped"].items():
+        rows.add(f"values per series ÷ (4 × {WIDTH}), {label}", "ratio", "≤ 1", values)
+    return rows
+
+
+def markdown(args, dataset, systems, result: Results, results: dict, facts: dict, seconds: float) -> str:
+    """RESULTS.md: when, where, what, how, then the table."""
+    lines = [
+        "# Benchmark results", "",
+        f"Written by `{'make bench QUICK=1' if args.quick else 'make bench'}` (`python -m bench.run"
+        f"{' --quick' if args.quick else ''}`) on {facts['date']}, in {seconds / 60:.1f} minutes. Regenerate; "
+        "do not edit.", "", "## Machine", "",
+        *(f"- {key}: {value}" for key, value in facts["machine"].items()), "", "## Versions", "",
+        *(f"- {system.name}: {system.version()}" for system in systems), "", "## Data set", "",
+        f"- {len(dataset.series)} series: {len({s.metric.name for s in dataset.series})} metrics "
+        f"({', '.join(sorted({f'{s.metric.name} ({s.metric.unit})' for s in dataset.series}))}) × "
+        f"{len({s.host for s in dataset.series})} hosts (label `host`)",
+        f"- {args.days} days at one point a minute, daily and weekly cycles, drift, noise, spikes and outages "
+        f"(seeded numpy, `bench/dataset.py`): {len(dataset):,} points",
+        "", "## Method", "",
+        f"- ingest: {args.clients} concurrent keep-alive clients, {args.batch} points per request, request bodies "
+        "encoded before the clock starts, batches in time order across all series; ours `POST /api/write` (JSON) "
+        "through nginx to 4 instances, InfluxDB `/write?precision=ms` (line protocol), VictoriaMetrics "
+        "`/api/v1/import/prometheus`",
+        "- disk: allocated bytes (as `du`) of the stored data ÷ points, after ours `nodetool flush` + `compact` "
+        "(keyspace folder), InfluxDB's cold shards snapshotted and fully compacted (data + wal), VictoriaMetrics "
+        "`/internal/force_flush` + `force_merge` (data + indexdb)",
+        f"- charts: width {WIDTH} px; ours `GET /api/query?metric=m{{host=...}}&width={WIDTH}` (avg + M4 per "
+        "bin); InfluxDB `SELECT mean, min, max, first, last ... GROUP BY time(step), host`; VictoriaMetrics "
+        "`query_range` of `aggr_over_time((avg, min, max, first, last)_over_time, m[step])`, with the step our "
+        f"API chose, its response cache off; one warm-up, then {args.chart_rounds} rounds, systems alternating, "
+        "random metrics, hosts and window ends (the same for every system)",
+        f"- raw read: one whole series ({args.days} d) per round, {args.raw_rounds} rounds, median; ours "
+        "`GET /api/metrics/<name>/data?limit=100000` following `X-Next-Cursor`, InfluxDB `SELECT value`, "
+        "VictoriaMetrics `/api/v1/export`; each answer's point count checked against the data set",
+        "- values per series: numbers (not nulls) in the 1-series chart answer ÷ (4 × width); ours counts "
+        "`points` values and `min`/`max`/`first`/`last`",
+        "- write requests retried after 502/503/504 (backoff 0.5 s doubling, counted in the ingest time): "
+        + ", ".join(f"{name} {count}" for name, count in results["retries"].items()),
+        "- background work after the load (ours: rollup workers recomputing every marked partition), waited for "
+        "before the disk and the queries are measured, counted in the second ingest row only: "
+        + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results["catch_up"].items()),
+        "- machine load (1-minute load average, other work included) as each load ended: "
+        + ", ".join(f"{name} {load:.1f}" for name, load in results["load"].items()),
+        "- ratios: ours ÷ peer (for latencies and bytes lower is better, for rates higher)",
+        "", "## Results", "", *caveat(facts, results), result.markdown(), "",
+    ]
+    return "\n".join(lines)
+
+
+def caveat(facts: dict, results: dict) -> list[str]:
+    """A warning above the table when other work kept the machine busier than its cores during the run."""
+    loads = [float(facts["machine"][key].split()[0]) for key in ("load average at start", "load average at end")]
+    loads += list(results["load"].values())
+    cores = os.cpu_count() or 1
+    if max(loads) <= cores:
+        return []
+    return [f"The machine was shared: 1-minute load average {min(loads):.0f} to {max(loads):.0f} on {cores} cores "
+            "from other work. Absolute figures are pessimistic and noisy; chart rounds alternate the systems, so "
+            "their ratios are fairer than the ingest ones, which ran one system at a time.", ""]
+
+
+def write(args, dataset, systems, result: Results, results: dict, facts: dict) -> None:
+    """Print the table, write it as Markdown, and everything (with every sample) as JSON."""
+    print(result.text(), flush=True)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(markdown(args, dataset, systems, result, results, facts, time.monotonic() - BEGAN))
+    samples = {"chart": {f"{count} series, {label}": values for (count, label), values in results["chart"].items()},
+               "raw": results["raw"]}
+    (args.out / "results.json").write_bytes(orjson.dumps(
+        {**facts, "mode": args.mode, "points": len(dataset), **result.to_json(), "retries": results["retries"],
+         "catch_up_seconds": results["catch_up"],
+         "samples": samples},
+        option=orjson.OPT_INDENT_2))
+    say(f"wrote {args.results} and {args.out / 'results.json'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    args.__dict__.update(MODES[args.mode])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    facts = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
+    systems: list = []
+    started: list = []
+    try:
+        systems = systems_for(args)
+        args.out.mkdir(parents=True, exist_ok=True)
+        say(f"data set: {args.hosts * 4} series × {args.days} days")
+        dataset = make_dataset(hosts=args.hosts, days=args.days)
+        for system in systems:
+            say(f"starting {system.name}")
+            started.append(system)
+            system.start()
+        results: dict = {key: {} for key in ("ingest", "ingest_total", "retries", "load", "catch_up", "disk",
+                                              "chart", "shipped", "raw")}
+        measure_load(systems, dataset, args, results)
+        measure_charts(systems, chart_plans(dataset, args.chart_rounds, args.days), results)
+        measure_raw(systems, dataset, args.raw_rounds, results)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for system in reversed(started):
+            say(f"stopping {system.name}")
+            system.stop()
+    facts["machine"]["load average at end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    write(args, dataset, systems, table(systems, results, args.days), results, facts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

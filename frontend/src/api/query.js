@@ -1,0 +1,58 @@
+// Builds the query strings the dashboard sends; pure, so the table, chart and CSV share one definition.
+import { formatSelector } from './selector.js';
+
+/** Query string for GET /api/query (chart mode with width, table mode with granularity). */
+export function buildQueryString({ metrics, start, end, width, granularity, agg, groupBy = [], tz, format }) {
+  const p = new URLSearchParams();
+  for (const m of metrics) p.append('metric', formatSelector(m));
+  p.set('start', String(start));
+  p.set('end', String(end));
+  if (granularity) p.set('granularity', granularity);
+  else if (width) p.set('width', String(Math.max(1, Math.round(width))));
+  if (agg) p.set('agg', agg);
+  for (const key of groupBy) p.append('group_by', key);
+  if (tz) p.set('tz', tz);
+  if (format) p.set('format', format);
+  return p.toString();
+}
+
+/** Query string for the per-metric endpoints (states, heatmap): range, label filters, extras. */
+export function buildMetricQueryString({ filters = {}, start, end, width, granularity, quantiles = [], tz }) {
+  const p = new URLSearchParams();
+  p.set('start', String(start));
+  p.set('end', String(end));
+  if (granularity) p.set('granularity', granularity);
+  else if (width) p.set('width', String(Math.max(1, Math.round(width))));
+  for (const q of quantiles) p.append('q', String(q));
+  for (const key of Object.keys(filters).sort()) {
+    for (const value of filters[key]) p.append(key, value);
+  }
+  if (tz) p.set('tz', tz);
+  return p.toString();
+}
+
+/**
+ * The aggregation a metric is drawn with: the chosen one, else rate for counters and avg otherwise.
+ * Rate only applies to counters, so choosing it leaves gauges on avg.
+ */
+export function effectiveAgg(type, agg) {
+  if (agg === 'rate' && type !== 'counter') return 'avg';
+  if (agg && agg !== 'auto') return agg;
+  return type === 'counter' ? 'rate' : 'avg';
+}
+
+/**
+ * Groups the picked line metrics into as few /api/query requests as possible:
+ * one per distinct (aggregation, group-by keys), since both are per-request parameters.
+ */
+export function partitionQueries(picks, typeOf, agg) {
+  const groups = new Map();
+  for (const pick of picks) {
+    const a = effectiveAgg(typeOf(pick.name), agg);
+    const groupBy = [...(pick.groupBy || [])].sort();
+    const key = `${a}|${groupBy.join(',')}`;
+    if (!groups.has(key)) groups.set(key, { agg: a, groupBy, metrics: [] });
+    groups.get(key).metrics.push({ name: pick.name, filters: pick.filters || {} });
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,61 @@
+// Axes and grid drawn by React from D3 scales' ticks.
+import { AXIS_WIDTH, axisOffset, unitLabel } from './axes.js';
+import { formatNumber, formatTick } from './format.js';
+
+/** Time axis along the bottom of the plot. */
+export function XAxis({ x, innerWidth, innerHeight, compact = false }) {
+  const ticks = x.ticks(Math.max(2, Math.floor(innerWidth / (compact ? 130 : 110))));
+  const spacing = ticks.length > 1 ? ticks[1] - ticks[0] : 0;
+  return (
+    <g className="axis axis-x" transform={`translate(0,${innerHeight})`}>
+      <line x2={innerWidth} className="axis-line" />
+      {ticks.map((t) => (
+        <g key={+t} transform={`translate(${x(t)},0)`}>
+          <line y2={compact ? 3 : 5} className="axis-tick" />
+          <text y={compact ? 13 : 17} textAnchor="middle">{formatTick(t, spacing)}</text>
+        </g>
+      ))}
+    </g>
+  );
+}
+
+/** A value axis for one unit, on its side and level, coloured like its first series. */
+export function YAxis({ axis, y, innerWidth, innerHeight }) {
+  const left = axis.side === 'left';
+  const x0 = axisOffset(axis, innerWidth);
+  const dir = left ? -1 : 1;
+  const ticks = y.ticks(Math.max(2, Math.floor(innerHeight / 48)));
+  return (
+    <g className="axis axis-y" transform={`translate(${x0},0)`} data-unit={axis.unit} data-side={axis.side}>
+      <line y2={innerHeight} className="axis-line" style={{ stroke: axis.color }} />
+      {ticks.map((t) => (
+        <g key={t} transform={`translate(0,${y(t)})`}>
+          <line x2={dir * 4} className="axis-tick" style={{ stroke: axis.color }} />
+          <text x={dir * 7} dy="0.32em" textAnchor={left ? 'end' : 'start'}>{formatNumber(t)}</text>
+        </g>
+      ))}
+      <text
+        className="axis-unit"
+        fill={axis.color}
+        style={{ fill: axis.color }}
+        transform={`translate(${dir * (AXIS_WIDTH - 12)},${innerHeight / 2}) rotate(${left ? -90 : 90})`}
+        textAnchor="middle"
+      >
+        {unitLabel(axis.unit)}
+      </text>
+    </g>
+  );
+}
+
+/** Light horizontal grid lines from the primary (first left) axis, vertical ones from the time ticks. */
+export function Grid({ x, y, innerWidth, innerHeight }) {
+  const xt = x.ticks(Math.max(2, Math.floor(innerWidth / 110)));
+  return (
+    <g className="grid" aria-hidden="true">
+      {y && y.ticks(Math.max(2, Math.floor(innerHeight / 48))).map((t) => (
+        <line key={`y${t}`} x2={innerWidth} y1={y(t)} y2={y(t)} />
+      ))}
+      {xt.map((t) => <line key={`x${+t}`} x1={x(t)} x2={x(t)} y2={innerHeight} />)}
+    </g>
+  );
+}

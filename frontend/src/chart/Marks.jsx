@@ -1,0 +1,69 @@
+// The marks of time series: min–max bands, lines broken at gaps, bars and points.
+import { area, line } from 'd3-shape';
+import { maxJoin, sampleInterval, splitBandGaps, splitGaps } from './gaps.js';
+
+/** Width of a bar: the bin, or the sampling interval when the bins are finer than the samples. */
+function barSpan(s) {
+  const bin = s.step || (s.times.length > 1 ? s.times[1] - s.times[0] : 60_000);
+  return Math.max(bin, sampleInterval(s.times, s.values) || 0);
+}
+
+function Line({ s, x, y, compact }) {
+  const join = maxJoin(s.times, s.values);
+  const runs = splitGaps(s.times, s.values, join);
+  const gen = line().x((d) => x(d[0])).y((d) => y(d[1]));
+  const band = !compact && s.min && s.max ? splitBandGaps(s.times, s.min, s.max, join) : [];
+  const bandGen = area().x((d) => x(d[0])).y0((d) => y(d[1])).y1((d) => y(d[2]));
+  return (
+    <g className="series" data-key={s.key}>
+      {band.length > 0 && <path className="band" d={band.map((r) => bandGen(r)).join('')} fill={s.color} />}
+      <path className="line" d={runs.map((r) => gen(r)).join('')} stroke={s.color} strokeWidth={compact ? 1 : 1.6} />
+      {runs.filter((r) => r.length === 1).map(([[t, v]]) => (
+        <circle key={t} cx={x(t)} cy={y(v)} r={compact ? 1.2 : 2} fill={s.color} />
+      ))}
+    </g>
+  );
+}
+
+function Bars({ s, x, y }) {
+  const span = barSpan(s);
+  const [d0, d1] = y.domain();
+  const base = y(Math.min(Math.max(0, d0), d1));
+  return (
+    <g className="series" data-key={s.key} fill={s.color}>
+      {s.values.map((v, i) => {
+        if (v == null) return null;
+        const left = x(s.times[i]);
+        const w = x(s.times[i] + span) - left;
+        const gap = w > 4 ? 1 : 0;
+        const top = y(v);
+        return (
+          <rect key={s.times[i]} x={left + gap / 2} width={Math.max(0.5, w - gap)}
+            y={Math.min(top, base)} height={Math.max(0.5, Math.abs(base - top))} opacity={0.8} />
+        );
+      })}
+    </g>
+  );
+}
+
+function Points({ s, x, y, compact }) {
+  return (
+    <g className="series" data-key={s.key} fill={s.color}>
+      {s.values.map((v, i) => (v == null ? null : (
+        <circle key={s.times[i]} cx={x(s.times[i])} cy={y(v)} r={compact ? 1 : 2.2} />
+      )))}
+    </g>
+  );
+}
+
+const MARKS = { line: Line, bars: Bars, points: Points };
+
+/** Draws every series with its style on the y scale of its unit. */
+export function Marks({ series, x, yByUnit, compact = false }) {
+  return series.map((s) => {
+    const y = yByUnit.get(s.unit ?? '');
+    if (!y) return null;
+    const Mark = compact ? Line : MARKS[s.style] || Line;
+    return <Mark key={s.key} s={s} x={x} y={y} compact={compact} />;
+  });
+}

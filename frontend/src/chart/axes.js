@@ -1,0 +1,35 @@
+// One y-axis per distinct unit: the first on the left, the second on the right, more stacked outward.
+
+export const AXIS_WIDTH = 58;
+const EDGE = 12;
+
+/** Label of a unit's axis ("" means a unitless metric). */
+export const unitLabel = (unit) => (unit ? unit : 'value');
+
+/**
+ * Assigns an axis to every unit in order of first appearance among `series` ({unit, color}).
+ * Returns {axes: [{unit, side, level, color}], byUnit: Map(unit → axis), marginLeft, marginRight}.
+ */
+export function assignAxes(series) {
+  const byUnit = new Map();
+  const axes = [];
+  for (const s of series) {
+    const unit = s.unit ?? '';
+    if (byUnit.has(unit)) continue;
+    const i = axes.length;
+    const axis = { unit, side: i % 2 === 0 ? 'left' : 'right', level: Math.floor(i / 2), color: s.color };
+    axes.push(axis);
+    byUnit.set(unit, axis);
+  }
+  const count = (side) => axes.filter((a) => a.side === side).length;
+  return {
+    axes,
+    byUnit,
+    marginLeft: Math.max(1, count('left')) * AXIS_WIDTH,
+    marginRight: count('right') ? count('right') * AXIS_WIDTH : EDGE,
+  };
+}
+
+/** Horizontal position of an axis' line relative to the plot area of width `innerWidth`. */
+export const axisOffset = (axis, innerWidth) =>
+  axis.side === 'left' ? -axis.level * AXIS_WIDTH : innerWidth + axis.level * AXIS_WIDTH;

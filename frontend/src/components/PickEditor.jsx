@@ -1,0 +1,96 @@
+// Settings of one picked metric: chart type, label filters (values from /series) and group-by keys.
+import { useMemo } from 'react';
+import { urls } from '../api/client.js';
+import { useFetch } from '../data/useFetch.js';
+import { TypeBadge } from './MetricBrowser.jsx';
+
+export const CHART_TYPES = {
+  gauge: ['line', 'bars', 'points'],
+  counter: ['line', 'bars', 'points'],
+  enum: ['pie', 'bars'],
+  histogram: ['heatmap', 'percentiles'],
+};
+
+/** The chart type a pick is drawn with: its own choice if valid for its type, else the type's first. */
+export const chartOf = (pick, type) => {
+  const options = CHART_TYPES[type] || CHART_TYPES.gauge;
+  return options.includes(pick.chart) ? pick.chart : options[0];
+};
+
+function Toggle({ on, onClick, children, title }) {
+  return (
+    <button type="button" className={`toggle${on ? ' is-on' : ''}`} aria-pressed={on} onClick={onClick} title={title}>
+      {children}
+    </button>
+  );
+}
+
+export function PickEditor({ pick, meta, onChange, onRemove }) {
+  const type = meta?.type || 'gauge';
+  const series = useFetch(urls.series(pick.name));
+  const values = useMemo(() => {
+    const out = {};
+    for (const key of meta?.label_keys || []) out[key] = new Set();
+    for (const labels of series.data || []) {
+      for (const [k, v] of Object.entries(labels)) (out[k] ||= new Set()).add(v);
+    }
+    return Object.fromEntries(Object.entries(out).map(([k, s]) => [k, [...s].sort()]));
+  }, [series.data, meta]);
+  const keys = Object.keys(values);
+  const chart = chartOf(pick, type);
+
+  const toggleValue = (key, value) => {
+    const cur = pick.filters[key] || [];
+    const next = cur.includes(value) ? cur.filter((v) => v !== value) : [...cur, value];
+    const filters = { ...pick.filters, [key]: next };
+    if (!next.length) delete filters[key];
+    onChange({ ...pick, filters });
+  };
+  const toggleGroup = (key) => {
+    const g = pick.groupBy || [];
+    onChange({ ...pick, groupBy: g.includes(key) ? g.filter((k) => k !== key) : [...g, key] });
+  };
+
+  return (
+    <article className="pick" data-metric={pick.name}>
+      <header className="pick-head">
+        <TypeBadge type={type} />
+        <span className="pick-name" title={meta?.description || pick.name}>{pick.name}</span>
+        {meta?.unit && <span className="unit">{meta.unit}</span>}
+        <button type="button" className="icon-btn" aria-label={`Remove ${pick.name}`} onClick={onRemove}>×</button>
+      </header>
+      <div className="field">
+        <span className="field-label">Chart</span>
+        <div className="segmented" role="group" aria-label={`Chart type of ${pick.name}`}>
+          {(CHART_TYPES[type] || CHART_TYPES.gauge).map((c) => (
+            <Toggle key={c} on={chart === c} onClick={() => onChange({ ...pick, chart: c === CHART_TYPES[type]?.[0] ? undefined : c })}>
+              {c}
+            </Toggle>
+          ))}
+        </div>
+      </div>
+      {series.error && <p className="field-error">{series.error.message}</p>}
+      {keys.map((key) => (
+        <div className="field" key={key}>
+          <span className="field-label" title={`Filter by ${key}`}>{key}</span>
+          <div className="chips" role="group" aria-label={`Filter ${pick.name} by ${key}`}>
+            {values[key].length === 0 && <span className="muted">no values</span>}
+            {values[key].map((v) => (
+              <Toggle key={v} on={(pick.filters[key] || []).includes(v)} onClick={() => toggleValue(key, v)}>{v}</Toggle>
+            ))}
+          </div>
+        </div>
+      ))}
+      {keys.length > 0 && (type === 'gauge' || type === 'counter') && (
+        <div className="field">
+          <span className="field-label">Group by</span>
+          <div className="chips" role="group" aria-label={`Group ${pick.name} by`}>
+            {keys.map((key) => (
+              <Toggle key={key} on={(pick.groupBy || []).includes(key)} onClick={() => toggleGroup(key)}>{key}</Toggle>
+            ))}
+          </div>
+        </div>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,61 @@
+// Turns /api/query responses into columnar series (times, values, min, max) with a key, label and colour.
+import { colorAt } from '../chart/palette.js';
+
+/** A stable identity for a series: metric plus its sorted labels. */
+export function seriesKey(metric, labels = {}) {
+  const parts = Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`);
+  return parts.length ? `${metric}{${parts.join(',')}}` : metric;
+}
+
+/** Human label: "cpu · host=a, region=eu". */
+export function seriesLabel(metric, labels = {}) {
+  const parts = Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`);
+  return parts.length ? `${metric} · ${parts.join(', ')}` : metric;
+}
+
+/** The unit a series is drawn in: a rate is per second. */
+export const displayUnit = (unit, agg) => (agg === 'rate' ? `${unit || ''}/s` : unit || '');
+
+const column = (rows, i = 1) => (rows ? rows.map((p) => (Array.isArray(p) ? p[i] : p)) : null);
+
+/** Flattens several /api/query responses into columnar series, colouring them in order. */
+export function toSeries(responses, styleOf = () => 'line') {
+  const out = [];
+  for (const res of responses || []) {
+    for (const s of res?.series || []) {
+      const points = s.points || [];
+      const agg = s.agg ?? res.agg;
+      out.push({
+        key: seriesKey(s.metric, s.labels),
+        label: seriesLabel(s.metric, s.labels),
+        metric: s.metric,
+        labels: s.labels || {},
+        unit: displayUnit(s.unit, agg),
+        type: s.type,
+        agg,
+        resolution: s.resolution,
+        style: styleOf(s.metric),
+        times: points.map((p) => p[0]),
+        values: column(points),
+        min: column(s.min),
+        max: column(s.max),
+        step: res.step ?? null,
+      });
+    }
+  }
+  return out.map((s, i) => ({ ...s, color: colorAt(i) }));
+}
+
+/** True when no series has a single present value. */
+export const isAllEmpty = (series) => series.every((s) => s.values.every((v) => v == null));
+
+/** Long-format rows (one per bin per series) for the table. */
+export function toRows(series) {
+  const rows = [];
+  for (const s of series) {
+    for (let i = 0; i < s.times.length; i++) {
+      rows.push({ t: s.times[i], metric: s.metric, labels: s.labels, value: s.values[i], unit: s.unit, key: s.key });
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { displayUnit, isAllEmpty, seriesKey, seriesLabel, toRows, toSeries } from './series.js';
+
+const response = {
+  start: 0, end: 120000, step: 60000, bins: '1m', agg: 'avg',
+  series: [
+    { metric: 'cpu', labels: { region: 'eu', host: 'a' }, unit: '%', type: 'gauge', agg: 'avg',
+      points: [[0, 1], [60000, null], [120000, 3]], min: [[0, 0.5], [60000, null], [120000, 2]], max: [1.5, null, 4] },
+    { metric: 'latency', labels: {}, unit: 'ms', type: 'gauge', points: [[0, 10]] },
+  ],
+};
+
+describe('series', () => {
+  it('keys and labels series by metric and sorted labels', () => {
+    expect(seriesKey('cpu', { region: 'eu', host: 'a' })).toBe('cpu{host=a,region=eu}');
+    expect(seriesLabel('cpu', { host: 'a' })).toBe('cpu · host=a');
+    expect(seriesLabel('cpu')).toBe('cpu');
+  });
+
+  it('turns responses into coloured columns, accepting bare or [t, v] band values', () => {
+    const [a, b] = toSeries([response], (m) => (m === 'cpu' ? 'bars' : 'line'));
+    expect(a.times).toEqual([0, 60000, 120000]);
+    expect(a.values).toEqual([1, null, 3]);
+    expect(a.min).toEqual([0.5, null, 2]);
+    expect(a.max).toEqual([1.5, null, 4]);
+    expect(a.style).toBe('bars');
+    expect(b.agg).toBe('avg');
+    expect(b.min).toBeNull();
+    expect(a.color).not.toBe(b.color);
+  });
+
+  it('shows rates per second', () => {
+    expect(displayUnit('req', 'rate')).toBe('req/s');
+    expect(displayUnit('', 'rate')).toBe('/s');
+    expect(displayUnit('ms', 'avg')).toBe('ms');
+    expect(displayUnit(undefined, 'max')).toBe('');
+  });
+
+  it('detects emptiness and flattens to rows', () => {
+    const s = toSeries([response]);
+    expect(isAllEmpty(s)).toBe(false);
+    expect(isAllEmpty([{ values: [null, null] }])).toBe(true);
+    expect(toRows(s)).toHaveLength(4);
+    expect(toRows(s)[1]).toMatchObject({ t: 60000, metric: 'cpu', value: null, unit: '%' });
+  });
+});

@@ -1,0 +1,67 @@
+// Fetch hooks: JSON by URL, cancelled when the URL changes, keeping the last data while the next loads.
+import { useEffect, useRef, useState } from 'react';
+import { getJson } from '../api/client.js';
+
+/** Fetches every URL in `urls` (null entries are skipped); returns {data: [..], error, loading}. */
+export function useFetchAll(urls, reloadKey = 0) {
+  const key = urls.map(String).join('\n');
+  const [state, setState] = useState({ data: null, error: null, loading: false, key: null });
+  const latest = useRef(key);
+
+  useEffect(() => {
+    latest.current = key;
+    if (!urls.length) {
+      setState({ data: [], error: null, loading: false, key });
+      return undefined;
+    }
+    const ctrl = new AbortController();
+    setState((s) => ({ ...s, loading: true, error: null }));
+    Promise.all(urls.map((u) => (u ? getJson(u, { signal: ctrl.signal }) : null)))
+      .then((data) => latest.current === key && setState({ data, error: null, loading: false, key }))
+      .catch((error) => {
+        if (error.name === 'AbortError' || latest.current !== key) return;
+        setState({ data: null, error, loading: false, key });
+      });
+    return () => ctrl.abort();
+  }, [key, reloadKey]);
+
+  return state;
+}
+
+/** Fetches one URL (or nothing for null); returns {data, error, loading}. */
+export function useFetch(url, reloadKey = 0) {
+  const s = useFetchAll(url ? [url] : [], reloadKey);
+  return { ...s, data: s.data && s.data.length ? s.data[0] : null };
+}
+
+/** Width of an element in CSS pixels, following resizes (rounded, debounced to one frame). */
+export function useWidth(ref) {
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return undefined;
+    let frame = 0;
+    const measure = () => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => setWidth(Math.floor(el.getBoundingClientRect().width)));
+    };
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => {
+      cancelAnimationFrame(frame);
+      ro.disconnect();
+    };
+  }, [ref]);
+  return width;
+}
+
+/** The value after it stopped changing for `ms` milliseconds. */
+export function useDebounced(value, ms) {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const id = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(id);
+  }, [value, ms]);
+  return v;
+}

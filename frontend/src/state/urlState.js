@@ -1,0 +1,70 @@
+// The whole view as URL query parameters, so a reload or a shared link restores it.
+import { formatSelector, parseSelector } from '../api/selector.js';
+
+export const DEFAULTS = Object.freeze({
+  picks: [], from: '-6h', to: 'now', zoom: null, gran: 'auto', agg: 'auto', tab: 'graph', live: false,
+});
+
+export const GRANULARITIES = ['auto', 'minute', 'hour', 'day'];
+export const AGGS = ['auto', 'avg', 'min', 'max', 'sum', 'count', 'first', 'last', 'p50', 'p90', 'p99', 'rate'];
+export const TABS = ['graph', 'table'];
+
+const oneOf = (value, allowed, fallback) => (allowed.includes(value) ? value : fallback);
+
+/**
+ * Reads a query string into view state. Parameters:
+ * m=name{k="v"} (repeated, one per picked metric), g=name:key1,key2 (group-by), c=name:chartType,
+ * from, to, zs/ze (zoom bounds in ms), gran, agg, tab, live=1.
+ */
+export function decodeState(search) {
+  const p = new URLSearchParams(search);
+  const keyed = (param) => {
+    const out = {};
+    for (const v of p.getAll(param)) {
+      const i = v.lastIndexOf(':');
+      if (i > 0) out[v.slice(0, i)] = v.slice(i + 1);
+    }
+    return out;
+  };
+  const groups = keyed('g');
+  const charts = keyed('c');
+  const seen = new Set();
+  const picks = [];
+  for (const raw of p.getAll('m')) {
+    const { name, filters } = parseSelector(raw);
+    if (!name || seen.has(name)) continue;
+    seen.add(name);
+    const pick = { name, filters, groupBy: groups[name] ? groups[name].split(',').filter(Boolean) : [] };
+    if (charts[name]) pick.chart = charts[name];
+    picks.push(pick);
+  }
+  const zs = Number(p.get('zs'));
+  const ze = Number(p.get('ze'));
+  return {
+    picks,
+    from: p.get('from') || DEFAULTS.from,
+    to: p.get('to') || DEFAULTS.to,
+    zoom: p.has('zs') && p.has('ze') && zs < ze ? [zs, ze] : null,
+    gran: oneOf(p.get('gran'), GRANULARITIES, DEFAULTS.gran),
+    agg: oneOf(p.get('agg'), AGGS, DEFAULTS.agg),
+    tab: oneOf(p.get('tab'), TABS, DEFAULTS.tab),
+    live: p.get('live') === '1',
+  };
+}
+
+/** Writes view state as a query string (without "?"), leaving out defaults. */
+export function encodeState(state) {
+  const p = new URLSearchParams();
+  for (const pick of state.picks) p.append('m', formatSelector(pick));
+  for (const pick of state.picks) if (pick.groupBy?.length) p.append('g', `${pick.name}:${pick.groupBy.join(',')}`);
+  for (const pick of state.picks) if (pick.chart) p.append('c', `${pick.name}:${pick.chart}`);
+  for (const key of ['from', 'to', 'gran', 'agg', 'tab']) {
+    if (state[key] !== DEFAULTS[key]) p.set(key, state[key]);
+  }
+  if (state.zoom) {
+    p.set('zs', String(Math.round(state.zoom[0])));
+    p.set('ze', String(Math.round(state.zoom[1])));
+  }
+  if (state.live) p.set('live', '1');
+  return p.toString();
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, decodeState, encodeState } from './urlState.js';
+
+describe('URL state', () => {
+  it('decodes an empty query string to the defaults', () => {
+    expect(decodeState('')).toEqual({ ...DEFAULTS });
+    expect(encodeState({ ...DEFAULTS })).toBe('');
+  });
+
+  it('round-trips metrics, filters, group-by, chart types, range, zoom, granularity, agg, tab and live', () => {
+    const state = {
+      picks: [
+        { name: 'cpu', filters: { host: ['a', 'b'], region: ['eu'] }, groupBy: ['host'], chart: 'bars' },
+        { name: 'http.latency', filters: {}, groupBy: [] },
+        { name: 'job:state', filters: { 'svc': ['x:y'] }, groupBy: ['svc', 'dc'] },
+      ],
+      from: '1700000000000',
+      to: '1700086400000',
+      zoom: [1700001000000, 1700002000000],
+      gran: 'hour',
+      agg: 'p99',
+      tab: 'table',
+      live: true,
+    };
+    const qs = encodeState(state);
+    expect(decodeState(qs)).toEqual(state);
+    expect(decodeState(`?${qs}`)).toEqual(state);
+  });
+
+  it('ignores unknown values and duplicate metrics', () => {
+    const s = decodeState('m=cpu&m=cpu&gran=week&agg=median&tab=pie&zs=5&ze=1');
+    expect(s.picks).toHaveLength(1);
+    expect(s.gran).toBe('auto');
+    expect(s.agg).toBe('auto');
+    expect(s.tab).toBe('graph');
+    expect(s.zoom).toBeNull();
+  });
+
+  it('keeps relative ranges as text', () => {
+    expect(decodeState(encodeState({ ...DEFAULTS, from: '-7d' })).from).toBe('-7d');
+  });
+});

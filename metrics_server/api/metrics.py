@@ -1,0 +1,64 @@
+"""Metric definitions: list, create, read, delete (the seed dashboard's contract, under /api)."""
+from flask import Blueprint, current_app, request
+
+from metrics_server.api.body import json_body
+from metrics_server.errors import ApiError, Conflict, NotFound
+from metrics_server.jsonio import json_response
+from metrics_server.schemas import MetricSchema
+from metrics_server.storage.registry import Metric, Registry
+
+blueprint = Blueprint("metrics", __name__)
+metric_schema = MetricSchema()
+
+
+def registry() -> Registry:
+    return current_app.extensions["registry"]
+
+
+def with_article(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def find_metric(name: str, of_type: str | None = None) -> Metric:
+    """The metric, or a 404 naming it (a 400 when an endpoint for one type is asked about another)."""
+    metric = registry().get(name)
+    if metric is None:
+        raise NotFound(f"metric '{name}' not found")
+    if of_type and metric.type != of_type:
+        raise ApiError(f"metric '{name}' is {with_article(metric.type)}, not {with_article(of_type)}")
+    return metric
+
+
+@blueprint.get("/metrics")
+def list_metrics():
+    """Every metric, optionally those whose name or description contains `search`."""
+    return json_response([metric.to_json() for metric in registry().all(request.args.get("search", ""))])
+
+
+@blueprint.post("/metrics")
+def create_metric():
+    """Define a metric; 409 when the name is taken."""
+    data = metric_schema.load(json_body())
+    config = current_app.config["METRICS_SERVER"]
+    metric = Metric(
+        name=data["name"], type=data["type"], label_keys=tuple(data["label_keys"]), unit=data["unit"],
+        description=data["description"],
+        retention_days=config["default_retention_days"] if data["retention_days"] is None else data["retention_days"],
+        partition_hours=data["partition_hours"] or config["partition_hours"],
+    )
+    created, _ = registry().create(metric)
+    if not created:
+        raise Conflict("Metric with the same name already exists")
+    return json_response({"message": "Success", "id": str(metric.id)}, 201)
+
+
+@blueprint.get("/metrics/<name>")
+def get_metric(name: str):
+    return json_response(find_metric(name).to_json())
+
+
+@blueprint.delete("/metrics/<name>")
+def delete_metric(name: str):
+    """Remove a metric with all its series and points."""
+    partitions = registry().delete(find_metric(name))
+    return json_response({"message": "Success", "deleted_partitions": partitions})

@@ -1,0 +1,32 @@
+"""The application factory: configuration in, a Flask app with every blueprint and the error envelope out."""
+import logging
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from metrics_server import api, selfmetrics
+from metrics_server.config import load_config
+from metrics_server.db import Database
+from metrics_server.errors import register_error_handlers
+from metrics_server.storage.points import PointStore
+from metrics_server.storage.registry import Registry
+from metrics_server.storage.rollups import Rollups
+
+
+def create_app(config: dict[str, Any] | None = None, db: Database | None = None) -> Flask:
+    """Build an app; Cassandra is connected on first use, so the app starts while it is down."""
+    config = load_config() if config is None else config
+    app = Flask(__name__)
+    app.config.update(DEBUG=config["debug"], MAX_CONTENT_LENGTH=config["max_body_bytes"], METRICS_SERVER=config)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    db = db or Database(config)
+    app.extensions["db"] = db
+    app.extensions["registry"] = Registry(db)
+    app.extensions["points"] = PointStore(db, app.extensions["registry"])
+    app.extensions["rollups"] = Rollups(db, app.extensions["registry"], app.extensions["points"])
+    logging.basicConfig(level=config["log_level"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    register_error_handlers(app)
+    selfmetrics.init_app(app)
+    api.init_app(app)
+    return app

@@ -1,0 +1,115 @@
+"""The Cassandra connection: opened lazily, retried when down, shared by one process's threads."""
+import logging
+import threading
+import time
+from typing import Any
+
+from cassandra import ConsistencyLevel
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.policies import (DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, RetryPolicy,
+                                TokenAwarePolicy)
+from cassandra.query import PreparedStatement, named_tuple_factory, tuple_factory
+
+from metrics_server.errors import StorageUnavailable, one_line
+
+log = logging.getLogger(__name__)
+READ_PROFILE = "read"
+RAW_PROFILE = "raw"
+RECONNECT_PAUSE = 2.0
+
+
+class Database:
+    """Owns the driver's Cluster and Session; the app starts without Cassandra and connects when it can."""
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+        self.keyspace = config["keyspace"]
+        self._session: Session | None = None
+        self._cluster: Cluster | None = None
+        self._prepared: dict[str, PreparedStatement] = {}
+        self._lock = threading.Lock()
+        self._last_attempt = 0.0
+        self._last_error = ""
+
+    def _profile(self, consistency: str, row_factory=named_tuple_factory) -> ExecutionProfile:
+        local_dc = self.config["cassandra_local_dc"] or None
+        return ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
+            consistency_level=ConsistencyLevel.name_to_value[consistency],
+            request_timeout=self.config["cassandra_timeout"],
+            retry_policy=RetryPolicy(),
+            row_factory=row_factory,
+        )
+
+    def _connect(self) -> Session:
+        config = self.config
+        auth = (PlainTextAuthProvider(config["cassandra_username"], config["cassandra_password"])
+                if config["cassandra_username"] else None)
+        cluster = Cluster(
+            contact_points=config["cassandra"], port=config["cassandra_port"], protocol_version=5,
+            auth_provider=auth, connect_timeout=min(5.0, config["cassandra_timeout"]),
+            reconnection_policy=ExponentialReconnectionPolicy(0.5, 5.0),
+            execution_profiles={
+                EXEC_PROFILE_DEFAULT: self._profile(config["write_consistency"]),
+                READ_PROFILE: self._profile(config["read_consistency"]),
+                RAW_PROFILE: self._profile(config["read_consistency"], tuple_factory),
+            },
+        )
+        try:
+            session = cluster.connect()
+            session.execute("SELECT release_version FROM system.local")
+        except Exception:
+            cluster.shutdown()
+            raise
+        self._cluster = cluster
+        return session
+
+    @property
+    def session(self) -> Session:
+        """The live session, connecting now if needed; 503 with the reason while Cassandra is unreachable."""
+        if self._session is not None:
+            return self._session
+        with self._lock:
+            if self._session is None:
+                if time.monotonic() - self._last_attempt < RECONNECT_PAUSE and self._last_error:
+                    raise StorageUnavailable(f"Cassandra is unreachable: {self._last_error}")
+                self._last_attempt = time.monotonic()
+                try:
+                    self._session = self._connect()
+                    self._last_error = ""
+                except Exception as error:
+                    self._last_error = one_line(error)
+                    log.warning("cannot connect to Cassandra: %s", self._last_error)
+                    raise StorageUnavailable(f"Cassandra is unreachable: {self._last_error}") from None
+        return self._session
+
+    def prepare(self, cql: str) -> PreparedStatement:
+        """A prepared statement, prepared once per process (`{ks}` is the keyspace)."""
+        statement = self._prepared.get(cql)
+        if statement is None:
+            statement = self.session.prepare(cql.format(ks=self.keyspace))
+            self._prepared[cql] = statement
+        return statement
+
+    def ping(self) -> dict[str, Any]:
+        """Cassandra's answer to a trivial query, for the health check; raises StorageUnavailable."""
+        try:
+            row = self.session.execute("SELECT release_version, cluster_name FROM system.local",
+                                       timeout=min(3.0, self.config["cassandra_timeout"])).one()
+            hosts = [host for host in self._cluster.metadata.all_hosts()] if self._cluster else []
+        except StorageUnavailable:
+            raise
+        except Exception as error:
+            raise StorageUnavailable(f"Cassandra is unreachable: {one_line(error)}") from None
+        return {
+            "version": row.release_version, "cluster": row.cluster_name,
+            "nodes_up": sum(1 for host in hosts if host.is_up), "nodes": len(hosts),
+        }
+
+    def close(self) -> None:
+        """Shut the driver down (its threads would otherwise keep the process alive)."""
+        if self._cluster is not None:
+            self._cluster.shutdown()
+        self._session = self._cluster = None
+        self._prepared.clear()

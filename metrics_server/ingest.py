@@ -1,0 +1,97 @@
+"""From a validated batch to stored points: per-type rules, label checks, auto-created metrics."""
+import numpy as np
+
+from metrics_server.batch import Batch
+from metrics_server.errors import ApiError
+from metrics_server.storage.points import Points, PointStore
+from metrics_server.storage.registry import Metric, Registry
+from metrics_server.storage.rollups import Rollups
+
+REQUIRED_FIELD = {"gauge": "value", "counter": "value", "enum": "state", "histogram": "buckets"}
+
+
+def item_error(index: int | None, field: str, message: str) -> ApiError:
+    """A 400 naming the item's index (in a batch) and field."""
+    where = f"{index}.{field}" if index is not None else field
+    return ApiError(f"{where}: {message}" if index is not None else message, 400, index=index, field=field)
+
+
+def given(batch: Batch, field: str, positions: np.ndarray) -> np.ndarray:
+    """Which of the points at `positions` have `field` (value, state or buckets)."""
+    if field == "value":
+        return ~np.isnan(batch.value[positions])
+    column = getattr(batch, field)
+    if column is None:
+        return np.zeros(len(positions), dtype=bool)
+    return np.array([column[i] is not None for i in positions.tolist()], dtype=bool)
+
+
+def check(metric: Metric, batch: Batch, positions: np.ndarray, indexed: bool) -> None:
+    """Refuse the first point (in request order) that breaks its metric's rules, with the first rule it breaks:
+    exactly its label keys, the field its type requires, no field of another type."""
+    keys = set(metric.label_keys)
+    codes = batch.labels[positions]
+    used = np.unique(codes)
+    wrong = np.array([set(batch.label_sets[code]) != keys for code in used.tolist()], dtype=bool)
+    required = REQUIRED_FIELD[metric.type]
+    problems = [(wrong[np.searchsorted(used, codes)], "labels",
+                 f"Labels must contain exactly these keys: {list(metric.label_keys)}"),
+                (~given(batch, required, positions), required, f"required for {metric.type} metrics")]
+    problems += [(given(batch, other, positions), other, f"not allowed for {metric.type} metrics")
+                 for other in ("state", "buckets") if other != required]
+    found = [(int(np.argmax(bad)), rule) for rule, (bad, _, _) in enumerate(problems) if bad.any()]
+    if found:
+        first, rule = min(found)
+        _, field, message = problems[rule]
+        raise item_error(int(positions[first]) if indexed else None, field, message)
+
+
+def points_of(metric: Metric, batch: Batch, positions: np.ndarray,
+              indexed: bool = True) -> tuple[dict[str, dict], Points]:
+    """The batch's points at `positions` as points of `metric`, with the label sets they use; raises a 400 that
+    names the first bad item (by its index in the request when `indexed`)."""
+    check(metric, batch, positions, indexed)
+    codes = batch.labels[positions]
+    used = np.unique(codes)
+    labels_by_series = {batch.series_ids[code]: batch.label_sets[code] for code in used.tolist()}
+    series = {sid: position for position, sid in enumerate(labels_by_series)}
+    series_of_used = np.array([series[batch.series_ids[code]] for code in used.tolist()], dtype=np.int64)
+
+    def column(values: list | None) -> list | None:
+        return None if values is None else [values[i] for i in positions.tolist()]
+
+    return labels_by_series, Points(
+        series=list(series), series_index=series_of_used[np.searchsorted(used, codes)], ts=batch.ts[positions],
+        value=batch.value[positions], state=column(batch.state), buckets=column(batch.buckets))
+
+
+def new_gauge(name: str, labels: dict[str, str], config: dict) -> Metric:
+    """The gauge /api/write creates for an unknown name, its label keys taken from its first item."""
+    return Metric(name=name, type="gauge", label_keys=tuple(sorted(labels)),
+                  partition_hours=config["partition_hours"], retention_days=config["default_retention_days"])
+
+
+def save(store: PointStore, rollups: Rollups, plan: list[tuple[Metric, dict, Points]]) -> int:
+    """Store points, then mark their partitions for rollup recomputation; returns the points stored."""
+    rollups.mark(store.write(plan))
+    return sum(len(points) for _, _, points in plan)
+
+
+def write_batch(registry: Registry, store: PointStore, rollups: Rollups, batch: Batch, config: dict) -> int:
+    """Check a whole batch across metrics, then store it: nothing is written when any item is bad."""
+    groups = batch.by_name()
+    plan = []
+    for name, positions in groups:
+        metric = registry.get(name)
+        if metric is None:
+            if not config["auto_create_metrics"]:
+                raise item_error(int(positions[0]), "name", f"unknown metric '{name}' (auto_create_metrics is off)")
+            metric = new_gauge(name, batch.label_sets[batch.labels[positions[0]]], config)
+        plan.append((metric, *points_of(metric, batch, positions)))
+    for position, ((metric, labels, points), (_, positions)) in enumerate(zip(plan, groups)):
+        if registry.get(metric.name) is None:
+            _, stored = registry.create(metric)
+            if stored.id != metric.id:
+                points_of(stored, batch, positions)
+            plan[position] = (stored, labels, points)
+    return save(store, rollups, plan)

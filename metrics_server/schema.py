@@ -1,0 +1,95 @@
+"""Keyspace and tables, created or migrated idempotently: `python -m metrics_server.schema [config.json]`.
+
+Run once per deployment (make up, the compose schema job), not by every instance: concurrent DDL from
+several processes can leave Cassandra's nodes disagreeing about the schema.
+"""
+import sys
+from typing import Any
+
+from metrics_server.config import ConfigError, load_config
+from metrics_server.db import Database
+
+TABLES = (
+    # One row per metric; the registry every request starts from.
+    """CREATE TABLE IF NOT EXISTS {ks}.metrics (
+        name text PRIMARY KEY, id uuid, type text, label_keys list<text>, unit text, description text,
+        created_at timestamp, retention_days int, partition_hours int)""",
+    # The label sets of a metric, one partition per metric, so label filters never scan data.
+    """CREATE TABLE IF NOT EXISTS {ks}.series (
+        metric text, series_id text, labels frozen<map<text, text>>,
+        PRIMARY KEY (metric, series_id))""",
+    # The time buckets each series has data in: what a delete must drop and a range read must visit.
+    """CREATE TABLE IF NOT EXISTS {ks}.partitions (
+        metric text, series_id text, bucket timestamp,
+        PRIMARY KEY (metric, series_id, bucket))""",
+    # Raw points: a partition per metric + series + time bucket, clustered by time; retention by TTL.
+    """CREATE TABLE IF NOT EXISTS {ks}.points (
+        metric text, series_id text, bucket timestamp, ts timestamp,
+        value double, state text, buckets frozen<map<double, double>>,
+        PRIMARY KEY ((metric, series_id, bucket), ts))
+        WITH CLUSTERING ORDER BY (ts ASC)
+        AND compaction = {{'class': 'TimeWindowCompactionStrategy',
+                           'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}}""",
+    # Hourly pre-aggregates of gauges and counters, a partition per metric + series + 90 days.
+    """CREATE TABLE IF NOT EXISTS {ks}.rollups (
+        metric text, series_id text, resolution text, bucket timestamp, ts timestamp,
+        count bigint, sum double, min double, max double, first double, last double,
+        first_ts timestamp, last_ts timestamp,
+        PRIMARY KEY ((metric, series_id, resolution, bucket), ts))""",
+    # Raw partitions written since their rollups were last recomputed, a few shard partitions in all.
+    """CREATE TABLE IF NOT EXISTS {ks}.dirty (
+        shard int, metric text, series_id text, bucket timestamp, marked_at timestamp,
+        PRIMARY KEY (shard, metric, series_id, bucket))
+        WITH gc_grace_seconds = 600""",
+)
+# Cleared marks are tombstones in a few hot partitions: purge them soon (a mark revived by a lost delete
+# only causes one more recomputation, so a short grace period is safe).
+MIGRATIONS = (
+    """ALTER TABLE {ks}.dirty WITH gc_grace_seconds = 600 AND compaction = {{'class': 'SizeTieredCompactionStrategy',
+        'tombstone_compaction_interval': '60', 'unchecked_tombstone_compaction': 'true'}}""",
+)
+
+
+def replication_cql(replication: dict[str, Any]) -> str:
+    """The replication map as CQL, e.g. {'class': 'SimpleStrategy', 'replication_factor': 3}."""
+    return "{" + ", ".join(f"'{key}': {value!r}" if isinstance(value, str) else f"'{key}': {value}"
+                           for key, value in replication.items()) + "}"
+
+
+def apply_schema(db: Database) -> list[str]:
+    """Create what is missing and adjust replication; returns the statements run, in order."""
+    ks = db.keyspace
+    replication = replication_cql(db.config["replication"])
+    statements = [
+        f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = {replication}",
+        f"ALTER KEYSPACE {ks} WITH replication = {replication}",
+        *(table.format(ks=ks) for table in TABLES),
+        *(migration.format(ks=ks) for migration in MIGRATIONS),
+    ]
+    session = db.session
+    for statement in statements:
+        session.execute(statement, timeout=60)
+    session.cluster.control_connection.wait_for_schema_agreement()
+    return statements
+
+
+def main(argv: list[str]) -> int:
+    try:
+        config = load_config(argv[0] if argv else None)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    db = Database(config)
+    try:
+        apply_schema(db)
+    except Exception as error:
+        print(f"error: cannot apply schema to keyspace {config['keyspace']}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    print(f"schema ready: keyspace {config['keyspace']} with replication {replication_cql(config['replication'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

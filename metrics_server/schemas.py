@@ -1,0 +1,181 @@
+"""marshmallow schemas for every request body and query string; they also generate the OpenAPI document."""
+import time
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from metrics_server.query.histogram import parse_bound
+from metrics_server.query.timeparse import parse_instant
+from metrics_server.storage.registry import METRIC_TYPES
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_:.\-]{0,199}$"
+LABEL_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
+AGGS = ("avg", "min", "max", "sum", "count", "first", "last", "p50", "p90", "p99", "rate")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def since(text: str):
+    """A default computed at load time, e.g. since("-1h") is an hour before the request."""
+    return lambda: parse_instant(text, now_ms())
+
+
+class Instant(fields.Field):
+    """A moment: ISO 8601 with an offset or Z, epoch seconds or milliseconds, `now` or `-6h`; loads to epoch ms."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("expected ISO 8601 with an offset, or epoch seconds/milliseconds")
+        try:
+            return parse_instant(value, now_ms())
+        except (TypeError, ValueError) as error:
+            raise ValidationError(str(error)) from None
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class FiniteFloat(fields.Float):
+    """A float that is not NaN or infinite."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_nan=False, error_messages={
+            "invalid": "expected a finite number", "special": "expected a finite number (NaN and infinity are rejected)",
+        }, **kwargs)
+
+
+class Buckets(fields.Dict):
+    """Histogram buckets: upper bound ('10', '0.5', '+inf') to a non-negative count of observations."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(), values=FiniteFloat(validate=validate.Range(min=0)), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        counts = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parsed = {parse_bound(key): count for key, count in counts.items()}
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+        if not parsed:
+            raise ValidationError("expected at least one bucket")
+        return parsed
+
+
+class MetricSchema(Schema):
+    """A metric definition (POST /api/metrics)."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Regexp(
+        NAME_PATTERN, error="expected letters, digits, _ : . - starting with a letter or _, at most 200 characters"))
+    type = fields.String(load_default="gauge", validate=validate.OneOf(METRIC_TYPES))
+    label_keys = fields.List(fields.String(validate=validate.Regexp(
+        LABEL_KEY_PATTERN, error="expected letters, digits and _, starting with a letter or _")),
+        load_default=list, validate=validate.Length(max=32))
+    unit = fields.String(load_default="", validate=validate.Length(max=32))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    retention_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 36500))
+    partition_hours = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 744),
+                                     metadata={"description": "time span of one Cassandra partition; lower it for "
+                                               "series written more often than once a second"})
+
+    @validates_schema
+    def unique_keys(self, data, **kwargs):
+        if len(set(data.get("label_keys", []))) != len(data.get("label_keys", [])):
+            raise ValidationError("label keys must be unique", "label_keys")
+
+
+class PointSchema(Schema):
+    """One point of a known metric (POST /api/metrics/<name>/data)."""
+
+    class Meta:
+        unknown = RAISE
+
+    labels = fields.Dict(keys=fields.String(validate=validate.Regexp(LABEL_KEY_PATTERN)),
+                         values=fields.String(validate=validate.Length(max=512)), load_default=dict)
+    value = FiniteFloat(load_default=None, allow_none=True)
+    timestamp = Instant(load_default=None, allow_none=True,
+                        metadata={"description": "ISO 8601 with offset or Z, or epoch s/ms; default now (UTC)"})
+    buckets = Buckets(load_default=None, allow_none=True)
+    state = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+
+
+class WriteItemSchema(PointSchema):
+    """One point of a batch across metrics (POST /api/write)."""
+
+    name = fields.String(required=True, validate=validate.Regexp(
+        NAME_PATTERN, error="expected letters, digits, _ : . - starting with a letter or _, at most 200 characters"))
+
+
+class RangeSchema(Schema):
+    """A time range; both ends accept ISO 8601, epoch s/ms, `now` and relative times like -6h."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    start_time = Instant(load_default=None)
+    end_time = Instant(load_default=None)
+
+
+class DataQuerySchema(RangeSchema):
+    """GET /api/metrics/<name>/data: every other parameter is a label filter."""
+
+    limit = fields.Integer(load_default=10_000, validate=validate.Range(1, 100_000))
+    cursor = fields.String(load_default=None)
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+
+class QuerySchema(Schema):
+    """GET /api/query: several metrics, binned for a chart (width) or a table (granularity)."""
+
+    class Meta:
+        unknown = RAISE
+
+    metric = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=20),
+                         metadata={"description": 'repeatable: name or name{key="value",key="other"}'})
+    start = Instant(load_default=since("-1h"))
+    end = Instant(load_default=since("now"))
+    granularity = fields.String(load_default=None, validate=validate.OneOf(("minute", "hour", "day", "auto")))
+    width = fields.Integer(load_default=None, validate=validate.Range(10, 10_000))
+    agg = fields.String(load_default=None, validate=validate.OneOf(AGGS))
+    group_by = fields.List(fields.String(validate=validate.Regexp(LABEL_KEY_PATTERN)), load_default=list)
+    tz = fields.String(load_default="UTC")
+    format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+
+    @validates_schema
+    def one_resolution(self, data, **kwargs):
+        if data.get("granularity") and data.get("width"):
+            raise ValidationError("give either granularity or width, not both", "width")
+        if data["start"] >= data["end"]:
+            raise ValidationError("start must be before end", "start")
+
+
+class BinnedRangeSchema(Schema):
+    """A range cut into bins for one metric; every other parameter is a label filter."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    start = Instant(load_default=since("-24h"))
+    end = Instant(load_default=since("now"))
+    granularity = fields.String(load_default=None, validate=validate.OneOf(("minute", "hour", "day", "auto")))
+    width = fields.Integer(load_default=None, validate=validate.Range(10, 10_000))
+    tz = fields.String(load_default="UTC")
+
+
+class HeatmapSchema(BinnedRangeSchema):
+    """GET /api/metrics/<name>/heatmap."""
+
+    q = fields.List(fields.Float(validate=validate.Range(0, 1)), load_default=lambda: [0.5, 0.9, 0.99])
+
+
+class StatesSchema(Schema):
+    """GET /api/metrics/<name>/states."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    start = Instant(load_default=since("-24h"))
+    end = Instant(load_default=since("now"))

@@ -1,0 +1,46 @@
+"""The server's own metrics in Prometheus text format at /metrics, one registry per app (per process)."""
+import time
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+
+class SelfMetrics:
+    """Request counts and latency by route and status, points ingested, Cassandra errors."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self.registry = registry
+        self.requests = Counter("metrics_server_http_requests", "HTTP requests served",
+                                ("method", "route", "status"), registry=registry)
+        self.latency = Histogram("metrics_server_http_request_duration_seconds", "HTTP request latency",
+                                 ("method", "route"), registry=registry,
+                                 buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+        self.points = Counter("metrics_server_points_ingested", "Points acknowledged as stored", registry=registry)
+        self.cassandra_errors = Counter("metrics_server_cassandra_errors", "Requests failed because Cassandra "
+                                        "was unreachable or did not acknowledge", ("route",), registry=registry)
+
+
+def init_app(app: Flask) -> SelfMetrics:
+    """Time every request and expose the registry."""
+    metrics = SelfMetrics(CollectorRegistry())
+    app.extensions["selfmetrics"] = metrics
+
+    @app.before_request
+    def start_timer():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def record(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        if response.status_code == 503:
+            metrics.cassandra_errors.labels(route).inc()
+        if "started" in g:
+            metrics.latency.labels(request.method, route).observe(time.perf_counter() - g.started)
+        return response
+
+    @app.get("/metrics")
+    def exposition():
+        return Response(generate_latest(metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+
+    return metrics

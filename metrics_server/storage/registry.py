@@ -1,0 +1,172 @@
+"""The metric registry and the series index: which metrics exist, and which label sets each one has."""
+import hashlib
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import orjson
+from cassandra import WriteTimeout
+from cassandra.protocol import ErrorMessage
+from cassandra.query import BatchStatement, BatchType
+
+from metrics_server.db import RAW_PROFILE, READ_PROFILE, Database
+
+METRIC_TYPES = ("gauge", "counter", "enum", "histogram")
+CACHE_SECONDS = 5.0
+INDEX_BATCH = 100
+CAS_ATTEMPTS = 5
+CAS_WRITE_UNKNOWN = 0x1700  # protocol v5: a contended lightweight transaction whose outcome is not known
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric's definition, as stored in the metrics table."""
+
+    name: str
+    type: str = "gauge"
+    label_keys: tuple[str, ...] = ()
+    unit: str = ""
+    description: str = ""
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    retention_days: int = 0
+    partition_hours: int = 24
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self.retention_days * 86400
+
+    @property
+    def partition_ms(self) -> int:
+        return self.partition_hours * 3_600_000
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name, "type": self.type, "label_keys": list(self.label_keys), "unit": self.unit,
+            "description": self.description, "created_at": iso(self.created_at),
+            "retention_days": self.retention_days or None, "id": str(self.id),
+        }
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with a Z, seconds precision, as the seed API shows it."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def series_id(labels: dict[str, str]) -> str:
+    """A stable id for a label set, the same in every process, so rewrites land on the same rows."""
+    return hashlib.blake2b(orjson.dumps(labels, option=orjson.OPT_SORT_KEYS), digest_size=8).hexdigest()
+
+
+def _metric(row) -> Metric:
+    created = row.created_at.replace(tzinfo=timezone.utc) if row.created_at else datetime.now(timezone.utc)
+    return Metric(name=row.name, type=row.type, label_keys=tuple(row.label_keys or ()), unit=row.unit or "",
+                  description=row.description or "", id=row.id, created_at=created,
+                  retention_days=row.retention_days or 0, partition_hours=row.partition_hours or 24)
+
+
+class Registry:
+    """Metrics and their series, with a short per-process cache so ingest does not re-read them per request."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._metrics: dict[str, tuple[float, Metric | None]] = {}
+        self._known_series: set[tuple[uuid.UUID, str]] = set()
+
+    def all(self, search: str = "") -> list[Metric]:
+        rows = self.db.session.execute(
+            self.db.prepare("SELECT * FROM {ks}.metrics"), execution_profile=READ_PROFILE)
+        metrics = sorted((_metric(row) for row in rows), key=lambda metric: metric.name)
+        needle = search.lower()
+        return [metric for metric in metrics if needle in metric.name.lower()
+                or needle in metric.description.lower()] if needle else metrics
+
+    def get(self, name: str, fresh: bool = False) -> Metric | None:
+        cached = self._metrics.get(name)
+        if cached and not fresh and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        row = self.db.session.execute(self.db.prepare("SELECT * FROM {ks}.metrics WHERE name = ?"), (name,),
+                                      execution_profile=READ_PROFILE).one()
+        metric = _metric(row) if row else None
+        self._metrics[name] = (time.monotonic(), metric)
+        return metric
+
+    def create(self, metric: Metric) -> tuple[bool, Metric]:
+        """Insert unless the name exists (a lightweight transaction, so two instances cannot both win).
+        Instances creating one name at once contend: an unknown CAS outcome is asked again, and the retry
+        answers either 'applied' or the row that won (ours, when our first proposal had landed after all)."""
+        insert = self.db.prepare(
+            "INSERT INTO {ks}.metrics (name, id, type, label_keys, unit, description, created_at, retention_days,"
+            " partition_hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS")
+        values = (metric.name, metric.id, metric.type, list(metric.label_keys), metric.unit, metric.description,
+                  metric.created_at, metric.retention_days, metric.partition_hours)
+        for attempt in range(CAS_ATTEMPTS):
+            try:
+                result = self.db.session.execute(insert, values)
+                break
+            except (WriteTimeout, ErrorMessage) as error:
+                contended = isinstance(error, WriteTimeout) or getattr(error, "code", None) == CAS_WRITE_UNKNOWN
+                if not contended or attempt == CAS_ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+        if result.was_applied:
+            self._metrics[metric.name] = (time.monotonic(), metric)
+            return True, metric
+        return False, self.get(metric.name, fresh=True) or metric
+
+    def delete(self, metric: Metric) -> int:
+        """Remove a metric, its series and every point partition it has; returns the partitions dropped."""
+        session = self.db.session
+        partitions = list(session.execute(self.db.prepare(
+            "SELECT series_id, bucket FROM {ks}.partitions WHERE metric = ?"), (metric.name,)))
+        drop = self.db.prepare("DELETE FROM {ks}.points WHERE metric = ? AND series_id = ? AND bucket = ?")
+        for row in partitions:
+            session.execute(drop, (metric.name, row.series_id, row.bucket))
+        for table in ("partitions", "series", "metrics"):
+            column = "name" if table == "metrics" else "metric"
+            session.execute(self.db.prepare(f"DELETE FROM {{ks}}.{table} WHERE {column} = ?"), (metric.name,))
+        self._metrics.pop(metric.name, None)
+        return len(partitions)
+
+    def series(self, metric: Metric) -> list[tuple[str, dict[str, str]]]:
+        """Every (series id, labels) of a metric: one partition read, never a data scan."""
+        rows = self.db.session.execute(self.db.prepare(
+            "SELECT series_id, labels FROM {ks}.series WHERE metric = ?"), (metric.name,),
+            execution_profile=READ_PROFILE)
+        return sorted(((row.series_id, dict(row.labels or {})) for row in rows), key=lambda item: sorted(item[1].items()))
+
+    def buckets(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int) -> dict[str, list[int]]:
+        """The stored time buckets (partition starts, ms) of each series that overlap [start, end): one read of
+        the index partition (as plain tuples: a metric has a row per series and day)."""
+        rows = self.db.session.execute(self.db.prepare(
+            "SELECT series_id, toUnixTimestamp(bucket) FROM {ks}.partitions WHERE metric = ?"), (metric.name,),
+            execution_profile=RAW_PROFILE)
+        found: dict[str, list[int]] = {sid: [] for sid in series_ids}
+        low = start_ms - metric.partition_ms
+        for sid, bucket in rows:
+            if sid in found and low < bucket < end_ms:
+                found[sid].append(bucket)
+        return found
+
+    def index(self, metric: Metric, series: dict[str, dict[str, str]], partitions: set[tuple[str, int]]) -> None:
+        """Record new series and partitions before their points, so every stored point is reachable."""
+        session = self.db.session
+        new_series = [(sid, labels) for sid, labels in series.items() if (metric.id, sid) not in self._known_series]
+        new_partitions = [(sid, bucket) for sid, bucket in partitions if (metric.id, f"{sid}@{bucket}")
+                          not in self._known_series]
+        if not new_series and not new_partitions:
+            return
+        add_series = self.db.prepare("INSERT INTO {ks}.series (metric, series_id, labels) VALUES (?, ?, ?)")
+        add_partition = self.db.prepare("INSERT INTO {ks}.partitions (metric, series_id, bucket) VALUES (?, ?, ?)")
+        rows = [(add_series, (metric.name, sid, labels)) for sid, labels in new_series]
+        rows += [(add_partition, (metric.name, sid, datetime.fromtimestamp(bucket / 1000, timezone.utc)))
+                 for sid, bucket in new_partitions]
+        for start in range(0, len(rows), INDEX_BATCH):
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            for statement, values in rows[start:start + INDEX_BATCH]:
+                batch.add(statement, values)
+            session.execute(batch)
+        self._known_series.update((metric.id, sid) for sid, _ in new_series)
+        self._known_series.update((metric.id, f"{sid}@{bucket}") for sid, bucket in new_partitions)

@@ -1,0 +1,173 @@
+"""Hourly rollups (count, sum, min, max, first, last) that stay right under concurrent and late writes.
+
+A write marks the raw partitions it touched, after Cassandra acknowledged the points. A worker recomputes a
+marked partition's hours from raw and stores them with the mark's own write timestamp, then deletes the mark
+at that timestamp. A recomputation that started from an older mark can only carry an older timestamp, so it
+never overwrites a newer one, and a mark set again while a partition was being recomputed survives its delete.
+Queries read rollups only for series with no pending mark in their range; the rest are read raw.
+"""
+import logging
+import random
+import threading
+import zlib
+from collections import defaultdict
+
+import numpy as np
+from cassandra.concurrent import execute_concurrent
+from cassandra.query import BatchStatement, BatchType
+
+from metrics_server.db import RAW_PROFILE, READ_PROFILE, Database
+from metrics_server.errors import StorageUnavailable, one_line
+from metrics_server.query.aggregate import rollup
+from metrics_server.storage.points import CONCURRENCY, ROWS_PER_BATCH, PointStore, moment
+from metrics_server.storage.registry import Metric, Registry
+
+log = logging.getLogger(__name__)
+HOUR_MS = 3_600_000
+PARTITION_MS = 90 * 24 * HOUR_MS
+SHARDS = 8
+ROLLUP_TYPES = ("gauge", "counter")
+COLUMNS = ("count", "sum", "min", "max", "first", "last", "first_ts", "last_ts")
+MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
+UNMARK = "DELETE FROM {ks}.dirty USING TIMESTAMP ? WHERE shard = ? AND metric = ? AND series_id = ? AND bucket = ?"
+MARKS = "SELECT metric, series_id, toUnixTimestamp(bucket), writetime(marked_at) FROM {ks}.dirty WHERE shard = ?"
+MARKS_OF = ("SELECT series_id, toUnixTimestamp(bucket) FROM {ks}.dirty WHERE shard = ? AND metric = ?")
+MARK_TIME = ("SELECT writetime(marked_at) FROM {ks}.dirty"
+             " WHERE shard = ? AND metric = ? AND series_id = ? AND bucket = ?")
+STORE = ("INSERT INTO {ks}.rollups (metric, series_id, resolution, bucket, ts, count, sum, min, max, first, last,"
+         " first_ts, last_ts) VALUES (?, ?, 'hour', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?")
+SELECT = ("SELECT toUnixTimestamp(ts), count, sum, min, max, first, last, toUnixTimestamp(first_ts),"
+          " toUnixTimestamp(last_ts) FROM {ks}.rollups WHERE metric = ? AND series_id = ? AND resolution = 'hour'"
+          " AND bucket = ? AND ts >= ? AND ts < ?")
+
+
+def shard_of(metric_name: str) -> int:
+    """All marks of a metric share one shard partition, so a query finds them with one read."""
+    return zlib.crc32(metric_name.encode()) % SHARDS
+
+
+class Rollups:
+    """Marks, recomputation and reads of the hourly rollups table."""
+
+    def __init__(self, db: Database, registry: Registry, points: PointStore):
+        self.db = db
+        self.registry = registry
+        self.points = points
+
+    def mark(self, touched: list[tuple[Metric, str, int]]) -> None:
+        """Record the raw partitions a write touched (called after the points were acknowledged), in
+        single-partition batches: a metric's marks share its shard partition."""
+        statement = self.db.prepare(MARK)
+        by_metric: dict[str, list] = defaultdict(list)
+        for metric, sid, bucket in touched:
+            if metric.type in ROLLUP_TYPES:
+                by_metric[metric.name].append((shard_of(metric.name), metric.name, sid, moment(bucket)))
+        batches = []
+        for rows in by_metric.values():
+            for start in range(0, len(rows), ROWS_PER_BATCH):
+                batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+                for values in rows[start:start + ROWS_PER_BATCH]:
+                    batch.add(statement, values)
+                batches.append((batch, None))
+        results = execute_concurrent(self.db.session, batches, concurrency=CONCURRENCY, raise_on_first_error=False)
+        failures = [result for ok, result in results if not ok]
+        if failures:
+            raise StorageUnavailable(f"points stored, but their rollup marks were not; retry the request "
+                                     f"(safe, writes are idempotent): {one_line(failures[0])}")
+
+    def pending(self, metric: Metric) -> set[tuple[str, int]]:
+        """(series, raw partition start) pairs of the metric whose rollups are not recomputed yet."""
+        rows = self.db.session.execute(self.db.prepare(MARKS_OF), (shard_of(metric.name), metric.name),
+                                       execution_profile=RAW_PROFILE)
+        return {(sid, bucket) for sid, bucket in rows}
+
+    def read(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int) -> dict[str, dict]:
+        """Hour rows of each series in [start, end), as the column arrays the query engine combines."""
+        select = self.db.prepare(SELECT)
+        first = start_ms - start_ms % PARTITION_MS
+        plan = [(sid, bucket) for sid in series_ids for bucket in range(first, end_ms, PARTITION_MS)]
+        statements = [(select, (metric.name, sid, moment(bucket), moment(max(start_ms, bucket)),
+                                moment(min(end_ms, bucket + PARTITION_MS)))) for sid, bucket in plan]
+        try:
+            results = execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY,
+                                         results_generator=False, execution_profile=RAW_PROFILE)
+        except Exception as error:
+            raise StorageUnavailable(f"Cassandra read failed: {one_line(error)}") from None
+        rows_by_series: dict[str, list] = defaultdict(list)
+        for (sid, _), (_, rows) in zip(plan, results):
+            rows_by_series[sid].extend(rows)
+        return {sid: columns(rows_by_series[sid]) for sid in series_ids}
+
+    def refresh(self, metric: Metric, sid: str, bucket: int, timestamp: int) -> int:
+        """Recompute the hours of one raw partition from its points; returns how many hours it has."""
+        data = self.points.read(metric, [sid], bucket, bucket + metric.partition_ms, buckets={sid: [bucket]})[sid]
+        edges = np.arange(bucket, bucket + metric.partition_ms + 1, HOUR_MS, dtype=np.int64)
+        rows = rollup(data.ts, data.value, edges)
+        store = self.db.prepare(STORE)
+        batches: dict[int, BatchStatement] = {}
+        for i, start in enumerate(rows["start"].tolist()):
+            partition = start - start % PARTITION_MS
+            batch = batches.setdefault(partition, BatchStatement(batch_type=BatchType.UNLOGGED))
+            batch.add(store, (metric.name, sid, moment(partition), moment(start),
+                              int(rows["count"][i]), *(float(rows[c][i]) for c in COLUMNS[1:6]),
+                              moment(int(rows["first_ts"][i])), moment(int(rows["last_ts"][i])),
+                              timestamp, metric.ttl_seconds))
+        for batch in batches.values():
+            self.db.session.execute(batch)
+        return len(rows["start"])
+
+    def run_once(self, limit: int = 2000) -> int:
+        """Recompute up to `limit` marked partitions (shards in random order, so instances spread out)."""
+        done = 0
+        for shard in random.sample(range(SHARDS), SHARDS):
+            marks = list(self.db.session.execute(self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE))
+            random.shuffle(marks)
+            for name, sid, bucket, _ in marks[:limit - done]:
+                done += self.refresh_mark(shard, name, sid, bucket)
+            if done >= limit:
+                break
+        return done
+
+    def refresh_mark(self, shard: int, name: str, sid: str, bucket: int) -> int:
+        """Recompute one marked partition unless another instance already did; then clear the mark."""
+        row = self.db.session.execute(self.db.prepare(MARK_TIME), (shard, name, sid, moment(bucket)),
+                                      execution_profile=READ_PROFILE).one()
+        metric = self.registry.get(name)
+        if row is None:
+            return 0
+        timestamp = row[0]
+        if metric is not None:
+            self.refresh(metric, sid, bucket, timestamp)
+        self.db.session.execute(self.db.prepare(UNMARK), (timestamp, shard, name, sid, moment(bucket)))
+        return 1
+
+
+def columns(rows: list[tuple]) -> dict[str, np.ndarray]:
+    """Stored hour rows (start, count, sum, min, max, first, last, first_ts, last_ts) as arrays."""
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + len(COLUMNS))
+    result = {"start": table[:, 0].astype(np.int64), "count": table[:, 1].astype(np.int64)}
+    result.update({name: table[:, 2 + i] for i, name in enumerate(COLUMNS[1:6])})
+    result.update({"first_ts": table[:, 7].astype(np.int64), "last_ts": table[:, 8].astype(np.int64)})
+    return result
+
+
+class RollupWorker(threading.Thread):
+    """Keeps rollups current in the background of one serving process."""
+
+    def __init__(self, rollups: Rollups, pause: float = 1.0):
+        super().__init__(name="rollups", daemon=True)
+        self.rollups = rollups
+        self.pause = pause
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.rollups.run_once():
+                    continue
+            except Exception as error:
+                log.warning("rollup pass failed (will retry): %s", one_line(error))
+            self.stopping.wait(self.pause)
+
+    def stop(self) -> None:
+        self.stopping.set()

@@ -1,0 +1,67 @@
+"""The benchmark harness end to end in quick mode against real services, so it never rots: it must start every
+installed system, load, query and measure them, stop them, and fill every row. No speed is asserted."""
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "RESULTS.md"
+BASE_PORT = 48000  # nginx 48080, instances 48081-48084, CQL 49042, InfluxDB 48086, VictoriaMetrics 48428
+
+
+def committed_results() -> bytes | None:
+    return RESULTS.read_bytes() if RESULTS.exists() else None
+
+
+@pytest.fixture(scope="module")
+def quick_run():
+    """One `python -m bench.run --quick` in bench/out/test (not under /tmp: nginx's workers, which buffer large
+    request bodies to disk, cannot write into pytest's private 0700 folders), on ports of its own."""
+    folder = ROOT / "bench" / "out" / "test"
+    shutil.rmtree(folder, ignore_errors=True)
+    before = committed_results()
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--no-peers-if-missing", "--out", str(folder / "out"),
+         "--results", str(folder / "RESULTS.md"), "--base-port", str(BASE_PORT)],
+        cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert run.returncode == 0, f"bench.run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    return {"folder": folder, "stdout": run.stdout, "before": before,
+            "json": json.loads((folder / "out" / "results.json").read_text())}
+
+
+@pytest.mark.timeout(420)
+def test_every_row_has_a_figure_for_every_system(quick_run):
+    data = quick_run["json"]
+    assert data["systems"][0] == "ours" and data["mode"] == "quick" and data["points"] > 50_000
+    labels = [row["label"] for row in data["rows"]]
+    assert labels[0] == "ingest" and labels[1].startswith("ingest, background") and len([label for label in labels if label.startswith("chart,")]) == 12
+    assert any(label.startswith("raw read") for label in labels) and any(label.startswith("disk") for label in labels)
+    assert len([label for label in labels if label.startswith("values per series")]) == 3
+    for row in data["rows"]:
+        for system in data["systems"]:
+            value = row["values"].get(system)
+            assert value is not None and math.isfinite(value) and value > 0, (row["label"], system, value)
+
+
+@pytest.mark.timeout(420)
+def test_markdown_table_is_complete_and_the_committed_results_untouched(quick_run):
+    text = (quick_run["folder"] / "RESULTS.md").read_text()
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(table) == 2 + len(quick_run["json"]["rows"])  # header, rule, one line per figure
+    for line in table:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert all(cells), line
+    assert "ours/" in table[0] or len(quick_run["json"]["systems"]) == 1
+    assert committed_results() == quick_run["before"]
+
+
+@pytest.mark.timeout(60)
+def test_everything_it_started_is_stopped(quick_run):
+    out = quick_run["folder"] / "out"
+    assert not list(out.rglob("*.pid")), "a pid file is left: something still runs"
+    assert "stopping ours" in quick_run["stdout"]

@@ -1,0 +1,92 @@
+"""Real services for the tests: a throw-away Cassandra node, the app, and on demand a whole stack behind nginx.
+
+Everything runs on its own ports (Cassandra 19042, nginx 18080, instances 18081-18084) and in a temporary
+folder, so a `make up` stack on the default ports is never touched.
+"""
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+import webtest
+
+from metrics_server.app import create_app
+from metrics_server.config import load_config
+from metrics_server.db import Database
+from metrics_server.schema import apply_schema
+from tools import stack as stacks
+from tools.cassandra import node as cassandra
+
+# TEST_PORT_OFFSET lets two test runs share a machine (e.g. 100 moves Cassandra to 19142, nginx to 18180).
+OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "0"))
+CQL_PORT = 19042 + OFFSET
+KEYSPACE = "metrics_test"
+
+
+@pytest.fixture(scope="session")
+def test_var():
+    """The session's folder: Cassandra data, logs, pid files, nginx config (not pytest's tmp_path, whose
+    clean-up of old sessions could delete it under a long run when other pytest runs share the machine)."""
+    folder = Path(tempfile.mkdtemp(prefix="metrics_server_test_"))
+    # nginx's workers run unprivileged and buffer large bodies under the stack's folder: it must be traversable.
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def test_stack(test_var) -> stacks.Stack:
+    """The layout of the test stack (nothing started yet)."""
+    return stacks.Stack(var=test_var, port=18080 + OFFSET, instances=4, cql_port=CQL_PORT,
+                        storage_port=17000 + OFFSET, jmx_port=17199 + OFFSET, keyspace=KEYSPACE, cluster_name="metrics_test", fast_start=True,
+                        env={"METRICS_SERVER_LOG_LEVEL": "WARNING"})
+
+
+@pytest.fixture(scope="session")
+def cassandra_node(test_stack):
+    """A real Cassandra node for the whole session, stopped at the end."""
+    node = test_stack.cassandra_nodes()[0]
+    cassandra.start(node)
+    yield node
+    cassandra.stop(node)
+
+
+@pytest.fixture(scope="session")
+def config(cassandra_node):
+    return load_config(environ={}, cassandra=[cassandra_node.address], cassandra_port=CQL_PORT, keyspace=KEYSPACE)
+
+
+@pytest.fixture(scope="session")
+def db(config):
+    """One driver session for the test process, with the schema applied."""
+    database = Database(config)
+    apply_schema(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def app(config, db):
+    """A fresh app (fresh caches and self-metrics) on the shared session."""
+    return create_app(config, db=db)
+
+
+@pytest.fixture
+def client(app) -> webtest.TestApp:
+    return webtest.TestApp(app)
+
+
+@pytest.fixture
+def name() -> str:
+    """A metric name no other test uses, so tests share one keyspace safely."""
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def live_stack(test_stack, db):
+    """Four backend instances behind nginx serving the built frontend, on the test Cassandra."""
+    stacks.up(test_stack)
+    yield test_stack
+    stacks.down(test_stack)

@@ -1,0 +1,128 @@
+"""nginx in front of the instances, checked against the real nginx of the test stack: gzip, asset caching,
+the body limit, upstream keep-alive, JSON for the errors nginx answers itself, and the per-client rate limit."""
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from tools import stack as stacks
+
+MAX_BODY = stacks.DEFAULT_MAX_BODY
+
+
+def test_json_and_csv_are_gzipped(live_stack, name):
+    for i in range(12):  # a catalogue large enough to be worth compressing (gzip_min_length 1024)
+        requests.post(f"{live_stack.url}/api/metrics", json={
+            "name": f"{name}_{i}", "description": "a metric the nginx test creates to list " * 3}, timeout=30)
+    gzipped = requests.get(f"{live_stack.url}/api/metrics", headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert gzipped.status_code == 200 and gzipped.headers["Content-Encoding"] == "gzip", gzipped.headers
+    assert len(gzipped.json()) >= 12
+    plain = requests.get(f"{live_stack.url}/api/metrics", headers={"Accept-Encoding": "identity"}, timeout=30)
+    assert "Content-Encoding" not in plain.headers
+    points = [{"name": name, "value": float(i), "timestamp": 1_700_000_000_000 + i * 1000} for i in range(500)]
+    assert requests.post(f"{live_stack.url}/api/write", json=points, timeout=30).status_code == 201
+    csv = requests.get(f"{live_stack.url}/api/metrics/{name}/data", params={"format": "csv"},
+                       headers={"Accept-Encoding": "gzip"}, timeout=30)
+    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    assert csv.headers["Content-Encoding"] == "gzip" and len(csv.text.splitlines()) == 501
+
+
+def test_hashed_assets_are_cached_for_a_year_and_the_page_is_revalidated(live_stack):
+    assets = sorted((live_stack.frontend / "assets").glob("*")) if (live_stack.frontend / "assets").is_dir() else []
+    if not assets:
+        pytest.skip("the frontend is not built (frontend/dist/assets is empty)")
+    response = requests.get(f"{live_stack.url}/assets/{assets[0].name}", timeout=30)
+    assert response.status_code == 200
+    assert response.raw.headers.getlist("Cache-Control") == ["public, max-age=31536000, immutable"]
+    page = requests.get(f"{live_stack.url}/", timeout=30)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-cache"
+    assert requests.get(f"{live_stack.url}/assets/missing-0000.js", timeout=30).status_code == 404
+
+
+def test_body_limit_matches_max_body_bytes(live_stack):
+    headers = {"Content-Type": "application/json"}
+    over = requests.post(f"{live_stack.url}/api/write", data=b"[" + b" " * (MAX_BODY - 1) + b"]", headers=headers,
+                         timeout=120)
+    assert over.status_code == 413 and over.headers["Content-Type"] == "application/json", over.text[:200]
+    assert "max_body_bytes" in over.json()["error"]
+    # A body of exactly max_body_bytes passes nginx and the app's own limit: the app judges its content.
+    at_limit = requests.post(f"{live_stack.url}/api/write", data=b"[" + b" " * (MAX_BODY - 2) + b"]",
+                             headers=headers, timeout=120)
+    assert at_limit.status_code == 400 and "points in a batch" in at_limit.json()["error"], at_limit.text[:200]
+
+
+def established(ports: list[int]) -> int:
+    """TCP connections currently established to any of these local ports (from /proc/net/tcp)."""
+    wanted = {f"{port:04X}" for port in ports}
+    count = 0
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        remote_port = fields[2].split(":")[1]
+        if fields[3] == "01" and remote_port in wanted:
+            count += 1
+    return count
+
+
+def test_upstream_connections_are_kept_alive(live_stack):
+    http = requests.Session()
+    for _ in range(40):
+        assert http.get(f"{live_stack.url}/api/health", timeout=30).status_code == 200
+    # Without keepalive nginx would close each upstream connection after its response.
+    assert established(live_stack.backend_ports) >= 1
+
+
+def test_rate_limit_zero_is_off(live_stack):
+    statuses = [requests.get(f"{live_stack.url}/api/health", timeout=30).status_code for _ in range(60)]
+    assert set(statuses) == {200}
+
+
+@pytest.fixture
+def limited_stack(live_stack):
+    """nginx with rate_limit 5 in front of one more instance on the session's Cassandra (own ports)."""
+    var = Path(tempfile.mkdtemp(prefix="metrics_server_limited_"))
+    var.chmod(0o755)  # nginx's unprivileged workers use it
+    offset = int(os.environ.get("TEST_PORT_OFFSET", "0"))
+    stack = stacks.Stack(var=var, port=18090 + offset, instances=1, cql_port=live_stack.cql_port,
+                         keyspace=live_stack.keyspace, frontend=live_stack.frontend,
+                         env={**live_stack.env, "METRICS_SERVER_RATE_LIMIT": "5"})
+    for folder in (stack.run_dir, stack.log_dir):
+        folder.mkdir(parents=True)
+    try:
+        stacks.start_instance(stack, stack.backend_ports[0])
+        stacks.wait_http(f"http://127.0.0.1:{stack.backend_ports[0]}/api/health", ok_statuses=(200,))
+        stacks.start_nginx(stack)
+        stacks.wait_http(f"{stack.url}/api/health", ok_statuses=(200,))
+        yield stack
+    finally:
+        stacks.stop_pid(stack.run_dir / "nginx.pid")
+        stacks.stop_pid(stack.run_dir / f"backend-{stack.backend_ports[0]}.pid")
+        shutil.rmtree(var, ignore_errors=True)
+
+
+def test_rate_limit_per_client_answers_429_json(limited_stack):
+    time.sleep(1.5)  # the start-up probes used some of the burst
+    began = time.monotonic()
+    responses = [requests.get(f"{limited_stack.url}/api/health", timeout=30) for _ in range(40)]
+    elapsed = time.monotonic() - began
+    statuses = [response.status_code for response in responses]
+    # rate 5/s with a burst of 10: the burst passes at once, then 5 a second; the rest are refused
+    assert set(statuses) == {200, 429} and 8 <= statuses.count(200) <= 10 + 5 * elapsed + 3, (statuses, elapsed)
+    refused = next(response for response in responses if response.status_code == 429)
+    assert refused.headers["Content-Type"] == "application/json" and "rate_limit" in refused.json()["error"]
+    assert refused.headers["Retry-After"] == "1"
+    # Static files are not limited.
+    assert requests.get(f"{limited_stack.url}/", timeout=30).status_code == 200
+    time.sleep(2.5)
+    assert requests.get(f"{limited_stack.url}/api/health", timeout=30).status_code == 200
+
+
+def test_no_instance_left_answers_502_json(limited_stack):
+    stacks.stop_pid(limited_stack.run_dir / f"backend-{limited_stack.backend_ports[0]}.pid")
+    response = requests.get(f"{limited_stack.url}/api/metrics/{uuid.uuid4().hex}", timeout=30)
+    assert response.status_code == 502 and response.headers["Content-Type"] == "application/json"
+    assert "backend" in response.json()["error"]

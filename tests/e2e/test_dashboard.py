@@ -1,0 +1,286 @@
+"""The dashboard in a real Chromium against the real stack: axes per unit, gaps, brush, table, CSV, types."""
+import json
+import math
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from urllib.parse import parse_qs, quote, urlencode, urlparse
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+pytestmark = pytest.mark.e2e
+
+MINUTE = 60_000
+SPAN = 120  # minutes of data
+GAP = (50, 70)  # minutes without cpu data
+BATCH = 100  # points per write: ~10 kB, what a small exporter sends
+AGG_SELECT = "//label[span[.='Agg']]/select"
+
+
+@dataclass
+class Dataset:
+    """What the module wrote: metric names and the absolute range holding the data."""
+    cpu: str
+    latency: str
+    requests: str
+    state: str
+    sizes: str
+    start: int
+    end: int
+
+    def url(self, base, metrics, **extra):
+        """A dashboard link showing `metrics` over the data's range."""
+        params = [("m", m) for m in metrics] + [("from", str(self.start)), ("to", str(self.end))]
+        return f"{base}/?{urlencode(params + list(extra.items()))}"
+
+
+@pytest.fixture(scope="module")
+def data(api):
+    """Creates metrics of every type with two hours of per-minute data (and a 20-minute hole in cpu)."""
+    p = f"e2e_{uuid.uuid4().hex[:8]}"
+    names = {k: f"{p}_{k}" for k in ("cpu", "latency", "requests", "state", "sizes")}
+    for key, kind, unit in (("cpu", "gauge", "%"), ("latency", "gauge", "ms"), ("requests", "counter", "req"),
+                            ("state", "enum", ""), ("sizes", "histogram", "B")):
+        api.post("/api/metrics", {"name": names[key], "type": kind, "label_keys": ["host"], "unit": unit,
+                                  "description": f"e2e {key}"})
+    end = int(time.time() * 1000) // MINUTE * MINUTE - 5 * MINUTE
+    start = end - SPAN * MINUTE
+    rnd = random.Random(4)
+    items, total = [], {"a": 1000.0, "b": 5000.0}
+    for i in range(SPAN):
+        ts = start + i * MINUTE
+        for host, shift in (("a", 0.0), ("b", 1.3)):
+            wave = math.sin(i / 14 + shift)
+            if not GAP[0] <= i < GAP[1]:
+                items.append({"name": names["cpu"], "labels": {"host": host}, "timestamp": ts,
+                              "value": round(48 + 18 * wave + 10 * shift + rnd.gauss(0, 2.5), 2)})
+            items.append({"name": names["latency"], "labels": {"host": host}, "timestamp": ts,
+                          "value": round(160 + 45 * math.sin(i / 23 + 2 * shift) + 30 * shift + rnd.gauss(0, 9), 1)})
+            total[host] += 60 * (40 + 15 * math.cos(i / 18 + shift) + rnd.uniform(0, 6))
+            items.append({"name": names["requests"], "labels": {"host": host}, "value": round(total[host]),
+                          "timestamp": ts})
+        items.append({"name": names["state"], "labels": {"host": "a"},
+                      "state": ("running", "running", "idle", "failed")[(i // 10) % 4], "timestamp": ts})
+        items.append({"name": names["sizes"], "labels": {"host": "a"}, "timestamp": ts,
+                      "buckets": {"10": rnd.randint(0, 4), "100": rnd.randint(8, 16), "1000": 3 + i // 20 + rnd.randint(0, 3),
+                                  "+inf": rnd.randint(0, 2)}})
+    for k in range(0, len(items), BATCH):
+        api.post("/api/write", items[k:k + BATCH])
+    yield Dataset(start=start, end=end, **names)
+    for name in names.values():
+        api.request("DELETE", f"/api/metrics/{name}")
+
+
+def wait(driver, predicate, timeout=30, message=""):
+    """Waits until predicate(driver) is truthy and returns its value."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(predicate, message)
+
+
+def main_chart(driver):
+    """The main chart's <svg> once it has drawn series."""
+    return wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "svg[data-testid=main-chart]")
+                if d.find_elements(By.CSS_SELECTOR, "svg[data-testid=main-chart] .series") else None,
+                message="the main chart never drew a series")
+
+
+def idle(driver):
+    """Waits for every loading bar to stop."""
+    wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".loading-bar.is-active"), message="still loading")
+
+
+def segments(d):
+    """Splits an SVG path into its subpaths and returns each one's [min x, max x]."""
+    out = []
+    for part in re.split(r"(?=M)", d):
+        xs = [float(x) for x in re.findall(r"(-?[\d.]+(?:e-?\d+)?),-?[\d.]+", part)]
+        if xs:
+            out.append((min(xs), max(xs)))
+    return out
+
+
+def test_two_units_draw_two_labelled_axes(browser, site_url, data, shot):
+    browser.get(data.url(site_url, [data.cpu, data.latency]))
+    main_chart(browser)
+    idle(browser)
+    axes = browser.find_elements(By.CSS_SELECTOR, "svg[data-testid=main-chart] g.axis-y")
+    labels = {a.get_attribute("data-unit"): (a.get_attribute("data-side"),
+                                             a.find_element(By.CSS_SELECTOR, ".axis-unit").text) for a in axes}
+    assert labels == {"%": ("left", "%"), "ms": ("right", "ms")}
+    colours = {a.find_element(By.CSS_SELECTOR, ".axis-unit").get_attribute("fill") for a in axes}
+    assert len(colours) == 2
+    shot(browser, "two_axes")
+    series = lambda: browser.find_elements(By.CSS_SELECTOR, "svg[data-testid=main-chart] .series")  # noqa: E731
+    assert len(series()) == 4
+    toggle = browser.find_element(By.CSS_SELECTOR, ".legend .legend-item")
+    toggle.click()
+    wait(browser, lambda d: len(series()) == 3, message="hiding a series in the legend did not remove it")
+    assert toggle.get_attribute("aria-pressed") == "false"
+    toggle.click()
+    wait(browser, lambda d: len(series()) == 4)
+
+
+def test_gap_in_data_is_gap_in_path(browser, site_url, data, shot):
+    browser.get(data.url(site_url, [f'{data.cpu}{{host="a"}}']))
+    svg = main_chart(browser)
+    idle(browser)
+    d = svg.find_element(By.CSS_SELECTOR, ".series path.line").get_attribute("d")
+    assert d.count("M") >= 2
+    width = float(svg.get_attribute("data-width"))
+    start, end = float(svg.get_attribute("data-start")), float(svg.get_attribute("data-end"))
+    gap_mid = data.start + (GAP[0] + GAP[1]) / 2 * MINUTE
+    x = (gap_mid - start) / (end - start) * width
+    assert not any(lo < x < hi for lo, hi in segments(d)), "a line crosses the hole in the data"
+    shot(browser, "gap")
+
+
+def test_brushing_the_overview_zooms_and_requeries(browser, site_url, data, shot):
+    browser.get(data.url(site_url, [data.cpu, data.latency]))
+    svg = main_chart(browser)
+    idle(browser)
+    before = (int(svg.get_attribute("data-start")), int(svg.get_attribute("data-end")))
+    assert before == (data.start, data.end)
+    overlay = browser.find_element(By.CSS_SELECTOR, "[data-testid=overview] .brush .overlay")
+    w = overlay.size["width"]
+    ActionChains(browser).move_to_element_with_offset(overlay, int(-w * 0.25), 0).click_and_hold() \
+        .move_by_offset(int(w * 0.15), 0).move_by_offset(int(w * 0.15), 0).release().perform()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "svg[data-testid=main-chart]")
+         .get_attribute("data-start") != str(before[0]), message="the brush did not change the range")
+    idle(browser)
+    svg = main_chart(browser)
+    start, end = int(svg.get_attribute("data-start")), int(svg.get_attribute("data-end"))
+    assert before[0] < start < end < before[1]
+    assert 0.2 < (end - start) / (before[1] - before[0]) < 0.4
+    assert "zs=" in browser.current_url and "ze=" in browser.current_url
+    width = svg.get_attribute("data-width")
+    sent = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/query?'))")
+    zoomed = [parse_qs(urlparse(u).query) for u in sent]
+    assert any(q.get("start") == [str(start)] and q.get("end") == [str(end)] and q.get("width") == [width]
+               for q in zoomed), sent
+    shot(browser, "brushed")
+
+    # dragging across the main chart zooms further; a double-click zooms back out to the whole period
+    overlay = svg.find_element(By.CSS_SELECTOR, ".overlay")
+    w = overlay.size["width"]
+    ActionChains(browser).move_to_element_with_offset(overlay, int(-w * 0.2), 0).click_and_hold() \
+        .move_by_offset(int(w * 0.2), 0).move_by_offset(int(w * 0.2), 0).release().perform()
+    wait(browser, lambda d: int(main_chart(d).get_attribute("data-start")) > start, message="drag did not zoom")
+    inner = int(main_chart(browser).get_attribute("data-end")) - int(main_chart(browser).get_attribute("data-start"))
+    assert inner < (end - start) * 0.6
+    ActionChains(browser).double_click(main_chart(browser).find_element(By.CSS_SELECTOR, ".overlay")).perform()
+    wait(browser, lambda d: int(main_chart(d).get_attribute("data-start")) == data.start,
+         message="double-click did not zoom out")
+    assert "zs=" not in browser.current_url
+
+
+def test_table_shows_the_rows_of_the_view(browser, site_url, api, data, shot):
+    browser.get(data.url(site_url, [data.cpu, data.latency], tab="table", gran="minute"))
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=data-table] tbody tr"))
+    idle(browser)
+    query = urlencode([("metric", data.cpu), ("metric", data.latency), ("start", data.start), ("end", data.end),
+                       ("granularity", "minute"), ("agg", "avg")])
+    expected = api.get_json(f"/api/query?{query}")
+    total = sum(len(s["points"]) for s in expected["series"])
+    assert total > 0
+    pager = browser.find_element(By.CSS_SELECTOR, ".pager").text
+    assert f"{total:,} rows" in pager
+    rows = browser.find_elements(By.CSS_SELECTOR, "[data-testid=data-table] tbody tr")
+    assert len(rows) == min(50, total)
+    assert any(data.cpu in r.text or data.latency in r.text for r in rows)
+    browser.find_element(By.XPATH, "//th//button[contains(., 'Value')]").click()
+    values = [r.find_elements(By.CSS_SELECTOR, "td")[-1].text for r in
+              browser.find_elements(By.CSS_SELECTOR, "[data-testid=data-table] tbody tr")]
+    numbers = [float(v.split()[0].replace(",", "")) for v in values if v not in ("–", "")]
+    assert numbers == sorted(numbers)
+    shot(browser, "table")
+
+
+def test_download_csv_is_the_apis_csv(browser, site_url, api, data):
+    browser.get(data.url(site_url, [data.cpu, data.latency], tab="table"))
+    link = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=csv-link]"))
+    href = link.get_attribute("href")
+    q = parse_qs(urlparse(href).query)
+    assert q["metric"] == [data.cpu, data.latency]
+    assert (q["start"], q["end"], q["granularity"], q["format"]) == ([str(data.start)], [str(data.end)], ["auto"], ["csv"])
+    downloaded = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text()).then(done)", href)
+    direct = api.get_text(urlparse(href).path + "?" + urlparse(href).query)
+    assert downloaded == direct
+    header = downloaded.splitlines()[0]
+    assert header.startswith("timestamp,metric") and header.endswith("value")
+    assert len(downloaded.splitlines()) > 10
+
+
+def test_keyboard_picks_a_metric_and_the_url_restores_the_view(browser, site_url, data):
+    browser.get(f"{site_url}/?from={data.start}&to={data.end}")
+    search = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".search input"))
+    search.send_keys(data.latency)
+    wait(browser, lambda d: [e.get_attribute("data-metric") for e in d.find_elements(By.CSS_SELECTOR, ".browser-item")]
+         == [data.latency], message="the search did not narrow the list")
+    search.send_keys(Keys.ENTER)
+    wait(browser, lambda d: "m=" + quote(data.latency) in d.current_url, message="Enter did not pick the metric")
+    main_chart(browser)
+    Select(browser.find_element(By.XPATH, AGG_SELECT)).select_by_value("max")
+    wait(browser, lambda d: "agg=max" in d.current_url)
+    browser.find_element(By.XPATH, "//button[@role='tab' and .='Table']").click()
+    wait(browser, lambda d: "tab=table" in d.current_url)
+    url = browser.current_url
+    browser.get("about:blank")
+    browser.get(url)
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=data-table] tbody tr"))
+    assert browser.find_element(By.XPATH, "//button[@role='tab' and .='Table']").get_attribute("aria-selected") == "true"
+    agg = browser.find_element(By.XPATH, AGG_SELECT)
+    assert agg.get_attribute("value") == "max"
+    picked = browser.find_elements(By.CSS_SELECTOR, ".pick")
+    assert [p.get_attribute("data-metric") for p in picked] == [data.latency]
+
+
+def test_enum_pie_and_histogram_heatmap(browser, site_url, data, shot):
+    browser.get(data.url(site_url, [data.state, data.sizes]))
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".panel-enum .pie svg path"), message="no pie")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=heatmap] rect"), message="no heatmap")
+    idle(browser)
+    slices = browser.find_elements(By.CSS_SELECTOR, ".panel-enum .pie svg path")
+    assert len(slices) == 3
+    legend = browser.find_element(By.CSS_SELECTOR, ".state-legend").text
+    assert "running" in legend and "idle" in legend and "failed" in legend
+    assert browser.find_elements(By.CSS_SELECTOR, "[data-testid=heatmap] .quantile-line")
+    shot(browser, "types")
+
+
+def test_api_errors_are_shown_in_place(browser, site_url, api, data):
+    missing = f"{data.cpu}_missing"
+    browser.get(data.url(site_url, [missing]))
+    notice = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".panel-main .notice-error .error-message"))
+    status, body = api.request("GET", "/api/query?" + urlencode({"metric": missing, "start": data.start,
+                                                                   "end": data.end, "width": 500}))
+    assert status >= 400
+    assert json.loads(body)["error"] in notice.text
+
+
+def test_empty_range_says_so(browser, site_url, data):
+    day = 24 * 60 * MINUTE
+    browser.get(f"{site_url}/?m={quote(data.cpu)}&from={data.start - day}&to={data.start - day + 3_600_000}")
+    empty = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".panel-main .chart-empty"))
+    assert "No data in this range" in empty.text
+
+
+def test_dashboard_screenshot(browser, site_url, data, shot):
+    """Three units, a zoomed range and the overview: the picture for the docs."""
+    zs, ze = data.start + 20 * MINUTE, data.end - 15 * MINUTE
+    browser.get(data.url(site_url, [data.cpu, data.latency, data.requests], zs=zs, ze=ze))
+    svg = main_chart(browser)
+    idle(browser)
+    assert len(svg.find_elements(By.CSS_SELECTOR, "g.axis-y")) == 3
+    assert browser.find_element(By.CSS_SELECTOR, "[data-testid=overview] .brush .selection").get_attribute("width")
+    rect = svg.find_element(By.CSS_SELECTOR, ".overlay").rect
+    ActionChains(browser).move_to_element_with_offset(
+        svg.find_element(By.CSS_SELECTOR, ".overlay"), int(rect["width"] * 0.12), 0).perform()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".tooltip"))
+    shot(browser, "dashboard")

@@ -1,0 +1,294 @@
+"""The local stack: Cassandra node(s), the schema, backend instances and nginx, each started once and tracked by pid.
+
+    python -m tools.stack up [--nodes 1|3] [--instances 4] [--port 8080]
+    python -m tools.stack down | status
+    python -m tools.stack nginx-conf --upstreams backend1:8080,backend2:8080 --listen 8080 ...  (the nginx image)
+
+Tests use the same code with their own folder and ports, so they never touch a `make up` stack.
+"""
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools.cassandra import node as cassandra
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+@dataclass
+class Stack:
+    """Where one stack keeps its state and which ports it uses."""
+
+    var: Path = ROOT / "var"
+    port: int = 8080
+    instances: int = 4
+    nodes: int = 1
+    cql_port: int = 9042
+    storage_port: int = 7000
+    jmx_port: int = 7199
+    keyspace: str = "metrics_server"
+    cluster_name: str = "metrics_server"
+    heap: str = "1G"
+    fast_start: bool = False
+    durable_system: bool = False
+    frontend: Path = ROOT / "frontend" / "dist"
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def backend_ports(self) -> list[int]:
+        return [self.port + 1 + i for i in range(self.instances)]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.var / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var / "log"
+
+    def cassandra_nodes(self) -> list[cassandra.Node]:
+        """The Cassandra nodes: one on 127.0.0.1, or three on 127.0.0.1-3 sharing ports."""
+        nodes = cassandra.cluster_nodes(self.var / "cassandra", self.nodes, self.fast_start, self.heap)
+        seeds = nodes[0].address
+        return [cassandra.Node(
+            dir=n.dir, address=n.address, cql_port=self.cql_port, storage_port=self.storage_port,
+            jmx_port=self.jmx_port + 100 * i, seeds=seeds, cluster_name=self.cluster_name, heap=self.heap,
+            initial_token=n.initial_token, fast_start=self.fast_start, durable_system=self.durable_system,
+        ) for i, n in enumerate(nodes)]
+
+    def app_env(self, port: int | None = None) -> dict[str, str]:
+        """Environment for backend processes: the user's METRICS_SERVER_* settings, then this stack's."""
+        env = dict(os.environ)
+        env.update({
+            "METRICS_SERVER_CASSANDRA": ",".join(n.address for n in self.cassandra_nodes()),
+            "METRICS_SERVER_CASSANDRA_PORT": str(self.cql_port),
+            "METRICS_SERVER_KEYSPACE": self.keyspace,
+            "METRICS_SERVER_HOST": "127.0.0.1",
+        })
+        if self.nodes == 3:
+            env.setdefault("METRICS_SERVER_REPLICATION", "3")
+            env["METRICS_SERVER_READ_CONSISTENCY"] = env.get("METRICS_SERVER_READ_CONSISTENCY", "QUORUM")
+            env["METRICS_SERVER_WRITE_CONSISTENCY"] = env.get("METRICS_SERVER_WRITE_CONSISTENCY", "QUORUM")
+        env.update(self.env)
+        if port is not None:
+            env["METRICS_SERVER_PORT"] = str(port)
+        return env
+
+
+def pid_alive(pid_file: Path) -> int | None:
+    """The pid in the file if that process still runs (a zombie child of ours is reaped and counts as gone)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return None if reaped(pid) else pid
+
+
+def reaped(pid: int) -> bool:
+    """True when the process has exited and only its zombie was left: a child of this process (tests start
+    instances themselves) stays a zombie until waited for, and would otherwise look alive."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return True
+    if state != "Z":
+        return False
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    return True
+
+
+def wait_http(url: str, timeout: float = 60, ok_statuses=(200, 503)) -> int:
+    """Poll a URL until it answers with one of the statuses; returns the status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            if error.code in ok_statuses:
+                return error.code
+            last = f"HTTP {error.code}"
+        except OSError as error:
+            last = str(error)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {timeout:.0f}s ({last})")
+        time.sleep(0.3)
+
+
+def start_cassandra(stack: Stack) -> None:
+    """Start every node not yet running, seed first, each waited for before the next."""
+    for node in stack.cassandra_nodes():
+        cassandra.start(node)
+
+
+def apply_schema(stack: Stack) -> None:
+    """Create or migrate the keyspace and tables (once, before the instances start)."""
+    result = subprocess.run([str(PYTHON), "-m", "metrics_server.schema"], cwd=ROOT, env=stack.app_env(),
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip() or result.stdout.strip())
+
+
+def start_instance(stack: Stack, port: int) -> int:
+    """Start one backend instance on a port unless it already runs; returns its pid."""
+    pid_file = stack.run_dir / f"backend-{port}.pid"
+    pid = pid_alive(pid_file)
+    if pid:
+        return pid
+    log = open(stack.log_dir / f"backend-{port}.log", "ab")
+    process = subprocess.Popen([str(PYTHON), "-m", "metrics_server.run"], cwd=ROOT, env=stack.app_env(port),
+                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    pid_file.write_text(str(process.pid))
+    return process.pid
+
+
+DEFAULT_MAX_BODY = 32 * 1024 * 1024
+
+
+def nginx_conf(upstreams: list[str], listen: str, run_dir: str, log_dir: str, frontend_root: str,
+               max_body: int = DEFAULT_MAX_BODY, rate_limit: int = 0) -> str:
+    """nginx/nginx.conf.template with every placeholder filled: the one renderer for the stack and the image."""
+    values = {
+        "__RUN_DIR__": run_dir, "__LOG_DIR__": log_dir, "__LISTEN__": listen, "__FRONTEND_ROOT__": frontend_root,
+        "__UPSTREAM_SERVERS__": "\n        ".join(
+            f"server {upstream} max_fails=1 fail_timeout=2s;" for upstream in upstreams),
+        "__MAX_BODY__": str(max_body), "__RATE_LIMIT__": str(max(rate_limit, 1)),
+        "__LIMIT_REQ__": f"limit_req zone=per_client burst={rate_limit * 2} nodelay;" if rate_limit else "",
+    }
+    text = (ROOT / "nginx" / "nginx.conf.template").read_text()
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def render_nginx(stack: Stack) -> Path:
+    """Write nginx.conf for this stack from nginx/nginx.conf.template."""
+    env = stack.app_env()
+    text = nginx_conf(
+        [f"127.0.0.1:{port}" for port in stack.backend_ports], f"127.0.0.1:{stack.port}", str(stack.run_dir),
+        str(stack.log_dir), str(stack.frontend),
+        max_body=int(env.get("METRICS_SERVER_MAX_BODY_BYTES") or DEFAULT_MAX_BODY),
+        rate_limit=int(env.get("METRICS_SERVER_RATE_LIMIT") or 0))
+    path = stack.run_dir / "nginx.conf"
+    path.write_text(text)
+    return path
+
+
+def start_nginx(stack: Stack) -> None:
+    """Start nginx, or reload it when it already runs (the config may have changed)."""
+    conf = render_nginx(stack)
+    command = ["nginx", "-e", str(stack.log_dir / "nginx-error.log"), "-c", str(conf), "-p", str(stack.run_dir)]
+    if pid_alive(stack.run_dir / "nginx.pid"):
+        subprocess.run([*command, "-s", "reload"], check=True, capture_output=True)
+        return
+    result = subprocess.run([*command, "-g", "daemon on;"], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError("nginx failed to start: " + result.stderr.strip().splitlines()[-1])
+
+
+def up(stack: Stack) -> None:
+    """Start everything that is not running yet; a second call starts nothing twice."""
+    for folder in (stack.run_dir, stack.log_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    start_cassandra(stack)
+    apply_schema(stack)
+    for port in stack.backend_ports:
+        start_instance(stack, port)
+    for port in stack.backend_ports:
+        wait_http(f"http://127.0.0.1:{port}/api/health")
+    start_nginx(stack)
+    wait_http(f"{stack.url}/api/health", ok_statuses=(200,))
+
+
+def stop_pid(pid_file: Path, sig=signal.SIGTERM, timeout: float = 30) -> bool:
+    """Signal a process by its pid file and wait for it to exit."""
+    pid = pid_alive(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return False
+    os.kill(pid, sig)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid_file) == pid and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if pid_alive(pid_file) == pid:
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def down(stack: Stack) -> None:
+    """Stop nginx, every instance and every Cassandra node this stack started; data stays."""
+    stop_pid(stack.run_dir / "nginx.pid", signal.SIGQUIT)
+    for pid_file in sorted(stack.run_dir.glob("backend-*.pid")):
+        stop_pid(pid_file)
+    for node_dir in sorted((stack.var / "cassandra").glob("node*"), reverse=True):
+        cassandra.stop(cassandra.Node(dir=node_dir))
+
+
+def status(stack: Stack) -> list[tuple[str, int | None]]:
+    """What runs: (name, pid or None) for every process of the stack."""
+    rows = [(f"cassandra {n.address}:{n.cql_port}", cassandra.running_pid(n)) for n in stack.cassandra_nodes()]
+    rows += [(f"backend 127.0.0.1:{port}", pid_alive(stack.run_dir / f"backend-{port}.pid"))
+             for port in stack.backend_ports]
+    rows.append((f"nginx {stack.url}", pid_alive(stack.run_dir / "nginx.pid")))
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.stack")
+    parser.add_argument("command", choices=("up", "down", "status", "nginx-conf"))
+    parser.add_argument("--nodes", type=int, choices=(1, 3), default=int(os.environ.get("NODES", "1")))
+    parser.add_argument("--instances", type=int, default=int(os.environ.get("INSTANCES", "4")))
+    parser.add_argument("--port", type=int, default=8080)
+    image = parser.add_argument_group("nginx-conf (print a config for the nginx image)")
+    image.add_argument("--upstreams", default="backend1:8080,backend2:8080,backend3:8080,backend4:8080")
+    image.add_argument("--listen", default="8080")
+    image.add_argument("--run-dir", default="/tmp/nginx")
+    image.add_argument("--log-dir", default="/var/log/nginx")
+    image.add_argument("--frontend-root", default="/usr/share/nginx/html")
+    image.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY)
+    image.add_argument("--rate-limit", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.command == "nginx-conf":
+        print(nginx_conf([u.strip() for u in args.upstreams.split(",") if u.strip()], args.listen, args.run_dir,
+                         args.log_dir, args.frontend_root, args.max_body, args.rate_limit), end="")
+        return 0
+    stack = Stack(nodes=args.nodes, instances=args.instances, port=args.port)
+    try:
+        if args.command == "up":
+            up(stack)
+            print(f"metrics_server is up: dashboard at {stack.url}/  (API {stack.url}/api, docs {stack.url}/api/docs)")
+        elif args.command == "down":
+            down(stack)
+            print("metrics_server stopped (data kept in var/)")
+        else:
+            rows = status(stack)
+            for name, pid in rows:
+                print(f"{name:40} {'running, pid ' + str(pid) if pid else 'stopped'}")
+            return 0 if all(pid for _, pid in rows) else 3
+    except (RuntimeError, cassandra.NodeError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
