@@ -2,11 +2,11 @@
 import time
 
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 
 class SelfMetrics:
-    """Request counts and latency by route and status, points ingested, Cassandra errors."""
+    """Request counts and latency by route and status, requests in flight, points ingested, Cassandra errors."""
 
     def __init__(self, registry: CollectorRegistry):
         self.registry = registry
@@ -15,6 +15,8 @@ class SelfMetrics:
         self.latency = Histogram("metrics_server_http_request_duration_seconds", "HTTP request latency",
                                  ("method", "route"), registry=registry,
                                  buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+        self.in_flight = Gauge("metrics_server_http_requests_in_flight", "HTTP requests being handled now",
+                               ("method",), registry=registry)
         self.points = Counter("metrics_server_points_ingested", "Points acknowledged as stored", registry=registry)
         self.cassandra_errors = Counter("metrics_server_cassandra_errors", "Requests failed because Cassandra "
                                         "was unreachable or did not acknowledge", ("route",), registry=registry)
@@ -28,6 +30,12 @@ def init_app(app: Flask) -> SelfMetrics:
     @app.before_request
     def start_timer():
         g.started = time.perf_counter()
+        metrics.in_flight.labels(request.method).inc()
+
+    @app.teardown_request
+    def finish(error):
+        if "started" in g:
+            metrics.in_flight.labels(request.method).dec()
 
     @app.after_request
     def record(response: Response) -> Response:

@@ -22,6 +22,9 @@ def test_app_starts_without_cassandra_and_answers_503():
 
 def test_self_metrics_count_requests(client):
     client.get("/api/health")
+    client.post_json("/api/write", [{"name": "selfmetrics_probe", "value": 1}], status=201)
     text = client.get("/metrics").text
+    assert 'metrics_server_http_requests_in_flight{method="GET"} 1.0' in text  # the scrape itself
+    assert 'metrics_server_http_requests_in_flight{method="POST"} 0.0' in text
     assert 'metrics_server_http_requests_total{method="GET",route="/api/health",status="200"} 1.0' in text
     assert "metrics_server_http_request_duration_seconds_bucket" in text
