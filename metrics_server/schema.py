@@ -22,12 +22,13 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS {ks}.partitions (
         metric text, series_id text, bucket timestamp,
         PRIMARY KEY (metric, series_id, bucket))""",
-    # Raw points: a partition per metric + series + time bucket, clustered by time; retention by TTL.
-    """CREATE TABLE IF NOT EXISTS {ks}.points (
-        metric text, series_id text, bucket timestamp, ts timestamp,
-        value double, state text, buckets frozen<map<double, double>>,
-        PRIMARY KEY ((metric, series_id, bucket), ts))
-        WITH CLUSTERING ORDER BY (ts ASC)
+    # Raw points: a partition per metric + series + time bucket; a row per hour and write holds that write's
+    # points of the hour as blobs (storage/codec.py). Retention by TTL; Zstd finds the shuffled blobs' runs.
+    """CREATE TABLE IF NOT EXISTS {ks}.chunks (
+        metric text, series_id text, bucket timestamp, hour timestamp, written timeuuid,
+        ts blob, value blob, state blob, buckets blob,
+        PRIMARY KEY ((metric, series_id, bucket), hour, written))
+        WITH compression = {{'class': 'ZstdCompressor'}}
         AND compaction = {{'class': 'TimeWindowCompactionStrategy',
                            'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}}""",
     # Hourly pre-aggregates of gauges and counters, a partition per metric + series + 90 days.

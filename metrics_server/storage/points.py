@@ -1,22 +1,28 @@
-"""Raw points in Cassandra: idempotent partition-grouped writes and concurrent range reads into numpy arrays."""
+"""Raw points in Cassandra as chunks: a write stores each series' points of each hour as one row of blobs
+(storage/codec.py), so Cassandra's cost is per chunk, not per point; a read merges an hour's chunks, the later
+write winning a repeated time, as a rewritten cell would."""
+import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import repeat
 
 import numpy as np
 from cassandra.concurrent import execute_concurrent
-from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, BoundStatement, PreparedStatement
+from cassandra.query import UNSET_VALUE
 
 from metrics_server.db import RAW_PROFILE, Database, one_line
 from metrics_server.errors import StorageUnavailable
+from metrics_server.storage import codec
 from metrics_server.storage.registry import Metric, Registry
 
-ROWS_PER_BATCH = 100
+HOUR_MS = 3_600_000
+MAX_CHUNK_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
 CONCURRENCY = 64
-INSERT = ("INSERT INTO {ks}.points (metric, series_id, bucket, ts, value, state, buckets)"
-          " VALUES (?, ?, ?, ?, ?, ?, ?) USING TTL ?")
-SELECT = ("SELECT toUnixTimestamp(ts), {columns} FROM {{ks}}.points"
-          " WHERE metric = ? AND series_id = ? AND bucket = ? AND ts >= ? AND ts < ?")
+NODE = random.getrandbits(48) | 1 << 40  # this process's random timeuuid node (multicast bit set, per RFC 4122)
+INSERT = ("INSERT INTO {ks}.chunks (metric, series_id, bucket, hour, written, ts, value, state, buckets)"
+          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")
+SELECT = ("SELECT written, ts, value{columns} FROM {{ks}}.chunks"
+          " WHERE metric = ? AND series_id = ? AND bucket = ? AND hour >= ? AND hour < ?")
 
 
 @dataclass
@@ -49,8 +55,8 @@ class SeriesPoints:
 
 
 def stored_order(points: Points) -> np.ndarray:
-    """Positions of the points to store, by series then time: a time repeated within a series keeps its last
-    point (in one batch, Cassandra would otherwise keep the greater value)."""
+    """Positions of the points to store, by series then time: a time repeated within a series in one request
+    keeps the request's last point."""
     order = np.lexsort((points.ts, points.series_index))  # stable: repeats stay in request order
     series, ts = points.series_index[order], points.ts[order]
     last = np.ones(len(order), dtype=bool)
@@ -58,60 +64,30 @@ def stored_order(points: Points) -> np.ndarray:
     return order[last]
 
 
-def big_endian(values: np.ndarray, dtype: str) -> list[bytes]:
-    """Each value as the 8 bytes Cassandra stores (bigint and timestamp: '>i8', double: '>f8'), all at once."""
-    raw = values.astype(dtype).tobytes()
-    return [raw[start:start + 8] for start in range(0, len(raw), 8)]
-
-
-def doubles(values: np.ndarray) -> list:
-    """Values as serialized doubles; NaN (no value) is 'not set', since binding a null writes a tombstone."""
-    cells = big_endian(values, ">f8")
-    for position in np.flatnonzero(np.isnan(values)).tolist():
-        cells[position] = UNSET_VALUE
-    return cells
-
-
-def serialized_rows(insert: PreparedStatement, metric: Metric, points: Points) -> tuple[list, list[int], list[tuple]]:
-    """The rows to store, serialized as `insert` binds them (metric, series, bucket, ts, value, state, buckets,
-    ttl) and grouped by partition: the partitions (series id, bucket start), where each one's rows start (and
-    the last one's end), and the rows."""
+def chunk_rows(metric: Metric, points: Points) -> tuple[set[tuple[str, int]], list[tuple]]:
+    """The rows a write stores, bound as INSERT binds them: one per series and hour (more when an hour has over
+    MAX_CHUNK_POINTS), each with a new timeuuid; and the (series, bucket) partitions they go to."""
     order = stored_order(points)
     series, ts = points.series_index[order], points.ts[order]
-    bucket = ts - ts % metric.partition_ms
-    edges = [0, *(np.flatnonzero((series[1:] != series[:-1]) | (bucket[1:] != bucket[:-1])) + 1).tolist(), len(order)]
-    partitions = [(points.series[series[start]], int(bucket[start])) for start in edges[:-1]]
-    serializers = [column.type.serialize for column in insert.column_metadata]
-
-    def cell(position: int, value):
-        return serializers[position](value, insert.protocol_version)
-
-    def per_row(cells: list) -> np.ndarray:
-        return np.repeat(np.array(cells, dtype=object), np.diff(edges))
-
-    def optional(position: int, values: list | None):
-        """State or buckets: absent values 'not set'."""
-        if values is None:
-            return repeat(UNSET_VALUE)
-        return [UNSET_VALUE if values[i] is None else cell(position, values[i]) for i in order.tolist()]
-
-    rows = zip(repeat(cell(0, metric.name)), per_row([cell(1, sid) for sid, _ in partitions]),
-               per_row([cell(2, moment(start)) for _, start in partitions]), big_endian(ts, ">i8"),
-               doubles(points.value[order]), optional(5, points.state), optional(6, points.buckets),
-               repeat(cell(7, metric.ttl_seconds)))
-    return partitions, edges, list(rows)
+    hour = ts - ts % HOUR_MS
+    cuts = np.flatnonzero((series[1:] != series[:-1]) | (hour[1:] != hour[:-1])) + 1
+    edges = [0, *cuts.tolist(), len(order)] if len(order) else []
+    partitions, rows = set(), []
+    for start, stop in zip(edges, edges[1:]):
+        sid, first_hour = points.series[series[start]], int(hour[start])
+        bucket = first_hour - first_hour % metric.partition_ms
+        partitions.add((sid, bucket))
+        for first in range(start, stop, MAX_CHUNK_POINTS):
+            chunk = order[first:min(first + MAX_CHUNK_POINTS, stop)]
+            rows.append((metric.name, sid, bucket, first_hour, uuid.uuid1(NODE), codec.encode_ts(points.ts[chunk]),
+                         codec.encode_values(points.value[chunk]), cells(points.state, chunk),
+                         cells(points.buckets, chunk), metric.ttl_seconds))
+    return partitions, rows
 
 
-def unlogged_batch(insert: PreparedStatement, rows: list[tuple]) -> BatchStatement:
-    """One single-partition unlogged batch of serialized rows. The driver's bind would serialize each value
-    again in Python (most of an ingest request's time). `add` keeps the values a bound statement holds when
-    added, so one bound statement carries every row in turn; it routes the batch by its first row's partition."""
-    batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-    bound = BoundStatement(insert)
-    for values in rows:
-        bound.values = values
-        batch.add(bound)
-    return batch
+def cells(column: list | None, chunk: np.ndarray):
+    """A chunk's states or buckets as a blob, 'not set' when the metric's type has none (a null is a tombstone)."""
+    return UNSET_VALUE if column is None else codec.encode_cells([column[i] for i in chunk.tolist()])
 
 
 def moment(ms: int) -> datetime:
@@ -126,24 +102,23 @@ class PointStore:
         self.registry = registry
 
     def write(self, batches: list[tuple[Metric, dict[str, dict[str, str]], Points]]) -> list[tuple]:
-        """Store points of several metrics at once: index first, then single-partition unlogged batches sent
-        concurrently. All or an error: a partial failure raises, saying how much was stored (a retry is safe,
-        since a point is keyed by series and timestamp). Returns the (metric, series, bucket) partitions touched."""
+        """Store points of several metrics at once: index first, then the chunks, sent concurrently. All or an
+        error: a partial failure raises, saying how much was stored (a retry is safe, since a repeated point
+        replaces itself). Returns the (metric, series, bucket) partitions touched."""
         insert = self.db.prepare(INSERT)
         statements = []
         touched = []
         for metric, labels_by_series, points in batches:
-            partitions, edges, rows = serialized_rows(insert, metric, points)
-            self.registry.index(metric, labels_by_series, set(partitions))
-            statements += [(unlogged_batch(insert, rows[first:min(first + ROWS_PER_BATCH, stop)]), None)
-                           for start, stop in zip(edges, edges[1:]) for first in range(start, stop, ROWS_PER_BATCH)]
-            touched += [(metric, sid, bucket) for sid, bucket in partitions]
+            partitions, rows = chunk_rows(metric, points)
+            self.registry.index(metric, labels_by_series, partitions)
+            statements += [(insert, row) for row in rows]
+            touched += [(metric, sid, bucket) for sid, bucket in sorted(partitions)]
         results = execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY, raise_on_first_error=False)
         failures = [result for ok, result in results if not ok]
         if failures:
             stored = (len(statements) - len(failures)) * 100 // max(len(statements), 1)
             raise StorageUnavailable(
-                f"Cassandra did not acknowledge {len(failures)} of {len(statements)} write batches "
+                f"Cassandra did not acknowledge {len(failures)} of {len(statements)} chunks "
                 f"(about {stored}% stored); the request can be retried safely: {one_line(failures[0])}")
         return touched
 
@@ -151,13 +126,13 @@ class PointStore:
              extra: tuple[str, ...] = (), buckets: dict[str, list[int]] | None = None) -> dict[str, SeriesPoints]:
         """Points of each series in [start, end), read partition by partition, concurrently (the partitions
         come from the index unless the caller knows them)."""
-        columns = ", ".join(("value", *extra))
-        select = self.db.prepare(SELECT.format(columns=columns))
+        select = self.db.prepare(SELECT.format(columns="".join(f", {name}" for name in extra)))
         if buckets is None:
             buckets = self.registry.buckets(metric, series_ids, start_ms, end_ms)
+        first_hour = start_ms - start_ms % HOUR_MS
         plan = [(sid, bucket) for sid in series_ids for bucket in buckets[sid]]
-        statements = [(select, (metric.name, sid, moment(bucket), moment(max(start_ms, bucket)),
-                                moment(min(end_ms, bucket + metric.partition_ms)))) for sid, bucket in plan]
+        statements = [(select, (metric.name, sid, bucket, max(first_hour, bucket),
+                                min(end_ms, bucket + metric.partition_ms))) for sid, bucket in plan]
         try:
             results = execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY,
                                          raise_on_first_error=True, results_generator=False,
@@ -167,13 +142,28 @@ class PointStore:
         rows_by_series: dict[str, list] = {sid: [] for sid in series_ids}
         for (sid, _), (_, rows) in zip(plan, results):
             rows_by_series[sid].extend(rows)
-        return {sid: to_arrays(rows, extra) for sid, rows in rows_by_series.items()}
+        return {sid: merged(rows, extra, start_ms, end_ms) for sid, rows in rows_by_series.items()}
 
 
-def to_arrays(rows: list[tuple], extra: tuple[str, ...]) -> SeriesPoints:
-    """Rows (ts, value, *extra) to numpy arrays; partitions arrive in bucket order, rows in time order."""
-    ts = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    value = np.fromiter((np.nan if row[1] is None else row[1] for row in rows), dtype=np.float64, count=len(rows))
-    order = np.argsort(ts, kind="stable")
-    columns = {name: [rows[i][2 + position] for i in order] for position, name in enumerate(extra)}
-    return SeriesPoints(ts=ts[order], value=value[order], **columns)
+def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int) -> SeriesPoints:
+    """Chunk rows (written, ts, value, *extra), in partition then hour order, as one series' points in
+    [start, end) by time; of points with the same time, the one written last."""
+    ts_parts = [codec.decode_ts(row[1]) for row in rows]
+    sizes = [len(part) for part in ts_parts]
+    ts = np.concatenate(ts_parts) if rows else np.empty(0, dtype=np.int64)
+    value = np.concatenate([codec.decode_values(row[2]) for row in rows]) if rows else np.empty(0)
+    keep = np.arange(len(ts))
+    if np.any(ts[1:] <= ts[:-1]):  # chunks of one hour overlap: by time, then by the order they were written in
+        written = sorted(range(len(rows)), key=lambda i: (rows[i][0].time, rows[i][0].bytes))
+        rank = np.empty(len(rows), dtype=np.int64)
+        rank[written] = np.arange(len(rows))
+        keep = np.lexsort((np.repeat(rank, sizes), ts))
+        last = np.ones(len(keep), dtype=bool)
+        last[:-1] = ts[keep][1:] != ts[keep][:-1]
+        keep = keep[last]
+    keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
+    columns = {}
+    for position, name in enumerate(extra):
+        every = [cell for row, size in zip(rows, sizes) for cell in codec.decode_cells(row[3 + position], size)]
+        columns[name] = [every[i] for i in keep.tolist()]
+    return SeriesPoints(ts=ts[keep], value=value[keep], **columns)

@@ -121,7 +121,7 @@ class Registry:
         session = self.db.session
         partitions = list(session.execute(self.db.prepare(
             "SELECT series_id, bucket FROM {ks}.partitions WHERE metric = ?"), (metric.name,)))
-        drop = self.db.prepare("DELETE FROM {ks}.points WHERE metric = ? AND series_id = ? AND bucket = ?")
+        drop = self.db.prepare("DELETE FROM {ks}.chunks WHERE metric = ? AND series_id = ? AND bucket = ?")
         for row in partitions:
             session.execute(drop, (metric.name, row.series_id, row.bucket))
         for table in ("partitions", "series", "metrics"):

@@ -19,13 +19,14 @@ from cassandra.query import BatchStatement, BatchType
 from metrics_server.db import RAW_PROFILE, READ_PROFILE, Database
 from metrics_server.errors import StorageUnavailable, one_line
 from metrics_server.query.aggregate import rollup
-from metrics_server.storage.points import CONCURRENCY, ROWS_PER_BATCH, PointStore, moment
+from metrics_server.storage.points import CONCURRENCY, PointStore, moment
 from metrics_server.storage.registry import Metric, Registry
 
 log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000
 PARTITION_MS = 90 * 24 * HOUR_MS
 SHARDS = 8
+MARKS_PER_BATCH = 100
 ROLLUP_TYPES = ("gauge", "counter")
 COLUMNS = ("count", "sum", "min", "max", "first", "last", "first_ts", "last_ts")
 MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
@@ -64,9 +65,9 @@ class Rollups:
                 by_metric[metric.name].append((shard_of(metric.name), metric.name, sid, moment(bucket)))
         batches = []
         for rows in by_metric.values():
-            for start in range(0, len(rows), ROWS_PER_BATCH):
+            for start in range(0, len(rows), MARKS_PER_BATCH):
                 batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-                for values in rows[start:start + ROWS_PER_BATCH]:
+                for values in rows[start:start + MARKS_PER_BATCH]:
                     batch.add(statement, values)
                 batches.append((batch, None))
         results = execute_concurrent(self.db.session, batches, concurrency=CONCURRENCY, raise_on_first_error=False)

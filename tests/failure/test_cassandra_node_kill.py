@@ -16,6 +16,7 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import WhiteListRoundRobinPolicy
 
 from harness import BASE_TS, Writers, figures, node_by_address, read_back, status_of, wait_until
+from metrics_server.storage import codec
 from metrics_server.storage.registry import series_id
 from tools.cassandra import node as cassandra
 
@@ -56,8 +57,7 @@ def points_on_node_alone(stack, metric: str, expected: set, rounds: int = 3) -> 
                                                consistency_level=ConsistencyLevel.ONE, request_timeout=15)})
     session = cluster.connect()
     others = [node for node in stack.cassandra_nodes() if node.address != VICTIM]
-    select = session.prepare(f"SELECT toUnixTimestamp(ts) FROM {stack.keyspace}.points"
-                             " WHERE metric = ? AND series_id = ? AND bucket = ?")
+    select = session.prepare(f"SELECT ts FROM {stack.keyspace}.chunks WHERE metric = ? AND series_id = ? AND bucket = ?")
     bucket = datetime.fromtimestamp(BASE_TS / 1000, timezone.utc)
     writers = sorted({writer for writer, _ in expected})
     found: set = set()
@@ -74,8 +74,9 @@ def points_on_node_alone(stack, metric: str, expected: set, rounds: int = 3) -> 
                 deadline = time.monotonic() + 90
                 while time.monotonic() < deadline:
                     try:  # until the node sees the frozen ones down, a read sent to one of them times out
-                        found = {(writer, row[0]) for writer in writers for row in session.execute(
-                            select, (metric, series_id({"writer": writer}), bucket))}
+                        found = {(writer, ts) for writer in writers for row in session.execute(
+                            select, (metric, series_id({"writer": writer}), bucket))
+                                 for ts in codec.decode_ts(row[0]).tolist()}
                         if expected <= found:
                             return found
                     except Exception:

@@ -1,8 +1,19 @@
-"""What a write stores, decided before Cassandra: by series then time, a repeated time keeping its last point."""
-import numpy as np
+"""What a write stores and a read gives back, decided outside Cassandra: chunks per series and hour, blobs that
+round-trip exactly, and a merge where the later write wins a repeated time."""
+import math
+import uuid
+import zlib
 
-from metrics_server.storage.points import Points, big_endian, doubles, stored_order
+import numpy as np
+import pytest
 from cassandra.query import UNSET_VALUE
+
+from metrics_server.storage import codec, points as store
+from metrics_server.storage.points import Points, chunk_rows, merged, stored_order
+from metrics_server.storage.registry import Metric
+
+HOUR = 3_600_000
+METRIC = Metric(name="m", type="gauge", label_keys=("host",), partition_hours=24, retention_days=30)
 
 
 def test_a_repeated_time_keeps_its_last_point_and_rows_go_by_series_then_time():
@@ -13,7 +24,66 @@ def test_a_repeated_time_keeps_its_last_point_and_rows_go_by_series_then_time():
     assert points.value[order].tolist() == [5, 3, 2, 4]
 
 
-def test_cells_are_the_bytes_cassandra_stores():
-    assert big_endian(np.array([1, -1]), ">i8") == [(1).to_bytes(8, "big"), (-1).to_bytes(8, "big", signed=True)]
-    cells = doubles(np.array([1.5, np.nan]))
-    assert cells[0] == b"\x3f\xf8" + bytes(6) and cells[1] is UNSET_VALUE
+@pytest.mark.parametrize("ts", [[0], [1_704_067_200_000 + 60_000 * i for i in range(500)],
+                                [-5, 3, 4, 2**53, 2**62], [7, 7, 7]])
+def test_times_and_values_round_trip_exactly(ts):
+    times = np.array(ts, dtype=np.int64)
+    values = np.array([math.pi * i if i % 3 else np.nan for i in range(len(ts))])
+    assert codec.decode_ts(codec.encode_ts(times)).tolist() == times.tolist()
+    assert np.array_equal(codec.decode_values(codec.encode_values(values)), values, equal_nan=True)
+
+
+def test_regular_times_shuffle_into_long_runs():
+    blob = codec.encode_ts(np.arange(1_704_067_200_000, 1_704_067_200_000 + 60_000 * 1000, 60_000))
+    assert len(zlib.compress(blob)) < len(blob) / 50
+
+
+def test_states_and_buckets_round_trip_with_infinite_bounds():
+    cells = [None, {0.5: 3.0, 10.0: 7.0, math.inf: 9.0}, {}]
+    assert codec.decode_cells(codec.encode_cells(cells), 3) == cells
+    assert codec.decode_cells(codec.encode_cells(["up", None]), 2) == ["up", None]
+    assert codec.decode_cells(None, 2) == [None, None]
+
+
+def test_a_write_stores_a_chunk_per_series_and_hour():
+    ts = np.array([HOUR * 24 + 5, HOUR * 24 + 10, HOUR * 25, HOUR * 24 + 7, HOUR * 48])
+    points = Points(series=["a", "b"], series_index=np.array([0, 0, 0, 1, 1]), ts=ts, value=np.arange(5.0))
+    partitions, rows = chunk_rows(METRIC, points)
+    assert partitions == {("a", HOUR * 24), ("b", HOUR * 24), ("b", HOUR * 48)}
+    assert [(row[1], row[2], row[3], codec.decode_ts(row[5]).tolist(), codec.decode_values(row[6]).tolist())
+            for row in rows] == [("a", HOUR * 24, HOUR * 24, [HOUR * 24 + 5, HOUR * 24 + 10], [0.0, 1.0]),
+                                 ("a", HOUR * 24, HOUR * 25, [HOUR * 25], [2.0]),
+                                 ("b", HOUR * 24, HOUR * 24, [HOUR * 24 + 7], [3.0]),
+                                 ("b", HOUR * 48, HOUR * 48, [HOUR * 48], [4.0])]
+    assert all(row[7] is UNSET_VALUE and row[8] is UNSET_VALUE and row[9] == METRIC.ttl_seconds for row in rows)
+    assert len({row[4] for row in rows}) == len(rows)
+
+
+def test_a_big_hour_is_split_into_several_chunks(monkeypatch):
+    monkeypatch.setattr(store, "MAX_CHUNK_POINTS", 4)
+    points = Points(series=["a"], series_index=np.zeros(10, dtype=np.int64), ts=np.arange(10), value=np.arange(10.0))
+    _, rows = chunk_rows(METRIC, points)
+    assert [codec.decode_ts(row[5]).tolist() for row in rows] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def row(written: uuid.UUID, ts: list[int], values: list[float], states: list | None = None) -> tuple:
+    times, numbers = np.array(ts, dtype=np.int64), np.array(values)
+    extra = () if states is None else (codec.encode_cells(states),)
+    return (written, codec.encode_ts(times), codec.encode_values(numbers), *extra)
+
+
+def test_a_read_merges_chunks_and_the_later_write_wins():
+    first, second, third = (uuid.uuid1() for _ in range(3))
+    rows = [row(second, [10, 20, 30], [2, 2, 2], ["b", "b", "b"]), row(first, [5, 10, 40], [1, 1, 1], ["a"] * 3),
+            row(third, [20], [3], ["c"])]
+    points = merged(rows, ("state",), 0, 100)
+    assert points.ts.tolist() == [5, 10, 20, 30, 40]
+    assert points.value.tolist() == [1, 2, 3, 2, 1]
+    assert points.state == ["a", "b", "c", "b", "a"]
+    window = merged(rows, ("state",), 10, 40)
+    assert window.ts.tolist() == [10, 20, 30] and window.state == ["b", "c", "b"]
+
+
+def test_a_read_of_nothing_is_empty():
+    points = merged([], (), 0, 100)
+    assert len(points) == 0 and points.ts.dtype == np.int64
