@@ -17,7 +17,7 @@ from metrics_server.ingest import points_of, save, write_batch
 from metrics_server.jsonio import json_response
 from metrics_server.query.timeparse import format_iso_array
 from metrics_server.schemas import DataQuerySchema, PointSchema, WriteItemSchema
-from metrics_server.storage.points import PointStore, SeriesPoints
+from metrics_server.storage.points import EXTRA_COLUMNS, PointStore, SeriesPoints
 from metrics_server.storage.registry import Metric
 from metrics_server.storage.rollups import Rollups
 
@@ -127,7 +127,7 @@ def raw_points(metric: Metric, args: dict, filters: dict[str, list[str]]) -> Raw
     if after:
         start = max(start, after[0])
     selected = sorted(matching_series(metric, filters), key=lambda pair: pair[0])
-    extra = {"enum": ("state",), "histogram": ("buckets",)}.get(metric.type, ())
+    extra = EXTRA_COLUMNS.get(metric.type, ())
     data = store().read(metric, [sid for sid, _ in selected], start, end, extra)
     series = [(sid, labels, data[sid]) for sid, labels in selected]
     if not series:

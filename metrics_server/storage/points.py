@@ -3,12 +3,13 @@
 write winning a repeated time, as a rewritten cell would."""
 import random
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
 from cassandra.concurrent import execute_concurrent
-from cassandra.query import UNSET_VALUE
+from cassandra.query import UNSET_VALUE, BatchStatement, BatchType
 
 from metrics_server.db import RAW_PROFILE, Database, one_line
 from metrics_server.errors import StorageUnavailable
@@ -17,12 +18,15 @@ from metrics_server.storage.registry import Metric, Registry
 
 HOUR_MS = 3_600_000
 MAX_CHUNK_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
+OPEN_HOUR_CHUNKS = 32  # an hour still being written is compacted once it has this many chunks
+EXTRA_COLUMNS = {"enum": ("state",), "histogram": ("buckets",)}
 CONCURRENCY = 64
 NODE = random.getrandbits(48) | 1 << 40  # this process's random timeuuid node (multicast bit set, per RFC 4122)
 INSERT = ("INSERT INTO {ks}.chunks (metric, series_id, bucket, hour, written, ts, value, state, buckets)"
           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")
-SELECT = ("SELECT written, ts, value{columns} FROM {{ks}}.chunks"
+SELECT = ("SELECT written, ts, value{columns}, toUnixTimestamp(hour) FROM {{ks}}.chunks"
           " WHERE metric = ? AND series_id = ? AND bucket = ? AND hour >= ? AND hour < ?")
+DELETE = "DELETE FROM {ks}.chunks WHERE metric = ? AND series_id = ? AND bucket = ? AND hour = ? AND written = ?"
 
 
 @dataclass
@@ -79,15 +83,20 @@ def chunk_rows(metric: Metric, points: Points) -> tuple[set[tuple[str, int]], li
         partitions.add((sid, bucket))
         for first in range(start, stop, MAX_CHUNK_POINTS):
             chunk = order[first:min(first + MAX_CHUNK_POINTS, stop)]
-            rows.append((metric.name, sid, bucket, first_hour, uuid.uuid1(NODE), codec.encode_ts(points.ts[chunk]),
-                         codec.encode_values(points.value[chunk]), cells(points.state, chunk),
-                         cells(points.buckets, chunk), metric.ttl_seconds))
+            rows.append(chunk_row(metric, sid, bucket, first_hour, uuid.uuid1(NODE), SeriesPoints(
+                points.ts[chunk], points.value[chunk], picked(points.state, chunk), picked(points.buckets, chunk))))
     return partitions, rows
 
 
-def cells(column: list | None, chunk: np.ndarray):
-    """A chunk's states or buckets as a blob, 'not set' when the metric's type has none (a null is a tombstone)."""
-    return UNSET_VALUE if column is None else codec.encode_cells([column[i] for i in chunk.tolist()])
+def chunk_row(metric: Metric, sid: str, bucket: int, hour: int, written: uuid.UUID, points: SeriesPoints) -> tuple:
+    """One chunk as INSERT binds it; states or buckets 'not set' when the type has none (a null is a tombstone)."""
+    return (metric.name, sid, bucket, hour, written, codec.encode_ts(points.ts), codec.encode_values(points.value),
+            UNSET_VALUE if points.state is None else codec.encode_cells(points.state),
+            UNSET_VALUE if points.buckets is None else codec.encode_cells(points.buckets), metric.ttl_seconds)
+
+
+def picked(column: list | None, positions: np.ndarray) -> list | None:
+    return None if column is None else [column[i] for i in positions.tolist()]
 
 
 def moment(ms: int) -> datetime:
@@ -126,9 +135,15 @@ class PointStore:
              extra: tuple[str, ...] = (), buckets: dict[str, list[int]] | None = None) -> dict[str, SeriesPoints]:
         """Points of each series in [start, end), read partition by partition, concurrently (the partitions
         come from the index unless the caller knows them)."""
-        select = self.db.prepare(SELECT.format(columns="".join(f", {name}" for name in extra)))
         if buckets is None:
             buckets = self.registry.buckets(metric, series_ids, start_ms, end_ms)
+        rows_by_series = self.fetch(metric, series_ids, buckets, start_ms, end_ms, extra)
+        return {sid: merged(rows, extra, start_ms, end_ms) for sid, rows in rows_by_series.items()}
+
+    def fetch(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int, end_ms: int,
+              extra: tuple[str, ...]) -> dict[str, list[tuple]]:
+        """The chunk rows (written, ts, value, *extra, hour) of each series' hours that meet [start, end)."""
+        select = self.db.prepare(SELECT.format(columns="".join(f", {name}" for name in extra)))
         first_hour = start_ms - start_ms % HOUR_MS
         plan = [(sid, bucket) for sid in series_ids for bucket in buckets[sid]]
         statements = [(select, (metric.name, sid, bucket, max(first_hour, bucket),
@@ -142,11 +157,42 @@ class PointStore:
         rows_by_series: dict[str, list] = {sid: [] for sid in series_ids}
         for (sid, _), (_, rows) in zip(plan, results):
             rows_by_series[sid].extend(rows)
-        return {sid: merged(rows, extra, start_ms, end_ms) for sid, rows in rows_by_series.items()}
+        return rows_by_series
+
+    def compact(self, metric: Metric, sid: str, bucket: int, now_ms: int) -> SeriesPoints:
+        """A partition's points, after rewriting as one chunk each hour that has several: a closed hour (ended
+        before `now_ms`) at two, the open one at OPEN_HOUR_CHUNKS. The merged chunk takes the key of the hour's
+        last-written chunk, and the others are deleted in the same single-partition batch (isolated: a reader
+        sees the old chunks or the new one). A chunk written meanwhile is left alone; a deleted chunk brought
+        back by a lost tombstone only repeats points that the newer merged chunk holds."""
+        extra = EXTRA_COLUMNS.get(metric.type, ())
+        end = bucket + metric.partition_ms
+        rows = self.fetch(metric, [sid], {sid: [bucket]}, bucket, end, extra)[sid]
+        by_hour: dict[int, list] = defaultdict(list)
+        for row in rows:
+            by_hour[row[-1]].append(row)
+        insert, delete = self.db.prepare(INSERT), self.db.prepare(DELETE)
+        statements = []
+        for hour, chunks in by_hour.items():
+            due = len(chunks) >= (2 if hour + HOUR_MS <= now_ms else OPEN_HOUR_CHUNKS)
+            if due and sum(len(chunk[1]) for chunk in chunks) <= MAX_CHUNK_POINTS * codec.WIDTH:
+                newest = max((chunk[0] for chunk in chunks), key=lambda written: (written.time, written.bytes))
+                batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+                batch.add(insert, chunk_row(metric, sid, bucket, hour, newest,
+                                            merged(chunks, extra, hour, hour + HOUR_MS)))
+                for chunk in chunks:
+                    if chunk[0] != newest:
+                        batch.add(delete, (metric.name, sid, bucket, hour, chunk[0]))
+                statements.append((batch, None))
+        failures = [result for ok, result in execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY,
+                                                                raise_on_first_error=False) if not ok]
+        if failures:
+            raise StorageUnavailable(f"compacting {metric.name} {sid}: {one_line(failures[0])}")
+        return merged(rows, extra, bucket, end)
 
 
 def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int) -> SeriesPoints:
-    """Chunk rows (written, ts, value, *extra), in partition then hour order, as one series' points in
+    """Chunk rows (written, ts, value, *extra, ...), in partition then hour order, as one series' points in
     [start, end) by time; of points with the same time, the one written last."""
     ts_parts = [codec.decode_ts(row[1]) for row in rows]
     sizes = [len(part) for part in ts_parts]

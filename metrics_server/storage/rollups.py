@@ -1,7 +1,7 @@
 """Hourly rollups (count, sum, min, max, first, last) that stay right under concurrent and late writes.
 
-A write marks the raw partitions it touched, after Cassandra acknowledged the points. A worker recomputes a
-marked partition's hours from raw and stores them with the mark's own write timestamp, then deletes the mark
+A write marks the raw partitions it touched, after Cassandra acknowledged the points. A worker compacts a
+marked partition's chunks (of every metric type) and recomputes its hours from raw and stores them with the mark's own write timestamp, then deletes the mark
 at that timestamp. A recomputation that started from an older mark can only carry an older timestamp, so it
 never overwrites a newer one, and a mark set again while a partition was being recomputed survives its delete.
 Queries read rollups only for series with no pending mark in their range; the rest are read raw.
@@ -9,6 +9,7 @@ Queries read rollups only for series with no pending mark in their range; the re
 import logging
 import random
 import threading
+import time
 import zlib
 from collections import defaultdict
 
@@ -61,8 +62,7 @@ class Rollups:
         statement = self.db.prepare(MARK)
         by_metric: dict[str, list] = defaultdict(list)
         for metric, sid, bucket in touched:
-            if metric.type in ROLLUP_TYPES:
-                by_metric[metric.name].append((shard_of(metric.name), metric.name, sid, moment(bucket)))
+            by_metric[metric.name].append((shard_of(metric.name), metric.name, sid, moment(bucket)))
         batches = []
         for rows in by_metric.values():
             for start in range(0, len(rows), MARKS_PER_BATCH):
@@ -100,8 +100,10 @@ class Rollups:
         return {sid: columns(rows_by_series[sid]) for sid in series_ids}
 
     def refresh(self, metric: Metric, sid: str, bucket: int, timestamp: int) -> int:
-        """Recompute the hours of one raw partition from its points; returns how many hours it has."""
-        data = self.points.read(metric, [sid], bucket, bucket + metric.partition_ms, buckets={sid: [bucket]})[sid]
+        """Compact one raw partition and recompute its hours from its points; returns how many hours it has."""
+        data = self.points.compact(metric, sid, bucket, int(time.time() * 1000))
+        if metric.type not in ROLLUP_TYPES:
+            return 0
         edges = np.arange(bucket, bucket + metric.partition_ms + 1, HOUR_MS, dtype=np.int64)
         rows = rollup(data.ts, data.value, edges)
         store = self.db.prepare(STORE)
@@ -117,11 +119,15 @@ class Rollups:
             self.db.session.execute(batch)
         return len(rows["start"])
 
-    def run_once(self, limit: int = 2000) -> int:
-        """Recompute up to `limit` marked partitions (shards in random order, so instances spread out)."""
+    def run_once(self, limit: int = 2000, settle: float = 0.0) -> int:
+        """Recompute up to `limit` partitions marked over `settle` seconds ago (so that a partition being
+        written is recomputed once its writes pause), shards in random order, so instances spread out."""
         done = 0
+        marked_before = (time.time() - settle) * 1_000_000  # writetime is in microseconds
         for shard in random.sample(range(SHARDS), SHARDS):
-            marks = list(self.db.session.execute(self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE))
+            marks = [mark for mark in self.db.session.execute(self.db.prepare(MARKS), (shard,),
+                                                               execution_profile=RAW_PROFILE)
+                     if mark[3] <= marked_before]
             random.shuffle(marks)
             for name, sid, bucket, _ in marks[:limit - done]:
                 done += self.refresh_mark(shard, name, sid, bucket)
@@ -155,16 +161,16 @@ def columns(rows: list[tuple]) -> dict[str, np.ndarray]:
 class RollupWorker(threading.Thread):
     """Keeps rollups current in the background of one serving process."""
 
-    def __init__(self, rollups: Rollups, pause: float = 1.0):
+    def __init__(self, rollups: Rollups, pause: float = 1.0, settle: float = 0.5):
         super().__init__(name="rollups", daemon=True)
         self.rollups = rollups
-        self.pause = pause
+        self.pause, self.settle = pause, settle
         self.stopping = threading.Event()
 
     def run(self) -> None:
         while not self.stopping.is_set():
             try:
-                if self.rollups.run_once():
+                if self.rollups.run_once(settle=self.settle):
                     continue
             except Exception as error:
                 log.warning("rollup pass failed (will retry): %s", one_line(error))
