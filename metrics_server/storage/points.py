@@ -18,7 +18,7 @@ from metrics_server.storage.registry import Metric, Registry
 
 HOUR_MS = 3_600_000
 MAX_CHUNK_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
-OPEN_HOUR_CHUNKS = 32  # an hour still being written is compacted once it has this many chunks
+COMPACT_AT = 8  # chunks in an hour that make the worker rewrite them as one (fewer cost less to read than rewrite)
 EXTRA_COLUMNS = {"enum": ("state",), "histogram": ("buckets",)}
 CONCURRENCY = 64
 NODE = random.getrandbits(48) | 1 << 40  # this process's random timeuuid node (multicast bit set, per RFC 4122)
@@ -159,9 +159,9 @@ class PointStore:
             rows_by_series[sid].extend(rows)
         return rows_by_series
 
-    def compact(self, metric: Metric, sid: str, bucket: int, now_ms: int) -> SeriesPoints:
-        """A partition's points, after rewriting as one chunk each hour that has several: a closed hour (ended
-        before `now_ms`) at two, the open one at OPEN_HOUR_CHUNKS. The merged chunk takes the key of the hour's
+    def compact(self, metric: Metric, sid: str, bucket: int) -> SeriesPoints:
+        """A partition's points, after rewriting as one chunk each hour that has COMPACT_AT chunks or more
+        (one-point writes, late points). The merged chunk takes the key of the hour's
         last-written chunk, and the others are deleted in the same single-partition batch (isolated: a reader
         sees the old chunks or the new one). A chunk written meanwhile is left alone; a deleted chunk brought
         back by a lost tombstone only repeats points that the newer merged chunk holds."""
@@ -174,8 +174,7 @@ class PointStore:
         insert, delete = self.db.prepare(INSERT), self.db.prepare(DELETE)
         statements = []
         for hour, chunks in by_hour.items():
-            due = len(chunks) >= (2 if hour + HOUR_MS <= now_ms else OPEN_HOUR_CHUNKS)
-            if due and sum(len(chunk[1]) for chunk in chunks) <= MAX_CHUNK_POINTS * codec.WIDTH:
+            if len(chunks) >= COMPACT_AT and sum(len(chunk[1]) for chunk in chunks) <= MAX_CHUNK_POINTS * codec.WIDTH:
                 newest = max((chunk[0] for chunk in chunks), key=lambda written: (written.time, written.bytes))
                 batch = BatchStatement(batch_type=BatchType.UNLOGGED)
                 batch.add(insert, chunk_row(metric, sid, bucket, hour, newest,

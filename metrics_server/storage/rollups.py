@@ -101,7 +101,7 @@ class Rollups:
 
     def refresh(self, metric: Metric, sid: str, bucket: int, timestamp: int) -> int:
         """Compact one raw partition and recompute its hours from its points; returns how many hours it has."""
-        data = self.points.compact(metric, sid, bucket, int(time.time() * 1000))
+        data = self.points.compact(metric, sid, bucket)
         if metric.type not in ROLLUP_TYPES:
             return 0
         edges = np.arange(bucket, bucket + metric.partition_ms + 1, HOUR_MS, dtype=np.int64)

@@ -1,8 +1,7 @@
-"""Raw points as chunks in a real Cassandra: many small writes become one chunk per closed hour once the worker
-has passed, with the same points as before, the later write of a repeated time still winning."""
-import time
-
-from metrics_server.storage.points import OPEN_HOUR_CHUNKS
+"""Raw points as chunks in a real Cassandra: an hour of many small writes becomes one chunk once the worker has
+passed, with the same points as before, the later write of a repeated time still winning."""
+from metrics_server.query.timeparse import format_iso
+from metrics_server.storage.points import COMPACT_AT
 from metrics_server.storage.registry import series_id
 
 HOUR = 3_600_000
@@ -28,55 +27,39 @@ def drain(app) -> None:
         pass
 
 
-def test_small_writes_are_compacted_per_closed_hour_and_read_the_same(client, app, db, name):
+def test_an_hour_of_many_small_writes_is_compacted_and_reads_the_same(client, app, db, name):
     sid = series_id({"host": "a"})
-    for minute in range(0, 150, 10):  # one request per point, over hours 0, 1 and 2
+    minutes = [*range(0, 60, 5), *range(60, 60 + 5 * (COMPACT_AT - 1), 5)]  # hour 0: 12 chunks, hour 1: one short
+    for minute in minutes:  # one request per point
         client.post_json("/api/write", [{"name": name, "labels": {"host": "a"}, "value": minute,
                                          "timestamp": DAY0 + minute * 60_000}], status=201)
     client.post_json("/api/write", [{"name": name, "labels": {"host": "a"}, "value": -1.5,
                                      "timestamp": DAY0 + 20 * 60_000}], status=201)  # rewrites minute 20
-    assert chunks_per_hour(db, name, sid) == {DAY0: 7, DAY0 + HOUR: 6, DAY0 + 2 * HOUR: 3}
+    assert chunks_per_hour(db, name, sid) == {DAY0: 13, DAY0 + HOUR: COMPACT_AT - 1}
     before = raw(client, name)
-    assert len(before) == 15 and before[2][1] == -1.5
+    assert len(before) == len(minutes) and before[4][1] == -1.5
 
     drain(app)
-    assert chunks_per_hour(db, name, sid) == {DAY0: 1, DAY0 + HOUR: 1, DAY0 + 2 * HOUR: 1}
+    assert chunks_per_hour(db, name, sid) == {DAY0: 1, DAY0 + HOUR: COMPACT_AT - 1}
     assert raw(client, name) == before
 
-    client.post_json("/api/write", [{"name": name, "labels": {"host": "a"}, "value": 99,
-                                     "timestamp": DAY0 + 20 * 60_000}], status=201)  # a late rewrite
+    for minute in (20, 100):  # a late rewrite in hour 0, and hour 1's chunk that makes COMPACT_AT
+        client.post_json("/api/write", [{"name": name, "labels": {"host": "a"}, "value": 99,
+                                         "timestamp": DAY0 + minute * 60_000}], status=201)
     drain(app)
     after = raw(client, name)
-    assert after[2][1] == 99 and after[:2] == before[:2] and after[3:] == before[3:]
-    assert chunks_per_hour(db, name, sid)[DAY0] == 1
+    assert after[4][1] == 99 and after[:4] == before[:4] and after[5:-1] == before[5:]
+    assert after[-1] == (format_iso(DAY0 + 100 * 60_000), 99.0, None)
+    assert chunks_per_hour(db, name, sid) == {DAY0: 2, DAY0 + HOUR: 1}
 
 
 def test_states_survive_compaction(client, app, db, name):
     client.post_json("/api/metrics", {"name": name, "type": "enum", "label_keys": []}, status=201)
-    for minute, state in enumerate(["up", "down", "up", "degraded"]):
+    states = ["up", "down", "up", "degraded"] * 2
+    for minute, state in enumerate(states):
         client.post_json(f"/api/metrics/{name}/data", {"state": state, "timestamp": DAY0 + minute * 60_000},
                          status=201)
     before = raw(client, name)
     drain(app)
     assert chunks_per_hour(db, name, series_id({})) == {DAY0: 1}
-    assert raw(client, name) == before and [state for _, _, state in before] == ["up", "down", "up", "degraded"]
-
-
-def test_the_open_hour_is_compacted_only_when_it_has_many_chunks(client, app, db, name):
-    now = int(time.time() * 1000)
-    hour = now - now % HOUR
-    sid = series_id({})
-    day = hour - hour % (24 * HOUR)
-    for i in range(OPEN_HOUR_CHUNKS - 1):
-        client.post_json("/api/write", [{"name": name, "value": i, "timestamp": hour + i}], status=201)
-    drain(app)
-    count = sum(1 for _ in db.session.execute(f"SELECT hour FROM {db.keyspace}.chunks WHERE metric = %s"
-                                              f" AND series_id = %s AND bucket = %s", (name, sid, day)))
-    assert count == OPEN_HOUR_CHUNKS - 1 or hour + HOUR <= int(time.time() * 1000)  # unless the hour closed
-    client.post_json("/api/write", [{"name": name, "value": -1, "timestamp": hour + OPEN_HOUR_CHUNKS}], status=201)
-    drain(app)
-    rows = list(db.session.execute(f"SELECT hour FROM {db.keyspace}.chunks WHERE metric = %s"
-                                   f" AND series_id = %s AND bucket = %s", (name, sid, day)))
-    assert len(rows) == 1
-    assert len(client.get(f"/api/metrics/{name}/data", {"start_time": hour, "end_time": hour + HOUR}).json) == \
-        OPEN_HOUR_CHUNKS
+    assert raw(client, name) == before and [state for _, _, state in before] == states
