@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 from cassandra.concurrent import execute_concurrent
-from cassandra.query import UNSET_VALUE, BatchStatement, BatchType
+from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement
 
 from metrics_server.db import RAW_PROFILE, Database, one_line
 from metrics_server.errors import StorageUnavailable
@@ -20,6 +20,7 @@ HOUR_MS = 3_600_000
 MAX_CHUNK_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
 COMPACT_AT = 8  # chunks in an hour that make the worker rewrite them as one (fewer cost less to read than rewrite)
 EXTRA_COLUMNS = {"enum": ("state",), "histogram": ("buckets",)}
+BATCH_BYTES = 40 * 1024  # chunks sent together; under Cassandra's default batch_size_fail_threshold (50 KiB)
 CONCURRENCY = 64
 NODE = random.getrandbits(48) | 1 << 40  # this process's random timeuuid node (multicast bit set, per RFC 4122)
 INSERT = ("INSERT INTO {ks}.chunks (metric, series_id, bucket, hour, written, ts, value, state, buckets)"
@@ -99,6 +100,21 @@ def picked(column: list | None, positions: np.ndarray) -> list | None:
     return None if column is None else [column[i] for i in positions.tolist()]
 
 
+def batched(insert: PreparedStatement, rows: list[tuple]) -> list[BatchStatement]:
+    """Chunks in unlogged batches of up to BATCH_BYTES: one request and one acknowledgement for many partitions,
+    where a statement each made the driver's per-request work the limit of ingest. A batch is not atomic across
+    partitions, and needs not be: a failed write is reported whole and a retry rewrites the same points."""
+    batches, size = [], BATCH_BYTES
+    for row in rows:
+        row_size = sum(len(cell) for cell in row[5:9] if isinstance(cell, bytes))
+        if size + row_size > BATCH_BYTES:
+            batches.append(BatchStatement(batch_type=BatchType.UNLOGGED))
+            size = 0
+        batches[-1].add(insert, row)
+        size += row_size
+    return batches
+
+
 def moment(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, timezone.utc)
 
@@ -120,14 +136,14 @@ class PointStore:
         for metric, labels_by_series, points in batches:
             partitions, rows = chunk_rows(metric, points)
             self.registry.index(metric, labels_by_series, partitions)
-            statements += [(insert, row) for row in rows]
+            statements += [(batch, None) for batch in batched(insert, rows)]
             touched += [(metric, sid, bucket) for sid, bucket in sorted(partitions)]
         results = execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY, raise_on_first_error=False)
         failures = [result for ok, result in results if not ok]
         if failures:
             stored = (len(statements) - len(failures)) * 100 // max(len(statements), 1)
             raise StorageUnavailable(
-                f"Cassandra did not acknowledge {len(failures)} of {len(statements)} chunks "
+                f"Cassandra did not acknowledge {len(failures)} of {len(statements)} batches of chunks "
                 f"(about {stored}% stored); the request can be retried safely: {one_line(failures[0])}")
         return touched
 
@@ -193,10 +209,9 @@ class PointStore:
 def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int) -> SeriesPoints:
     """Chunk rows (written, ts, value, *extra, ...), in partition then hour order, as one series' points in
     [start, end) by time; of points with the same time, the one written last."""
-    ts_parts = [codec.decode_ts(row[1]) for row in rows]
-    sizes = [len(part) for part in ts_parts]
-    ts = np.concatenate(ts_parts) if rows else np.empty(0, dtype=np.int64)
-    value = np.concatenate([codec.decode_values(row[2]) for row in rows]) if rows else np.empty(0)
+    ts = codec.decode_ts([row[1] for row in rows])
+    value = codec.decode_values([row[2] for row in rows])
+    sizes = codec.sizes_of([row[1] for row in rows])
     keep = np.arange(len(ts))
     if np.any(ts[1:] <= ts[:-1]):  # chunks of one hour overlap: by time, then by the order they were written in
         written = sorted(range(len(rows)), key=lambda i: (rows[i][0].time, rows[i][0].bytes))
@@ -209,6 +224,7 @@ def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int
     keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
     columns = {}
     for position, name in enumerate(extra):
-        every = [cell for row, size in zip(rows, sizes) for cell in codec.decode_cells(row[3 + position], size)]
+        every = [cell for row, size in zip(rows, sizes.tolist())
+                 for cell in codec.decode_cells(row[3 + position], size)]
         columns[name] = [every[i] for i in keep.tolist()]
     return SeriesPoints(ts=ts[keep], value=value[keep], **columns)

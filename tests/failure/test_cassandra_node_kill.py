@@ -76,7 +76,7 @@ def points_on_node_alone(stack, metric: str, expected: set, rounds: int = 3) -> 
                     try:  # until the node sees the frozen ones down, a read sent to one of them times out
                         found = {(writer, ts) for writer in writers for row in session.execute(
                             select, (metric, series_id({"writer": writer}), bucket))
-                                 for ts in codec.decode_ts(row[0]).tolist()}
+                                 for ts in codec.decode_ts([row[0]]).tolist()}
                         if expected <= found:
                             return found
                     except Exception:

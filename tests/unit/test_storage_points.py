@@ -29,8 +29,18 @@ def test_a_repeated_time_keeps_its_last_point_and_rows_go_by_series_then_time():
 def test_times_and_values_round_trip_exactly(ts):
     times = np.array(ts, dtype=np.int64)
     values = np.array([math.pi * i if i % 3 else np.nan for i in range(len(ts))])
-    assert codec.decode_ts(codec.encode_ts(times)).tolist() == times.tolist()
-    assert np.array_equal(codec.decode_values(codec.encode_values(values)), values, equal_nan=True)
+    assert codec.decode_ts([codec.encode_ts(times)]).tolist() == times.tolist()
+    assert np.array_equal(codec.decode_values([codec.encode_values(values)]), values, equal_nan=True)
+
+
+def test_several_chunks_decode_at_once_in_order():
+    rng = np.random.default_rng(7)
+    chunks = [np.sort(rng.integers(-2**62, 2**62, size)) for size in (1, 5, 3, 200, 1)]
+    values = [rng.normal(size=len(chunk)) for chunk in chunks]
+    assert codec.decode_ts([codec.encode_ts(chunk) for chunk in chunks]).tolist() == np.concatenate(chunks).tolist()
+    assert codec.decode_values([codec.encode_values(v) for v in values]).tolist() == np.concatenate(values).tolist()
+    assert codec.sizes_of([codec.encode_ts(chunk) for chunk in chunks]).tolist() == [1, 5, 3, 200, 1]
+    assert len(codec.decode_ts([])) == 0 and len(codec.decode_values([])) == 0
 
 
 def test_regular_times_shuffle_into_long_runs():
@@ -50,7 +60,7 @@ def test_a_write_stores_a_chunk_per_series_and_hour():
     points = Points(series=["a", "b"], series_index=np.array([0, 0, 0, 1, 1]), ts=ts, value=np.arange(5.0))
     partitions, rows = chunk_rows(METRIC, points)
     assert partitions == {("a", HOUR * 24), ("b", HOUR * 24), ("b", HOUR * 48)}
-    assert [(row[1], row[2], row[3], codec.decode_ts(row[5]).tolist(), codec.decode_values(row[6]).tolist())
+    assert [(row[1], row[2], row[3], codec.decode_ts([row[5]]).tolist(), codec.decode_values([row[6]]).tolist())
             for row in rows] == [("a", HOUR * 24, HOUR * 24, [HOUR * 24 + 5, HOUR * 24 + 10], [0.0, 1.0]),
                                  ("a", HOUR * 24, HOUR * 25, [HOUR * 25], [2.0]),
                                  ("b", HOUR * 24, HOUR * 24, [HOUR * 24 + 7], [3.0]),
@@ -63,7 +73,7 @@ def test_a_big_hour_is_split_into_several_chunks(monkeypatch):
     monkeypatch.setattr(store, "MAX_CHUNK_POINTS", 4)
     points = Points(series=["a"], series_index=np.zeros(10, dtype=np.int64), ts=np.arange(10), value=np.arange(10.0))
     _, rows = chunk_rows(METRIC, points)
-    assert [codec.decode_ts(row[5]).tolist() for row in rows] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert [codec.decode_ts([row[5]]).tolist() for row in rows] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
 def row(written: uuid.UUID, ts: list[int], values: list[float], states: list | None = None) -> tuple:

@@ -108,6 +108,8 @@ cdc_raw_directory: {node.dir / 'cdc_raw'}
 commitlog_sync: periodic
 commitlog_sync_period: 10000ms
 concurrent_compactors: 1
+batch_size_warn_threshold: 64KiB
+unlogged_batch_across_partitions_warn_threshold: 1000
 write_request_timeout: 5000ms
 read_request_timeout: 10000ms
 range_request_timeout: 20000ms
