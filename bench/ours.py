@@ -5,6 +5,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import orjson
 from cassandra.cluster import Cluster
 
@@ -57,10 +58,14 @@ class Ours(System):
                 check(response, f"create metric {spec.name}")
 
     def encode(self, dataset, index, ts, value) -> bytes:
-        names = [series.metric.name for series in dataset.series]
-        labels = [series.labels for series in dataset.series]
-        return orjson.dumps([{"name": names[i], "labels": labels[i], "value": v, "timestamp": t}
-                             for i, t, v in zip(index.tolist(), ts.tolist(), value.tolist())])
+        """One series item per series in the batch (its times and values as lists), as agents that buffer send
+        them and as VictoriaMetrics' JSON import has it."""
+        order = np.argsort(index, kind="stable")
+        cuts = np.flatnonzero(np.diff(index[order])) + 1
+        return orjson.dumps([{"name": dataset.series[int(index[part[0]])].metric.name,
+                              "labels": dataset.series[int(index[part[0]])].labels,
+                              "timestamps": ts[part].tolist(), "values": value[part].tolist()}
+                             for part in np.split(order, cuts)])
 
     def write_url(self) -> str:
         return f"{self.url}/api/write"

@@ -1,6 +1,7 @@
-"""Write items as columns. The common item shape (name, labels, number value, epoch or ISO time) is checked with
-plain loops and numpy, each distinct name and label set once; any other item sends the whole body through the
-marshmallow schema, which stays the contract and words every error exactly as it always has."""
+"""Write items as columns. The common item shapes (a point: name, labels, number value, epoch or ISO time; a
+series: name, labels, lists of times and values) are checked with plain loops and numpy, each distinct name and
+label set once; any other item sends the whole body through the marshmallow schema, which stays the contract
+and words every error exactly as it always has."""
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -9,10 +10,12 @@ import numpy as np
 from marshmallow import Schema
 
 from metrics_server.query.timeparse import EPOCH_MS_FROM, MAX_MS, MIN_MS, _from_iso, parse_instant
-from metrics_server.schemas import LABEL_KEY_PATTERN, NAME_PATTERN, now_ms
+from metrics_server.schemas import LABEL_KEY_PATTERN, NAME_PATTERN, SeriesItemSchema, now_ms
 from metrics_server.storage.registry import series_id
 
 FAST_FIELDS = frozenset(("name", "labels", "value", "timestamp"))
+SERIES_FIELDS = frozenset(("name", "labels", "timestamps", "values"))
+series_schema = SeriesItemSchema(many=True)
 MAX_LABEL_VALUE = 512
 _name_ok = re.compile(NAME_PATTERN).match
 _label_key_ok = re.compile(LABEL_KEY_PATTERN).match
@@ -22,7 +25,8 @@ _EMPTY: dict = {}
 @dataclass
 class Batch:
     """Validated points in request order: per point its metric name, label set (an index into `label_sets`),
-    value (NaN when absent), epoch ms (now when absent), and state and buckets when any point has them."""
+    value (NaN when absent), epoch ms (now when absent), state and buckets when any point has them, and the
+    request item it came from when items are series."""
 
     names: list | None
     label_sets: list[dict[str, str]]
@@ -31,9 +35,14 @@ class Batch:
     ts: np.ndarray
     state: list | None = None
     buckets: list | None = None
+    item_of: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.ts)
+
+    def item(self, position: int) -> int:
+        """The request item (its index, as errors name it) of the point at `position`."""
+        return position if self.item_of is None else int(self.item_of[position])
 
     @cached_property
     def series_ids(self) -> list[str]:
@@ -52,6 +61,9 @@ class Batch:
 def load_batch(body, schema: Schema) -> Batch:
     """`body` (a list for a `many` schema, else one item) validated as `schema` would; raises its ValidationError."""
     items = body if schema.many else [body]
+    if "name" in schema.fields and isinstance(body, list) and any(type(item) is dict and "values" in item
+                                                                  for item in body):
+        return load_series(body)
     fast = fast_batch(items, set(schema.fields)) if isinstance(items, list) else None
     return fast if fast is not None else from_items(schema.load(body) if schema.many else [schema.load(body)])
 
@@ -76,6 +88,45 @@ def fast_batch(items: list, fields: set[str]) -> Batch | None:
     if label_sets is None or value is None or ts is None:
         return None
     return Batch(names if named else None, label_sets, codes, value, ts)
+
+
+def load_series(items: list) -> Batch:
+    """Series items as columns, checked as SeriesItemSchema would; raises its ValidationError."""
+    names, labels, sizes, values, stamps = [], [], [], [], []
+    for item in items:
+        if type(item) is not dict or not item.keys() <= SERIES_FIELDS:
+            break
+        times, given = item.get("timestamps"), item.get("values")
+        if type(times) is not list or type(given) is not list or not times or len(times) != len(given):
+            break
+        names.append(item.get("name"))
+        labels.append(item.get("labels", _EMPTY))
+        sizes.append(len(times))
+        values += given
+        stamps += times
+    else:
+        if set(map(type, names)) == {str} and all(map(_name_ok, set(names))):
+            value = numbers(values)
+            batch = series_batch(names, labels, sizes, None if value is None or np.isnan(value).any() else value,
+                                 epoch_ms(stamps, now_ms()))
+            if batch is not None:
+                return batch
+    loaded = series_schema.load(items)
+    return series_batch([item["name"] for item in loaded], [item["labels"] for item in loaded],
+                        [len(item["values"]) for item in loaded],
+                        np.array([value for item in loaded for value in item["values"]], dtype=np.float64),
+                        np.array([ts for item in loaded for ts in item["timestamps"]], dtype=np.int64))
+
+
+def series_batch(names: list, labels: list, sizes: list[int], value: np.ndarray | None,
+                 ts: np.ndarray | None) -> Batch | None:
+    """The points of series items, each knowing its item; None when a label set, a value or a time is not valid."""
+    label_sets, codes = distinct_label_sets(labels)
+    if label_sets is None or value is None or ts is None:
+        return None
+    counts = np.array(sizes, dtype=np.int64)
+    return Batch([name for name, size in zip(names, sizes) for _ in range(size)], label_sets, np.repeat(codes, counts),
+                 value, ts, item_of=np.repeat(np.arange(len(sizes)), counts))
 
 
 def distinct_label_sets(labels: list) -> tuple[list | None, np.ndarray | None]:

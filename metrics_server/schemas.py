@@ -62,14 +62,23 @@ class Buckets(fields.Dict):
         return parsed
 
 
+def name_field() -> fields.String:
+    return fields.String(required=True, validate=validate.Regexp(
+        NAME_PATTERN, error="expected letters, digits, _ : . - starting with a letter or _, at most 200 characters"))
+
+
+def labels_field() -> fields.Dict:
+    return fields.Dict(keys=fields.String(validate=validate.Regexp(LABEL_KEY_PATTERN)),
+                       values=fields.String(validate=validate.Length(max=512)), load_default=dict)
+
+
 class MetricSchema(Schema):
     """A metric definition (POST /api/metrics)."""
 
     class Meta:
         unknown = RAISE
 
-    name = fields.String(required=True, validate=validate.Regexp(
-        NAME_PATTERN, error="expected letters, digits, _ : . - starting with a letter or _, at most 200 characters"))
+    name = name_field()
     type = fields.String(load_default="gauge", validate=validate.OneOf(METRIC_TYPES))
     label_keys = fields.List(fields.String(validate=validate.Regexp(
         LABEL_KEY_PATTERN, error="expected letters, digits and _, starting with a letter or _")),
@@ -93,8 +102,7 @@ class PointSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    labels = fields.Dict(keys=fields.String(validate=validate.Regexp(LABEL_KEY_PATTERN)),
-                         values=fields.String(validate=validate.Length(max=512)), load_default=dict)
+    labels = labels_field()
     value = FiniteFloat(load_default=None, allow_none=True)
     timestamp = Instant(load_default=None, allow_none=True,
                         metadata={"description": "ISO 8601 with offset or Z, or epoch s/ms; default now (UTC)"})
@@ -105,8 +113,26 @@ class PointSchema(Schema):
 class WriteItemSchema(PointSchema):
     """One point of a batch across metrics (POST /api/write)."""
 
-    name = fields.String(required=True, validate=validate.Regexp(
-        NAME_PATTERN, error="expected letters, digits, _ : . - starting with a letter or _, at most 200 characters"))
+    name = name_field()
+
+
+class SeriesItemSchema(Schema):
+    """Many points of one gauge or counter series (POST /api/write): the compact form for agents that buffer,
+    as VictoriaMetrics' JSON import has it. A batch holds either these or points, not both."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = name_field()
+    labels = labels_field()
+    timestamps = fields.List(Instant(), required=True, validate=validate.Length(min=1),
+                             metadata={"description": "one per value: ISO 8601 with offset or Z, or epoch s/ms"})
+    values = fields.List(FiniteFloat(), required=True)
+
+    @validates_schema
+    def one_value_per_timestamp(self, data, **kwargs):
+        if len(data.get("values", [])) != len(data.get("timestamps", [])):
+            raise ValidationError(f"expected one value per timestamp ({len(data.get('timestamps', []))})", "values")
 
 
 class RangeSchema(Schema):

@@ -60,14 +60,17 @@ def insert_data(name: str):
 
 @blueprint.post("/write")
 def write():
-    """A batch across metrics, validated whole before anything is stored."""
+    """A batch across metrics (points, or series items of many points each), validated whole before anything
+    is stored."""
     body = json_body()
     if not isinstance(body, list):
         body = [body]
     limit = current_app.config["METRICS_SERVER"]["max_batch_points"]
     if not body or len(body) > limit:
-        raise ApiError(f"expected 1 to {limit} points in a batch, got {len(body)}", 400)
+        raise ApiError(f"expected 1 to {limit} points in a batch, got {len(body)} items", 400)
     batch = load_batch(body, write_schema)
+    if len(batch) > limit:
+        raise ApiError(f"expected 1 to {limit} points in a batch, got {len(batch)}", 400)
     written = write_batch(registry(), store(), rollups(), batch, current_app.config["METRICS_SERVER"])
     count_ingested(written)
     return json_response({"message": "Success", "id": written}, 201)

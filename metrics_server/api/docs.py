@@ -44,7 +44,7 @@ OPERATIONS = (
     ("/metrics/{name}/states", "get", "Enum: time and count per state", None, schemas.StatesSchema, "200"),
     ("/metrics/{name}/heatmap", "get", "Histogram: bucket counts per bin and percentiles", None,
      schemas.HeatmapSchema, "200"),
-    ("/write", "post", "A batch of points across metrics, all or nothing", "WriteItem", None, "201"),
+    ("/write", "post", "A batch across metrics, all or nothing: points, or series items", "WriteItem", None, "201"),
     ("/query", "get", "Several metrics binned on one time axis (chart: width, table: granularity)", None,
      schemas.QuerySchema, "200"),
     ("/health", "get", "Liveness and Cassandra reachability (503 when unreachable)", None, None, "200"),
@@ -57,7 +57,8 @@ def build_spec() -> dict:
     spec = APISpec(title="metrics_server", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()], servers=[{"url": "/api"}])
     for name, schema in (("Error", ErrorSchema), ("Success", SuccessSchema), ("Metric", schemas.MetricSchema),
-                         ("Point", schemas.PointSchema), ("WriteItem", schemas.WriteItemSchema)):
+                         ("Point", schemas.PointSchema), ("WriteItem", schemas.WriteItemSchema),
+                         ("SeriesItem", schemas.SeriesItemSchema)):
         spec.components.schema(name, schema=schema)
     paths: dict[str, dict] = {}
     for path, method, summary, body, query, status in OPERATIONS:
@@ -70,7 +71,7 @@ def build_spec() -> dict:
         if body is not None:
             schema = {"oneOf": [body, {"type": "array", "items": body}]} if body != "Metric" else body
             if body == "WriteItem":
-                schema = {"type": "array", "items": body}
+                schema = {"oneOf": [{"type": "array", "items": body}, {"type": "array", "items": "SeriesItem"}]}
             operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
         paths.setdefault(path, {})[method] = operation
     for path, operations in paths.items():

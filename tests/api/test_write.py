@@ -112,3 +112,47 @@ def test_an_unknown_metric_is_refused_at_its_first_item_when_auto_create_is_off(
     items = [{"name": name, "value": 1}, {"name": f"{name}_new", "value": 2}, {"name": f"{name}_new", "value": 3}]
     assert client.post_json("/api/write", items, status=400).json == {
         "error": f"1.name: unknown metric '{name}_new' (auto_create_metrics is off)", "index": 1, "field": "name"}
+
+
+def test_series_items_store_the_same_points_as_point_items(client, name):
+    start = 1_700_006_400_000 - 30_000  # across a partition (day) boundary
+    series = [{"name": f"{name}_{m}", "labels": {"host": host}, "timestamps": [start + i * 10_000 for i in range(9)],
+               "values": [float(i * (m + 1)) for i in range(9)]} for m in range(2) for host in "ab"]
+    series[0]["timestamps"][8] = "2023-11-15T00:01:10+00:00"  # any time form a point takes
+    assert client.post_json("/api/write", series, status=201).json == {"message": "Success", "id": 36}
+    points = [{"name": item["name"], "labels": item["labels"], "value": value, "timestamp": ts}
+              for item in series for ts, value in zip(item["timestamps"], item["values"])]
+    client.post_json("/api/write", [{**point, "name": f"{point['name']}_p"} for point in points], status=201)
+    for m in range(2):
+        as_series = client.get(f"/api/metrics/{name}_{m}/data").json
+        assert len(as_series) == 18 and as_series == client.get(f"/api/metrics/{name}_{m}_p/data").json
+        assert as_series[0]["value"] == 0.0 and as_series[-1]["value"] == 8.0 * (m + 1)
+
+
+@pytest.mark.parametrize("bad_item, error", [
+    ({"values": [1.0, "x"]}, "1.values.1: expected a finite number"),
+    ({"values": [None, 1.0]}, "1.values.0: Field may not be null."),
+    ({"values": [1.0]}, "1.values: expected one value per timestamp (2)"),
+    ({"timestamps": [], "values": []}, "1.timestamps: Shorter than minimum length 1."),
+    ({"timestamps": [1, "soon"]}, "1.timestamps.1:"),
+    ({"labels": {"zone": "x"}}, "1.labels: Labels must contain exactly these keys: ['host']"),
+    ({"value": 1.0}, "1.value: Unknown field."),
+])
+def test_a_bad_series_item_rejects_the_whole_batch_naming_the_item(client, name, bad_item, error):
+    good = {"name": name, "labels": {"host": "a"}, "timestamps": [1_700_000_000, 1_700_000_001], "values": [1, 2]}
+    response = client.post_json("/api/write", [good, {**good, **bad_item}, good], status=400)
+    assert response.json["error"].startswith(error), response.json
+    client.get(f"/api/metrics/{name}", status=404)
+
+
+def test_a_point_item_among_series_items_is_refused(client, name):
+    items = [{"name": name, "timestamps": [1_700_000_000], "values": [1]}, {"name": name, "value": 1}]
+    assert client.post_json("/api/write", items, status=400).json["error"].startswith("1.timestamps: Missing data")
+
+
+def test_the_batch_limit_counts_the_points_of_series_items(app, client, name):
+    limit = app.config["METRICS_SERVER"]["max_batch_points"]
+    item = {"name": name, "timestamps": list(range(1_700_000_000, 1_700_000_000 + limit + 1)),
+            "values": [1.0] * (limit + 1)}
+    assert client.post_json("/api/write", [item], status=400).json["error"] == \
+        f"expected 1 to {limit} points in a batch, got {limit + 1}"
