@@ -78,9 +78,8 @@ def format_iso(ms: int) -> str:
 
 
 def format_iso_array(ms_array) -> list[str]:
-    """Many instants formatted at once, for CSV exports of whole series."""
+    """Many instants formatted at once, for raw pages and CSV exports of whole series (numpy formats them with
+    milliseconds; whole seconds drop the '.000')."""
     ms = np.asarray(ms_array, dtype=np.int64)
-    moments = ms.astype("datetime64[ms]")
-    with_ms = np.datetime_as_string(moments, unit="ms")
-    whole = np.datetime_as_string(moments, unit="s")
-    return np.char.add(np.where(ms % 1000 == 0, whole, with_ms), "Z").tolist()
+    texts = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms").tolist()
+    return [f"{text[:-4]}Z" if whole else f"{text}Z" for text, whole in zip(texts, (ms % 1000 == 0).tolist())]
