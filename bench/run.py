@@ -176,8 +176,8 @@ def markdown(args, dataset, systems, result: Results, results: dict, facts: dict
         f"(seeded numpy, `bench/dataset.py`): {len(dataset):,} points",
         "", "## Method", "",
         f"- ingest: {args.clients} concurrent keep-alive clients, {args.batch} points per request, request bodies "
-        "encoded before the clock starts, batches in time order across all series; ours `POST /api/write` (JSON) "
-        "through nginx to 4 instances, InfluxDB `/write?precision=ms` (line protocol), VictoriaMetrics "
+        "encoded before the clock starts, batches in time order across all series; ours `POST /api/write` (JSON, "
+        "one series item per series: its times and values as lists) through nginx to 4 instances, InfluxDB `/write?precision=ms` (line protocol), VictoriaMetrics "
         "`/api/v1/import/prometheus`",
         "- disk: allocated bytes (as `du`) of the stored data ÷ points, after ours `nodetool flush` + `compact` "
         "(keyspace folder), InfluxDB's cold shards snapshotted and fully compacted (data + wal), VictoriaMetrics "

@@ -12,6 +12,7 @@ import threading
 import time
 import zlib
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from cassandra.concurrent import execute_concurrent
@@ -28,6 +29,7 @@ HOUR_MS = 3_600_000
 PARTITION_MS = 90 * 24 * HOUR_MS
 SHARDS = 8
 MARKS_PER_BATCH = 100
+REFRESH_THREADS = 8
 ROLLUP_TYPES = ("gauge", "counter")
 COLUMNS = ("count", "sum", "min", "max", "first", "last", "first_ts", "last_ts")
 MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
@@ -129,8 +131,8 @@ class Rollups:
                                                                execution_profile=RAW_PROFILE)
                      if mark[3] <= marked_before]
             random.shuffle(marks)
-            for name, sid, bucket, _ in marks[:limit - done]:
-                done += self.refresh_mark(shard, name, sid, bucket)
+            with ThreadPoolExecutor(REFRESH_THREADS) as pool:  # each refresh waits on a few round trips
+                done += sum(pool.map(lambda mark: self.refresh_mark(shard, *mark[:3]), marks[:limit - done]))
             if done >= limit:
                 break
         return done
