@@ -1,25 +1,35 @@
-"""A chunk's columns as blobs: times as deltas and values as float64, both byte-shuffled (every value's first
+"""Chunks' columns as blobs: times as deltas and values as float64, both byte-shuffled (every value's first
 byte, then every second byte, ...) so that Cassandra's Zstd compression finds the long runs that regular
-timestamps and slowly moving values have; state and histogram buckets as JSON."""
+timestamps and slowly moving values have; state and histogram buckets as JSON. Times and values of many chunks
+are encoded and decoded together, with one scatter or gather however many chunks there are."""
 import numpy as np
 import orjson
 
 WIDTH = 8
 
 
-def shuffle(values: np.ndarray) -> bytes:
-    return np.ascontiguousarray(values.view(np.uint8).reshape(-1, WIDTH).T).tobytes()
+def shuffled_positions(sizes: np.ndarray) -> np.ndarray:
+    """Where each byte of consecutive chunks' values goes in their blobs, joined: byte j of a chunk's value i
+    sits at the chunk's offset + j × its length + i. One row per value, one column per byte."""
+    starts = np.cumsum(sizes) - sizes
+    chunk_of = np.repeat(np.arange(len(sizes)), sizes)
+    first_byte = WIDTH * starts[chunk_of] + np.arange(len(chunk_of)) - starts[chunk_of]
+    return first_byte[:, None] + np.arange(WIDTH) * sizes[chunk_of][:, None]
+
+
+def shuffle(values: np.ndarray, sizes: np.ndarray) -> list[bytes]:
+    """8-byte values of consecutive chunks of `sizes` as one shuffled blob per chunk."""
+    joined = np.empty(len(values) * WIDTH, dtype=np.uint8)
+    joined[shuffled_positions(sizes)] = values.view(np.uint8).reshape(-1, WIDTH)
+    raw = joined.tobytes()
+    ends = (np.cumsum(sizes) * WIDTH).tolist()
+    return [raw[start:end] for start, end in zip([0, *ends[:-1]], ends)]
 
 
 def unshuffle(blobs: list[bytes], dtype: str) -> np.ndarray:
-    """Several shuffled blobs back to one array, with one gather however many blobs there are: byte j of a
-    blob's value i sits at the blob's offset + j × its length + i."""
-    sizes = sizes_of(blobs)
-    starts = np.cumsum(sizes) - sizes
-    blob_of = np.repeat(np.arange(len(blobs)), sizes)
-    first_byte = WIDTH * starts[blob_of] + np.arange(len(blob_of)) - starts[blob_of]
-    index = first_byte[:, None] + np.arange(WIDTH) * sizes[blob_of][:, None]
-    return np.frombuffer(b"".join(blobs), dtype=np.uint8)[index].view(dtype).ravel()
+    """Shuffled blobs back to one array of their values, one chunk after the other."""
+    joined = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    return joined[shuffled_positions(sizes_of(blobs))].view(dtype).ravel()
 
 
 def sizes_of(blobs: list[bytes]) -> np.ndarray:
@@ -27,9 +37,12 @@ def sizes_of(blobs: list[bytes]) -> np.ndarray:
     return np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // WIDTH
 
 
-def encode_ts(ts: np.ndarray) -> bytes:
-    """Epoch ms, sorted, as their first value and the steps between them."""
-    return shuffle(np.diff(ts.astype("<i8"), prepend=np.int64(0)))
+def encode_ts(ts: np.ndarray, sizes: np.ndarray) -> list[bytes]:
+    """Epoch ms of consecutive chunks, each sorted, as each chunk's first value and the steps between them."""
+    steps = np.diff(ts.astype("<i8"), prepend=np.int64(0))
+    starts = np.cumsum(sizes) - sizes
+    steps[starts] = ts[starts]
+    return shuffle(steps, sizes)
 
 
 def decode_ts(blobs: list[bytes]) -> np.ndarray:
@@ -42,8 +55,8 @@ def decode_ts(blobs: list[bytes]) -> np.ndarray:
     return total - np.repeat(before, sizes)
 
 
-def encode_values(values: np.ndarray) -> bytes:
-    return shuffle(values.astype("<f8"))
+def encode_values(values: np.ndarray, sizes: np.ndarray) -> list[bytes]:
+    return shuffle(values.astype("<f8"), sizes)
 
 
 def decode_values(blobs: list[bytes]) -> np.ndarray:

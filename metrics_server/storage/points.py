@@ -77,23 +77,28 @@ def chunk_rows(metric: Metric, points: Points) -> tuple[set[tuple[str, int]], li
     hour = ts - ts % HOUR_MS
     cuts = np.flatnonzero((series[1:] != series[:-1]) | (hour[1:] != hour[:-1])) + 1
     edges = [0, *cuts.tolist(), len(order)] if len(order) else []
-    partitions, rows = set(), []
-    for start, stop in zip(edges, edges[1:]):
-        sid, first_hour = points.series[series[start]], int(hour[start])
-        bucket = first_hour - first_hour % metric.partition_ms
-        partitions.add((sid, bucket))
-        for first in range(start, stop, MAX_CHUNK_POINTS):
-            chunk = order[first:min(first + MAX_CHUNK_POINTS, stop)]
-            rows.append(chunk_row(metric, sid, bucket, first_hour, uuid.uuid1(NODE), SeriesPoints(
-                points.ts[chunk], points.value[chunk], picked(points.state, chunk), picked(points.buckets, chunk))))
-    return partitions, rows
+    starts = [first for start, stop in zip(edges, edges[1:]) for first in range(start, stop, MAX_CHUNK_POINTS)]
+    sizes = np.diff([*starts, len(order)]).astype(np.int64)
+    chunks = [(points.series[series[start]], int(hour[start])) for start in starts]
+    written = [uuid.uuid1(NODE) for _ in starts]
+    return {(sid, first_hour - first_hour % metric.partition_ms) for sid, first_hour in chunks}, chunk_rows_of(
+        metric, chunks, written, SeriesPoints(ts, points.value[order], picked(points.state, order),
+                                              picked(points.buckets, order)), sizes)
 
 
-def chunk_row(metric: Metric, sid: str, bucket: int, hour: int, written: uuid.UUID, points: SeriesPoints) -> tuple:
-    """One chunk as INSERT binds it; states or buckets 'not set' when the type has none (a null is a tombstone)."""
-    return (metric.name, sid, bucket, hour, written, codec.encode_ts(points.ts), codec.encode_values(points.value),
-            UNSET_VALUE if points.state is None else codec.encode_cells(points.state),
-            UNSET_VALUE if points.buckets is None else codec.encode_cells(points.buckets), metric.ttl_seconds)
+def chunk_rows_of(metric: Metric, chunks: list[tuple[str, int]], written: list[uuid.UUID], points: SeriesPoints,
+                  sizes: np.ndarray) -> list[tuple]:
+    """Chunks (series, hour), their timeuuids and their points one after the other, as INSERT binds them; states
+    or buckets 'not set' when the type has none (a null is a tombstone)."""
+    ends = np.cumsum(sizes).tolist()
+    spans = list(zip([0, *ends[:-1]], ends))
+    extras = [[UNSET_VALUE] * len(chunks) if column is None else
+              [codec.encode_cells(column[start:end]) for start, end in spans]
+              for column in (points.state, points.buckets)]
+    return [(metric.name, sid, hour - hour % metric.partition_ms, hour, when, ts_blob, value_blob, state, buckets,
+             metric.ttl_seconds)
+            for (sid, hour), when, ts_blob, value_blob, state, buckets in zip(
+                chunks, written, codec.encode_ts(points.ts, sizes), codec.encode_values(points.value, sizes), *extras)]
 
 
 def picked(column: list | None, positions: np.ndarray) -> list | None:
@@ -193,8 +198,9 @@ class PointStore:
             if len(chunks) >= COMPACT_AT and sum(len(chunk[1]) for chunk in chunks) <= MAX_CHUNK_POINTS * codec.WIDTH:
                 newest = max((chunk[0] for chunk in chunks), key=lambda written: (written.time, written.bytes))
                 batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-                batch.add(insert, chunk_row(metric, sid, bucket, hour, newest,
-                                            merged(chunks, extra, hour, hour + HOUR_MS)))
+                points = merged(chunks, extra, hour, hour + HOUR_MS)
+                batch.add(insert, chunk_rows_of(metric, [(sid, hour)], [newest], points,
+                                                np.array([len(points)]))[0])
                 for chunk in chunks:
                     if chunk[0] != newest:
                         batch.add(delete, (metric.name, sid, bucket, hour, chunk[0]))

@@ -29,22 +29,29 @@ def test_a_repeated_time_keeps_its_last_point_and_rows_go_by_series_then_time():
 def test_times_and_values_round_trip_exactly(ts):
     times = np.array(ts, dtype=np.int64)
     values = np.array([math.pi * i if i % 3 else np.nan for i in range(len(ts))])
-    assert codec.decode_ts([codec.encode_ts(times)]).tolist() == times.tolist()
-    assert np.array_equal(codec.decode_values([codec.encode_values(values)]), values, equal_nan=True)
+    one = np.array([len(times)])
+    assert codec.decode_ts(codec.encode_ts(times, one)).tolist() == times.tolist()
+    assert np.array_equal(codec.decode_values(codec.encode_values(values, one)), values, equal_nan=True)
 
 
-def test_several_chunks_decode_at_once_in_order():
+def test_several_chunks_encode_and_decode_at_once_like_one_at_a_time():
     rng = np.random.default_rng(7)
     chunks = [np.sort(rng.integers(-2**62, 2**62, size)) for size in (1, 5, 3, 200, 1)]
     values = [rng.normal(size=len(chunk)) for chunk in chunks]
-    assert codec.decode_ts([codec.encode_ts(chunk) for chunk in chunks]).tolist() == np.concatenate(chunks).tolist()
-    assert codec.decode_values([codec.encode_values(v) for v in values]).tolist() == np.concatenate(values).tolist()
-    assert codec.sizes_of([codec.encode_ts(chunk) for chunk in chunks]).tolist() == [1, 5, 3, 200, 1]
+    sizes = np.array([len(chunk) for chunk in chunks])
+    ts_blobs = codec.encode_ts(np.concatenate(chunks), sizes)
+    value_blobs = codec.encode_values(np.concatenate(values), sizes)
+    assert ts_blobs == [codec.encode_ts(chunk, np.array([len(chunk)]))[0] for chunk in chunks]
+    assert value_blobs == [codec.encode_values(v, np.array([len(v)]))[0] for v in values]
+    assert codec.decode_ts(ts_blobs).tolist() == np.concatenate(chunks).tolist()
+    assert codec.decode_values(value_blobs).tolist() == np.concatenate(values).tolist()
+    assert codec.sizes_of(ts_blobs).tolist() == [1, 5, 3, 200, 1]
+    assert codec.decode_ts(ts_blobs[1:2]).tolist() == chunks[1].tolist()
     assert len(codec.decode_ts([])) == 0 and len(codec.decode_values([])) == 0
 
 
 def test_regular_times_shuffle_into_long_runs():
-    blob = codec.encode_ts(np.arange(1_704_067_200_000, 1_704_067_200_000 + 60_000 * 1000, 60_000))
+    blob = codec.encode_ts(np.arange(1_704_067_200_000, 1_704_067_200_000 + 60_000 * 1000, 60_000), np.array([1000]))[0]
     assert len(zlib.compress(blob)) < len(blob) / 50
 
 
@@ -77,9 +84,9 @@ def test_a_big_hour_is_split_into_several_chunks(monkeypatch):
 
 
 def row(written: uuid.UUID, ts: list[int], values: list[float], states: list | None = None) -> tuple:
-    times, numbers = np.array(ts, dtype=np.int64), np.array(values)
+    times, numbers, one = np.array(ts, dtype=np.int64), np.array(values), np.array([len(ts)])
     extra = () if states is None else (codec.encode_cells(states),)
-    return (written, codec.encode_ts(times), codec.encode_values(numbers), *extra)
+    return (written, codec.encode_ts(times, one)[0], codec.encode_values(numbers, one)[0], *extra)
 
 
 def test_a_read_merges_chunks_and_the_later_write_wins():
