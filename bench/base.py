@@ -259,9 +259,8 @@ class System(ABC):
     def prepare(self, dataset) -> None:
         """Create what writes need first (a database, metric definitions)."""
 
-    def load(self, dataset, bodies: list[bytes], clients: int) -> tuple[float, int]:
+    def load(self, bodies: list[bytes], clients: int) -> tuple[float, int]:
         """(seconds, retried requests) to POST every body with `clients` concurrent clients."""
-        self.prepare(dataset)
         return post_all(self.write_url(), bodies, clients, self.write_headers)
 
     def catch_up(self) -> float:

@@ -12,6 +12,7 @@ import shutil
 import signal
 import sys
 import time
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from bench.victoria import Victoria
 HERE = Path(__file__).resolve().parent
 WIDTH = 1200
 HOUR = 3_600_000
+LOAD_SLICES = 6  # ingest is interleaved: every system loads a sixth of the data in turn
 MODES = {  # hosts (× 4 metrics = series), days, timed rounds of chart queries and of raw reads
     "full": {"hosts": 50, "days": 30, "chart_rounds": 20, "raw_rounds": 5},
     "quick": {"hosts": 5, "days": 2, "chart_rounds": 3, "raw_rounds": 2},
@@ -87,22 +89,36 @@ def chart_plans(dataset, rounds: int, days: int) -> list[tuple[int, str, list[Ch
 
 
 def measure_load(systems, dataset, args, results: dict) -> None:
-    """Each system in turn: encode every request body (untimed), POST them all, then flush/compact and size."""
+    """Encode every system's request bodies (untimed), then POST them in LOAD_SLICES slices in time order, the
+    systems taking turns at each slice (so that other work on the machine weighs on all of them alike), each
+    slice's background work waited for before the next system's turn; then flush/compaction and size."""
+    bodies = {}
     for system in systems:
-        bodies = [system.encode(dataset, *batch) for batch in dataset.batches(args.batch)]
-        say(f"{system.name}: loading {len(dataset):,} points in {len(bodies)} requests "
-              f"({sum(map(len, bodies)) / 2 ** 20:.0f} MiB) with {args.clients} clients")
-        seconds, retries = system.load(dataset, bodies, args.clients)
-        del bodies
-        results["ingest"][system.name] = len(dataset) / seconds
-        results["retries"][system.name] = retries
-        results["load"][system.name] = os.getloadavg()[0]
-        results["catch_up"][system.name] = system.catch_up()
-        results["ingest_total"][system.name] = len(dataset) / (seconds + results["catch_up"][system.name])
-        if results["catch_up"][system.name]:
-            say(f"{system.name}: background work (rollups) done {results['catch_up'][system.name]:.0f} s later")
-        say(f"{system.name}: {len(dataset) / seconds:,.0f} points/s, {retries} requests retried after 502/503/504; "
-            "flushing and compacting")
+        system.prepare(dataset)
+        bodies[system.name] = [system.encode(dataset, *batch) for batch in dataset.batches(args.batch)]
+        say(f"{system.name}: {len(dataset):,} points in {len(bodies[system.name])} requests "
+            f"({sum(map(len, bodies[system.name])) / 2 ** 20:.0f} MiB), {args.clients} clients")
+    seconds, retries, load, catch_up = Counter(), Counter(), Counter(), Counter()
+    for position in range(LOAD_SLICES):
+        for system in rotated(systems, position):
+            mine = bodies[system.name]
+            took, retried = system.load(
+                mine[len(mine) * position // LOAD_SLICES:len(mine) * (position + 1) // LOAD_SLICES], args.clients)
+            seconds[system.name] += took
+            retries[system.name] += retried
+            load[system.name] += os.getloadavg()[0] / LOAD_SLICES
+            catch_up[system.name] += system.catch_up()
+        say(f"load slice {position + 1}/{LOAD_SLICES} done")
+    del bodies
+    for system in systems:
+        name = system.name
+        results["ingest"][name] = len(dataset) / seconds[name]
+        results["retries"][name] = retries[name]
+        results["load"][name] = load[name]
+        results["catch_up"][name] = catch_up[name]
+        results["ingest_total"][name] = len(dataset) / (seconds[name] + catch_up[name])
+        say(f"{name}: {results['ingest'][name]:,.0f} points/s ({results['ingest_total'][name]:,.0f} with background "
+            f"work), {retries[name]} requests retried after 502/503/504; flushing and compacting")
         results["disk"][system.name] = system.disk() / len(dataset)
         say(f"{system.name}: {results['disk'][system.name]:.2f} bytes per point on disk")
 
@@ -176,9 +192,10 @@ def markdown(args, dataset, systems, result: Results, results: dict, facts: dict
         f"(seeded numpy, `bench/dataset.py`): {len(dataset):,} points",
         "", "## Method", "",
         f"- ingest: {args.clients} concurrent keep-alive clients, {args.batch} points per request, request bodies "
-        "encoded before the clock starts, batches in time order across all series; ours `POST /api/write` (JSON, "
-        "one series item per series: its times and values as lists) through nginx to 4 instances, InfluxDB `/write?precision=ms` (line protocol), VictoriaMetrics "
-        "`/api/v1/import/prometheus`",
+        f"encoded before the clock starts, batches in time order across all series, in {LOAD_SLICES} slices with "
+        "the systems taking turns at each; ours `POST /api/write` (JSON, one series item per series: its times "
+        "and values as lists) through nginx to 4 instances, InfluxDB `/write?precision=ms` (line protocol), "
+        "VictoriaMetrics `/api/v1/import/prometheus`",
         "- disk: allocated bytes (as `du`) of the stored data ÷ points, after ours `nodetool flush` + `compact` "
         "(keyspace folder), InfluxDB's cold shards snapshotted and fully compacted (data + wal), VictoriaMetrics "
         "`/internal/force_flush` + `force_merge` (data + indexdb)",
@@ -194,10 +211,10 @@ def markdown(args, dataset, systems, result: Results, results: dict, facts: dict
         "`points` values and `min`/`max`/`first`/`last`",
         "- write requests retried after 502/503/504 (backoff 0.5 s doubling, counted in the ingest time): "
         + ", ".join(f"{name} {count}" for name, count in results["retries"].items()),
-        "- background work after the load (ours: rollup workers recomputing every marked partition), waited for "
-        "before the disk and the queries are measured, counted in the second ingest row only: "
+        "- background work after each slice (ours: rollup workers recomputing every marked partition), waited for "
+        "before the next system's turn, counted in the second ingest row only: "
         + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results["catch_up"].items()),
-        "- machine load (1-minute load average, other work included) as each load ended: "
+        "- machine load (1-minute load average, other work included) as each slice ended, averaged: "
         + ", ".join(f"{name} {load:.1f}" for name, load in results["load"].items()),
         "- ratios: ours ÷ peer (for latencies and bytes lower is better, for rates higher)",
         "", "## Results", "", *caveat(facts, results), result.markdown(), "",
@@ -213,8 +230,8 @@ def caveat(facts: dict, results: dict) -> list[str]:
     if max(loads) <= cores:
         return []
     return [f"The machine was shared: 1-minute load average {min(loads):.0f} to {max(loads):.0f} on {cores} cores "
-            "from other work. Absolute figures are pessimistic and noisy; chart rounds alternate the systems, so "
-            "their ratios are fairer than the ingest ones, which ran one system at a time.", ""]
+            "from other work. Absolute figures are pessimistic and noisy; the systems take turns in the load and "
+            "in the query rounds, so the ratios are fairer than the absolute figures.", ""]
 
 
 def write(args, dataset, systems, result: Results, results: dict, facts: dict) -> None:
