@@ -5,7 +5,6 @@ import random
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import numpy as np
 from cassandra.concurrent import execute_concurrent
@@ -20,7 +19,8 @@ HOUR_MS = 3_600_000
 MAX_CHUNK_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
 COMPACT_AT = 8  # chunks in an hour that make the worker rewrite them as one (fewer cost less to read than rewrite)
 EXTRA_COLUMNS = {"enum": ("state",), "histogram": ("buckets",)}
-BATCH_BYTES = 40 * 1024  # chunks sent together; under Cassandra's default batch_size_fail_threshold (50 KiB)
+BATCH_BYTES = 32 * 1024  # chunks sent together: well under Cassandra's default batch_size_fail_threshold (50 KiB)
+ROW_OVERHEAD = 128  # bytes Cassandra counts for a chunk row besides its blobs (keys, cell timestamps, TTLs), at most
 CONCURRENCY = 64
 NODE = random.getrandbits(48) | 1 << 40  # this process's random timeuuid node (multicast bit set, per RFC 4122)
 INSERT = ("INSERT INTO {ks}.chunks (metric, series_id, bucket, hour, written, ts, value, state, buckets)"
@@ -111,17 +111,14 @@ def batched(insert: PreparedStatement, rows: list[tuple]) -> list[BatchStatement
     partitions, and needs not be: a failed write is reported whole and a retry rewrites the same points."""
     batches, size = [], BATCH_BYTES
     for row in rows:
-        row_size = sum(len(cell) for cell in row[5:9] if isinstance(cell, bytes))
+        row_size = ROW_OVERHEAD + len(row[0]) + len(row[1]) + sum(len(cell) for cell in row[5:9]
+                                                                  if isinstance(cell, bytes))
         if size + row_size > BATCH_BYTES:
             batches.append(BatchStatement(batch_type=BatchType.UNLOGGED))
             size = 0
         batches[-1].add(insert, row)
         size += row_size
     return batches
-
-
-def moment(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)
 
 
 class PointStore:

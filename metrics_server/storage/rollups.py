@@ -21,7 +21,7 @@ from cassandra.query import BatchStatement, BatchType
 from metrics_server.db import RAW_PROFILE, READ_PROFILE, Database
 from metrics_server.errors import StorageUnavailable, one_line
 from metrics_server.query.aggregate import rollup
-from metrics_server.storage.points import CONCURRENCY, PointStore, moment
+from metrics_server.storage.points import CONCURRENCY, PointStore
 from metrics_server.storage.registry import Metric, Registry
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Rollups:
         statement = self.db.prepare(MARK)
         by_metric: dict[str, list] = defaultdict(list)
         for metric, sid, bucket in touched:
-            by_metric[metric.name].append((shard_of(metric.name), metric.name, sid, moment(bucket)))
+            by_metric[metric.name].append((shard_of(metric.name), metric.name, sid, bucket))
         batches = []
         for rows in by_metric.values():
             for start in range(0, len(rows), MARKS_PER_BATCH):
@@ -89,8 +89,8 @@ class Rollups:
         select = self.db.prepare(SELECT)
         first = start_ms - start_ms % PARTITION_MS
         plan = [(sid, bucket) for sid in series_ids for bucket in range(first, end_ms, PARTITION_MS)]
-        statements = [(select, (metric.name, sid, moment(bucket), moment(max(start_ms, bucket)),
-                                moment(min(end_ms, bucket + PARTITION_MS)))) for sid, bucket in plan]
+        statements = [(select, (metric.name, sid, bucket, max(start_ms, bucket), min(end_ms, bucket + PARTITION_MS)))
+                      for sid, bucket in plan]
         try:
             results = execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY,
                                          results_generator=False, execution_profile=RAW_PROFILE)
@@ -113,9 +113,9 @@ class Rollups:
         for i, start in enumerate(rows["start"].tolist()):
             partition = start - start % PARTITION_MS
             batch = batches.setdefault(partition, BatchStatement(batch_type=BatchType.UNLOGGED))
-            batch.add(store, (metric.name, sid, moment(partition), moment(start),
+            batch.add(store, (metric.name, sid, partition, start,
                               int(rows["count"][i]), *(float(rows[c][i]) for c in COLUMNS[1:6]),
-                              moment(int(rows["first_ts"][i])), moment(int(rows["last_ts"][i])),
+                              int(rows["first_ts"][i]), int(rows["last_ts"][i]),
                               timestamp, metric.ttl_seconds))
         for batch in batches.values():
             self.db.session.execute(batch)
@@ -139,7 +139,7 @@ class Rollups:
 
     def refresh_mark(self, shard: int, name: str, sid: str, bucket: int) -> int:
         """Recompute one marked partition unless another instance already did; then clear the mark."""
-        row = self.db.session.execute(self.db.prepare(MARK_TIME), (shard, name, sid, moment(bucket)),
+        row = self.db.session.execute(self.db.prepare(MARK_TIME), (shard, name, sid, bucket),
                                       execution_profile=READ_PROFILE).one()
         metric = self.registry.get(name)
         if row is None:
@@ -147,7 +147,7 @@ class Rollups:
         timestamp = row[0]
         if metric is not None:
             self.refresh(metric, sid, bucket, timestamp)
-        self.db.session.execute(self.db.prepare(UNMARK), (timestamp, shard, name, sid, moment(bucket)))
+        self.db.session.execute(self.db.prepare(UNMARK), (timestamp, shard, name, sid, bucket))
         return 1
 
 

@@ -156,3 +156,11 @@ def test_the_batch_limit_counts_the_points_of_series_items(app, client, name):
             "values": [1.0] * (limit + 1)}
     assert client.post_json("/api/write", [item], status=400).json["error"] == \
         f"expected 1 to {limit} points in a batch, got {limit + 1}"
+
+
+def test_a_batch_of_many_tiny_series_with_long_names_fits_cassandras_batch_limit(client, name):
+    long_name = (name + "_" + "x" * 200)[:200]
+    items = [{"name": long_name, "labels": {"host": f"host-{i:05d}-" + "y" * 400}, "value": i, "timestamp": 1_700_000_000}
+             for i in range(3000)]
+    assert client.post_json("/api/write", items, status=201).json["id"] == 3000
+    assert len(client.get(f"/api/metrics/{long_name}/data", {"limit": 5000}).json) == 3000
