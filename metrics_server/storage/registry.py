@@ -18,6 +18,7 @@ CACHE_SECONDS = 5.0
 INDEX_BATCH = 100
 CAS_ATTEMPTS = 5
 CAS_WRITE_UNKNOWN = 0x1700  # protocol v5: a contended lightweight transaction whose outcome is not known
+DIRECT_BUCKETS = 31  # a read of up to this many buckets per series skips the partition index
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,12 @@ class Registry:
         return sorted(((row.series_id, dict(row.labels or {})) for row in rows), key=lambda item: sorted(item[1].items()))
 
     def buckets(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int) -> dict[str, list[int]]:
-        """The stored time buckets (partition starts, ms) of each series that overlap [start, end): one read of
-        the index partition (as plain tuples: a metric has a row per series and day)."""
+        """The time buckets (partition starts, ms) of each series that may hold points in [start, end): every
+        one for a range of a few buckets (reading an empty partition costs less than a round trip to the index
+        first), else the stored ones, from one read of the index partition (a row per series and bucket)."""
+        first = start_ms - start_ms % metric.partition_ms
+        if end_ms - first <= DIRECT_BUCKETS * metric.partition_ms:
+            return {sid: list(range(first, end_ms, metric.partition_ms)) for sid in series_ids}
         rows = self.db.session.execute(self.db.prepare(
             "SELECT series_id, toUnixTimestamp(bucket) FROM {ks}.partitions WHERE metric = ?"), (metric.name,),
             execution_profile=RAW_PROFILE)

@@ -1,6 +1,7 @@
 """The failure tests' harness: writer threads that count what they sent and what was acknowledged, read-back
 through the API, and helpers to wait for real processes. Every loop is bounded in count and in time."""
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -158,6 +159,14 @@ def wait_until(predicate, timeout: float, pause: float = 0.5, what="condition"):
         time.sleep(pause)
     what = what() if callable(what) else what
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" ({last_error})" if last_error else ""))
+
+
+def in_flight(port: int, method: str) -> float:
+    """How many requests of `method` an instance is handling now, from its own /metrics (asked directly, not
+    through nginx; the scrape itself is one GET)."""
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    found = re.search(rf'^metrics_server_http_requests_in_flight\{{method="{method}"\}} (\S+)$', text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
 
 
 def status_of(url: str, timeout: float = 5) -> int | str:

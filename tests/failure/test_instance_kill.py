@@ -1,15 +1,13 @@
 """An instance dies under load: nginx retries on the next one (POSTs too, even one cut mid-request), so clients
 see no failure and every acknowledged point is stored."""
 import os
-import re
 import signal
 import time
 import uuid
 
 import pytest
-import requests
 
-from harness import Writers, figures, read_back, status_of, wait_until
+from harness import Writers, figures, in_flight, read_back, status_of, wait_until
 from tools import stack as stacks
 
 pytestmark = pytest.mark.failure
@@ -26,13 +24,6 @@ def upstream_errors(stack: stacks.Stack) -> tuple[int, int]:
     return len(lines), len(cut)
 
 
-def posts_in_flight(port: int) -> float:
-    """How many POSTs the instance is handling now, from its own /metrics (asked directly, not through nginx)."""
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
-    found = re.search(r'^metrics_server_http_requests_in_flight\{method="POST"\} (\S+)$', text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
-
-
 def test_sigkill_an_instance_under_ingest_loses_no_request(cluster, report):
     metric = f"fail_kill_{uuid.uuid4().hex[:8]}"
     victim = cluster.backend_ports[1]
@@ -46,7 +37,7 @@ def test_sigkill_an_instance_under_ingest_loses_no_request(cluster, report):
         wait_until(lambda: writers.acked_count() >= 8000, 60, what=lambda: f"ingest to get going: {writers.state()}")
         while kills < MAX_KILLS and upstream_errors(cluster)[1] == cut_before:
             time.sleep(1)
-            wait_until(lambda: posts_in_flight(victim) > 0, 30, 0.005, what=f"a POST in flight on {victim}")
+            wait_until(lambda: in_flight(victim, "POST") > 0, 30, 0.005, what=f"a POST in flight on {victim}")
             acked_at_kill = writers.acked_count()
             os.kill(stacks.pid_alive(pid_file), signal.SIGKILL)
             kills += 1

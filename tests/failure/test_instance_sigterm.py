@@ -9,11 +9,11 @@ import uuid
 import pytest
 import requests
 
-from harness import BASE_TS, Writers, figures, read_back, status_of, wait_until
+from harness import BASE_TS, Writers, figures, in_flight, read_back, status_of, wait_until
 from tools import stack as stacks
 
 pytestmark = pytest.mark.failure
-BIG_BATCH = 25_000
+BIG_BATCH = 100_000
 
 
 def big_batch(metric: str, writer: str) -> list[dict]:
@@ -47,7 +47,7 @@ def test_sigterm_drains_slow_requests(cluster, report):
         wait_until(lambda: writers.acked_count() >= 1000, 60, what=lambda: f"ingest to get going: {writers.state()}")
         for thread in slow:
             thread.start()
-        time.sleep(0.7)  # the bodies are sent and being processed
+        wait_until(lambda: in_flight(port, "POST") >= 1, 30, 0.005, what=f"a large write in flight on {port}")
         pid = stacks.pid_alive(pid_file)
         signalled = time.monotonic()
         os.kill(pid, signal.SIGTERM)
