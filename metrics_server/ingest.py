@@ -85,7 +85,8 @@ def write_batch(registry: Registry, store: PointStore, rollups: Rollups, batch: 
         metric = registry.get(name)
         if metric is None:
             if not config["auto_create_metrics"]:
-                raise item_error(batch.item(int(positions[0])), "name", f"unknown metric '{name}' (auto_create_metrics is off)")
+                raise item_error(batch.item(int(positions[0])), "name",
+                                 f"unknown metric '{name}' (auto_create_metrics is off)")
             metric = new_gauge(name, batch.label_sets[batch.labels[positions[0]]], config)
         plan.append((metric, *points_of(metric, batch, positions)))
     for position, ((metric, labels, points), (_, positions)) in enumerate(zip(plan, groups)):

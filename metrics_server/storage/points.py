@@ -179,9 +179,9 @@ class PointStore:
 
     def compact(self, metric: Metric, sid: str, bucket: int) -> SeriesPoints:
         """A partition's points, after rewriting as one chunk each hour that has COMPACT_AT chunks or more
-        (one-point writes, late points). The merged chunk takes the key of the hour's
-        last-written chunk, and the others are deleted in the same single-partition batch (isolated: a reader
-        sees the old chunks or the new one). A chunk written meanwhile is left alone; a deleted chunk brought
+        (one-point writes, late points). The merged chunk takes the key of the hour's last-written chunk, and the
+        others are deleted in the same single-partition batch (isolated: a reader sees the old chunks or the new
+        one). A chunk written meanwhile is left alone; a deleted chunk brought
         back by a lost tombstone only repeats points that the newer merged chunk holds."""
         extra = EXTRA_COLUMNS.get(metric.type, ())
         end = bucket + metric.partition_ms

@@ -1,10 +1,10 @@
 """Hourly rollups (count, sum, min, max, first, last) that stay right under concurrent and late writes.
 
 A write marks the raw partitions it touched, after Cassandra acknowledged the points. A worker compacts a
-marked partition's chunks (of every metric type) and recomputes its hours from raw and stores them with the mark's own write timestamp, then deletes the mark
-at that timestamp. A recomputation that started from an older mark can only carry an older timestamp, so it
-never overwrites a newer one, and a mark set again while a partition was being recomputed survives its delete.
-Queries read rollups only for series with no pending mark in their range; the rest are read raw.
+marked partition's chunks (of every metric type), recomputes its hours from raw and stores them with the mark's
+own write timestamp, then deletes the mark at that timestamp. A recomputation that started from an older mark
+can only carry an older timestamp, so it never overwrites a newer one, and a mark set again while a partition
+was being recomputed survives its delete. Queries read rollups only for series with no pending mark in their range; the rest are read raw.
 """
 import logging
 import random
@@ -21,11 +21,10 @@ from cassandra.query import BatchStatement, BatchType
 from metrics_server.db import RAW_PROFILE, READ_PROFILE, Database
 from metrics_server.errors import StorageUnavailable, one_line
 from metrics_server.query.aggregate import rollup
-from metrics_server.storage.points import CONCURRENCY, PointStore
+from metrics_server.storage.points import CONCURRENCY, HOUR_MS, PointStore
 from metrics_server.storage.registry import Metric, Registry
 
 log = logging.getLogger(__name__)
-HOUR_MS = 3_600_000
 PARTITION_MS = 90 * 24 * HOUR_MS
 SHARDS = 8
 MARKS_PER_BATCH = 100
@@ -126,15 +125,15 @@ class Rollups:
         written is recomputed once its writes pause), shards in random order, so instances spread out."""
         done = 0
         marked_before = (time.time() - settle) * 1_000_000  # writetime is in microseconds
-        for shard in random.sample(range(SHARDS), SHARDS):
-            marks = [mark for mark in self.db.session.execute(self.db.prepare(MARKS), (shard,),
-                                                               execution_profile=RAW_PROFILE)
-                     if mark[3] <= marked_before]
-            random.shuffle(marks)
-            with ThreadPoolExecutor(REFRESH_THREADS) as pool:  # each refresh waits on a few round trips
+        with ThreadPoolExecutor(REFRESH_THREADS) as pool:  # each refresh waits on a few round trips
+            for shard in random.sample(range(SHARDS), SHARDS):
+                marks = [mark for mark in self.db.session.execute(self.db.prepare(MARKS), (shard,),
+                                                                   execution_profile=RAW_PROFILE)
+                         if mark[3] <= marked_before]
+                random.shuffle(marks)
                 done += sum(pool.map(lambda mark: self.refresh_mark(shard, *mark[:3]), marks[:limit - done]))
-            if done >= limit:
-                break
+                if done >= limit:
+                    break
         return done
 
     def refresh_mark(self, shard: int, name: str, sid: str, bucket: int) -> int:
