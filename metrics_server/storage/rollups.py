@@ -4,7 +4,8 @@ A write marks the raw partitions it touched, after Cassandra acknowledged the po
 marked partition's chunks (of every metric type), recomputes its hours from raw and stores them with the mark's
 own write timestamp, then deletes the mark at that timestamp. A recomputation that started from an older mark
 can only carry an older timestamp, so it never overwrites a newer one, and a mark set again while a partition
-was being recomputed survives its delete. Queries read rollups only for series with no pending mark in their range; the rest are read raw.
+was being recomputed survives its delete. Queries read rollups only for series with no pending mark in their
+range; the rest are read raw.
 """
 import logging
 import random
