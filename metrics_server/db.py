@@ -1,5 +1,6 @@
 """The Cassandra connection: opened lazily, retried when down, shared by one process's threads."""
 import logging
+import socket
 import threading
 import time
 from typing import Any
@@ -17,6 +18,9 @@ log = logging.getLogger(__name__)
 READ_PROFILE = "read"
 RAW_PROFILE = "raw"
 RECONNECT_PAUSE = 2.0
+# The driver leaves Nagle's algorithm on: a request it writes in two pieces then waits for the server's delayed
+# ACK (measured: a 24-row rollup batch took 44 ms instead of 2.7 ms).
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 
 
 class Database:
@@ -48,7 +52,7 @@ class Database:
                 if config["cassandra_username"] else None)
         cluster = Cluster(
             contact_points=config["cassandra"], port=config["cassandra_port"], protocol_version=5,
-            auth_provider=auth, connect_timeout=min(5.0, config["cassandra_timeout"]),
+            auth_provider=auth, sockopts=NO_DELAY, connect_timeout=min(5.0, config["cassandra_timeout"]),
             reconnection_policy=ExponentialReconnectionPolicy(0.5, 5.0),
             execution_profiles={
                 EXEC_PROFILE_DEFAULT: self._profile(config["write_consistency"]),

@@ -18,6 +18,7 @@ from metrics_server.config import ConfigError, load_config
 from metrics_server.storage.rollups import RollupWorker
 
 DRAIN_TIMEOUT = 30.0
+QUIET = 0.5  # seconds without a request after which the process counts as idle, for the rollup worker
 log = logging.getLogger("metrics_server.run")
 
 
@@ -27,7 +28,12 @@ class InFlight:
     def __init__(self, app):
         self.app = app
         self.count = 0
+        self.last_done = time.monotonic()
         self._lock = threading.Lock()
+
+    def busy(self) -> bool:
+        """Serving a request, or done with one less than QUIET seconds ago."""
+        return self.count > 0 or time.monotonic() - self.last_done < QUIET
 
     def __call__(self, environ, start_response):
         with self._lock:
@@ -42,6 +48,7 @@ class InFlight:
     def _done(self):
         with self._lock:
             self.count -= 1
+            self.last_done = time.monotonic()
 
 
 class _ClosingIterable:
@@ -68,9 +75,9 @@ def serve(config: dict) -> None:
     # long-lived ones made at start-up (measured: 20-30 % less CPU per ingested point).
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    worker = RollupWorker(app.extensions["rollups"])
-    worker.start()
     counted = InFlight(app)
+    worker = RollupWorker(app.extensions["rollups"], busy=counted.busy)
+    worker.start()
     socket_map: dict = {}
     server = create_server(counted, map=socket_map, host=config["host"], port=config["port"],
                            threads=config["threads"], ident="metrics_server", clear_untrusted_proxy_headers=False)

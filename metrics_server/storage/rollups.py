@@ -14,6 +14,7 @@ import time
 import zlib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import numpy as np
 from cassandra.concurrent import execute_concurrent
@@ -30,6 +31,8 @@ PARTITION_MS = 90 * 24 * HOUR_MS
 SHARDS = 8
 MARKS_PER_BATCH = 100
 REFRESH_THREADS = 8
+MAX_DEFER = 30.0  # seconds a busy process may put rollups off
+BUSY_POLL = 0.2
 ROLLUP_TYPES = ("gauge", "counter")
 COLUMNS = ("count", "sum", "min", "max", "first", "last", "first_ts", "last_ts")
 MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
@@ -121,9 +124,10 @@ class Rollups:
             self.db.session.execute(batch)
         return len(rows["start"])
 
-    def run_once(self, limit: int = 2000, settle: float = 0.0) -> int:
+    def run_once(self, limit: int = 2000, settle: float = 0.0, keep_going: Callable[[], bool] = lambda: True) -> int:
         """Recompute up to `limit` partitions marked over `settle` seconds ago (so that a partition being
-        written is recomputed once its writes pause), shards in random order, so instances spread out."""
+        written is recomputed once its writes pause), shards in random order, so instances spread out; stops
+        early once `keep_going` says so."""
         done = 0
         marked_before = (time.time() - settle) * 1_000_000  # writetime is in microseconds
         with ThreadPoolExecutor(REFRESH_THREADS) as pool:  # each refresh waits on a few round trips
@@ -132,8 +136,9 @@ class Rollups:
                                                                    execution_profile=RAW_PROFILE)
                          if mark[3] <= marked_before]
                 random.shuffle(marks)
-                done += sum(pool.map(lambda mark: self.refresh_mark(shard, *mark[:3]), marks[:limit - done]))
-                if done >= limit:
+                done += sum(pool.map(lambda mark: self.refresh_mark(shard, *mark[:3]) if keep_going() else 0,
+                                     marks[:limit - done]))
+                if done >= limit or not keep_going():
                     break
         return done
 
@@ -161,18 +166,29 @@ def columns(rows: list[tuple]) -> dict[str, np.ndarray]:
 
 
 class RollupWorker(threading.Thread):
-    """Keeps rollups current in the background of one serving process."""
+    """Keeps rollups current in the background of one serving process. Requests come first: while the process
+    is busy serving, passes wait (and a pass under way stops), for up to `max_defer` seconds, so that a burst of
+    writes does not share the CPU with recomputing what it wrote; queries read those series raw meanwhile."""
 
-    def __init__(self, rollups: Rollups, pause: float = 1.0, settle: float = 0.5):
+    def __init__(self, rollups: Rollups, pause: float = 1.0, settle: float = 0.5,
+                 busy: Callable[[], bool] = lambda: False, max_defer: float = MAX_DEFER):
         super().__init__(name="rollups", daemon=True)
         self.rollups = rollups
         self.pause, self.settle = pause, settle
+        self.busy, self.max_defer = busy, max_defer
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        last_pass = time.monotonic()
         while not self.stopping.is_set():
+            overdue = time.monotonic() - last_pass >= self.max_defer
+            if self.busy() and not overdue:
+                self.stopping.wait(BUSY_POLL)
+                continue
             try:
-                if self.rollups.run_once(settle=self.settle):
+                done = self.rollups.run_once(settle=self.settle, keep_going=lambda: overdue or not self.busy())
+                last_pass = time.monotonic()
+                if done:
                     continue
             except Exception as error:
                 log.warning("rollup pass failed (will retry): %s", one_line(error))

@@ -1,0 +1,78 @@
+"""The rollup worker against a real Cassandra: it puts recomputation off while its process is busy serving, and
+catches up once the process is idle, or once it has waited `max_defer` seconds."""
+import time
+
+import pytest
+
+from metrics_server.run import QUIET, InFlight
+from metrics_server.storage.registry import series_id
+from metrics_server.storage.rollups import RollupWorker
+
+DAY0 = 1_704_067_200_000  # 2024-01-01
+
+
+def seconds_until_recomputed(rollups, metric, timeout: float = 30) -> float:
+    start = time.monotonic()
+    while rollups.pending(metric):
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"marks still pending after {timeout} s")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def marked(client, app, name):
+    """A metric with one pending mark, and the rollups it is pending in."""
+    client.post_json("/api/write", [{"name": name, "value": 1, "timestamp": DAY0}], status=201)
+    rollups, metric = app.extensions["rollups"], app.extensions["registry"].get(name)
+    assert rollups.pending(metric) == {(series_id({}), DAY0)}
+    return rollups, metric
+
+
+def run_worker(rollups, busy, max_defer: float) -> RollupWorker:
+    worker = RollupWorker(rollups, pause=0.05, settle=0, busy=busy, max_defer=max_defer)
+    worker.start()
+    return worker
+
+
+def test_a_busy_process_defers_rollups_until_it_is_idle(marked):
+    rollups, metric = marked
+    state = {"busy": True}
+    worker = run_worker(rollups, lambda: state["busy"], max_defer=3600)
+    try:
+        time.sleep(1.5)
+        assert rollups.pending(metric)
+        state["busy"] = False
+        assert seconds_until_recomputed(rollups, metric) < 10
+    finally:
+        worker.stop()
+        worker.join(10)
+
+
+def test_a_process_busy_for_good_still_recomputes_after_max_defer(marked):
+    rollups, metric = marked
+    worker = run_worker(rollups, lambda: True, max_defer=2.0)
+    try:
+        assert 1.5 < seconds_until_recomputed(rollups, metric) < 15
+    finally:
+        worker.stop()
+        worker.join(10)
+
+
+def test_a_process_counts_as_busy_while_serving_and_for_a_quiet_moment_after():
+    served = []
+
+    def app(environ, start_response):
+        served.append(counted.busy())
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    counted = InFlight(app)
+    time.sleep(QUIET)
+    assert not counted.busy()
+    body = counted({}, lambda status, headers: None)
+    assert served == [True] and counted.busy()
+    body.close()
+    assert counted.busy()
+    time.sleep(QUIET + 0.1)
+    assert not counted.busy()
