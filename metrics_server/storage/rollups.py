@@ -31,6 +31,7 @@ PARTITION_MS = 90 * 24 * HOUR_MS
 SHARDS = 8
 MARKS_PER_BATCH = 100
 REFRESH_THREADS = 8
+GROUP = 2 * REFRESH_THREADS  # marks checked and cleared together
 MAX_DEFER = 30.0  # seconds a busy process may put rollups off
 BUSY_POLL = 0.2
 ROLLUP_TYPES = ("gauge", "counter")
@@ -39,8 +40,8 @@ MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VAL
 UNMARK = "DELETE FROM {ks}.dirty USING TIMESTAMP ? WHERE shard = ? AND metric = ? AND series_id = ? AND bucket = ?"
 MARKS = "SELECT metric, series_id, toUnixTimestamp(bucket), writetime(marked_at) FROM {ks}.dirty WHERE shard = ?"
 MARKS_OF = ("SELECT series_id, toUnixTimestamp(bucket) FROM {ks}.dirty WHERE shard = ? AND metric = ?")
-MARK_TIME = ("SELECT writetime(marked_at) FROM {ks}.dirty"
-             " WHERE shard = ? AND metric = ? AND series_id = ? AND bucket = ?")
+MARKS_NOW = ("SELECT metric, series_id, toUnixTimestamp(bucket), writetime(marked_at) FROM {ks}.dirty"
+             " WHERE shard = ? AND (metric, series_id, bucket) IN ?")
 STORE = ("INSERT INTO {ks}.rollups (metric, series_id, resolution, bucket, ts, count, sum, min, max, first, last,"
          " first_ts, last_ts) VALUES (?, ?, 'hour', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?")
 SELECT = ("SELECT toUnixTimestamp(ts), count, sum, min, max, first, last, toUnixTimestamp(first_ts),"
@@ -132,28 +133,35 @@ class Rollups:
         marked_before = (time.time() - settle) * 1_000_000  # writetime is in microseconds
         with ThreadPoolExecutor(REFRESH_THREADS) as pool:  # each refresh waits on a few round trips
             for shard in random.sample(range(SHARDS), SHARDS):
-                marks = [mark for mark in self.db.session.execute(self.db.prepare(MARKS), (shard,),
-                                                                   execution_profile=RAW_PROFILE)
-                         if mark[3] <= marked_before]
+                marks = [tuple(mark[:3]) for mark in self.db.session.execute(
+                    self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE) if mark[3] <= marked_before]
                 random.shuffle(marks)
-                done += sum(pool.map(lambda mark: self.refresh_mark(shard, *mark[:3]) if keep_going() else 0,
-                                     marks[:limit - done]))
-                if done >= limit or not keep_going():
+                for start in range(0, min(len(marks), limit - done), GROUP):
+                    if not keep_going():
+                        return done
+                    done += self.refresh_group(pool, shard, marks[start:min(start + GROUP, limit - done)])
+                if done >= limit:
                     break
         return done
 
-    def refresh_mark(self, shard: int, name: str, sid: str, bucket: int) -> int:
-        """Recompute one marked partition unless another instance already did; then clear the mark."""
-        row = self.db.session.execute(self.db.prepare(MARK_TIME), (shard, name, sid, bucket),
-                                      execution_profile=READ_PROFILE).one()
+    def refresh_group(self, pool: ThreadPoolExecutor, shard: int, marks: list[tuple[str, str, int]]) -> int:
+        """Recompute the marked partitions that no other instance has done meanwhile (checked with one read for
+        the group), then clear their marks in one batch; returns how many."""
+        rows = self.db.session.execute(self.db.prepare(MARKS_NOW), (shard, marks), execution_profile=RAW_PROFILE)
+        current = {tuple(row[:3]): row[3] for row in rows}
+        list(pool.map(lambda mark: self.refresh_mark(*mark, current[mark]), current))
+        unmark = self.db.prepare(UNMARK)
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        for (name, sid, bucket), timestamp in current.items():
+            batch.add(unmark, (timestamp, shard, name, sid, bucket))
+        if current:
+            self.db.session.execute(batch)
+        return len(current)
+
+    def refresh_mark(self, name: str, sid: str, bucket: int, timestamp: int) -> None:
         metric = self.registry.get(name)
-        if row is None:
-            return 0
-        timestamp = row[0]
-        if metric is not None:
+        if metric is not None:  # else the metric was deleted with its points: only the mark is left to clear
             self.refresh(metric, sid, bucket, timestamp)
-        self.db.session.execute(self.db.prepare(UNMARK), (timestamp, shard, name, sid, bucket))
-        return 1
 
 
 def columns(rows: list[tuple]) -> dict[str, np.ndarray]:

@@ -3,7 +3,7 @@ passed, with the same points as before, the later write of a repeated time still
 from metrics_server.query.timeparse import format_iso
 from metrics_server.storage.points import COMPACT_AT
 from metrics_server.storage.registry import series_id
-from metrics_server.storage.rollups import MARK_TIME, UNMARK, shard_of
+from metrics_server.storage.rollups import MARKS_NOW, UNMARK, shard_of
 
 HOUR = 3_600_000
 DAY0 = 1_704_067_200_000  # 2024-01-01
@@ -71,7 +71,7 @@ def test_a_mark_set_again_during_a_recompute_survives_its_delete(client, app, db
     client.post_json("/api/write", [{"name": name, "value": 1, "timestamp": DAY0}], status=201)
     metric = app.extensions["registry"].get(name)
     key = (shard_of(name), name, sid, DAY0)
-    (first,) = db.session.execute(db.prepare(MARK_TIME), key).one()
+    first = db.session.execute(db.prepare(MARKS_NOW), (key[0], [key[1:]])).one()[3]
     client.post_json("/api/write", [{"name": name, "value": 5, "timestamp": DAY0 + 60_000}], status=201)
     rollups.refresh(metric, sid, DAY0, first)  # a recompute that started from the first mark ...
     db.session.execute(db.prepare(UNMARK), (first, *key))  # ... clears only that mark
