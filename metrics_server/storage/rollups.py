@@ -20,7 +20,7 @@ import numpy as np
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType
 
-from metrics_server.db import RAW_PROFILE, READ_PROFILE, Database
+from metrics_server.db import RAW_PROFILE, Database
 from metrics_server.errors import StorageUnavailable, one_line
 from metrics_server.query.aggregate import rollup
 from metrics_server.storage.points import CONCURRENCY, HOUR_MS, PointStore
