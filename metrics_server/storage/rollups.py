@@ -136,12 +136,10 @@ class Rollups:
                 marks = [tuple(mark[:3]) for mark in self.db.session.execute(
                     self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE) if mark[3] <= marked_before]
                 random.shuffle(marks)
-                for start in range(0, min(len(marks), limit - done), GROUP):
-                    if not keep_going():
+                for start in range(0, len(marks), GROUP):
+                    if done >= limit or not keep_going():
                         return done
-                    done += self.refresh_group(pool, shard, marks[start:min(start + GROUP, limit - done)])
-                if done >= limit:
-                    break
+                    done += self.refresh_group(pool, shard, marks[start:start + min(GROUP, limit - done)])
         return done
 
     def refresh_group(self, pool: ThreadPoolExecutor, shard: int, marks: list[tuple[str, str, int]]) -> int:

@@ -76,3 +76,16 @@ def test_a_process_counts_as_busy_while_serving_and_for_a_quiet_moment_after():
     assert counted.busy()
     time.sleep(QUIET + 0.1)
     assert not counted.busy()
+
+
+def test_a_pass_stops_at_its_limit(client, app, db, name):
+    client.post_json("/api/write", [{"name": name, "labels": {"host": host}, "value": 1, "timestamp": DAY0}
+                                    for host in "abc"], status=201)
+
+    def marks() -> int:
+        return db.session.execute(f"SELECT count(*) FROM {db.keyspace}.dirty").one()[0]
+
+    before = marks()
+    assert before >= 3
+    assert app.extensions["rollups"].run_once(limit=2) == 2
+    assert marks() == before - 2

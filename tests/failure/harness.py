@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import requests
 
 BASE_TS = 1_704_067_200_000  # 2024-01-01T00:00:00Z: every point of a test falls in one day, one partition a writer
+CUT_RETRIES = 3
 REPORT: list[str] = []  # lines printed in pytest's terminal summary (see conftest.py)
 
 
@@ -23,6 +24,7 @@ class Outcome:
     sent_at: dict = field(default_factory=dict)  # first (writer, ts) of each batch -> seconds when it was sent
     requests: int = 0
     failures: list = field(default_factory=list)  # (elapsed seconds, status or exception, first 200 chars)
+    cut_responses: int = 0  # answers cut after their head, sent again
 
 
 class Writers:
@@ -70,11 +72,7 @@ class Writers:
             outcome.sent.update((writer, ts) for ts in stamps)
             outcome.sent_at[(writer, stamps[0])] = round(time.monotonic() - self.started, 2)
             outcome.requests += 1
-            try:
-                response = http.post(f"{self.url}/api/write", json=body, timeout=90)
-                status, text = response.status_code, response.text
-            except requests.RequestException as error:
-                status, text = type(error).__name__, str(error)
+            status, text = self._post(http, body, outcome)
             with self._lock:
                 self.statuses[status] = self.statuses.get(status, 0) + 1
             if status == 201:
@@ -84,6 +82,24 @@ class Writers:
             else:
                 outcome.failures.append((round(time.monotonic() - self.started, 1), status, text[:200]))
                 time.sleep(self.pause_after_failure)
+
+    def _post(self, http: requests.Session, body: list, outcome: Outcome) -> tuple:
+        """POST a batch. An answer cut after its head (its instance killed mid-answer, too late for nginx to try
+        another) leaves the outcome unknown, so the batch is sent again, as any client must; a retry stores each
+        point once."""
+        for _ in range(CUT_RETRIES):
+            try:
+                response = http.post(f"{self.url}/api/write", json=body, timeout=90)
+                return response.status_code, response.text
+            except requests.exceptions.ChunkedEncodingError:
+                outcome.cut_responses += 1
+            except requests.RequestException as error:
+                return type(error).__name__, str(error)
+        return "ChunkedEncodingError", f"the answer was cut {CUT_RETRIES} times"
+
+    @property
+    def cut_responses(self) -> int:
+        return sum(o.cut_responses for o in self.outcomes)
 
     @property
     def sent(self) -> set:
@@ -183,7 +199,7 @@ def figures(test: str, writers: Writers, stored: set, seconds: float, **extra) -
     line = {"test": test, "seconds": round(seconds, 1), "requests": writers.requests,
             "points_sent": len(writers.sent), "points_acked": len(acked),
             "points_read_back": len(stored & writers.sent), "acked_missing": len(acked - stored),
-            "failed_requests": len(writers.failures), **extra}
+            "failed_requests": len(writers.failures), "answers_cut_and_sent_again": writers.cut_responses, **extra}
     return json.dumps(line)
 
 
