@@ -133,6 +133,8 @@ class Rollups:
         marked_before = (time.time() - settle) * 1_000_000  # writetime is in microseconds
         with ThreadPoolExecutor(REFRESH_THREADS) as pool:  # each refresh waits on a few round trips
             for shard in random.sample(range(SHARDS), SHARDS):
+                if done >= limit:
+                    break
                 marks = [tuple(mark[:3]) for mark in self.db.session.execute(
                     self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE) if mark[3] <= marked_before]
                 random.shuffle(marks)
