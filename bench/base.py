@@ -256,7 +256,7 @@ class System(ABC):
     def write_url(self) -> str:
         """Where write requests go."""
 
-    def prepare(self, dataset) -> None:
+    def prepare(self, dataset) -> None:  # noqa: B027 (optional hook: most systems need nothing first)
         """Create what writes need first (a database, metric definitions)."""
 
     def load(self, bodies: list[bytes], clients: int) -> tuple[float, int]:

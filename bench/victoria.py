@@ -1,6 +1,6 @@
 """VictoriaMetrics single-node (Debian's victoria-metrics): Prometheus text import, query_range, export."""
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -71,7 +71,7 @@ class Victoria(System):
     def disk(self) -> int:
         """Flush buffered samples, merge every month's partition, then data + index once the size settles."""
         session().get(f"{self.url}/internal/force_flush", timeout=60)
-        for month in sorted({datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y_%m")
+        for month in sorted({datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y_%m")
                              for ms in range(self.first_ms, self.last_ms + DAY, DAY)}):
             session().get(f"{self.url}/internal/force_merge", params={"partition_prefix": month}, timeout=600)
         data = self.dir / "data"

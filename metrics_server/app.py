@@ -5,10 +5,11 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from metrics_server import api, selfmetrics
+from metrics_server import api
+from metrics_server.api import selfmetrics
+from metrics_server.api.errors import register_error_handlers
 from metrics_server.config import load_config
-from metrics_server.db import Database
-from metrics_server.errors import register_error_handlers
+from metrics_server.storage.db import Database
 from metrics_server.storage.points import PointStore
 from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups

@@ -75,15 +75,15 @@ class ConfigSchema(Schema):
     replication = Replication(load_default=lambda: {"class": "SimpleStrategy", "replication_factor": 1})
     read_consistency = _consistency("LOCAL_QUORUM")
     write_consistency = _consistency("LOCAL_QUORUM")
-    debug = fields.Boolean(load_default=False, truthy={"1", "true", "yes", "on", 1, True},
-                           falsy={"0", "false", "no", "off", "", 0, False})
+    debug = fields.Boolean(load_default=False, truthy={"1", "true", "yes", "on", 1},
+                           falsy={"0", "false", "no", "off", "", 0})
     host = fields.String(load_default="0.0.0.0")
     port = _int(1, 65535, load_default=8080)
     threads = _int(1, 256, load_default=4)
     max_body_bytes = _int(1024, 1 << 30, load_default=32 * 1024 * 1024)
     max_batch_points = _int(1, 1_000_000, load_default=100_000)
-    auto_create_metrics = fields.Boolean(load_default=True, truthy={"1", "true", "yes", "on", 1, True},
-                                         falsy={"0", "false", "no", "off", "", 0, False})
+    auto_create_metrics = fields.Boolean(load_default=True, truthy={"1", "true", "yes", "on", 1},
+                                         falsy={"0", "false", "no", "off", "", 0})
     partition_hours = _int(1, 24 * 31, load_default=24)
     default_retention_days = _int(0, 36500, load_default=0)
     rate_limit = _int(0, 1_000_000, load_default=0)

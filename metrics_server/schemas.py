@@ -3,13 +3,12 @@ import time
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from metrics_server.model import AGGS, METRIC_TYPES
 from metrics_server.query.histogram import parse_bound
 from metrics_server.query.timeparse import parse_instant
-from metrics_server.storage.registry import METRIC_TYPES
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_:.\-]{0,199}$"
 LABEL_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
-AGGS = ("avg", "min", "max", "sum", "count", "first", "last", "p50", "p90", "p99", "rate")
 
 
 def now_ms() -> int:
@@ -41,7 +40,8 @@ class FiniteFloat(fields.Float):
 
     def __init__(self, **kwargs):
         super().__init__(allow_nan=False, error_messages={
-            "invalid": "expected a finite number", "special": "expected a finite number (NaN and infinity are rejected)",
+            "invalid": "expected a finite number",
+            "special": "expected a finite number (NaN and infinity are rejected)",
         }, **kwargs)
 
 

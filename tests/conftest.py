@@ -14,8 +14,8 @@ import webtest
 
 from metrics_server.app import create_app
 from metrics_server.config import load_config
-from metrics_server.db import Database
-from metrics_server.schema import apply_schema
+from metrics_server.storage.cql_schema import apply_schema
+from metrics_server.storage.db import Database
 from tools import stack as stacks
 from tools.cassandra import node as cassandra
 

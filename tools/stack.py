@@ -139,7 +139,7 @@ def start_cassandra(stack: Stack) -> None:
 
 def apply_schema(stack: Stack) -> None:
     """Create or migrate the keyspace and tables (once, before the instances start)."""
-    result = subprocess.run([str(PYTHON), "-m", "metrics_server.schema"], cwd=ROOT, env=stack.app_env(),
+    result = subprocess.run([str(PYTHON), "-m", "metrics_server.storage.cql_schema"], cwd=ROOT, env=stack.app_env(),
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(result.stderr.strip() or result.stdout.strip())

@@ -2,24 +2,23 @@
 import base64
 import csv
 import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from metrics_server.api.body import json_body
-from metrics_server.api.metrics import find_metric, registry
+from metrics_server.api.lookup import find_metric, matching_series, registry, rollups, server_config, store
 from metrics_server.api.params import label_filters, load_args
-from metrics_server.batch import load_batch
 from metrics_server.errors import ApiError
-from metrics_server.ingest import points_of, save, write_batch
+from metrics_server.ingest.columns import load_batch
+from metrics_server.ingest.rules import points_of, save, write_batch
 from metrics_server.jsonio import json_response
+from metrics_server.model import EXTRA_COLUMN, Metric
+from metrics_server.query.histogram import bound_text
 from metrics_server.query.timeparse import format_iso_array
 from metrics_server.schemas import DataQuerySchema, PointSchema, WriteItemSchema
-from metrics_server.storage.points import EXTRA_COLUMNS, PointStore, SeriesPoints
-from metrics_server.storage.registry import Metric
-from metrics_server.storage.rollups import Rollups
+from metrics_server.storage.points import SeriesPoints
 
 blueprint = Blueprint("data", __name__)
 point_schema = PointSchema()
@@ -28,14 +27,6 @@ write_schema = WriteItemSchema(many=True)
 query_schema = DataQuerySchema()
 DEFAULT_END_MS = 7_258_118_400_000  # 2200-01-01: "no end" without overflowing Cassandra timestamps
 CSV_CHUNK = 5000
-
-
-def store() -> PointStore:
-    return current_app.extensions["points"]
-
-
-def rollups() -> Rollups:
-    return current_app.extensions["rollups"]
 
 
 def count_ingested(count: int) -> None:
@@ -65,13 +56,13 @@ def write():
     body = json_body()
     if not isinstance(body, list):
         body = [body]
-    limit = current_app.config["METRICS_SERVER"]["max_batch_points"]
+    limit = server_config()["max_batch_points"]
     if not body or len(body) > limit:
         raise ApiError(f"expected 1 to {limit} points in a batch, got {len(body)} items", 400)
     batch = load_batch(body, write_schema)
     if len(batch) > limit:
         raise ApiError(f"expected 1 to {limit} points in a batch, got {len(batch)}", 400)
-    written = write_batch(registry(), store(), rollups(), batch, current_app.config["METRICS_SERVER"])
+    written = write_batch(registry(), store(), rollups(), batch, server_config())
     count_ingested(written)
     return json_response({"message": "Success", "id": written}, 201)
 
@@ -80,21 +71,6 @@ def write():
 def series(name: str):
     """The label sets a metric has, for filter drop-downs."""
     return json_response([labels for _, labels in registry().series(find_metric(name))])
-
-
-def matching_series(metric: Metric, filters: dict[str, list[str]]) -> list[tuple[str, dict]]:
-    """Series whose labels match every filter (repeated values of one key: any of them)."""
-    unknown = sorted(set(filters) - set(metric.label_keys))
-    if unknown:
-        raise ApiError(f"{unknown[0]}: not a label of metric '{metric.name}' "
-                       f"(labels: {list(metric.label_keys)})", 400)
-    return [(sid, labels) for sid, labels in registry().series(metric)
-            if all(labels.get(key) in values for key, values in filters.items())]
-
-
-def bound_text(bound: float) -> str:
-    """A histogram bound as the API shows it: '10', '0.5', '+inf'."""
-    return "+inf" if math.isinf(bound) else f"{bound:g}"
 
 
 @dataclass
@@ -130,8 +106,7 @@ def raw_points(metric: Metric, args: dict, filters: dict[str, list[str]]) -> Raw
     if after:
         start = max(start, after[0])
     selected = sorted(matching_series(metric, filters), key=lambda pair: pair[0])
-    extra = EXTRA_COLUMNS.get(metric.type, ())
-    data = store().read(metric, [sid for sid, _ in selected], start, end, extra)
+    data = store().read(metric, [sid for sid, _ in selected], start, end, metric.extra_columns)
     series = [(sid, labels, data[sid]) for sid, labels in selected]
     if not series:
         nothing = np.empty(0, dtype=np.int64)
@@ -177,11 +152,11 @@ def bucket_json(buckets: dict | None) -> dict:
 
 def extra_column(metric: Metric, raw: Raw) -> tuple[str, list] | None:
     """The column a metric's type adds to its points: an enum's state, a histogram's buckets."""
-    if metric.type == "enum":
-        return "state", raw.cells("state")
-    if metric.type == "histogram":
-        return "buckets", [bucket_json(buckets) for buckets in raw.cells("buckets")]
-    return None
+    column = EXTRA_COLUMN.get(metric.type)
+    if column is None:
+        return None
+    cells = raw.cells(column)
+    return column, [bucket_json(buckets) for buckets in cells] if column == "buckets" else cells
 
 
 def page_json(metric: Metric, raw: Raw) -> list[dict]:
@@ -243,7 +218,7 @@ def csv_response(metric: Metric, raw: Raw) -> Response:
     """Stream points as CSV: timestamp, one column per label key, value (and state or buckets by type); the
     header even when no point matches."""
     header = ["timestamp", *metric.label_keys, "value"]
-    header += {"enum": ["state"], "histogram": ["buckets"]}.get(metric.type, [])
+    header += metric.extra_columns
 
     def generate():
         buffer = io.StringIO()

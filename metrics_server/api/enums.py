@@ -2,8 +2,7 @@
 import numpy as np
 from flask import Blueprint
 
-from metrics_server.api.data import matching_series, store
-from metrics_server.api.metrics import find_metric
+from metrics_server.api.lookup import find_metric, matching_series, store
 from metrics_server.api.params import label_filters, load_args
 from metrics_server.errors import ApiError
 from metrics_server.jsonio import json_response

@@ -4,28 +4,14 @@ import math
 import numpy as np
 from flask import Blueprint
 
-from metrics_server.api.data import bound_text, matching_series, store
-from metrics_server.api.metrics import find_metric
+from metrics_server.api.lookup import find_metric, matching_series, store
 from metrics_server.api.params import bins_for, label_filters, load_args
 from metrics_server.jsonio import json_response
-from metrics_server.query.histogram import heatmap, quantile
+from metrics_server.query.histogram import bound_text, bucket_matrix, heatmap, quantile
 from metrics_server.schemas import HeatmapSchema
 
 blueprint = Blueprint("histograms", __name__)
 heatmap_schema = HeatmapSchema()
-
-
-def bucket_matrix(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Points of several series as (ts, sorted bounds, counts[point, bound]); a bound a point lacks counts 0."""
-    ts = np.concatenate([part.ts for part in parts]) if parts else np.empty(0, np.int64)
-    buckets = [item or {} for part in parts for item in part.buckets]
-    bounds = np.array(sorted({bound for item in buckets for bound in item}), dtype=np.float64)
-    position = {bound: i for i, bound in enumerate(bounds.tolist())}
-    counts = np.zeros((len(buckets), len(bounds)))
-    for row, item in enumerate(buckets):
-        for bound, count in item.items():
-            counts[row, position[bound]] = count
-    return ts, bounds, counts
 
 
 @blueprint.get("/metrics/<name>/heatmap")

@@ -1,32 +1,15 @@
 """Metric definitions: list, create, read, delete (the seed dashboard's contract, under /api)."""
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from metrics_server.api.body import json_body
-from metrics_server.errors import ApiError, Conflict, NotFound
+from metrics_server.api.lookup import find_metric, registry, server_config
+from metrics_server.errors import Conflict
 from metrics_server.jsonio import json_response
+from metrics_server.model import Metric
 from metrics_server.schemas import MetricSchema
-from metrics_server.storage.registry import Metric, Registry
 
 blueprint = Blueprint("metrics", __name__)
 metric_schema = MetricSchema()
-
-
-def registry() -> Registry:
-    return current_app.extensions["registry"]
-
-
-def with_article(word: str) -> str:
-    return ("an " if word[0] in "aeiou" else "a ") + word
-
-
-def find_metric(name: str, of_type: str | None = None) -> Metric:
-    """The metric, or a 404 naming it (a 400 when an endpoint for one type is asked about another)."""
-    metric = registry().get(name)
-    if metric is None:
-        raise NotFound(f"metric '{name}' not found")
-    if of_type and metric.type != of_type:
-        raise ApiError(f"metric '{name}' is {with_article(metric.type)}, not {with_article(of_type)}")
-    return metric
 
 
 @blueprint.get("/metrics")
@@ -39,7 +22,7 @@ def list_metrics():
 def create_metric():
     """Define a metric; 409 when the name is taken."""
     data = metric_schema.load(json_body())
-    config = current_app.config["METRICS_SERVER"]
+    config = server_config()
     metric = Metric(
         name=data["name"], type=data["type"], label_keys=tuple(data["label_keys"]), unit=data["unit"],
         description=data["description"],

@@ -3,12 +3,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from metrics_server.model import AGGS, PERCENTILES, ROLLUP_AGGS, ROLLUP_COLUMNS
 from metrics_server.query.bins import bin_index
 
-AGGS = ("avg", "min", "max", "sum", "count", "first", "last", "p50", "p90", "p99", "rate")
-ROLLUP_AGGS = ("avg", "min", "max", "sum", "count", "first", "last")
-PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
-ROLLUP_KEYS = ("count", "sum", "min", "max", "first", "last", "first_ts", "last_ts")
 INT_KEYS = ("count", "first_ts", "last_ts")
 FOLDS = {"count": np.add, "sum": np.add, "min": np.minimum, "max": np.maximum}
 M4_KEYS = ("min", "max", "first", "last")
@@ -104,7 +101,7 @@ def _rollup_groups(rows: dict, edges) -> tuple[dict, Groups, Groups]:
 
 def _as_rollup(rows: dict, by_first: Groups, by_last: Groups, edges) -> dict[str, np.ndarray]:
     """Rollup rows of the non-empty bins, each starting at its bin's start."""
-    merged = _merge(rows, by_first, by_last, ROLLUP_KEYS)
+    merged = _merge(rows, by_first, by_last, ROLLUP_COLUMNS)
     return {"start": np.asarray(edges, dtype=np.int64)[by_first.bins], **merged}
 
 
@@ -126,11 +123,6 @@ def _pick(rows: dict, by_first: Groups, by_last: Groups, agg: str) -> np.ndarray
 def rollup(ts_ms, values, edges) -> dict[str, np.ndarray]:
     """Pre-aggregates (start, count, sum, min, max, first, last, first_ts, last_ts) of the non-empty bins."""
     return _as_rollup(*_raw_groups(ts_ms, values, edges), edges)
-
-
-def combine(rows: dict, edges) -> dict[str, np.ndarray]:
-    """Rollup rows of the non-empty bins built from finer rollup rows, e.g. hour rows from minute rows."""
-    return _as_rollup(*_rollup_groups(rows, edges), edges)
 
 
 def aggregate_rollups(rows: dict, edges, agg: str) -> np.ndarray:

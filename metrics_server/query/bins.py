@@ -16,7 +16,6 @@ NICE_STEPS = (
     ("15m", 15 * MINUTE), ("30m", 30 * MINUTE), ("1h", HOUR), ("2h", 2 * HOUR), ("3h", 3 * HOUR),
     ("6h", 6 * HOUR), ("12h", 12 * HOUR), ("1d", DAY), ("2d", 2 * DAY), ("7d", 7 * DAY),
 )
-RESOLUTIONS = (("day", DAY), ("hour", HOUR), ("minute", MINUTE))
 
 
 @dataclass(frozen=True)
@@ -123,9 +122,9 @@ def _zone_days(start_ms: int, end_ms: int, zone: ZoneInfo) -> Bins:
     return Bins(np.unique(edges), None, "day")
 
 
-def rollup_resolution(bins: Bins) -> str:
-    """The coarsest stored rollup (day, hour, minute, else raw) whose UTC buckets nest inside every bin."""
-    return next((name for name, size in RESOLUTIONS if not np.any(bins.edges % size)), "raw")
+def whole_hours(bins: Bins) -> bool:
+    """Whether every bin is made of whole UTC hours, so the stored hourly rollups nest inside the bins."""
+    return not np.any(bins.edges % HOUR)
 
 
 def bin_index(ts_ms, edges) -> np.ndarray:

@@ -69,3 +69,21 @@ def quantile(bounds, counts, q: float):
     value = np.where(np.isinf(upper), finite[-1] if len(finite) else np.nan, value)
     value = np.where(total > 0, value, np.nan)
     return value if counts.ndim == 2 else float(value[0])
+
+
+def bound_text(bound: float) -> str:
+    """A histogram bound as the API shows it: '10', '0.5', '+inf'."""
+    return "+inf" if math.isinf(bound) else f"{bound:g}"
+
+
+def bucket_matrix(parts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points of several series as (ts, sorted bounds, counts[point, bound]); a bound a point lacks counts 0."""
+    ts = np.concatenate([part.ts for part in parts]) if parts else np.empty(0, np.int64)
+    buckets = [item or {} for part in parts for item in part.buckets]
+    bounds = np.array(sorted({bound for item in buckets for bound in item}), dtype=np.float64)
+    position = {bound: i for i, bound in enumerate(bounds.tolist())}
+    counts = np.zeros((len(buckets), len(bounds)))
+    for row, item in enumerate(buckets):
+        for bound, count in item.items():
+            counts[row, position[bound]] = count
+    return ts, bounds, counts

@@ -1,6 +1,6 @@
 """Turn the times a client may send (ISO 8601, epoch, 'now', relative) into int64 epoch milliseconds UTC."""
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from numbers import Integral, Real
 
@@ -10,12 +10,10 @@ UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_80
 EPOCH_MS_FROM = 1e11
 MIN_MS, MAX_MS = -62_135_596_800_000, 253_402_300_799_999
 EXPECTED_INSTANT = "expected ISO 8601 with offset, epoch seconds/ms, 'now' or a relative time like -6h"
-EXPECTED_DURATION = "expected a duration like 30s, 5m, 1h, 1d or 2w"
 
 _RELATIVE = re.compile(r"(?:now)?\s*([+-])\s*(\d+)\s*([smhdw])")
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse_instant(value, now_ms: int) -> int:
@@ -62,19 +60,6 @@ def _in_range(ms: int, original) -> int:
     if not MIN_MS <= ms <= MAX_MS:
         raise ValueError(f"time out of range (years 0001..9999); got {original!r}")
     return ms
-
-
-def parse_duration_ms(text) -> int:
-    """A positive duration like 5m in milliseconds, for steps and windows given by the client."""
-    match = _DURATION.fullmatch(text.strip().lower()) if isinstance(text, str) else None
-    if not match or int(match.group(1)) == 0:
-        raise ValueError(f"{EXPECTED_DURATION}; got {text!r}")
-    return int(match.group(1)) * UNIT_MS[match.group(2)]
-
-
-def format_iso(ms: int) -> str:
-    """One instant as ISO 8601 UTC with a Z, milliseconds only when not whole seconds."""
-    return format_iso_array(np.array([ms], dtype=np.int64))[0]
 
 
 def format_iso_array(ms_array) -> list[str]:

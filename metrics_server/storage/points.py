@@ -7,21 +7,18 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from cassandra.concurrent import execute_concurrent
 from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement
 
-from metrics_server.db import RAW_PROFILE, Database, one_line
-from metrics_server.errors import StorageUnavailable
+from metrics_server.model import Metric
 from metrics_server.storage import codec
-from metrics_server.storage.registry import Metric, Registry
+from metrics_server.storage.db import RAW_PROFILE, Database
+from metrics_server.storage.registry import Registry
 
 HOUR_MS = 3_600_000
 MAX_CHUNK_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
 COMPACT_AT = 8  # chunks in an hour that make the worker rewrite them as one (fewer cost less to read than rewrite)
-EXTRA_COLUMNS = {"enum": ("state",), "histogram": ("buckets",)}
 BATCH_BYTES = 32 * 1024  # chunks sent together: well under Cassandra's default batch_size_fail_threshold (50 KiB)
 ROW_OVERHEAD = 128  # bytes Cassandra counts for a chunk row besides its blobs (keys, cell timestamps, TTLs), at most
-CONCURRENCY = 64
 NODE = random.getrandbits(48) | 1 << 40  # this process's random timeuuid node (multicast bit set, per RFC 4122)
 INSERT = ("INSERT INTO {ks}.chunks (metric, series_id, bucket, hour, written, ts, value, state, buckets)"
           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")
@@ -140,13 +137,8 @@ class PointStore:
             self.registry.index(metric, labels_by_series, partitions)
             statements += [(batch, None) for batch in batched(insert, rows)]
             touched += [(metric, sid, bucket) for sid, bucket in sorted(partitions)]
-        results = execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY, raise_on_first_error=False)
-        failures = [result for ok, result in results if not ok]
-        if failures:
-            stored = (len(statements) - len(failures)) * 100 // max(len(statements), 1)
-            raise StorageUnavailable(
-                f"Cassandra did not acknowledge {len(failures)} of {len(statements)} batches of chunks "
-                f"(about {stored}% stored); the request can be retried safely: {one_line(failures[0])}")
+        self.db.execute_all(statements, "Cassandra did not acknowledge every batch of points; the request can be "
+                                        "retried safely (a repeated point replaces itself)")
         return touched
 
     def read(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int,
@@ -166,14 +158,9 @@ class PointStore:
         plan = [(sid, bucket) for sid in series_ids for bucket in buckets[sid]]
         statements = [(select, (metric.name, sid, bucket, max(first_hour, bucket),
                                 min(end_ms, bucket + metric.partition_ms))) for sid, bucket in plan]
-        try:
-            results = execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY,
-                                         raise_on_first_error=True, results_generator=False,
-                                         execution_profile=RAW_PROFILE)
-        except Exception as error:
-            raise StorageUnavailable(f"Cassandra read failed: {one_line(error)}") from None
+        results = self.db.execute_all(statements, "Cassandra read failed", RAW_PROFILE)
         rows_by_series: dict[str, list] = {sid: [] for sid in series_ids}
-        for (sid, _), (_, rows) in zip(plan, results):
+        for (sid, _), rows in zip(plan, results):
             rows_by_series[sid].extend(rows)
         return rows_by_series
 
@@ -183,7 +170,7 @@ class PointStore:
         others are deleted in the same single-partition batch (isolated: a reader sees the old chunks or the new
         one). A chunk written meanwhile is left alone; a deleted chunk brought
         back by a lost tombstone only repeats points that the newer merged chunk holds."""
-        extra = EXTRA_COLUMNS.get(metric.type, ())
+        extra = metric.extra_columns
         end = bucket + metric.partition_ms
         rows = self.fetch(metric, [sid], {sid: [bucket]}, bucket, end, extra)[sid]
         by_hour: dict[int, list] = defaultdict(list)
@@ -202,10 +189,7 @@ class PointStore:
                     if chunk[0] != newest:
                         batch.add(delete, (metric.name, sid, bucket, hour, chunk[0]))
                 statements.append((batch, None))
-        failures = [result for ok, result in execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY,
-                                                                raise_on_first_error=False) if not ok]
-        if failures:
-            raise StorageUnavailable(f"compacting {metric.name} {sid}: {one_line(failures[0])}")
+        self.db.execute_all(statements, f"compacting {metric.name} {sid}")
         return merged(rows, extra, bucket, end)
 
 

@@ -3,57 +3,20 @@ import hashlib
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 from cassandra import WriteTimeout
 from cassandra.protocol import ErrorMessage
-from cassandra.query import BatchStatement, BatchType
 
-from metrics_server.db import RAW_PROFILE, READ_PROFILE, Database
+from metrics_server.model import Metric
+from metrics_server.storage.db import RAW_PROFILE, READ_PROFILE, Database, unlogged_batches
 
-METRIC_TYPES = ("gauge", "counter", "enum", "histogram")
 CACHE_SECONDS = 5.0
 INDEX_BATCH = 100
 CAS_ATTEMPTS = 5
 CAS_WRITE_UNKNOWN = 0x1700  # protocol v5: a contended lightweight transaction whose outcome is not known
 DIRECT_BUCKETS = 31  # a read of up to this many buckets per series skips the partition index
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A metric's definition, as stored in the metrics table."""
-
-    name: str
-    type: str = "gauge"
-    label_keys: tuple[str, ...] = ()
-    unit: str = ""
-    description: str = ""
-    id: uuid.UUID = field(default_factory=uuid.uuid4)
-    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    retention_days: int = 0
-    partition_hours: int = 24
-
-    @property
-    def ttl_seconds(self) -> int:
-        return self.retention_days * 86400
-
-    @property
-    def partition_ms(self) -> int:
-        return self.partition_hours * 3_600_000
-
-    def to_json(self) -> dict:
-        return {
-            "name": self.name, "type": self.type, "label_keys": list(self.label_keys), "unit": self.unit,
-            "description": self.description, "created_at": iso(self.created_at),
-            "retention_days": self.retention_days or None, "id": str(self.id),
-        }
-
-
-def iso(moment: datetime) -> str:
-    """UTC ISO 8601 with a Z, seconds precision, as the seed API shows it."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def series_id(labels: dict[str, str]) -> str:
@@ -62,7 +25,7 @@ def series_id(labels: dict[str, str]) -> str:
 
 
 def _metric(row) -> Metric:
-    created = row.created_at.replace(tzinfo=timezone.utc) if row.created_at else datetime.now(timezone.utc)
+    created = row.created_at.replace(tzinfo=UTC) if row.created_at else datetime.now(UTC)
     return Metric(name=row.name, type=row.type, label_keys=tuple(row.label_keys or ()), unit=row.unit or "",
                   description=row.description or "", id=row.id, created_at=created,
                   retention_days=row.retention_days or 0, partition_hours=row.partition_hours or 24)
@@ -136,7 +99,8 @@ class Registry:
         rows = self.db.session.execute(self.db.prepare(
             "SELECT series_id, labels FROM {ks}.series WHERE metric = ?"), (metric.name,),
             execution_profile=READ_PROFILE)
-        return sorted(((row.series_id, dict(row.labels or {})) for row in rows), key=lambda item: sorted(item[1].items()))
+        return sorted(((row.series_id, dict(row.labels or {})) for row in rows),
+                      key=lambda item: sorted(item[1].items()))
 
     def buckets(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int) -> dict[str, list[int]]:
         """The time buckets (partition starts, ms) of each series that may hold points in [start, end): every
@@ -157,7 +121,6 @@ class Registry:
 
     def index(self, metric: Metric, series: dict[str, dict[str, str]], partitions: set[tuple[str, int]]) -> None:
         """Record new series and partitions before their points, so every stored point is reachable."""
-        session = self.db.session
         new_series = [(sid, labels) for sid, labels in series.items() if (metric.id, sid) not in self._known_series]
         new_partitions = [(sid, bucket) for sid, bucket in partitions if (metric.id, f"{sid}@{bucket}")
                           not in self._known_series]
@@ -166,12 +129,8 @@ class Registry:
         add_series = self.db.prepare("INSERT INTO {ks}.series (metric, series_id, labels) VALUES (?, ?, ?)")
         add_partition = self.db.prepare("INSERT INTO {ks}.partitions (metric, series_id, bucket) VALUES (?, ?, ?)")
         rows = [(add_series, (metric.name, sid, labels)) for sid, labels in new_series]
-        rows += [(add_partition, (metric.name, sid, datetime.fromtimestamp(bucket / 1000, timezone.utc)))
+        rows += [(add_partition, (metric.name, sid, datetime.fromtimestamp(bucket / 1000, UTC)))
                  for sid, bucket in new_partitions]
-        for start in range(0, len(rows), INDEX_BATCH):
-            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-            for statement, values in rows[start:start + INDEX_BATCH]:
-                batch.add(statement, values)
-            session.execute(batch)
+        self.db.execute_all(unlogged_batches(rows, INDEX_BATCH), f"indexing the series of {metric.name}")
         self._known_series.update((metric.id, sid) for sid, _ in new_series)
         self._known_series.update((metric.id, f"{sid}@{bucket}") for sid, bucket in new_partitions)

@@ -13,18 +13,18 @@ import threading
 import time
 import zlib
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 import numpy as np
-from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType
 
-from metrics_server.db import RAW_PROFILE, Database
-from metrics_server.errors import StorageUnavailable, one_line
+from metrics_server.errors import one_line
+from metrics_server.model import ROLLUP_COLUMNS, ROLLUP_TYPES, Metric
 from metrics_server.query.aggregate import rollup
-from metrics_server.storage.points import CONCURRENCY, HOUR_MS, PointStore
-from metrics_server.storage.registry import Metric, Registry
+from metrics_server.storage.db import RAW_PROFILE, Database, unlogged_batches
+from metrics_server.storage.points import HOUR_MS, PointStore
+from metrics_server.storage.registry import Registry
 
 log = logging.getLogger(__name__)
 PARTITION_MS = 90 * 24 * HOUR_MS
@@ -34,8 +34,6 @@ REFRESH_THREADS = 8
 GROUP = 2 * REFRESH_THREADS  # marks checked and cleared together
 MAX_DEFER = 30.0  # seconds a busy process may put rollups off
 BUSY_POLL = 0.2
-ROLLUP_TYPES = ("gauge", "counter")
-COLUMNS = ("count", "sum", "min", "max", "first", "last", "first_ts", "last_ts")
 MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
 UNMARK = "DELETE FROM {ks}.dirty USING TIMESTAMP ? WHERE shard = ? AND metric = ? AND series_id = ? AND bucket = ?"
 MARKS = "SELECT metric, series_id, toUnixTimestamp(bucket), writetime(marked_at) FROM {ks}.dirty WHERE shard = ?"
@@ -69,18 +67,10 @@ class Rollups:
         by_metric: dict[str, list] = defaultdict(list)
         for metric, sid, bucket in touched:
             by_metric[metric.name].append((shard_of(metric.name), metric.name, sid, bucket))
-        batches = []
-        for rows in by_metric.values():
-            for start in range(0, len(rows), MARKS_PER_BATCH):
-                batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-                for values in rows[start:start + MARKS_PER_BATCH]:
-                    batch.add(statement, values)
-                batches.append((batch, None))
-        results = execute_concurrent(self.db.session, batches, concurrency=CONCURRENCY, raise_on_first_error=False)
-        failures = [result for ok, result in results if not ok]
-        if failures:
-            raise StorageUnavailable(f"points stored, but their rollup marks were not; retry the request "
-                                     f"(safe, writes are idempotent): {one_line(failures[0])}")
+        batches = [batch for rows in by_metric.values()
+                   for batch in unlogged_batches([(statement, values) for values in rows], MARKS_PER_BATCH)]
+        self.db.execute_all(batches, "points stored, but their rollup marks were not; retry the request "
+                                     "(safe, writes are idempotent)")
 
     def pending(self, metric: Metric) -> set[tuple[str, int]]:
         """(series, raw partition start) pairs of the metric whose rollups are not recomputed yet."""
@@ -95,13 +85,9 @@ class Rollups:
         plan = [(sid, bucket) for sid in series_ids for bucket in range(first, end_ms, PARTITION_MS)]
         statements = [(select, (metric.name, sid, bucket, max(start_ms, bucket), min(end_ms, bucket + PARTITION_MS)))
                       for sid, bucket in plan]
-        try:
-            results = execute_concurrent(self.db.session, statements, concurrency=CONCURRENCY,
-                                         results_generator=False, execution_profile=RAW_PROFILE)
-        except Exception as error:
-            raise StorageUnavailable(f"Cassandra read failed: {one_line(error)}") from None
+        results = self.db.execute_all(statements, "Cassandra read failed", RAW_PROFILE)
         rows_by_series: dict[str, list] = defaultdict(list)
-        for (sid, _), (_, rows) in zip(plan, results):
+        for (sid, _), rows in zip(plan, results):
             rows_by_series[sid].extend(rows)
         return {sid: columns(rows_by_series[sid]) for sid in series_ids}
 
@@ -118,7 +104,7 @@ class Rollups:
             partition = start - start % PARTITION_MS
             batch = batches.setdefault(partition, BatchStatement(batch_type=BatchType.UNLOGGED))
             batch.add(store, (metric.name, sid, partition, start,
-                              int(rows["count"][i]), *(float(rows[c][i]) for c in COLUMNS[1:6]),
+                              int(rows["count"][i]), *(float(rows[c][i]) for c in ROLLUP_COLUMNS[1:6]),
                               int(rows["first_ts"][i]), int(rows["last_ts"][i]),
                               timestamp, metric.ttl_seconds))
         for batch in batches.values():
@@ -166,9 +152,9 @@ class Rollups:
 
 def columns(rows: list[tuple]) -> dict[str, np.ndarray]:
     """Stored hour rows (start, count, sum, min, max, first, last, first_ts, last_ts) as arrays."""
-    table = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + len(COLUMNS))
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + len(ROLLUP_COLUMNS))
     result = {"start": table[:, 0].astype(np.int64), "count": table[:, 1].astype(np.int64)}
-    result.update({name: table[:, 2 + i] for i, name in enumerate(COLUMNS[1:6])})
+    result.update({name: table[:, 2 + i] for i, name in enumerate(ROLLUP_COLUMNS[1:6])})
     result.update({"first_ts": table[:, 7].astype(np.int64), "last_ts": table[:, 8].astype(np.int64)})
     return result
 
@@ -194,7 +180,10 @@ class RollupWorker(threading.Thread):
                 self.stopping.wait(BUSY_POLL)
                 continue
             try:
-                done = self.rollups.run_once(settle=self.settle, keep_going=lambda: overdue or not self.busy())
+                def keep_going(late=overdue) -> bool:
+                    return late or not self.busy()
+
+                done = self.rollups.run_once(settle=self.settle, keep_going=keep_going)
                 last_pass = time.monotonic()
                 if done:
                     continue

@@ -114,7 +114,7 @@ def test_start_order_waits_on_health_and_the_schema_job(config):
     services = config["services"]
     for name in BACKENDS:
         assert services[name]["depends_on"] == {"schema": {"condition": "service_completed_successfully"}}
-    assert services["schema"]["command"] == ["python", "-m", "metrics_server.schema"]
+    assert services["schema"]["command"] == ["python", "-m", "metrics_server.storage.cql_schema"]
     assert services["schema"]["depends_on"] == {name: {"condition": "service_healthy"} for name in CASSANDRAS}
     assert services["nginx"]["depends_on"] == {name: {"condition": "service_healthy"} for name in BACKENDS}
     assert services["cassandra3"]["depends_on"] == {"cassandra2": {"condition": "service_healthy"}}

@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-
 from harness import REPORT
-from tools import stack as stacks
 
+from tools import stack as stacks
 
 OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "0"))
 

@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-
 from harness import Writers, figures, read_back, status_of, wait_until
+
 from tools.cassandra import node as cassandra
 
 pytestmark = pytest.mark.failure

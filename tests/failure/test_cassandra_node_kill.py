@@ -7,15 +7,15 @@ down, and after a repair (what an operator runs after bringing a node back) to e
 import signal
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import WhiteListRoundRobinPolicy
-
 from harness import BASE_TS, Writers, figures, node_by_address, read_back, status_of, wait_until
+
 from metrics_server.storage import codec
 from metrics_server.storage.registry import series_id
 from tools.cassandra import node as cassandra
@@ -58,7 +58,7 @@ def points_on_node_alone(stack, metric: str, expected: set, rounds: int = 3) -> 
     session = cluster.connect()
     others = [node for node in stack.cassandra_nodes() if node.address != VICTIM]
     select = session.prepare(f"SELECT ts FROM {stack.keyspace}.chunks WHERE metric = ? AND series_id = ? AND bucket = ?")
-    bucket = datetime.fromtimestamp(BASE_TS / 1000, timezone.utc)
+    bucket = datetime.fromtimestamp(BASE_TS / 1000, UTC)
     writers = sorted({writer for writer, _ in expected})
     found: set = set()
     try:

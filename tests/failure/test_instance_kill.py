@@ -6,8 +6,8 @@ import time
 import uuid
 
 import pytest
-
 from harness import Writers, figures, in_flight, read_back, status_of, wait_until
+
 from tools import stack as stacks
 
 pytestmark = pytest.mark.failure

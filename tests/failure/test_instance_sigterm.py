@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 import requests
-
 from harness import BASE_TS, Writers, figures, in_flight, read_back, status_of, wait_until
+
 from tools import stack as stacks
 
 pytestmark = pytest.mark.failure

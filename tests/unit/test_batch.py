@@ -3,10 +3,11 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from metrics_server.batch import Batch, fast_batch, from_items, instant, load_batch
+from metrics_server.ingest.columns import Batch, fast_batch, from_items, instant, load_batch
 from metrics_server.query.timeparse import parse_instant
 from metrics_server.schemas import PointSchema, WriteItemSchema
 

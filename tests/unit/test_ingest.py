@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from metrics_server.batch import load_batch
 from metrics_server.errors import ApiError
-from metrics_server.ingest import points_of
+from metrics_server.ingest.columns import load_batch
+from metrics_server.ingest.rules import points_of
 from metrics_server.schemas import PointSchema, WriteItemSchema
 from metrics_server.storage.registry import Metric, series_id
 
@@ -12,7 +12,10 @@ GAUGE = Metric(name="cpu", label_keys=("host",))
 ENUM = Metric(name="door", type="enum", label_keys=("host",))
 
 
-def error_of(metric, body, schema=WriteItemSchema(many=True), indexed=True) -> str:
+WRITE_SCHEMA = WriteItemSchema(many=True)
+
+
+def error_of(metric, body, schema=WRITE_SCHEMA, indexed=True) -> str:
     batch = load_batch(body, schema)
     with pytest.raises(ApiError) as error:
         points_of(metric, batch, np.arange(len(batch)), indexed=indexed)

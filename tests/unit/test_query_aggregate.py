@@ -2,10 +2,19 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from metrics_server.query.aggregate import (AGGS, ROLLUP_AGGS, aggregate, aggregate_rollups, combine, m4, m4_rollups,
-                                            rollup, sum_series)
+from metrics_server.query.aggregate import (
+    AGGS,
+    ROLLUP_AGGS,
+    aggregate,
+    aggregate_rollups,
+    m4,
+    m4_rollups,
+    rollup,
+    sum_series,
+)
 from metrics_server.query.bins import DAY, HOUR, MINUTE, make_bins
 
 NAN = np.nan
@@ -138,18 +147,6 @@ def test_m4_from_rollups_gives_what_raw_gives(data):
     for from_rows, from_raw in zip(m4_rollups(rollup(ts, values, minute_edges), hour_edges),
                                    m4(ts, values, hour_edges)):
         close(from_rows, from_raw)
-
-
-@SETTINGS
-@given(points_in_hours())
-def test_combining_minute_rollups_gives_hour_rollups(data):
-    ts, values, hour_edges, minute_edges = data
-    combined = combine(rollup(ts, values, minute_edges), hour_edges)
-    direct = rollup(ts, values, hour_edges)
-    assert combined.keys() == direct.keys()
-    for key in ("start", "count", "first_ts", "last_ts", "min", "max", "first", "last"):
-        np.testing.assert_array_equal(combined[key], direct[key])
-    close(combined["sum"], direct["sum"])
 
 
 def test_rollup_rows_of_non_empty_bins():

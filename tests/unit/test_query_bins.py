@@ -4,9 +4,10 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from metrics_server.query.bins import DAY, HOUR, MINUTE, NICE_STEPS, Bins, bin_index, make_bins, rollup_resolution
+from metrics_server.query.bins import DAY, HOUR, MINUTE, NICE_STEPS, Bins, bin_index, make_bins, whole_hours
 from metrics_server.query.timeparse import parse_instant
 
 T0 = parse_instant("2024-01-02T03:04:05.123Z", 0)
@@ -192,22 +193,22 @@ def test_bins_value_object():
         bins.edges[0] = 5
 
 
-@pytest.mark.parametrize("kwargs, span, resolution", [
-    ({"granularity": "minute"}, HOUR, "minute"),
-    ({"granularity": "hour"}, DAY, "hour"),
-    ({"granularity": "day"}, 10 * DAY, "day"),
-    ({"granularity": "day", "tz": "Europe/Berlin"}, 10 * DAY, "hour"),
-    ({"granularity": "day", "tz": "Asia/Kolkata"}, 10 * DAY, "minute"),
-    ({"granularity": "day", "tz": "Asia/Kathmandu"}, 10 * DAY, "minute"),
-    ({"width": 1000}, HOUR, "raw"),
-    ({"width": 100}, HOUR, "minute"),
-    ({"width": 20}, DAY, "hour"),
-    ({"width": 100}, 365 * DAY, "day"),
+@pytest.mark.parametrize("kwargs, span, nests", [
+    ({"granularity": "minute"}, HOUR, False),
+    ({"granularity": "hour"}, DAY, True),
+    ({"granularity": "day"}, 10 * DAY, True),
+    ({"granularity": "day", "tz": "Europe/Berlin"}, 10 * DAY, True),
+    ({"granularity": "day", "tz": "Asia/Kolkata"}, 10 * DAY, False),
+    ({"granularity": "day", "tz": "Asia/Kathmandu"}, 10 * DAY, False),
+    ({"width": 1000}, HOUR, False),
+    ({"width": 100}, HOUR, False),
+    ({"width": 20}, DAY, True),
+    ({"width": 100}, 365 * DAY, True),
 ])
-def test_rollup_resolution_is_the_coarsest_that_nests(kwargs, span, resolution):
+def test_hourly_rollups_nest_only_in_bins_of_whole_utc_hours(kwargs, span, nests):
     start = utc("2024-03-01T00:00:00Z")
     bins = make_bins(start, start + span, **kwargs)
-    assert rollup_resolution(bins) == resolution
+    assert whole_hours(bins) == nests
 
 
 def test_bin_index_marks_outside_points():

@@ -1,7 +1,8 @@
 """Enum state shares: durations until the next point, clipping to the range, ordering, refusals."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metrics_server.query.enum import state_shares
 

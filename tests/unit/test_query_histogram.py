@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metrics_server.query.histogram import heatmap, parse_bound, quantile
 

@@ -1,6 +1,6 @@
 import pytest
 
-from metrics_server.selectors import parse_selector
+from metrics_server.query.selectors import parse_selector
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from cassandra.query import UNSET_VALUE
 
-from metrics_server.storage import codec, points as store
+from metrics_server.storage import codec
+from metrics_server.storage import points as store
 from metrics_server.storage.points import Points, chunk_rows, merged, stored_order
 from metrics_server.storage.registry import Metric
 

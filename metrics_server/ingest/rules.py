@@ -1,13 +1,12 @@
 """From a validated batch to stored points: per-type rules, label checks, auto-created metrics."""
 import numpy as np
 
-from metrics_server.batch import Batch
 from metrics_server.errors import ApiError
+from metrics_server.ingest.columns import Batch
+from metrics_server.model import REQUIRED_FIELD, Metric
 from metrics_server.storage.points import Points, PointStore
-from metrics_server.storage.registry import Metric, Registry
+from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups
-
-REQUIRED_FIELD = {"gauge": "value", "counter": "value", "enum": "state", "histogram": "buckets"}
 
 
 def item_error(index: int | None, field: str, message: str) -> ApiError:

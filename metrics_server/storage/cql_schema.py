@@ -1,4 +1,4 @@
-"""Keyspace and tables, created or migrated idempotently: `python -m metrics_server.schema [config.json]`.
+"""Keyspace and tables, created or migrated idempotently: `python -m metrics_server.storage.cql_schema [config.json]`.
 
 Run once per deployment (make up, the compose schema job), not by every instance: concurrent DDL from
 several processes can leave Cassandra's nodes disagreeing about the schema.
@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from metrics_server.config import ConfigError, load_config
-from metrics_server.db import Database
+from metrics_server.storage.db import Database
 
 TABLES = (
     # One row per metric; the registry every request starts from.

@@ -1,0 +1,49 @@
+"""What every blueprint looks up for a request: the app's stores, a metric by name (a 404 naming it), and the
+series a label filter selects. The blueprints import this and nothing of each other, so they stay peers."""
+from flask import current_app
+
+from metrics_server.errors import ApiError, NotFound
+from metrics_server.model import Metric
+from metrics_server.storage.points import PointStore
+from metrics_server.storage.registry import Registry
+from metrics_server.storage.rollups import Rollups
+
+
+def registry() -> Registry:
+    return current_app.extensions["registry"]
+
+
+def store() -> PointStore:
+    return current_app.extensions["points"]
+
+
+def rollups() -> Rollups:
+    return current_app.extensions["rollups"]
+
+
+def server_config() -> dict:
+    return current_app.config["METRICS_SERVER"]
+
+
+def with_article(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def find_metric(name: str, of_type: str | None = None) -> Metric:
+    """The metric, or a 404 naming it (a 400 when an endpoint for one type is asked about another)."""
+    metric = registry().get(name)
+    if metric is None:
+        raise NotFound(f"metric '{name}' not found")
+    if of_type and metric.type != of_type:
+        raise ApiError(f"metric '{name}' is {with_article(metric.type)}, not {with_article(of_type)}")
+    return metric
+
+
+def matching_series(metric: Metric, filters: dict[str, list[str]]) -> list[tuple[str, dict]]:
+    """Series whose labels match every filter (repeated values of one key: any of them)."""
+    unknown = sorted(set(filters) - set(metric.label_keys))
+    if unknown:
+        raise ApiError(f"{unknown[0]}: not a label of metric '{metric.name}' "
+                       f"(labels: {list(metric.label_keys)})", 400)
+    return [(sid, labels) for sid, labels in registry().series(metric)
+            if all(labels.get(key) in values for key, values in filters.items())]

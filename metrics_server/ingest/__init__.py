@@ -1,0 +1,1 @@
+"""The write path: request bodies as columns (columns.py), then per-type rules and storage (rules.py)."""

@@ -1,0 +1,68 @@
+"""The domain's facts, in one place: what a metric is, the column each type stores, the aggregates a query
+knows, and which of them hourly rollups can answer. Pure data: imported by storage, ingest, query and the API."""
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+METRIC_TYPES = ("gauge", "counter", "enum", "histogram")
+# The field a point of each type must carry; value is always a column, the others are extra per-point cells.
+REQUIRED_FIELD = {"gauge": "value", "counter": "value", "enum": "state", "histogram": "buckets"}
+EXTRA_COLUMN = {metric_type: column for metric_type, column in REQUIRED_FIELD.items() if column != "value"}
+
+PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
+ROLLUP_AGGS = ("avg", "min", "max", "sum", "count", "first", "last")
+AGGS = (*ROLLUP_AGGS, *PERCENTILES, "rate")
+DEFAULT_AGG = {"counter": "rate", "enum": "count", "histogram": "p50"}  # anything else: avg
+
+# Hourly rollups exist for numeric types; one row holds these per series and hour.
+ROLLUP_TYPES = ("gauge", "counter")
+ROLLUP_COLUMNS = ("count", "sum", "min", "max", "first", "last", "first_ts", "last_ts")
+
+
+def default_agg(metric_type: str) -> str:
+    """Counters chart as rates, enums as how many state reports, histograms as medians, the rest as averages."""
+    return DEFAULT_AGG.get(metric_type, "avg")
+
+
+def extra_columns(metric_type: str) -> tuple[str, ...]:
+    """The per-point cells a type stores besides its value: an enum's state, a histogram's buckets."""
+    return (EXTRA_COLUMN[metric_type],) if metric_type in EXTRA_COLUMN else ()
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric's definition, as stored in the metrics table."""
+
+    name: str
+    type: str = "gauge"
+    label_keys: tuple[str, ...] = ()
+    unit: str = ""
+    description: str = ""
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    retention_days: int = 0
+    partition_hours: int = 24
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self.retention_days * 86400
+
+    @property
+    def partition_ms(self) -> int:
+        return self.partition_hours * 3_600_000
+
+    @property
+    def extra_columns(self) -> tuple[str, ...]:
+        return extra_columns(self.type)
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name, "type": self.type, "label_keys": list(self.label_keys), "unit": self.unit,
+            "description": self.description, "created_at": iso(self.created_at),
+            "retention_days": self.retention_days or None, "id": str(self.id),
+        }
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with a Z, seconds precision, as the seed API shows it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
