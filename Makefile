@@ -3,7 +3,7 @@ PY := .venv/bin/python
 NODES ?= 1
 INSTANCES ?= 4
 
-.PHONY: up down status deps test test-unit demo bench cluster-up clean
+.PHONY: up down status deps test test-unit lint demo bench cluster-up clean
 
 up: deps  ## install what is missing, start Cassandra, the schema, the instances and nginx; print the URL
 	@$(PY) -m tools.stack up --nodes $(NODES) --instances $(INSTANCES)
@@ -20,9 +20,19 @@ status:  ## show what runs
 deps:  ## what is missing: Debian's nginx, maven (mvn) and openjdk-17 (java), the venv, npm packages, Cassandra's jars
 	@tools/install.sh base
 
-test:  ## install what is missing (also chromium + chromium-driver, docker-compose, InfluxDB, VictoriaMetrics), then run every test against real services on their own ports
+test:  ## install what is missing (also chromium + chromium-driver, docker-compose, InfluxDB, VictoriaMetrics), then lint and run every test against real services on their own ports
 	@tools/install.sh test
+	@$(MAKE) --no-print-directory lint
+	@cd frontend && npm test --silent
 	@$(PY) -m pytest
+
+test-unit: deps  ## the fast layer, no services: linters, Python unit tests, the frontend's vitest
+	@$(MAKE) --no-print-directory lint
+	@cd frontend && npm test --silent
+	@$(PY) -m pytest tests/unit -q
+
+lint:  ## ruff over the Python tree (ruff.toml)
+	@$(PY) -m ruff check .
 
 demo: deps  ## load a realistic month of demo data into the running stack
 	@$(PY) -m tools.demo --url http://127.0.0.1:8080

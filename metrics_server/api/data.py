@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from metrics_server.api.body import json_body
 from metrics_server.api.lookup import find_metric, matching_series, registry, rollups, server_config, store
+from metrics_server.api.openapi import documented
 from metrics_server.api.params import label_filters, load_args
 from metrics_server.errors import ApiError
 from metrics_server.ingest.columns import load_batch
@@ -34,6 +35,7 @@ def count_ingested(count: int) -> None:
 
 
 @blueprint.post("/metrics/<name>/data")
+@documented("Insert one point or a list of points", body="Point", status="201")
 def insert_data(name: str):
     """One point (answers its id) or a list of points (answers how many were written)."""
     metric = find_metric(name)
@@ -50,6 +52,7 @@ def insert_data(name: str):
 
 
 @blueprint.post("/write")
+@documented("A batch across metrics, all or nothing: points, or series items", body="WriteItem", status="201")
 def write():
     """A batch across metrics (points, or series items of many points each), validated whole before anything
     is stored."""
@@ -68,6 +71,7 @@ def write():
 
 
 @blueprint.get("/metrics/<name>/series")
+@documented("The label sets of a metric")
 def series(name: str):
     """The label sets a metric has, for filter drop-downs."""
     return json_response([labels for _, labels in registry().series(find_metric(name))])
@@ -171,6 +175,7 @@ def page_json(metric: Metric, raw: Raw) -> list[dict]:
 
 
 @blueprint.get("/metrics/<name>/data")
+@documented("Raw points; other parameters filter labels (host=a, repeat for OR)", query=DataQuerySchema, csv=True)
 def read_data(name: str):
     """Raw points, oldest first; `limit` per page, the next page's cursor in the Link and X-Next-Cursor headers."""
     metric = find_metric(name)

@@ -1,9 +1,9 @@
 """The OpenAPI document, generated from the marshmallow schemas, and Swagger UI served from local files."""
-import functools
+import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, current_app
 from flask_swagger_ui import get_swaggerui_blueprint
 from marshmallow import Schema, fields
 
@@ -31,49 +31,52 @@ ERRORS = {status: {"description": text, "content": {"application/json": {"schema
                                "409": "the metric exists", "413": "body over max_body_bytes",
                                "415": "body is not JSON", "503": "Cassandra unavailable: nothing was stored"}.items()}
 
-# (path, method, summary, request body schema, query schema, success status)
-OPERATIONS = (
-    ("/metrics", "get", "List metrics (optional search=substring)", None, None, "200"),
-    ("/metrics", "post", "Create a metric", "Metric", None, "201"),
-    ("/metrics/{name}", "get", "Read a metric's definition", None, None, "200"),
-    ("/metrics/{name}", "delete", "Delete a metric with all its points", None, None, "200"),
-    ("/metrics/{name}/data", "post", "Insert one point or a list of points", "Point", None, "201"),
-    ("/metrics/{name}/data", "get", "Raw points; other parameters filter labels (host=a, repeat for OR)",
-     None, schemas.DataQuerySchema, "200"),
-    ("/metrics/{name}/series", "get", "The label sets of a metric", None, None, "200"),
-    ("/metrics/{name}/states", "get", "Enum: time and count per state", None, schemas.StatesSchema, "200"),
-    ("/metrics/{name}/heatmap", "get", "Histogram: bucket counts per bin and percentiles", None,
-     schemas.HeatmapSchema, "200"),
-    ("/write", "post", "A batch across metrics, all or nothing: points, or series items", "WriteItem", None, "201"),
-    ("/query", "get", "Several metrics binned on one time axis (chart: width, table: granularity)", None,
-     schemas.QuerySchema, "200"),
-    ("/health", "get", "Liveness and Cassandra reachability (503 when unreachable)", None, None, "200"),
-)
+COMPONENTS = (("Error", ErrorSchema), ("Success", SuccessSchema), ("Metric", schemas.MetricSchema),
+              ("Point", schemas.PointSchema), ("WriteItem", schemas.WriteItemSchema),
+              ("SeriesItem", schemas.SeriesItemSchema))
+PATH_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 
-@functools.cache
-def build_spec() -> dict:
-    """The OpenAPI 3 document for every operation above."""
+def request_body(body: str) -> dict:
+    """A body component as JSON: a metric alone, points one or many, write items as either kind of list."""
+    schema = {"Metric": body, "WriteItem": {"oneOf": [{"type": "array", "items": body},
+                                                      {"type": "array", "items": "SeriesItem"}]}}.get(
+        body, {"oneOf": [body, {"type": "array", "items": body}]})
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def operation_of(rule, doc: dict) -> dict:
+    """One route's OpenAPI operation from what its view declared with @documented."""
+    content = {"application/json": {"schema": "Success" if doc["status"] == "201" else {}}}
+    if doc["csv"]:
+        content["text/csv"] = {"schema": {"type": "string"}}
+    operation = {"summary": doc["summary"], "responses": {doc["status"]: {"description": "OK", "content": content},
+                                                          **ERRORS}}
+    parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+                  for name in rule.arguments]
+    if doc["query"] is not None:
+        parameters.append({"in": "query", "schema": doc["query"]})
+    if parameters:
+        operation["parameters"] = parameters
+    if doc["body"] is not None:
+        operation["requestBody"] = request_body(doc["body"])
+    return operation
+
+
+def build_spec(app: Flask) -> dict:
+    """The OpenAPI 3 document of every /api route whose view is @documented, read from the url_map."""
     spec = APISpec(title="metrics_server", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()], servers=[{"url": "/api"}])
-    for name, schema in (("Error", ErrorSchema), ("Success", SuccessSchema), ("Metric", schemas.MetricSchema),
-                         ("Point", schemas.PointSchema), ("WriteItem", schemas.WriteItemSchema),
-                         ("SeriesItem", schemas.SeriesItemSchema)):
+    for name, schema in COMPONENTS:
         spec.components.schema(name, schema=schema)
     paths: dict[str, dict] = {}
-    for path, method, summary, body, query, status in OPERATIONS:
-        operation = {"summary": summary, "responses": {status: {"description": "OK", "content": {
-            "application/json": {"schema": "Success" if status == "201" else {}}}}, **ERRORS}}
-        if "{name}" in path:
-            operation["parameters"] = [{"in": "path", "name": "name", "required": True, "schema": {"type": "string"}}]
-        if query is not None:
-            operation.setdefault("parameters", []).append({"in": "query", "schema": query})
-        if body is not None:
-            schema = {"oneOf": [body, {"type": "array", "items": body}]} if body != "Metric" else body
-            if body == "WriteItem":
-                schema = {"oneOf": [{"type": "array", "items": body}, {"type": "array", "items": "SeriesItem"}]}
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
-        paths.setdefault(path, {})[method] = operation
+    for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
+        doc = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        if doc is None or not rule.rule.startswith("/api/"):
+            continue
+        path = PATH_PARAMETER.sub(r"{\1}", rule.rule.removeprefix("/api"))
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = operation_of(rule, doc)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
@@ -81,7 +84,10 @@ def build_spec() -> dict:
 
 @blueprint.get("/openapi.json")
 def openapi():
-    return json_response(build_spec())
+    spec = current_app.extensions.get("openapi")
+    if spec is None:
+        spec = current_app.extensions["openapi"] = build_spec(current_app)
+    return json_response(spec)
 
 
 def init_app(app: Flask) -> None:

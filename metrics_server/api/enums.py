@@ -3,6 +3,7 @@ import numpy as np
 from flask import Blueprint
 
 from metrics_server.api.lookup import find_metric, matching_series, store
+from metrics_server.api.openapi import documented
 from metrics_server.api.params import label_filters, load_args
 from metrics_server.errors import ApiError
 from metrics_server.jsonio import json_response
@@ -14,6 +15,7 @@ states_schema = StatesSchema()
 
 
 @blueprint.get("/metrics/<name>/states")
+@documented("Enum: time and count per state", query=StatesSchema)
 def states(name: str):
     """Per state: reports, seconds held and share of the range (the state in force at `start` counts too)."""
     metric = find_metric(name, "enum")

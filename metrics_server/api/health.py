@@ -1,6 +1,7 @@
 """Liveness and Cassandra reachability, for nginx, docker and people."""
 from flask import Blueprint, current_app
 
+from metrics_server.api.openapi import documented
 from metrics_server.errors import StorageUnavailable
 from metrics_server.jsonio import json_response
 
@@ -8,6 +9,7 @@ blueprint = Blueprint("health", __name__)
 
 
 @blueprint.get("/health")
+@documented("Liveness and Cassandra reachability (503 when unreachable)")
 def health():
     """200 when Cassandra answers, 503 with the reason when it does not."""
     try:

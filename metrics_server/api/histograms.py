@@ -5,6 +5,7 @@ import numpy as np
 from flask import Blueprint
 
 from metrics_server.api.lookup import find_metric, matching_series, store
+from metrics_server.api.openapi import documented
 from metrics_server.api.params import bins_for, label_filters, load_args
 from metrics_server.jsonio import json_response
 from metrics_server.query.histogram import bound_text, bucket_matrix, heatmap, quantile
@@ -15,6 +16,7 @@ heatmap_schema = HeatmapSchema()
 
 
 @blueprint.get("/metrics/<name>/heatmap")
+@documented("Histogram: bucket counts per bin and percentiles", query=HeatmapSchema)
 def histogram_heatmap(name: str):
     """Bucket counts per time bin (null for an empty bin) and the requested percentiles (q=0.5&q=0.99)."""
     metric = find_metric(name, "histogram")

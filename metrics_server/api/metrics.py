@@ -3,6 +3,7 @@ from flask import Blueprint, request
 
 from metrics_server.api.body import json_body
 from metrics_server.api.lookup import find_metric, registry, server_config
+from metrics_server.api.openapi import documented
 from metrics_server.errors import Conflict
 from metrics_server.jsonio import json_response
 from metrics_server.model import Metric
@@ -13,12 +14,14 @@ metric_schema = MetricSchema()
 
 
 @blueprint.get("/metrics")
+@documented("List metrics (optional search=substring)")
 def list_metrics():
     """Every metric, optionally those whose name or description contains `search`."""
     return json_response([metric.to_json() for metric in registry().all(request.args.get("search", ""))])
 
 
 @blueprint.post("/metrics")
+@documented("Create a metric", body="Metric", status="201")
 def create_metric():
     """Define a metric; 409 when the name is taken."""
     data = metric_schema.load(json_body())
@@ -36,11 +39,13 @@ def create_metric():
 
 
 @blueprint.get("/metrics/<name>")
+@documented("Read a metric's definition")
 def get_metric(name: str):
     return json_response(find_metric(name).to_json())
 
 
 @blueprint.delete("/metrics/<name>")
+@documented("Delete a metric with all its points")
 def delete_metric(name: str):
     """Remove a metric with all its series and points."""
     partitions = registry().delete(find_metric(name))

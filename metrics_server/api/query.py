@@ -5,6 +5,7 @@ import io
 from flask import Blueprint, Response
 
 from metrics_server.api.lookup import find_metric, matching_series, rollups, store
+from metrics_server.api.openapi import documented
 from metrics_server.api.params import bins_for, load_args
 from metrics_server.errors import ApiError
 from metrics_server.jsonio import json_response
@@ -34,6 +35,7 @@ def run_query(args: dict) -> tuple[Bins, list[Result]]:
 
 
 @blueprint.get("/query")
+@documented("Several metrics binned on one time axis (chart: width, table: granularity)", query=QuerySchema, csv=True)
 def query():
     """Binned series: every bin present, a gap as null; chart mode adds min/max/first/last per bin."""
     args = load_args(query_schema)
