@@ -1,0 +1,198 @@
+"""The PromQL engine on explicit samples and timestamps; expected values worked out by hand from Prometheus
+2.42's formulas (promql/functions.go, engine.go). The real-Prometheus comparison is
+tests/protocols/test_promql_reference.py."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metrics_server import promql
+
+S = 1000  # ms
+
+
+def source_of(series: list[tuple[dict, list[tuple[float, float]]]]):
+    """A source over fixed samples: (labels, [(seconds, value), ...]) per series."""
+    def source(matchers, start_ms, end_ms):
+        out = []
+        for labels, samples in series:
+            if all(m.matches(labels.get(m.name, "")) for m in matchers):
+                times = np.array([int(t * S) for t, _ in samples], dtype=np.int64)
+                values = np.array([v for _, v in samples], dtype=float)
+                keep = (times >= start_ms) & (times <= end_ms)
+                out.append(promql.RawSeries(labels, times[keep], values[keep]))
+        return out
+    return source
+
+
+COUNTER = source_of([
+    ({"__name__": "requests_total", "job": "api", "instance": "a"}, [(10, 10), (20, 20), (30, 30), (40, 5), (50, 15)]),
+    ({"__name__": "requests_total", "job": "api", "instance": "b"}, [(10, 1), (20, 2), (30, 3), (40, 4), (50, 5)]),
+    ({"__name__": "requests_total", "job": "db", "instance": "c"}, [(10, 100), (50, 300)]),
+    ({"__name__": "limit", "job": "api"}, [(0, 50)]),
+    ({"__name__": "limit", "job": "db"}, [(0, 1000)]),
+])
+
+
+def instant(expr, at_s, source=COUNTER):
+    return {tuple(sorted(labels.items())): value for labels, value in promql.evaluate_instant(expr, at_s * S, source)}
+
+
+def test_one_plus_one_is_the_scalar_grafana_tests_a_data_source_with():
+    result = promql.instant_query("1+1", 5 * S, COUNTER)
+    assert result.result_type == "scalar"
+    assert result.series[0][2][0] == 2
+
+
+def test_lookback_is_five_minutes_closed_at_its_start():
+    source = source_of([({"__name__": "g"}, [(60, 7.0)])])
+    assert instant("g", 360, source) == {(("__name__", "g"),): 7.0}
+    assert promql.evaluate_instant("g", 360 * S + 1, source) == []
+    assert promql.evaluate_instant("g", 59, source) == []
+
+
+def test_rate_adds_back_a_counter_reset_and_extrapolates_to_the_window_edges():
+    # a: 10, 20, 30, reset to 5, 15 → increase 35 over 40 s sampled; 10 s to each edge < 1.1 × 10 s spacing,
+    # so extrapolated to the full 60 s: 35 × 60/40 = 52.5, rate 52.5 / 60
+    a = (("instance", "a"), ("job", "api"))
+    assert instant("increase(requests_total[1m])", 60)[a] == pytest.approx(52.5, rel=1e-12)
+    assert instant("rate(requests_total[1m])", 60)[a] == pytest.approx(0.875, rel=1e-12)
+
+
+def test_rate_extrapolates_only_half_a_spacing_past_a_far_edge_and_stops_at_zero():
+    # samples 1, 2, 3 at 100, 110, 120 s; window [90, 150]: to start 10 s, but the counter would reach zero
+    # 10 s before the first sample (not less than 10), to end 30 s > 11 → half a spacing: 20 + 10 + 5 = 35
+    source = source_of([({"__name__": "c_total"}, [(100, 1), (110, 2), (120, 3)])])
+    assert instant("increase(c_total[60s])", 150, source)[()] == pytest.approx(2 * 35 / 20, rel=1e-12)
+    # a counter starting at 0.5: zero is 5 s before the first sample, nearer than the window's start
+    source = source_of([({"__name__": "c_total"}, [(100, 0.5), (110, 1.5), (120, 2.5)])])
+    assert instant("increase(c_total[60s])", 150, source)[()] == pytest.approx(2 * (20 + 5 + 5) / 20, rel=1e-12)
+
+
+def test_rate_needs_two_samples_in_the_window():
+    assert instant("rate(requests_total{instance='c'}[30s])", 50) == {}
+    assert instant("rate(requests_total{instance='c'}[40s])", 50) != {}
+
+
+def test_irate_uses_the_last_two_samples_and_a_drop_as_a_reset():
+    a = (("instance", "a"), ("job", "api"))
+    assert instant("irate(requests_total[1m])", 60)[a] == pytest.approx(1.0)
+    assert instant("irate(requests_total[1m])", 45)[a] == pytest.approx(0.5)
+
+
+def test_over_time_functions():
+    b = {"__name__": "requests_total", "job": "api", "instance": "b"}
+    sel = 'requests_total{instance="b"}[30s]'  # at 50: samples at 20, 30, 40, 50 (the window is closed)
+    assert instant(f"sum_over_time({sel})", 50) == {(("instance", "b"), ("job", "api")): 14}
+    assert instant(f"count_over_time({sel})", 50) == {(("instance", "b"), ("job", "api")): 4}
+    assert instant(f"avg_over_time({sel})", 50) == {(("instance", "b"), ("job", "api")): 3.5}
+    assert instant(f"min_over_time({sel})", 50) == {(("instance", "b"), ("job", "api")): 2}
+    assert instant(f"max_over_time({sel})", 50) == {(("instance", "b"), ("job", "api")): 5}
+    assert instant(f"last_over_time({sel})", 50) == {tuple(sorted(b.items())): 5}  # keeps the metric name
+
+
+def test_aggregations_by_and_without_drop_the_name():
+    assert instant("sum by (job) (requests_total)", 50) == {(("job", "api"),): 20, (("job", "db"),): 300}
+    assert instant("sum without (instance) (requests_total)", 50) == {(("job", "api"),): 20, (("job", "db"),): 300}
+    assert instant("count(requests_total)", 50) == {(): 3}
+    assert instant("avg by (job) (requests_total)", 50)[(("job", "api"),)] == 10
+    assert instant("max(requests_total)", 50) == {(): 300}
+    assert instant("min by (job) (requests_total)", 50)[(("job", "api"),)] == 5
+
+
+def test_regex_matchers_are_anchored():
+    assert len(instant('requests_total{job=~"ap"}', 50)) == 0
+    assert len(instant('requests_total{job=~"ap."}', 50)) == 2
+    assert len(instant('requests_total{job!~"api|x"}', 50)) == 1
+    assert len(instant('requests_total{job!="api"}', 50)) == 1
+
+
+def test_arithmetic_with_scalars_and_between_vectors_on_matching_labels():
+    assert instant('requests_total{instance="b"} * 2 + 1', 50) == {(("instance", "b"), ("job", "api")): 11}
+    assert instant('2 - requests_total{instance="b"}', 50) == {(("instance", "b"), ("job", "api")): -3}
+    # by job on both sides: one-to-one on all labels
+    assert instant("sum by (job) (requests_total) / on(job) limit", 50) == {
+        (("job", "api"),): 0.4, (("job", "db"),): 0.3}
+    assert instant("sum by (job) (requests_total) / limit", 50) == {(("job", "api"),): 0.4, (("job", "db"),): 0.3}
+    # many-to-one keeps the many side's labels (less the name)
+    assert instant("requests_total / on(job) group_left limit", 50) == {
+        (("instance", "a"), ("job", "api")): 15 / 50, (("instance", "b"), ("job", "api")): 5 / 50,
+        (("instance", "c"), ("job", "db")): 0.3}
+
+
+def test_comparisons_filter_and_bool_gives_zero_or_one():
+    assert instant("requests_total > 10", 50) == {
+        (("__name__", "requests_total"), ("instance", "a"), ("job", "api")): 15,
+        (("__name__", "requests_total"), ("instance", "c"), ("job", "db")): 300}
+    assert instant('requests_total{instance="b"} > bool 10', 50) == {(("instance", "b"), ("job", "api")): 0}
+    assert instant("1 < bool 2", 50) == {(): 1}
+
+
+def test_many_to_many_matching_is_refused_like_prometheus():
+    with pytest.raises(promql.EvaluationError, match="many-to-many"):
+        promql.evaluate_instant("limit + on() requests_total", 50 * S, COUNTER)
+    with pytest.raises(promql.EvaluationError, match="same labelset"):
+        promql.evaluate_instant("rate({job='api'}[1m])", 50 * S, source_of([
+            ({"__name__": "x", "job": "api"}, [(10, 1), (20, 2)]),
+            ({"__name__": "y", "job": "api"}, [(10, 1), (20, 2)])]))
+
+
+def test_unsupported_functions_are_named():
+    with pytest.raises(promql.Unsupported, match=r"histogram_quantile\(\)") as error:
+        promql.parse("histogram_quantile(0.9, rate(m[5m]))")
+    assert error.value.status == 422
+    with pytest.raises(promql.ParseError):
+        promql.parse("sum(")
+
+
+def test_range_query_steps_and_gaps():
+    source = source_of([({"__name__": "g", "k": "v"}, [(0, 1), (10, 2), (400, 3)])])
+    result = promql.range_query("g", 0, 700 * S, 100 * S, source)
+    assert result.result_type == "matrix"
+    [(labels, times, values)] = result.series
+    assert labels == {"__name__": "g", "k": "v"}
+    # 0..300 see the sample at 10 (≤ 5 min old), 400..700 the one at 400; nothing is missing
+    assert list(times // S) == [0, 100, 200, 300, 400, 500, 600, 700]
+    assert list(values) == [1, 2, 2, 2, 3, 3, 3, 3]
+    with pytest.raises(promql.PromQLError, match="11,000"):
+        promql.range_query("g", 0, 20_000 * S, S, source)
+
+
+def test_offset_shifts_the_evaluation_time():
+    source = source_of([({"__name__": "g"}, [(0, 1), (100, 2)])])
+    assert instant("g offset 100s", 150, source) == {(("__name__", "g"),): 1}
+
+
+def test_instant_range_selector_returns_the_raw_window():
+    result = promql.instant_query('requests_total{instance="b"}[20s]', 50 * S, COUNTER)
+    assert result.result_type == "matrix"
+    [(labels, times, values)] = result.series
+    assert list(times // S) == [30, 40, 50] and list(values) == [3, 4, 5]
+
+
+def test_sample_budget_bounds_a_query():
+    with pytest.raises(promql.TooMuchData):
+        promql.evaluate_instant("sum_over_time(requests_total[1m])", 60 * S, COUNTER, max_samples=5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(values=st.lists(st.floats(0, 1000, allow_nan=False), min_size=1, max_size=30),
+       gaps=st.lists(st.integers(1, 90), min_size=30, max_size=30),
+       expr=st.sampled_from(["rate(c[1m])", "irate(c[2m])", "increase(c[90s])", "avg_over_time(c[1m])",
+                             "max_over_time(c[45s])", "c", "sum(c) * 2", "delta(c[1m])"]))
+def test_every_step_of_a_range_query_equals_the_instant_query_at_that_time(values, gaps, expr):
+    times = np.cumsum(gaps[:len(values)])
+    source = source_of([({"__name__": "c"}, list(zip(times.tolist(), values)))])
+    steps = list(range(0, int(times[-1]) + 120, 15))
+    by_time = {}
+    for _labels, ts, vs in promql.evaluate_range(expr, 0, steps[-1] * S, 15 * S, source):
+        by_time.update(zip((ts // S).tolist(), vs.tolist()))
+    for step in steps:
+        answer = promql.evaluate_instant(expr, step * S, source)
+        if answer:
+            assert math.isclose(by_time[step], answer[0][1], rel_tol=1e-12) or (
+                math.isnan(by_time[step]) and math.isnan(answer[0][1]))
+        else:
+            assert step not in by_time
