@@ -58,7 +58,8 @@ export function App() {
   const byName = useMemo(() => new Map((catalog.data || []).map((m) => [m.name, m])), [catalog.data]);
   const metaOf = useCallback((name) => byName.get(name), [byName]);
 
-  const range = useMemo(() => resolveRange(state, now), [state.from, state.to, now]);
+  const { from, to } = state;
+  const range = useMemo(() => resolveRange({ from, to }, now), [from, to, now]);
   const zoom = state.zoom && state.zoom[0] < range[1] && state.zoom[1] > range[0]
     ? [Math.max(range[0], state.zoom[0]), Math.min(range[1], state.zoom[1])]
     : null;

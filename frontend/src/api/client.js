@@ -21,7 +21,7 @@ export async function getJson(url, { signal } = {}) {
     throw new ApiError(`Cannot reach the server (${err.message})`, 0);
   }
   const text = await res.text();
-  let body = null;
+  let body;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {

@@ -1,4 +1,5 @@
 // Builds the query strings the dashboard sends; pure, so the table, chart and CSV share one definition.
+import { effectiveAgg } from '../model.js';
 import { formatSelector } from './selector.js';
 
 /** Query string for GET /api/query (chart mode with width, table mode with granularity). */
@@ -29,16 +30,6 @@ export function buildMetricQueryString({ filters = {}, start, end, width, granul
   }
   if (tz) p.set('tz', tz);
   return p.toString();
-}
-
-/**
- * The aggregation a metric is drawn with: the chosen one, else rate for counters and avg otherwise.
- * Rate only applies to counters, so choosing it leaves gauges on avg.
- */
-export function effectiveAgg(type, agg) {
-  if (agg === 'rate' && type !== 'counter') return 'avg';
-  if (agg && agg !== 'auto') return agg;
-  return type === 'counter' ? 'rate' : 'avg';
 }
 
 /**

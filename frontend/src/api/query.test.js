@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildMetricQueryString, buildQueryString, effectiveAgg, partitionQueries } from './query.js';
+import { effectiveAgg } from '../model.js';
+import { buildMetricQueryString, buildQueryString, partitionQueries } from './query.js';
 import { formatSelector, parseSelector } from './selector.js';
 
 describe('selectors', () => {

@@ -1,5 +1,5 @@
 // Axes and grid drawn by React from D3 scales' ticks.
-import { AXIS_WIDTH, axisOffset, unitLabel } from './axes.js';
+import { AXIS_WIDTH, axisOffset, unitLabel } from './axisLayout.js';
 import { formatNumber, formatTick } from './format.js';
 
 /** Time axis along the bottom of the plot. */

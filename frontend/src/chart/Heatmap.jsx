@@ -4,7 +4,7 @@ import { useMemo } from 'react';
 import { XAxis } from './Axes.jsx';
 import { formatNumber, formatTime } from './format.js';
 import { maxJoin, splitGaps } from './gaps.js';
-import { boundLabel, bucketScale, countColor, maxCount } from './heatmap.js';
+import { boundLabel, bucketScale, countColor, maxCount } from './heatmapScale.js';
 import { timeScale } from './scales.js';
 
 const M = { top: 10, right: 16, bottom: 26, left: 64 };

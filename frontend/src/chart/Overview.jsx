@@ -29,7 +29,7 @@ function Brush({ x, innerWidth, innerHeight, selection, onBrushing, onBrushEnd }
   const [s0, s1] = selection || [];
   useEffect(() => {
     const g = select(ref.current);
-    const px = selection ? [Math.max(0, x(s0)), Math.min(innerWidth, x(s1))] : null;
+    const px = s0 != null ? [Math.max(0, x(s0)), Math.min(innerWidth, x(s1))] : null;
     g.call(brushRef.current.move, px && px[1] - px[0] >= 1 ? px : null);
   }, [s0, s1, x, innerWidth, innerHeight]);
 

@@ -3,8 +3,7 @@ import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { urls } from '../api/client.js';
 import { useDebounced, useFetch } from '../data/useFetch.js';
 import { ErrorNotice, LoadingBar } from './Status.jsx';
-
-export const TypeBadge = ({ type }) => <span className={`badge badge-${type}`}>{type}</span>;
+import { TypeBadge } from './TypeBadge.jsx';
 
 export function MetricBrowser({ catalog, picked, onToggle }) {
   const [text, setText] = useState('');

@@ -2,20 +2,8 @@
 import { useMemo } from 'react';
 import { urls } from '../api/client.js';
 import { useFetch } from '../data/useFetch.js';
-import { TypeBadge } from './MetricBrowser.jsx';
-
-export const CHART_TYPES = {
-  gauge: ['line', 'bars', 'points'],
-  counter: ['line', 'bars', 'points'],
-  enum: ['pie', 'bars'],
-  histogram: ['heatmap', 'percentiles'],
-};
-
-/** The chart type a pick is drawn with: its own choice if valid for its type, else the type's first. */
-export const chartOf = (pick, type) => {
-  const options = CHART_TYPES[type] || CHART_TYPES.gauge;
-  return options.includes(pick.chart) ? pick.chart : options[0];
-};
+import { CHART_TYPES, LINE_TYPES, chartOf } from '../model.js';
+import { TypeBadge } from './TypeBadge.jsx';
 
 function Toggle({ on, onClick, children, title }) {
   return (
@@ -81,7 +69,7 @@ export function PickEditor({ pick, meta, onChange, onRemove }) {
           </div>
         </div>
       ))}
-      {keys.length > 0 && (type === 'gauge' || type === 'counter') && (
+      {keys.length > 0 && LINE_TYPES.includes(type) && (
         <div className="field">
           <span className="field-label">Group by</span>
           <div className="chips" role="group" aria-label={`Group ${pick.name} by`}>

@@ -30,9 +30,9 @@ export const ErrorNotice = ({ error }) => (
 );
 
 /** Chooses between error, first load, empty and content for a fetched panel. */
-export function Fetched({ state, isEmpty, emptyText, children }) {
+export function Fetched({ state, isEmpty, children }) {
   if (state.error) return <ErrorNotice error={state.error} />;
   if (!state.data) return <Spinner />;
-  if (isEmpty(state.data)) return <Empty>{emptyText}</Empty>;
+  if (isEmpty(state.data)) return <Empty />;
   return children;
 }

@@ -1,6 +1,6 @@
 // Range presets, absolute from/to, granularity, aggregation, refresh and the live toggle.
 import { useEffect, useRef, useState } from 'react';
-import { AGGS, GRANULARITIES } from '../state/urlState.js';
+import { AGG_CHOICES, GRANULARITIES } from '../model.js';
 import { PRESETS, fromLocalInput, presetFor, toLocalInput } from '../time/range.js';
 
 function AbsoluteRange({ range, onApply }) {
@@ -8,11 +8,12 @@ function AbsoluteRange({ range, onApply }) {
   const [to, setTo] = useState(toLocalInput(range[1]));
   const form = useRef(null);
   // Follow the range (presets, live ticks, zoom) unless the user is typing in these fields.
+  const [r0, r1] = range;
   useEffect(() => {
     if (form.current?.contains(document.activeElement)) return;
-    setFrom(toLocalInput(range[0]));
-    setTo(toLocalInput(range[1]));
-  }, [range[0], range[1]]);
+    setFrom(toLocalInput(r0));
+    setTo(toLocalInput(r1));
+  }, [r0, r1]);
   const a = fromLocalInput(from);
   const b = fromLocalInput(to);
   const valid = a < b;
@@ -56,7 +57,7 @@ export function DataControls({ state, update }) {
     <div className="data-controls">
       <Select label="Bins" value={state.gran} options={GRANULARITIES} onChange={(gran) => update({ gran })}
         title="Bin size: auto fits the chart's width (with min–max bands) or picks minute/hour/day for the table" />
-      <Select label="Agg" value={state.agg} options={AGGS} onChange={(agg) => update({ agg })}
+      <Select label="Agg" value={state.agg} options={AGG_CHOICES} onChange={(agg) => update({ agg })}
         title="Aggregation per bin: auto is rate for counters and avg otherwise" />
     </div>
   );

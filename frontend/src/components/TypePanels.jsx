@@ -5,11 +5,9 @@ import { Heatmap, HeatmapKey } from '../chart/Heatmap.jsx';
 import { PieChart } from '../chart/PieChart.jsx';
 import { useFetch, useWidth } from '../data/useFetch.js';
 import { formatSelector } from '../api/selector.js';
-import { chartOf } from './PickEditor.jsx';
+import { QUANTILES, chartOf } from '../model.js';
 import { Fetched, LoadingBar } from './Status.jsx';
-import { TypeBadge } from './MetricBrowser.jsx';
-
-const QUANTILES = [0.5, 0.9, 0.99];
+import { TypeBadge } from './TypeBadge.jsx';
 
 function PanelHead({ pick, type, children }) {
   return (

@@ -2,21 +2,22 @@
 import { useEffect, useRef, useState } from 'react';
 import { getJson } from '../api/client.js';
 
-/** Fetches every URL in `urls` (null entries are skipped); returns {data: [..], error, loading}. */
+/** Fetches every URL in `urls`; returns {data: [..], error, loading}. */
 export function useFetchAll(urls, reloadKey = 0) {
-  const key = urls.map(String).join('\n');
+  const key = urls.join('\n');
   const [state, setState] = useState({ data: null, error: null, loading: false, key: null });
   const latest = useRef(key);
 
   useEffect(() => {
     latest.current = key;
-    if (!urls.length) {
+    const list = key ? key.split('\n') : [];
+    if (!list.length) {
       setState({ data: [], error: null, loading: false, key });
       return undefined;
     }
     const ctrl = new AbortController();
     setState((s) => ({ ...s, loading: true, error: null }));
-    Promise.all(urls.map((u) => (u ? getJson(u, { signal: ctrl.signal }) : null)))
+    Promise.all(list.map((u) => getJson(u, { signal: ctrl.signal })))
       .then((data) => latest.current === key && setState({ data, error: null, loading: false, key }))
       .catch((error) => {
         if (error.name === 'AbortError' || latest.current !== key) return;

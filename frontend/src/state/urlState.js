@@ -1,12 +1,11 @@
 // The whole view as URL query parameters, so a reload or a shared link restores it.
 import { formatSelector, parseSelector } from '../api/selector.js';
+import { AGG_CHOICES, DEFAULT_AGG, GRANULARITIES } from '../model.js';
 
 export const DEFAULTS = Object.freeze({
-  picks: [], from: '-6h', to: 'now', zoom: null, gran: 'auto', agg: 'auto', tab: 'graph', live: false,
+  picks: [], from: '-6h', to: 'now', zoom: null, gran: 'auto', agg: DEFAULT_AGG, tab: 'graph', live: false,
 });
 
-export const GRANULARITIES = ['auto', 'minute', 'hour', 'day'];
-export const AGGS = ['auto', 'avg', 'min', 'max', 'sum', 'count', 'first', 'last', 'p50', 'p90', 'p99', 'rate'];
 export const TABS = ['graph', 'table'];
 
 const oneOf = (value, allowed, fallback) => (allowed.includes(value) ? value : fallback);
@@ -46,7 +45,7 @@ export function decodeState(search) {
     to: p.get('to') || DEFAULTS.to,
     zoom: p.has('zs') && p.has('ze') && zs < ze ? [zs, ze] : null,
     gran: oneOf(p.get('gran'), GRANULARITIES, DEFAULTS.gran),
-    agg: oneOf(p.get('agg'), AGGS, DEFAULTS.agg),
+    agg: oneOf(p.get('agg'), AGG_CHOICES, DEFAULTS.agg),
     tab: oneOf(p.get('tab'), TABS, DEFAULTS.tab),
     live: p.get('live') === '1',
   };

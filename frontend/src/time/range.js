@@ -23,9 +23,6 @@ export function parseTime(value, now) {
   return Number.isNaN(t) ? NaN : t;
 }
 
-/** True when a bound moves with the clock ("now", "-6h"). */
-export const isRelative = (value) => value === 'now' || /^-\d/.test(String(value ?? ''));
-
 /** [start, end] in ms for a {from, to} pair at time `now`; swaps reversed bounds. */
 export function resolveRange({ from, to }, now) {
   const a = parseTime(from, now);

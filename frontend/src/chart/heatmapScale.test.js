@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundLabel, bucketEdges, bucketScale, maxCount } from './heatmap.js';
+import { boundLabel, bucketEdges, bucketScale, maxCount } from './heatmapScale.js';
 
 describe('heatmap geometry', () => {
   it('gives every bucket the same height and interpolates inside one', () => {

@@ -8,23 +8,19 @@ export const unitLabel = (unit) => (unit ? unit : 'value');
 
 /**
  * Assigns an axis to every unit in order of first appearance among `series` ({unit, color}).
- * Returns {axes: [{unit, side, level, color}], byUnit: Map(unit → axis), marginLeft, marginRight}.
+ * Returns {axes: [{unit, side, level, color}], marginLeft, marginRight}.
  */
 export function assignAxes(series) {
-  const byUnit = new Map();
   const axes = [];
   for (const s of series) {
     const unit = s.unit ?? '';
-    if (byUnit.has(unit)) continue;
+    if (axes.some((a) => a.unit === unit)) continue;
     const i = axes.length;
-    const axis = { unit, side: i % 2 === 0 ? 'left' : 'right', level: Math.floor(i / 2), color: s.color };
-    axes.push(axis);
-    byUnit.set(unit, axis);
+    axes.push({ unit, side: i % 2 === 0 ? 'left' : 'right', level: Math.floor(i / 2), color: s.color });
   }
   const count = (side) => axes.filter((a) => a.side === side).length;
   return {
     axes,
-    byUnit,
     marginLeft: Math.max(1, count('left')) * AXIS_WIDTH,
     marginRight: count('right') ? count('right') * AXIS_WIDTH : EDGE,
   };
