@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 METRIC_TYPES = ("gauge", "counter", "enum", "histogram")
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_:.\-]{0,199}$"
+LABEL_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
 # The field a point of each type must carry; value is always a column, the others are extra per-point cells.
 REQUIRED_FIELD = {"gauge": "value", "counter": "value", "enum": "state", "histogram": "buckets"}
 EXTRA_COLUMN = {metric_type: column for metric_type, column in REQUIRED_FIELD.items() if column != "value"}

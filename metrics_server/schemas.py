@@ -3,12 +3,9 @@ import time
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from metrics_server.model import AGGS, METRIC_TYPES
+from metrics_server.model import AGGS, LABEL_KEY_PATTERN, METRIC_TYPES, NAME_PATTERN
 from metrics_server.query.histogram import parse_bound
 from metrics_server.query.timeparse import parse_instant
-
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_:.\-]{0,199}$"
-LABEL_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
 
 
 def now_ms() -> int:

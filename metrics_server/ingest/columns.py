@@ -9,8 +9,9 @@ from functools import cached_property
 import numpy as np
 from marshmallow import Schema
 
+from metrics_server.model import LABEL_KEY_PATTERN, NAME_PATTERN
 from metrics_server.query.timeparse import EPOCH_MS_FROM, MAX_MS, MIN_MS, _from_iso, parse_instant
-from metrics_server.schemas import LABEL_KEY_PATTERN, NAME_PATTERN, SeriesItemSchema, now_ms
+from metrics_server.schemas import SeriesItemSchema, now_ms
 from metrics_server.storage.registry import series_id
 
 FAST_FIELDS = frozenset(("name", "labels", "value", "timestamp"))

@@ -1,6 +1,9 @@
 """The read path: the series a query selected, read from the stores and binned. Takes the stores as arguments
 (as the write path does), so it runs and is tested without Flask; the blueprint only parses and answers."""
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -9,8 +12,10 @@ from metrics_server.model import PERCENTILES, ROLLUP_AGGS, ROLLUP_TYPES, Metric,
 from metrics_server.query import aggregate as agg_ops
 from metrics_server.query.bins import Bins, whole_hours
 from metrics_server.query.histogram import bucket_matrix, heatmap, quantile
-from metrics_server.storage.points import PointStore
-from metrics_server.storage.rollups import Rollups
+
+if TYPE_CHECKING:  # the stores are passed in; the engine only calls their read methods
+    from metrics_server.storage.points import PointStore
+    from metrics_server.storage.rollups import Rollups
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Metric selectors of /api/query: `cpu` or `cpu{host="a",host="b",dc="eu"}` (a repeated key means OR)."""
 import re
 
-from metrics_server.schemas import NAME_PATTERN
+from metrics_server.model import NAME_PATTERN
 
 SELECTOR = re.compile(r"^\s*(?P<name>[A-Za-z_][A-Za-z0-9_:.\-]*)\s*(?:\{(?P<filters>.*)\})?\s*$", re.S)
 FILTER = re.compile(r'\s*(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*"(?P<value>(?:[^"\\]|\\.)*)"\s*(?:,|$)')
