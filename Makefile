@@ -31,8 +31,9 @@ test-unit: deps  ## the fast layer, no services: linters, Python unit tests, the
 	@cd frontend && npm test --silent
 	@$(PY) -m pytest tests/unit -q
 
-lint:  ## ruff over the Python tree (ruff.toml)
+lint:  ## ruff over the Python tree (ruff.toml), ESLint over the frontend (frontend/eslint.config.js)
 	@$(PY) -m ruff check .
+	@cd frontend && npm run --silent lint
 
 demo: deps  ## load a realistic month of demo data into the running stack
 	@$(PY) -m tools.demo --url http://127.0.0.1:8080
