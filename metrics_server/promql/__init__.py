@@ -35,12 +35,12 @@ from metrics_server.promql.evaluate import (
     Source,
     key,
 )
-from metrics_server.promql.parse import Matcher, RangeSelector, parse
+from metrics_server.promql.parse import Matcher, RangeSelector, Selector, parse
 
 MAX_STEPS = 11_000  # Prometheus' limit of points per series in a range query
 
 __all__ = ["EvaluationError", "Matcher", "ParseError", "PromQLError", "RawSeries", "Result", "Source",
-           "TooMuchData", "Unsupported", "evaluate_instant", "evaluate_range", "instant_query", "parse",
+           "Selector", "TooMuchData", "Unsupported", "evaluate_instant", "evaluate_range", "instant_query", "parse",
            "range_query"]
 
 

@@ -1,0 +1,186 @@
+"""The Prometheus HTTP query API under /api/v1 (docs/querying/api.md), for Grafana, promtool and vmalert.
+
+Thin: parameters in (GET query string or POST form, as Prometheus accepts both), the PromQL engine
+(metrics_server.promql) over our storage (query/promsource.py), Prometheus' envelope out:
+`{"status": "success", "data": ...}` or `{"status": "error", "errorType": ..., "error": ...}`. Sample values are
+strings ("NaN", "+Inf" included), formatted as Go's strconv.FormatFloat(v, 'f', -1, 64); times are seconds.
+"""
+import math
+import time
+from datetime import datetime
+from functools import wraps
+
+import numpy as np
+import promql_parser
+from flask import Blueprint, request
+
+from metrics_server import promql
+from metrics_server.api.errors import is_driver_error
+from metrics_server.api.lookup import registry, store
+from metrics_server.api.openapi import documented
+from metrics_server.errors import ApiError, one_line
+from metrics_server.jsonio import json_response
+from metrics_server.query.promsource import StoreSource
+
+blueprint = Blueprint("prom", __name__)
+BOTH = ("GET", "POST")
+PROMETHEUS_VERSION = "2.42.0"  # the Prometheus whose PromQL semantics (and API) we follow, for Grafana's checks
+TYPES = {"gauge": "gauge", "counter": "counter"}
+
+
+def answer(view):
+    """Run a view, turning every failure into Prometheus' error envelope with its status."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        try:
+            return json_response({"status": "success", "data": view(*args, **kwargs)})
+        except promql.PromQLError as error:
+            return failure(error.error_type, str(error), error.status)
+        except ApiError as error:
+            kind = "unavailable" if error.status == 503 else "bad_data"
+            return failure(kind, error.message, error.status)
+        except Exception as error:
+            if is_driver_error(error):
+                return failure("unavailable", f"Cassandra is unavailable: {one_line(error)}", 503)
+            raise
+    return wrapped
+
+
+def failure(error_type: str, message: str, status: int):
+    return json_response({"status": "error", "errorType": error_type, "error": message}, status)
+
+
+def source() -> StoreSource:
+    return StoreSource(registry(), store())
+
+
+def parse_time(name: str, default: float | None = None) -> int:
+    """A parameter as ms: Unix seconds (with a fraction) or RFC 3339, as Prometheus' parseTime accepts."""
+    text = request.values.get(name, "")
+    if not text and default is not None:
+        return int(round(default * 1000))
+    try:
+        return int(round(float(text) * 1000))
+    except ValueError:
+        pass
+    try:
+        return int(round(datetime.fromisoformat(text).timestamp() * 1000))
+    except ValueError:
+        raise promql.PromQLError(f'invalid parameter "{name}": cannot parse "{text}" to a valid timestamp') from None
+
+
+def parse_step(name: str) -> int:
+    """A duration parameter as ms: seconds (a float) or a PromQL duration such as 15s or 1m30s."""
+    text = request.values.get(name, "")
+    try:
+        seconds = float(text)
+        if math.isfinite(seconds):
+            return int(round(seconds * 1000))
+    except ValueError:
+        try:
+            return int(promql_parser.parse_duration(text).total_seconds() * 1000)
+        except ValueError:
+            pass
+    raise promql.PromQLError(f'invalid parameter "{name}": cannot parse "{text}" to a valid duration')
+
+
+def matchers_of(texts: list[str]) -> list[tuple]:
+    """match[] selectors as matcher tuples; each must be a plain series selector."""
+    found = []
+    for text in texts:
+        tree = promql.parse(text)
+        if not isinstance(tree, promql.Selector):
+            raise promql.PromQLError(f'invalid parameter "match[]": {text!r} is not a series selector')
+        found.append(tree.matchers)
+    return found
+
+
+def number(value: float) -> str:
+    """Go's strconv.FormatFloat(v, 'f', -1, 64), the way Prometheus writes sample values."""
+    if value != value:
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    text = repr(value)
+    if "e" in text:  # Go writes every digit, never an exponent
+        return np.format_float_positional(value, trim="-")
+    return text[:-2] if text.endswith(".0") else text
+
+
+def seconds(ms: int) -> float | int:
+    return ms // 1000 if ms % 1000 == 0 else ms / 1000
+
+
+def points(times, values) -> list:
+    return [[seconds(t), number(v)] for t, v in zip(times.tolist(), values.tolist())]
+
+
+def result_json(result: promql.Result) -> dict:
+    """resultType and result in the Prometheus API's shape."""
+    if result.result_type == "scalar":
+        _, times, values = result.series[0]
+        return {"resultType": "scalar", "result": points(times, values)[0]}
+    if result.result_type == "vector":
+        return {"resultType": "vector", "result": [{"metric": labels, "value": points(times, values)[0]}
+                                                   for labels, times, values in result.series]}
+    return {"resultType": "matrix", "result": [{"metric": labels, "values": points(times, values)}
+                                               for labels, times, values in result.series]}
+
+
+@blueprint.route("/v1/query", methods=BOTH)
+@documented("PromQL at one instant (Prometheus API shape): query, time")
+@answer
+def query():
+    expr = request.values.get("query", "")
+    at = parse_time("time", default=time.time())
+    return result_json(promql.instant_query(expr, at, source()))
+
+
+@blueprint.route("/v1/query_range", methods=BOTH)
+@documented("PromQL over a range (Prometheus API shape): query, start, end, step")
+@answer
+def query_range():
+    expr = request.values.get("query", "")
+    start, end, step = parse_time("start"), parse_time("end"), parse_step("step")
+    return result_json(promql.range_query(expr, start, end, step, source()))
+
+
+@blueprint.route("/v1/series", methods=BOTH)
+@documented("Label sets of the series that match[] selects (Prometheus API shape)")
+@answer
+def series():
+    selectors = request.values.getlist("match[]")
+    if not selectors:
+        raise promql.PromQLError("no match[] parameter provided")
+    return [labels for _, _, labels in source().series(matchers_of(selectors))]
+
+
+@blueprint.route("/v1/labels", methods=BOTH)
+@documented("Label names (Prometheus API shape), optionally of the series match[] selects")
+@answer
+def labels():
+    return source().label_names(matchers_of(request.values.getlist("match[]")))
+
+
+@blueprint.get("/v1/label/<name>/values")
+@documented("Values of one label (Prometheus API shape); __name__ lists metric names")
+@answer
+def label_values(name: str):
+    return source().label_values(name, matchers_of(request.values.getlist("match[]")))
+
+
+@blueprint.get("/v1/metadata")
+@documented("Type, help and unit per metric (Prometheus API shape)")
+@answer
+def metadata():
+    wanted = request.values.get("metric")
+    return {metric.name: [{"type": TYPES[metric.type], "help": metric.description, "unit": metric.unit}]
+            for metric in source().metrics() if wanted in (None, "", metric.name)}
+
+
+@blueprint.get("/v1/status/buildinfo")
+@documented("Build information (Prometheus API shape): the Prometheus version whose PromQL we follow")
+@answer
+def buildinfo():
+    return {"version": PROMETHEUS_VERSION, "revision": "metrics_server", "branch": "", "buildUser": "",
+            "buildDate": "", "goVersion": ""}

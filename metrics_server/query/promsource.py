@@ -1,0 +1,83 @@
+"""The PromQL engine's one gateway to storage (VictoriaMetrics' netstorage): series chosen by label matchers
+from the series index, their points read from Cassandra. Takes the stores as arguments, no Flask.
+
+Our metric name is Prometheus' `__name__`; a label with an empty value is absent, as in Prometheus. Only
+numeric metrics (gauges and counters) are series to PromQL: an enum's states and a histogram's buckets are
+not plain float samples.
+"""
+import numpy as np
+
+from metrics_server.model import ROLLUP_TYPES, Metric
+from metrics_server.promql import Matcher, RawSeries, TooMuchData
+from metrics_server.storage.points import PointStore
+from metrics_server.storage.registry import Registry
+
+NAME = "__name__"
+MAX_SERIES = 10_000  # series one selector may select (a query over more is refused, naming the limit)
+
+
+class StoreSource:
+    """`source(matchers, start_ms, end_ms)` for the engine, plus the series index for /series and /labels."""
+
+    def __init__(self, registry: Registry, points: PointStore, max_series: int = MAX_SERIES):
+        self.registry = registry
+        self.points = points
+        self.max_series = max_series
+
+    def metrics(self, matchers: tuple[Matcher, ...] = ()) -> list[Metric]:
+        """Numeric metrics whose name satisfies the `__name__` matchers (one read when the name is given)."""
+        on_name = [m for m in matchers if m.name == NAME]
+        exact = next((m.value for m in on_name if m.op == "="), None)
+        candidates = [self.registry.get(exact)] if exact is not None else self.registry.all()
+        return [metric for metric in candidates if metric is not None and metric.type in ROLLUP_TYPES
+                and all(m.matches(metric.name) for m in on_name)]
+
+    def select(self, matchers: tuple[Matcher, ...]) -> list[tuple[Metric, str, dict]]:
+        """(metric, series id, Prometheus labels) of every series all matchers accept; at most max_series."""
+        chosen = []
+        for metric in self.metrics(matchers):
+            for sid, labels in self.registry.series(metric):
+                full = {key: value for key, value in labels.items() if value}
+                full[NAME] = metric.name
+                if all(m.matches(full.get(m.name, "")) for m in matchers):
+                    chosen.append((metric, sid, full))
+                    if len(chosen) > self.max_series:
+                        raise TooMuchData(f"the query selects more than {self.max_series} series; "
+                                          "narrow its label matchers")
+        return chosen
+
+    def __call__(self, matchers: tuple[Matcher, ...], start_ms: int, end_ms: int) -> list[RawSeries]:
+        """Every selected series with its points in [start, end] (the point store reads [start, end))."""
+        by_metric: dict[str, tuple[Metric, list]] = {}
+        for metric, sid, labels in self.select(matchers):
+            by_metric.setdefault(metric.name, (metric, []))[1].append((sid, labels))
+        found = []
+        for metric, series in by_metric.values():
+            data = self.points.read(metric, [sid for sid, _ in series], start_ms, end_ms + 1)
+            for sid, labels in series:
+                points = data[sid]
+                found.append(RawSeries(labels, points.ts.astype(np.int64), points.value.astype(float)))
+        return found
+
+    def label_values(self, name: str, matchers_list: list[tuple[Matcher, ...]]) -> list[str]:
+        """The values a label takes over the selected series (all series when no match[] is given)."""
+        if name == NAME and not matchers_list:
+            return sorted(metric.name for metric in self.metrics())
+        values = {labels.get(name) for _, _, labels in self.series(matchers_list)}
+        return sorted(value for value in values if value)
+
+    def label_names(self, matchers_list: list[tuple[Matcher, ...]]) -> list[str]:
+        """Every label name of the selected series (all series when no match[] is given), `__name__` included."""
+        return sorted({key for _, _, labels in self.series(matchers_list) for key in labels})
+
+    def series(self, matchers_list: list[tuple[Matcher, ...]]) -> list[tuple[Metric, str, dict]]:
+        """The union of several selectors' series (every numeric series when there are none), bounded."""
+        if not matchers_list:
+            matchers_list = [(Matcher.of(NAME, "=~", ".+"),)]
+        chosen: dict[tuple, tuple] = {}
+        for matchers in matchers_list:
+            for metric, sid, labels in self.select(matchers):
+                chosen[(metric.name, sid)] = (metric, sid, labels)
+            if len(chosen) > self.max_series:
+                raise TooMuchData(f"the request selects more than {self.max_series} series; narrow match[]")
+        return list(chosen.values())

@@ -1,0 +1,89 @@
+"""The Prometheus query API (/api/v1/...) on the real app and a real Cassandra: response shapes exactly as
+Prometheus' docs/querying/api.md gives them, GET and form POST, errors in Prometheus' envelope."""
+import pytest
+
+T0 = 1_700_000_000  # seconds
+
+
+@pytest.fixture
+def counter(client, name):
+    """A counter with a reset, two instances, samples every 15 s for 10 minutes."""
+    items = []
+    for instance, slope in (("a", 2.0), ("b", 0.5)):
+        value = 0.0
+        for i in range(41):
+            value = 3.0 if (instance == "a" and i == 20) else value + slope * 15
+            items.append({"name": name, "labels": {"instance": instance, "job": "api"}, "value": value,
+                          "timestamp": (T0 + 15 * i) * 1000})
+    client.post_json("/api/write", items, status=201)
+    return name
+
+
+def test_one_plus_one_answers_grafanas_save_and_test_by_get_and_by_post(client):
+    for response in (client.get("/api/v1/query", {"query": "1+1", "time": T0}),
+                     client.post("/api/v1/query", {"query": "1+1", "time": T0})):
+        assert response.json == {"status": "success", "data": {"resultType": "scalar", "result": [T0, "2"]}}
+
+
+def test_instant_vector_shape_with_string_values_and_second_timestamps(client, counter):
+    body = client.get("/api/v1/query", {"query": f'{counter}{{instance="b"}}', "time": T0 + 600.5}).json
+    assert body == {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"__name__": counter, "instance": "b", "job": "api"}, "value": [T0 + 600.5, "307.5"]}]}}
+
+
+def test_range_query_of_a_rate_with_a_reset_is_a_matrix(client, counter):
+    body = client.post("/api/v1/query_range", {"query": f"sum by (instance) (rate({counter}[1m]))",
+                                               "start": T0 + 60, "end": T0 + 600, "step": "1m"}).json
+    assert body["status"] == "success" and body["data"]["resultType"] == "matrix"
+    result = {item["metric"]["instance"]: item["values"] for item in body["data"]["result"]}
+    assert set(result) == {"a", "b"}
+    assert [t for t, _ in result["b"]] == list(range(T0 + 60, T0 + 601, 60))
+    assert {v for _, v in result["b"]} == {"0.5"}  # 7.5 per 15 s, exactly, at every step
+    assert all(0 < float(v) <= 2.0 for _, v in result["a"])  # the drop from 600 to 3 counts as a reset
+
+
+def test_nan_and_infinities_are_strings(client, counter):
+    body = client.get("/api/v1/query", {"query": f'{counter}{{instance="b"}} / 0', "time": T0 + 600}).json
+    assert body["data"]["result"][0]["value"][1] == "+Inf"
+    body = client.get("/api/v1/query", {"query": "0 / 0", "time": T0}).json
+    assert body["data"]["result"] == [T0, "NaN"]
+
+
+def test_series_labels_and_label_values(client, counter):
+    body = client.get("/api/v1/series", {"match[]": f'{counter}{{instance=~"a|b"}}'}).json
+    assert sorted(body["data"], key=lambda labels: labels["instance"]) == [
+        {"__name__": counter, "instance": "a", "job": "api"}, {"__name__": counter, "instance": "b", "job": "api"}]
+    assert client.get("/api/v1/labels", {"match[]": counter}).json["data"] == ["__name__", "instance", "job"]
+    assert client.get("/api/v1/label/instance/values", {"match[]": counter}).json["data"] == ["a", "b"]
+    assert counter in client.get("/api/v1/label/__name__/values").json["data"]
+
+
+def test_metadata_and_buildinfo(client, counter):
+    assert client.get("/api/v1/metadata", {"metric": counter}).json == {
+        "status": "success", "data": {counter: [{"type": "gauge", "help": "", "unit": ""}]}}
+    assert client.get("/api/v1/status/buildinfo").json["data"]["version"] == "2.42.0"
+
+
+def test_unsupported_function_is_a_422_naming_it(client):
+    body = client.get("/api/v1/query", {"query": "predict_linear(x[5m], 60)"}, status=422).json
+    assert body == {"status": "error", "errorType": "execution",
+                    "error": "function predict_linear() is not supported"}
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"query": "sum(", "time": T0}, "parse error"),
+    ({"query": "1", "time": "yesterday"}, 'invalid parameter "time"'),
+])
+def test_bad_input_is_a_400_bad_data(client, params, message):
+    body = client.get("/api/v1/query", params, status=400).json
+    assert body["status"] == "error" and body["errorType"] == "bad_data" and message in body["error"]
+
+
+def test_range_query_parameters_are_checked(client):
+    body = client.get("/api/v1/query_range", {"query": "1", "start": T0, "end": T0 + 60, "step": "soon"},
+                      status=400).json
+    assert 'invalid parameter "step"' in body["error"]
+    body = client.get("/api/v1/query_range", {"query": "1", "start": T0, "end": T0 + 86400 * 7, "step": 1},
+                      status=400).json
+    assert "11,000 points" in body["error"]
+    assert client.get("/api/v1/series", status=400).json["error"] == "no match[] parameter provided"
