@@ -5,12 +5,18 @@ Our metric name is Prometheus' `__name__`; a label with an empty value is absent
 numeric metrics (gauges and counters) are series to PromQL: an enum's states and a histogram's buckets are
 not plain float samples.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from metrics_server.model import ROLLUP_TYPES, Metric
 from metrics_server.promql import Matcher, RawSeries, TooMuchData
-from metrics_server.storage.points import PointStore
-from metrics_server.storage.registry import Registry
+
+if TYPE_CHECKING:  # the stores are passed in; the source only calls their read methods
+    from metrics_server.storage.points import PointStore
+    from metrics_server.storage.registry import Registry
 
 NAME = "__name__"
 MAX_SERIES = 10_000  # series one selector may select (a query over more is refused, naming the limit)
