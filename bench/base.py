@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import requests
 
+from tools import pidfile
 from tools.stack import wait_http
 
 _local = threading.local()
@@ -119,60 +120,9 @@ class Daemon:
 
     def stop(self, timeout: float = 60) -> None:
         """Stop our process (or one an interrupted run left in the pid file) and reap it."""
-        pid = self.process.pid if self.process else _pid_in(self.pid_file)
-        if pid is not None and (self.process or _runs(pid, self.command[0])):
-            reap_on_exit([pid])
-            _terminate(pid, timeout)
+        pidfile.stop(self.pid_file, timeout=timeout, program=self.command[0])
         self.process = None
         self.pid_file.unlink(missing_ok=True)
-
-
-def _pid_in(pid_file: Path) -> int | None:
-    try:
-        return int(pid_file.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def _runs(pid: int, program: str) -> bool:
-    """True when that pid is (still) this program, not some process that reused the number."""
-    try:
-        return program.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-def _terminate(pid: int, timeout: float) -> None:
-    try:
-        os.kill(pid, 15)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if _alive(pid):
-        os.kill(pid, 9)
-
-
-def reap_on_exit(pids: list[int]) -> None:
-    """Wait for our own children in the background, so an exited child is gone and not a signalable zombie
-    (tools.stack.stop_pid polls with kill(pid, 0), which a zombie passes until its 30 s timeout)."""
-    def reap(pid: int) -> None:
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
-
-    for pid in pids:
-        threading.Thread(target=reap, args=(pid,), daemon=True).start()
 
 
 def disk_bytes(*paths: Path) -> int:

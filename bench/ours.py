@@ -9,7 +9,7 @@ import numpy as np
 import orjson
 from cassandra.cluster import Cluster
 
-from bench.base import BenchError, Chart, System, check, disk_bytes, get, reap_on_exit, session, settled_size
+from bench.base import BenchError, Chart, System, check, disk_bytes, get, session, settled_size
 from tools import stack as stacks
 from tools.cassandra import node as cassandra
 
@@ -44,8 +44,6 @@ class Ours(System):
             raise BenchError(f"our stack did not start: {error}") from None
 
     def stop(self) -> None:
-        pids = [stacks.pid_alive(path) for path in self.stack.run_dir.glob("backend-*.pid")]
-        reap_on_exit([pid for pid in pids if pid])
         stacks.down(self.stack)
 
     def prepare(self, dataset) -> None:

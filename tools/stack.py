@@ -17,6 +17,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools import pidfile
 from tools.cassandra import node as cassandra
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,32 +88,6 @@ class Stack:
         return env
 
 
-def pid_alive(pid_file: Path) -> int | None:
-    """The pid in the file if that process still runs (a zombie child of ours is reaped and counts as gone)."""
-    try:
-        pid = int(pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    return None if reaped(pid) else pid
-
-
-def reaped(pid: int) -> bool:
-    """True when the process has exited and only its zombie was left: a child of this process (tests start
-    instances themselves) stays a zombie until waited for, and would otherwise look alive."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return True
-    if state != "Z":
-        return False
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-    return True
-
-
 def wait_http(url: str, timeout: float = 60, ok_statuses=(200, 503)) -> int:
     """Poll a URL until it answers with one of the statuses; returns the status."""
     deadline = time.monotonic() + timeout
@@ -148,7 +123,7 @@ def apply_schema(stack: Stack) -> None:
 def start_instance(stack: Stack, port: int) -> int:
     """Start one backend instance on a port unless it already runs; returns its pid."""
     pid_file = stack.run_dir / f"backend-{port}.pid"
-    pid = pid_alive(pid_file)
+    pid = pidfile.running(pid_file)
     if pid:
         return pid
     log = open(stack.log_dir / f"backend-{port}.log", "ab")
@@ -195,7 +170,7 @@ def start_nginx(stack: Stack) -> None:
     """Start nginx, or reload it when it already runs (the config may have changed)."""
     conf = render_nginx(stack)
     command = ["nginx", "-e", str(stack.log_dir / "nginx-error.log"), "-c", str(conf), "-p", str(stack.run_dir)]
-    if pid_alive(stack.run_dir / "nginx.pid"):
+    if pidfile.running(stack.run_dir / "nginx.pid"):
         subprocess.run([*command, "-s", "reload"], check=True, capture_output=True)
         return
     result = subprocess.run([*command, "-g", "daemon on;"], capture_output=True, text=True)
@@ -217,28 +192,11 @@ def up(stack: Stack) -> None:
     wait_http(f"{stack.url}/api/health", ok_statuses=(200,))
 
 
-def stop_pid(pid_file: Path, sig=signal.SIGTERM, timeout: float = 30) -> bool:
-    """Signal a process by its pid file and wait for it to exit."""
-    pid = pid_alive(pid_file)
-    if pid is None:
-        pid_file.unlink(missing_ok=True)
-        return False
-    os.kill(pid, sig)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid_file) == pid and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if pid_alive(pid_file) == pid:
-        os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
-    pid_file.unlink(missing_ok=True)
-    return True
-
-
 def down(stack: Stack) -> None:
     """Stop nginx, every instance and every Cassandra node this stack started; data stays."""
-    stop_pid(stack.run_dir / "nginx.pid", signal.SIGQUIT)
+    pidfile.stop(stack.run_dir / "nginx.pid", signal.SIGQUIT)
     for pid_file in sorted(stack.run_dir.glob("backend-*.pid")):
-        stop_pid(pid_file)
+        pidfile.stop(pid_file)
     for node_dir in sorted((stack.var / "cassandra").glob("node*"), reverse=True):
         cassandra.stop(cassandra.Node(dir=node_dir))
 
@@ -246,9 +204,9 @@ def down(stack: Stack) -> None:
 def status(stack: Stack) -> list[tuple[str, int | None]]:
     """What runs: (name, pid or None) for every process of the stack."""
     rows = [(f"cassandra {n.address}:{n.cql_port}", cassandra.running_pid(n)) for n in stack.cassandra_nodes()]
-    rows += [(f"backend 127.0.0.1:{port}", pid_alive(stack.run_dir / f"backend-{port}.pid"))
+    rows += [(f"backend 127.0.0.1:{port}", pidfile.running(stack.run_dir / f"backend-{port}.pid"))
              for port in stack.backend_ports]
-    rows.append((f"nginx {stack.url}", pid_alive(stack.run_dir / "nginx.pid")))
+    rows.append((f"nginx {stack.url}", pidfile.running(stack.run_dir / "nginx.pid")))
     return rows
 
 

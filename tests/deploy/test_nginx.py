@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tools import pidfile
 from tools import stack as stacks
 
 MAX_BODY = stacks.DEFAULT_MAX_BODY
@@ -99,8 +100,8 @@ def limited_stack(live_stack):
         stacks.wait_http(f"{stack.url}/api/health", ok_statuses=(200,))
         yield stack
     finally:
-        stacks.stop_pid(stack.run_dir / "nginx.pid")
-        stacks.stop_pid(stack.run_dir / f"backend-{stack.backend_ports[0]}.pid")
+        pidfile.stop(stack.run_dir / "nginx.pid")
+        pidfile.stop(stack.run_dir / f"backend-{stack.backend_ports[0]}.pid")
         shutil.rmtree(var, ignore_errors=True)
 
 
@@ -122,7 +123,7 @@ def test_rate_limit_per_client_answers_429_json(limited_stack):
 
 
 def test_no_instance_left_answers_502_json(limited_stack):
-    stacks.stop_pid(limited_stack.run_dir / f"backend-{limited_stack.backend_ports[0]}.pid")
+    pidfile.stop(limited_stack.run_dir / f"backend-{limited_stack.backend_ports[0]}.pid")
     response = requests.get(f"{limited_stack.url}/api/metrics/{uuid.uuid4().hex}", timeout=30)
     assert response.status_code == 502 and response.headers["Content-Type"] == "application/json"
     assert "backend" in response.json()["error"]

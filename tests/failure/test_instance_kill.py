@@ -8,6 +8,7 @@ import uuid
 import pytest
 from harness import Writers, figures, in_flight, read_back, status_of, wait_until
 
+from tools import pidfile
 from tools import stack as stacks
 
 pytestmark = pytest.mark.failure
@@ -39,9 +40,9 @@ def test_sigkill_an_instance_under_ingest_loses_no_request(cluster, report):
             time.sleep(1)
             wait_until(lambda: in_flight(victim, "POST") > 0, 30, 0.005, what=f"a POST in flight on {victim}")
             acked_at_kill = writers.acked_count()
-            os.kill(stacks.pid_alive(pid_file), signal.SIGKILL)
+            os.kill(pidfile.running(pid_file), signal.SIGKILL)
             kills += 1
-            wait_until(lambda: stacks.pid_alive(pid_file) is None, 10, 0.1, what=f"instance {victim} to die")
+            wait_until(lambda: pidfile.running(pid_file) is None, 10, 0.1, what=f"instance {victim} to die")
             time.sleep(3)  # ingest goes on with three instances
             stacks.start_instance(cluster, victim)
             wait_until(lambda: status_of(f"http://127.0.0.1:{victim}/api/health") == 200, 60,

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import pidfile
+
 HERE = Path(__file__).resolve().parent
 CASSANDRA_VERSION = "5.0.8"
 CACHE = Path(os.environ.get("CASSANDRA_JARS_CACHE", Path.home() / ".cache" / "metrics_server"))
@@ -151,21 +153,7 @@ def java_command(node: Node, lib: Path) -> list[str]:
 
 def running_pid(node: Node) -> int | None:
     """The pid of the node's JVM if it is alive, else None."""
-    try:
-        pid = int(node.pid_file.read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return None
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return pid
-    # A zombie (an exited child of ours) is gone; an empty cmdline can be a transient read of a JVM that is
-    # busy mapping memory, so only another program's command line means the pid was reused.
-    if state == "Z" or (cmdline and MAIN_CLASS.encode() not in cmdline):
-        return None
-    return pid
+    return pidfile.running(node.pid_file, MAIN_CLASS)
 
 
 def port_open(address: str, port: int) -> bool:
@@ -236,20 +224,7 @@ def last_error(node: Node) -> str:
 
 def stop(node: Node, timeout: float = 60) -> bool:
     """Stop the node by pid (SIGTERM, then SIGKILL after the timeout); False when it was not running."""
-    pid = running_pid(node)
-    if pid is None:
-        node.pid_file.unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while running_pid(node) == pid and time.monotonic() < deadline:
-        time.sleep(0.5)
-    if running_pid(node) == pid:
-        os.kill(pid, signal.SIGKILL)
-        while running_pid(node) == pid:
-            time.sleep(0.2)
-    node.pid_file.unlink(missing_ok=True)
-    return True
+    return pidfile.stop(node.pid_file, timeout=timeout, program=MAIN_CLASS)
 
 
 def kill(node: Node, sig: int = signal.SIGKILL) -> int | None:
