@@ -1,5 +1,6 @@
-// The dashboard: metric browser on the left, time controls on top, graph or table of the picked metrics.
-import { useCallback, useEffect, useMemo, useState } from 'react';
+// The page: metric browser on the left (a drawer on narrow screens), time controls on top, the graph or table of
+// the picked metrics. The view lives in the URL (state/urlState.js).
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { urls } from './api/client.js';
 import { ErrorBoundary } from './components/ErrorBoundary.jsx';
 import { LinePanel } from './components/LinePanel.jsx';
@@ -9,23 +10,27 @@ import { Empty, ErrorNotice, Spinner } from './components/Status.jsx';
 import { TableView } from './components/TableView.jsx';
 import { DataControls, TimeControls } from './components/TimeControls.jsx';
 import { EnumPanel, HistogramPanel } from './components/TypePanels.jsx';
-import { useFetch } from './data/useFetch.js';
+import { useBusy, useFetch } from './data/useFetch.js';
+import { LINE_TYPES } from './model.js';
+import { REFRESH } from './state/urlState.js';
+import { useShortcuts } from './state/useShortcuts.js';
+import { THEMES, useTheme } from './state/useTheme.js';
 import { useUrlState } from './state/useUrlState.js';
-import { resolveRange } from './time/range.js';
+import { coverRange, resolveRange, shiftRange, widenRange } from './time/range.js';
 
-const LIVE_MS = 10_000;
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
-/** The clock the relative ranges resolve against: set on range changes, refresh, and every tick when live. */
+/** The clock the relative ranges resolve against: set on range changes, refresh, and every auto-refresh tick. */
 function useNow(state) {
   const [now, setNow] = useState(() => Date.now());
   const refresh = useCallback(() => setNow(Date.now()), []);
   useEffect(refresh, [state.from, state.to, refresh]);
+  const every = REFRESH[state.refresh];
   useEffect(() => {
-    if (!state.live) return undefined;
-    const id = setInterval(refresh, LIVE_MS);
+    if (!every) return undefined;
+    const id = setInterval(refresh, every);
     return () => clearInterval(id);
-  }, [state.live, refresh]);
+  }, [every, refresh]);
   return [now, refresh];
 }
 
@@ -33,6 +38,7 @@ function Tabs({ tab, onChange }) {
   const tabs = [['graph', 'Graph'], ['table', 'Table']];
   const onKeyDown = (e) => {
     if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+    e.preventDefault();
     const i = tabs.findIndex(([id]) => id === tab);
     const next = tabs[(i + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length][0];
     onChange(next);
@@ -50,23 +56,37 @@ function Tabs({ tab, onChange }) {
   );
 }
 
+function ThemeSwitch({ theme, setTheme }) {
+  const next = THEMES[(THEMES.indexOf(theme) + 1) % THEMES.length];
+  return (
+    <button type="button" className="btn btn-small theme-switch" onClick={() => setTheme(next)}
+      aria-label={`Theme: ${theme} (switch to ${next})`} title={`Theme: ${theme} — click for ${next}`}>
+      {theme === 'dark' ? '☾' : theme === 'light' ? '☀' : '◐'} <span className="theme-name">{theme}</span>
+    </button>
+  );
+}
+
 export function App() {
   const [state, update] = useUrlState();
   const [now, refresh] = useNow(state);
   const [reloadKey, setReloadKey] = useState(0);
+  const [drawer, setDrawer] = useState(false);
+  const [theme, setTheme] = useTheme();
+  const busy = useBusy();
+  const searchRef = useRef(null);
   const catalog = useFetch(urls.metrics(), reloadKey);
   const byName = useMemo(() => new Map((catalog.data || []).map((m) => [m.name, m])), [catalog.data]);
   const metaOf = useCallback((name) => byName.get(name), [byName]);
 
   const { from, to } = state;
-  const range = useMemo(() => resolveRange({ from, to }, now), [from, to, now]);
-  const zoom = state.zoom && state.zoom[0] < range[1] && state.zoom[1] > range[0]
-    ? [Math.max(range[0], state.zoom[0]), Math.min(range[1], state.zoom[1])]
-    : null;
+  const resolved = useMemo(() => resolveRange({ from, to }, now), [from, to, now]);
+  // A zoom is shown as linked even when the (relative) range has moved past it since the link was made.
+  const range = state.zoom ? coverRange(resolved.range, state.zoom) : resolved.range;
+  const zoom = state.zoom && (state.zoom[0] > range[0] || state.zoom[1] < range[1]) ? state.zoom : null;
   const view = zoom || range;
 
   const typeOf = (p) => metaOf(p.name)?.type || 'gauge';
-  const linePicks = state.picks.filter((p) => ['gauge', 'counter'].includes(typeOf(p)));
+  const linePicks = state.picks.filter((p) => LINE_TYPES.includes(typeOf(p)));
   const enumPicks = state.picks.filter((p) => typeOf(p) === 'enum');
   const histPicks = state.picks.filter((p) => typeOf(p) === 'histogram');
   const picked = useMemo(() => new Set(state.picks.map((p) => p.name)), [state.picks]);
@@ -81,11 +101,30 @@ export function App() {
     refresh();
     setReloadKey((k) => k + 1);
   };
+  /** Shows an absolute view (panning and zooming leave "now" behind, so auto-refresh stops). */
+  const showView = ([a, b]) => update({ from: String(a), to: String(b), zoom: null, refresh: 'off' });
+  /** Zooms into [a, b] of the range (null: the whole range); the range is written absolute so a link keeps it. */
+  const zoomTo = (z) => update(z ? { from: String(range[0]), to: String(range[1]), zoom: z, refresh: 'off' } : { zoom: null });
+  useShortcuts({
+    search: () => {
+      setDrawer(true);
+      requestAnimationFrame(() => searchRef.current?.focus());
+    },
+    pan: (dir) => showView(shiftRange(view, dir * 0.5)),
+    zoom: (factor) => showView(widenRange(view, factor)),
+    refresh: onRefresh,
+  });
   const common = { metaOf, view, state, tz: TZ, reloadKey };
 
   return (
-    <div className="app">
+    <div className={`app${drawer ? ' drawer-open' : ''}`}>
       <header className="topbar">
+        <button type="button" className="btn btn-icon drawer-toggle" aria-controls="sidebar" aria-expanded={drawer}
+          aria-label="Metrics" title="Metrics" onClick={() => setDrawer((d) => !d)}>
+          <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">
+            <path d="M2 4h12M2 8h12M2 12h12" stroke="currentColor" strokeWidth="1.6" />
+          </svg>
+        </button>
         <div className="brand">
           <svg width="22" height="22" viewBox="0 0 16 16" aria-hidden="true">
             <rect width="16" height="16" rx="3.5" fill="#0b5cad" />
@@ -93,10 +132,11 @@ export function App() {
           </svg>
           <span>metrics_server</span>
         </div>
-        <TimeControls state={state} range={range} update={update} onRefresh={onRefresh} />
+        <TimeControls state={state} range={range} update={update} onRefresh={onRefresh} busy={busy} updatedAt={now} />
+        <ThemeSwitch theme={theme} setTheme={setTheme} />
       </header>
-      <aside className="sidebar">
-        <MetricBrowser catalog={catalog} picked={picked} onToggle={togglePick} />
+      <aside className="sidebar" id="sidebar">
+        <MetricBrowser catalog={catalog} picked={picked} onToggle={togglePick} inputRef={searchRef} />
         {state.picks.length > 0 && (
           <section className="picks" aria-label="Picked metrics">
             <h3 className="section-title">Selected <span className="count">{state.picks.length}</span></h3>
@@ -108,15 +148,22 @@ export function App() {
           </section>
         )}
       </aside>
+      {drawer && <button type="button" className="scrim" aria-label="Close the metric list" onClick={() => setDrawer(false)} />}
       <main className="content">
+        {resolved.errors.map((e) => <ErrorNotice key={e} error={e} title="This link's time range cannot be read" />)}
         <div className="view-bar">
           <Tabs tab={state.tab} onChange={(tab) => update({ tab })} />
+          <div className="pan" role="group" aria-label="Move in time">
+            <button type="button" className="btn btn-small" onClick={() => showView(shiftRange(view, -0.5))} title="Back (←)" aria-label="Pan back">◀</button>
+            <button type="button" className="btn btn-small" onClick={() => showView(widenRange(view, 2))} title="Zoom out ×2 (−)" aria-label="Zoom out">−</button>
+            <button type="button" className="btn btn-small" onClick={() => showView(shiftRange(view, 0.5))} title="Forward (→)" aria-label="Pan forward">▶</button>
+          </div>
           <DataControls state={state} update={update} />
         </div>
         {state.picks.length === 0 && (
           <section className="panel">
             <Empty title="Pick metrics to get started">
-              Choose one or more metrics in the list on the left; use the arrow keys and Enter, or click.
+              Choose one or more metrics in the list (press / to search); use the arrow keys and Enter, or click.
             </Empty>
           </section>
         )}
@@ -129,12 +176,13 @@ export function App() {
           <div className="panels">
             {linePicks.length > 0 && (
               <ErrorBoundary>
-                <LinePanel picks={linePicks} range={range} zoomed={!!zoom} update={update} {...common} />
+                <LinePanel picks={linePicks} range={range} zoomed={!!zoom} onZoom={zoomTo} {...common} />
               </ErrorBoundary>
             )}
             {histPicks.map((p) => (
               <ErrorBoundary key={p.name}>
-                <HistogramPanel pick={p} meta={metaOf(p.name)} view={view} gran={state.gran} tz={TZ} reloadKey={reloadKey} />
+                <HistogramPanel pick={p} meta={metaOf(p.name)} view={view} gran={state.gran} tz={TZ} reloadKey={reloadKey}
+                  onZoom={zoomTo} />
               </ErrorBoundary>
             ))}
             {enumPicks.length > 0 && (

@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from e2e_support import write_dataset
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -93,3 +94,12 @@ def shot():
         driver.save_screenshot(str(path))
         return path
     return save
+
+
+@pytest.fixture(scope="module")
+def data(api):
+    """Metrics of every type with two hours of per-minute data (and a 20-minute hole in cpu), deleted after."""
+    dataset = write_dataset(api)
+    yield dataset
+    for name in dataset.names():
+        api.request("DELETE", f"/api/metrics/{name}")

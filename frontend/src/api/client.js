@@ -11,8 +11,32 @@ export class ApiError extends Error {
   }
 }
 
+// How many requests are in flight, for the refresh button's activity; subscribe() follows it.
+let inflight = 0;
+const listeners = new Set();
+const changed = (d) => {
+  inflight += d;
+  for (const f of listeners) f();
+};
+export const activity = {
+  count: () => inflight,
+  subscribe: (f) => {
+    listeners.add(f);
+    return () => listeners.delete(f);
+  },
+};
+
 /** GETs a URL and returns its JSON, throwing ApiError with the server's message on failure. */
 export async function getJson(url, { signal } = {}) {
+  changed(1);
+  try {
+    return await fetchJson(url, signal);
+  } finally {
+    changed(-1);
+  }
+}
+
+async function fetchJson(url, signal) {
   let res;
   try {
     res = await fetch(url, { signal, headers: { Accept: 'application/json' } });

@@ -33,13 +33,15 @@ export function buildMetricQueryString({ filters = {}, start, end, width, granul
 }
 
 /**
- * Groups the picked line metrics into as few /api/query requests as possible:
- * one per distinct (aggregation, group-by keys), since both are per-request parameters.
+ * Groups the picked line metrics into as few /api/query requests as possible: one per distinct (aggregation,
+ * group-by keys), since both are per-request parameters. With "auto" no aggregation is sent: the server
+ * applies each metric's default (rate for counters, avg otherwise), so gauges and counters share one request
+ * (and one CSV).
  */
 export function partitionQueries(picks, typeOf, agg) {
   const groups = new Map();
   for (const pick of picks) {
-    const a = effectiveAgg(typeOf(pick.name), agg);
+    const a = agg === 'auto' || !agg ? null : effectiveAgg(typeOf(pick.name), agg);
     const groupBy = [...(pick.groupBy || [])].sort();
     const key = `${a}|${groupBy.join(',')}`;
     if (!groups.has(key)) groups.set(key, { agg: a, groupBy, metrics: [] });

@@ -74,10 +74,14 @@ describe('partitionQueries', () => {
     const parts = partitionQueries(picks, typeOf, 'auto');
     expect(parts).toHaveLength(2);
     expect(parts[0]).toEqual({
-      agg: 'avg', groupBy: ['host'], metrics: [{ name: 'cpu', filters: {} }, { name: 'mem', filters: { host: ['a'] } }],
+      agg: null, groupBy: ['host'], metrics: [{ name: 'cpu', filters: {} }, { name: 'mem', filters: { host: ['a'] } }],
     });
-    expect(parts[1].agg).toBe('rate');
+    expect(parts[1].agg).toBeNull();
     expect(partitionQueries(picks, typeOf, 'max')).toHaveLength(2);
+    // "auto" leaves each metric's default to the server: a gauge and a counter share one request
+    const flat = picks.map((p) => ({ ...p, groupBy: [] }));
+    expect(partitionQueries(flat, typeOf, 'auto')).toHaveLength(1);
+    expect(partitionQueries(flat, typeOf, 'rate').map((p) => p.agg)).toEqual(['avg', 'rate']);
     expect(partitionQueries(picks.map((p) => ({ ...p, groupBy: [] })), typeOf, 'max')).toHaveLength(1);
   });
 });

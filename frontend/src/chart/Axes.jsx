@@ -1,18 +1,19 @@
 // Axes and grid drawn by React from D3 scales' ticks.
-import { AXIS_WIDTH, axisOffset, unitLabel } from './axisLayout.js';
-import { formatNumber, formatTick } from './format.js';
+import { axisOffset, spacedTicks, unitLabel } from './axisLayout.js';
+import { formatNumber, formatTick, tickLevel } from './format.js';
 
 /** Time axis along the bottom of the plot. */
 export function XAxis({ x, innerWidth, innerHeight, compact = false }) {
   const ticks = x.ticks(Math.max(2, Math.floor(innerWidth / (compact ? 130 : 110))));
   const spacing = ticks.length > 1 ? ticks[1] - ticks[0] : 0;
+  const shown = spacedTicks(ticks.map((t) => ({ t, pos: x(t), label: formatTick(t, spacing), level: tickLevel(t) })));
   return (
     <g className="axis axis-x" transform={`translate(0,${innerHeight})`}>
       <line x2={innerWidth} className="axis-line" />
-      {ticks.map((t) => (
-        <g key={+t} transform={`translate(${x(t)},0)`}>
+      {shown.map(({ t, pos, label }) => (
+        <g key={+t} transform={`translate(${pos},0)`}>
           <line y2={compact ? 3 : 5} className="axis-tick" />
-          <text y={compact ? 13 : 17} textAnchor="middle">{formatTick(t, spacing)}</text>
+          <text y={compact ? 13 : 17} textAnchor="middle">{label}</text>
         </g>
       ))}
     </g>
@@ -34,13 +35,9 @@ export function YAxis({ axis, y, innerWidth, innerHeight }) {
           <text x={dir * 7} dy="0.32em" textAnchor={left ? 'end' : 'start'}>{formatNumber(t)}</text>
         </g>
       ))}
-      <text
-        className="axis-unit"
-        fill={axis.color}
-        style={{ fill: axis.color }}
-        transform={`translate(${dir * (AXIS_WIDTH - 12)},${innerHeight / 2}) rotate(${left ? -90 : 90})`}
-        textAnchor="middle"
-      >
+      {/* The unit sits above the axis, not beside a tick, where it would read as that tick's unit. */}
+      <text className="axis-unit" fill={axis.color} style={{ fill: axis.color }} x={dir * 4} y={-12}
+        textAnchor={left ? 'end' : 'start'}>
         {unitLabel(axis.unit)}
       </text>
     </g>

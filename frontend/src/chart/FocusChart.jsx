@@ -1,5 +1,6 @@
 // The main chart: axes per unit, a crosshair tooltip, drag a range to zoom in, double-click to zoom out.
 import { useMemo, useState } from 'react';
+import { DragZoom } from './DragZoom.jsx';
 import { maxJoin } from './gaps.js';
 import { presentNear } from './scales.js';
 import { TimePlot, plotMargin } from './TimePlot.jsx';
@@ -21,33 +22,9 @@ function readAt(series, t, tol) {
   });
 }
 
-/** Interaction layer: a transparent rect catching the pointer over the plot area. */
+/** Interaction layer: the crosshair at the hovered time, and the pointer for hovering and drag-to-zoom. */
 function Interaction({ ctx, readings, onHover, onZoom, onZoomOut }) {
   const { x, yByUnit, innerWidth, innerHeight } = ctx;
-  const [drag, setDrag] = useState(null);
-  const localX = (e) => {
-    const r = e.currentTarget.getBoundingClientRect();
-    return Math.min(innerWidth, Math.max(0, e.clientX - r.left));
-  };
-  const move = (e) => {
-    const px = localX(e);
-    if (drag) setDrag({ ...drag, x1: px });
-    onHover(+x.invert(px));
-  };
-  const down = (e) => {
-    if (e.button !== 0) return;
-    e.currentTarget.setPointerCapture?.(e.pointerId);
-    const px = localX(e);
-    setDrag({ x0: px, x1: px });
-  };
-  const up = () => {
-    if (drag && Math.abs(drag.x1 - drag.x0) > 4) {
-      const [a, b] = [drag.x0, drag.x1].sort((p, q) => p - q);
-      onZoom([+x.invert(a), +x.invert(b)]);
-    }
-    setDrag(null);
-  };
-
   return (
     <g>
       {readings && (
@@ -55,37 +32,39 @@ function Interaction({ ctx, readings, onHover, onZoom, onZoomOut }) {
           <line x1={x(readings.t)} x2={x(readings.t)} y2={innerHeight} />
           {readings.rows.map(({ s, t, v }) => {
             const y = yByUnit.get(s.unit);
-            return v == null || !y ? null : <circle key={s.key} cx={x(t)} cy={y(v)} r={3.5} fill={s.color} />;
+            return v == null || !y ? null
+              : <circle key={s.key} cx={x(t)} cy={y(v)} r={s.key === readings.hoverKey ? 5 : 3.5} fill={s.color} />;
           })}
         </g>
       )}
-      {drag && (
-        <rect className="zoom-selection" x={Math.min(drag.x0, drag.x1)} width={Math.abs(drag.x1 - drag.x0)} height={innerHeight} />
-      )}
-      <rect
-        className="overlay"
-        width={innerWidth}
-        height={innerHeight}
-        onPointerMove={move}
-        onPointerLeave={() => onHover(null)}
-        onPointerDown={down}
-        onPointerUp={up}
-        onDoubleClick={onZoomOut}
-      />
+      <DragZoom x={x} innerWidth={innerWidth} innerHeight={innerHeight} onZoom={onZoom} onZoomOut={onZoomOut}
+        onPointer={(p) => onHover(p && { t: p.t, py: p.py, yByUnit })} />
     </g>
   );
 }
 
+/** The series whose value there is drawn nearest the pointer's height (py, px from the plot's top). */
+function nearestKey(rows, py, yByUnit) {
+  let best = null;
+  for (const { s, v } of rows) {
+    const y = yByUnit?.get(s.unit);
+    if (v == null || !y) continue;
+    const d = Math.abs(y(v) - py);
+    if (!best || d < best.d) best = { d, key: s.key };
+  }
+  return best?.key ?? null;
+}
+
 export function FocusChart({ series, layout, domain, width, height, onZoom, onZoomOut, svgProps }) {
-  const [hoverT, setHoverT] = useState(null);
+  const [hover, setHover] = useState(null);
   const margin = plotMargin(layout);
   const tol = useMemo(() => tolerances(series), [series]);
   const readings = useMemo(() => {
-    if (hoverT == null) return null;
-    const rows = readAt(series, hoverT, tol);
-    const near = rows.filter((r) => r.t != null).sort((a, b) => Math.abs(a.t - hoverT) - Math.abs(b.t - hoverT))[0];
-    return { t: near ? near.t : hoverT, rows };
-  }, [series, hoverT, tol]);
+    if (hover == null) return null;
+    const rows = readAt(series, hover.t, tol);
+    const near = rows.filter((r) => r.t != null).sort((a, b) => Math.abs(a.t - hover.t) - Math.abs(b.t - hover.t))[0];
+    return { t: near ? near.t : hover.t, rows, hoverKey: nearestKey(rows, hover.py, hover.yByUnit) };
+  }, [series, hover, tol]);
   const innerWidth = width - margin.left - margin.right;
   const px = readings ? ((readings.t - domain[0]) / (domain[1] - domain[0])) * innerWidth : 0;
 
@@ -93,11 +72,13 @@ export function FocusChart({ series, layout, domain, width, height, onZoom, onZo
     <div className="focus" style={{ position: 'relative' }}>
       <TimePlot series={series} layout={layout} domain={domain} width={width} height={height} svgProps={svgProps}>
         {(ctx) => (
-          <Interaction ctx={ctx} readings={readings} onHover={setHoverT} onZoom={onZoom} onZoomOut={onZoomOut} />
+          <Interaction ctx={ctx} readings={readings} onZoom={onZoom} onZoomOut={onZoomOut}
+            onHover={setHover} />
         )}
       </TimePlot>
       {readings && (
-        <Tooltip readings={readings} left={px + margin.left} top={margin.top} width={width} />
+        <Tooltip readings={readings} left={px + margin.left} top={margin.top} width={width} height={height}
+          hoverKey={readings.hoverKey} />
       )}
     </div>
   );

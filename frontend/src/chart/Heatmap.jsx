@@ -1,13 +1,15 @@
-// Histogram over time: one column per bin, one cell per bucket coloured by count, with percentile lines.
+// Histogram over time: one column per bin, one cell per bucket coloured by count, with percentile lines; a
+// tooltip names the hovered cell, and dragging across zooms like the time chart.
 import { line } from 'd3-shape';
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { XAxis } from './Axes.jsx';
+import { DragZoom } from './DragZoom.jsx';
 import { formatNumber, formatTime } from './format.js';
 import { maxJoin, splitGaps } from './gaps.js';
 import { boundLabel, bucketScale, countColor, maxCount } from './heatmapScale.js';
 import { timeScale } from './scales.js';
 
-const M = { top: 10, right: 16, bottom: 26, left: 64 };
+const M = { top: 24, right: 16, bottom: 26, left: 64 };
 const Q_STYLE = { '0.5': '4 0', '0.9': '5 3', '0.99': '2 2' };
 const Q_COLORS = ['#0072B2', '#E69F00', '#D55E00'];
 /** Colour of the i-th percentile line: one colour over the cells, distinct ones on their own. */
@@ -33,7 +35,17 @@ function columnSpans(points, step) {
   return out.reverse();
 }
 
-export function Heatmap({ data, domain, width, height = 220, unit, showCells = true }) {
+/** What the tooltip says about the cell under the pointer, or null off the cells. */
+function cellAt(columns, bounds, t, py, innerH) {
+  const col = columns.find((c) => c.t <= t && t < c.until);
+  if (!col) return null;
+  const b = Math.floor(((innerH - py) / innerH) * bounds.length);
+  if (b < 0 || b >= bounds.length) return null;
+  return { t: col.t, bound: bounds[b], count: col.counts[b] ?? 0 };
+}
+
+export function Heatmap({ data, domain, width, height = 236, unit, showCells = true, onZoom, onZoomOut }) {
+  const [hover, setHover] = useState(null);
   const innerW = Math.max(10, width - M.left - M.right);
   const innerH = height - M.top - M.bottom;
   const x = useMemo(() => timeScale(domain, innerW), [domain, innerW]);
@@ -45,13 +57,12 @@ export function Heatmap({ data, domain, width, height = 220, unit, showCells = t
   const quantiles = Object.entries(data.quantiles || {});
 
   return (
+    <div className="heatmap-wrap">
     <svg width={width} height={height} className="plot heatmap" data-testid="heatmap">
       <g transform={`translate(${M.left},${M.top})`}>
         {showCells && columns.map(({ t, until, counts }) => counts.map((c, b) => (
           <rect key={`${t}-${b}`} x={x(t)} width={Math.max(1, x(until) - x(t)) + 0.5} y={innerH - (b + 1) * rowH} height={rowH + 0.5}
-            fill={c ? color(c) : '#fafbfc'}>
-            <title>{`${formatTime(t)} · ${boundLabel(data.bounds[b])}${unit ? ` ${unit}` : ''}: ${formatNumber(c)}`}</title>
-          </rect>
+            fill={c ? color(c) : 'var(--plot-bg)'} className="cell" />
         )))}
         {!showCells && <rect width={innerW} height={innerH} className="plot-bg" />}
         {quantiles.map(([q, pts], i) => {
@@ -69,14 +80,33 @@ export function Heatmap({ data, domain, width, height = 220, unit, showCells = t
         <XAxis x={x} innerWidth={innerW} innerHeight={innerH} />
         <g className="axis axis-y">
           <line y2={innerH} className="axis-line" />
+          <text className="axis-unit" x={-4} y={-12} textAnchor="end">{unit || 'value'}</text>
           {data.bounds.map((b, i) => (
             <text key={String(b)} x={-7} y={innerH - (i + 1) * rowH + rowH / 2} dy="0.32em" textAnchor="end">
               {boundLabel(b)}
             </text>
           ))}
         </g>
+        {onZoom && (
+          <DragZoom x={x} innerWidth={innerW} innerHeight={innerH} onZoom={onZoom} onZoomOut={onZoomOut}
+            onPointer={(p) => setHover(p && { ...p, cell: cellAt(columns, data.bounds, p.t, p.py, innerH) })} />
+        )}
       </g>
     </svg>
+    {hover?.cell && (
+      <div className="tooltip" role="tooltip" style={hover.px > innerW / 2
+        ? { right: width - (M.left + hover.px) + 14, top: M.top } : { left: M.left + hover.px + 14, top: M.top }}>
+        <div className="tooltip-time">{formatTime(hover.cell.t)}</div>
+        <div>{boundLabel(hover.cell.bound)}{unit ? ` ${unit}` : ''}: <strong>{formatNumber(hover.cell.count)}</strong></div>
+        {quantiles.map(([q, pts]) => {
+          const p = pts.find((pt) => pt[0] === hover.cell.t);
+          return p && p[1] != null ? (
+            <div key={q} className="muted">p{Math.round(Number(q) * 1000) / 10}: {formatNumber(p[1])}{unit ? ` ${unit}` : ''}</div>
+          ) : null;
+        })}
+      </div>
+    )}
+    </div>
   );
 }
 

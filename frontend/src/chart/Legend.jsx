@@ -1,49 +1,83 @@
-// Legend: one toggle per series (hide/show), with its last and mean value.
+// Legend: one row per series with its mean, min, max and last value; click shows only that series (click again
+// to show all), ctrl/⌘-click hides or shows it; the column headers sort the rows.
+import { useState } from 'react';
 import { formatValue } from './format.js';
 
-const stats = (values) => {
+/**
+ * Mean and last over the bins' values; min and max over the bins' own min and max when the server sent them
+ * (chart mode), since the max of bin averages understates a spike inside a bin.
+ */
+export function legendStats(s) {
   let sum = 0;
   let n = 0;
   let last = null;
-  let max = null;
-  for (const v of values) {
+  for (const v of s.values) {
     if (v == null) continue;
     sum += v;
     n += 1;
     last = v;
-    if (max == null || v > max) max = v;
   }
-  return { mean: n ? sum / n : null, last, max };
-};
+  const extreme = (col, better) => {
+    let out = null;
+    for (const v of col) if (v != null && (out == null || better(v, out))) out = v;
+    return out;
+  };
+  return {
+    mean: n ? sum / n : null,
+    min: extreme(s.min || s.values, (a, b) => a < b),
+    max: extreme(s.max || s.values, (a, b) => a > b),
+    last,
+  };
+}
 
-export function Legend({ series, hidden, onToggle }) {
+const COLUMNS = [['mean', 'Mean'], ['min', 'Min'], ['max', 'Max'], ['last', 'Last']];
+
+export function Legend({ series, hidden, onToggle, onSolo }) {
+  const [sort, setSort] = useState(null);
+  const rows = series.map((s) => ({ s, st: legendStats(s) }));
+  if (sort) {
+    rows.sort((a, b) => {
+      const [va, vb] = sort.key === 'name' ? [a.s.label, b.s.label] : [a.st[sort.key], b.st[sort.key]];
+      if (va == null || vb == null) return va == null ? (vb == null ? 0 : 1) : -1;
+      return sort.dir * (typeof va === 'string' ? va.localeCompare(vb) : va - vb);
+    });
+  }
+  const head = (key, label, num) => {
+    const dir = sort?.key === key ? sort.dir : 0;
+    return (
+      <th key={key} className={num ? 'num' : 'legend-name'} aria-sort={dir ? (dir > 0 ? 'ascending' : 'descending') : 'none'}>
+        <button type="button" className="sort" onClick={() => setSort({ key, dir: dir === -1 ? 1 : -1 })}>
+          {label}{dir ? (dir > 0 ? ' ▲' : ' ▼') : ''}
+        </button>
+      </th>
+    );
+  };
   return (
     <table className="legend">
+      <colgroup>
+        <col />
+        {COLUMNS.map(([key]) => <col key={key} className={`legend-col legend-col-${key}`} />)}
+      </colgroup>
       <thead>
         <tr>
-          <th className="legend-name">Series</th>
-          <th className="num">Mean</th>
-          <th className="num">Max</th>
-          <th className="num">Last</th>
+          {head('name', 'Series', false)}
+          {COLUMNS.map(([key, label]) => head(key, label, true))}
         </tr>
       </thead>
       <tbody>
-        {series.map((s) => {
+        {rows.map(({ s, st }) => {
           const off = hidden.has(s.key);
-          const st = stats(s.values);
           return (
             <tr key={s.key} className={off ? 'is-off' : ''}>
               <td className="legend-name">
-                <button type="button" className="legend-item" aria-pressed={!off} onClick={() => onToggle(s.key)}
-                  title={off ? 'Show series' : 'Hide series'}>
+                <button type="button" className="legend-item" aria-pressed={!off} title={`${s.label}\nclick: only this series · ctrl-click: hide or show`}
+                  onClick={(e) => (e.ctrlKey || e.metaKey ? onToggle(s.key) : onSolo(s.key))}>
                   <span className="swatch swatch-line" style={{ background: s.color }} />
                   <span className="legend-label">{s.label}</span>
                   {s.agg && <span className="chip chip-muted">{s.agg}</span>}
                 </button>
               </td>
-              <td className="num">{formatValue(st.mean, s.unit)}</td>
-              <td className="num">{formatValue(st.max, s.unit)}</td>
-              <td className="num">{formatValue(st.last, s.unit)}</td>
+              {COLUMNS.map(([key]) => <td key={key} className={`num legend-col-${key}`}>{formatValue(st[key], s.unit)}</td>)}
             </tr>
           );
         })}

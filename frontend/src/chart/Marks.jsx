@@ -25,16 +25,19 @@ function Line({ s, x, y, compact }) {
   );
 }
 
-function Bars({ s, x, y }) {
+/** Bars of one series; with several bar series each takes its slot of the bin (grouped, side by side). */
+function Bars({ s, x, y, slot = [0, 1] }) {
   const span = barSpan(s);
+  const [k, n] = slot;
   const [d0, d1] = y.domain();
   const base = y(Math.min(Math.max(0, d0), d1));
   return (
     <g className="series" data-key={s.key} fill={s.color}>
       {s.values.map((v, i) => {
         if (v == null) return null;
-        const left = x(s.times[i]);
-        const w = x(s.times[i] + span) - left;
+        const whole = x(s.times[i] + span) - x(s.times[i]);
+        const w = whole / n;
+        const left = x(s.times[i]) + k * w;
         const gap = w > 4 ? 1 : 0;
         const top = y(v);
         return (
@@ -60,10 +63,12 @@ const MARKS = { line: Line, bars: Bars, points: Points };
 
 /** Draws every series with its style on the y scale of its unit. */
 export function Marks({ series, x, yByUnit, compact = false }) {
+  const bars = compact ? [] : series.filter((s) => s.style === 'bars').map((s) => s.key);
   return series.map((s) => {
     const y = yByUnit.get(s.unit ?? '');
     if (!y) return null;
     const Mark = compact ? Line : MARKS[s.style] || Line;
-    return <Mark key={s.key} s={s} x={x} y={y} compact={compact} />;
+    const slot = Mark === Bars ? [bars.indexOf(s.key), bars.length] : undefined;
+    return <Mark key={s.key} s={s} x={x} y={y} compact={compact} slot={slot} />;
   });
 }

@@ -9,7 +9,7 @@ import { timeScale, unitScales } from './scales.js';
  * children(ctx) draws overlays with ctx = {x, yByUnit, innerWidth, innerHeight}.
  */
 export const plotMargin = (layout, compact = false) => ({
-  top: compact ? 4 : 12, bottom: compact ? 18 : 26, left: layout.marginLeft, right: layout.marginRight,
+  top: compact ? 4 : 26, bottom: compact ? 18 : 26, left: layout.marginLeft, right: layout.marginRight,
 });
 
 export function TimePlot({ series, layout, domain, width, height, compact = false, svgProps, children }) {

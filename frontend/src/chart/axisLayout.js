@@ -29,3 +29,23 @@ export function assignAxes(series) {
 /** Horizontal position of an axis' line relative to the plot area of width `innerWidth`. */
 export const axisOffset = (axis, innerWidth) =>
   axis.side === 'left' ? -axis.level * AXIS_WIDTH : innerWidth + axis.level * AXIS_WIDTH;
+
+/**
+ * The ticks whose labels fit side by side: ticks is [{pos, label, level}] sorted by pos; where two labels would
+ * overlap, the coarser one is kept (a month's name wins over the day before it), else the earlier one.
+ */
+export function spacedTicks(ticks, charWidth = 6.5, gap = 10) {
+  const half = (t) => (t.label.length * charWidth) / 2;
+  const kept = [];
+  for (const t of ticks) {
+    const prev = kept[kept.length - 1];
+    if (!prev || prev.pos + half(prev) + gap <= t.pos - half(t)) kept.push(t);
+    else if (t.level > prev.level) {
+      kept.pop();
+      const before = kept[kept.length - 1];
+      if (!before || before.pos + half(before) + gap <= t.pos - half(t)) kept.push(t);
+      else kept.push(prev);
+    }
+  }
+  return kept;
+}

@@ -18,19 +18,33 @@ export function formatNumber(v) {
 /** A value with its unit: "12.5 %", "3.2k req/s". */
 export const formatValue = (v, unit) => (v == null ? '–' : unit ? `${formatNumber(v)} ${unit}` : formatNumber(v));
 
-const fmtFull = timeFormat('%Y-%m-%d %H:%M:%S');
-const fmtMinute = timeFormat('%Y-%m-%d %H:%M');
+const pad = (n) => String(n).padStart(2, '0');
 
-/** A timestamp in local time, to the second when it has seconds. */
-export const formatTime = (ms) => {
+/**
+ * Epoch ms → "YYYY-MM-DD HH:MM" (":SS" when it has seconds) in local time or UTC: the one format of the time
+ * inputs, the panel headers, the table and the tooltips.
+ */
+export function formatTime(ms, utc = false) {
   const d = new Date(ms);
-  return d.getSeconds() || d.getMilliseconds() ? fmtFull(d) : fmtMinute(d);
-};
+  const [y, mo, day, h, mi, s] = utc
+    ? [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+    : [d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
+  const base = `${y}-${pad(mo + 1)}-${pad(day)} ${pad(h)}:${pad(mi)}`;
+  return s ? `${base}:${pad(s)}` : base;
+}
 
 const tickFormats = {
   second: timeFormat(':%S'), minute: timeFormat('%H:%M'), day: timeFormat('%a %d'),
   week: timeFormat('%b %d'), month: timeFormat('%B'), year: timeFormat('%Y'),
 };
+
+/** How coarse a tick is: 0 second, 1 minute, 2 day, 3 month, 4 year (the unit that changes at it). */
+export function tickLevel(date) {
+  if (timeMinute(date) < date) return 0;
+  if (timeDay(date) < date) return 1;
+  if (timeMonth(date) < date) return 2;
+  return timeYear(date) < date ? 3 : 4;
+}
 
 /**
  * Axis tick label on a 24-hour clock, naming the coarsest unit that changes at the tick;

@@ -10,7 +10,7 @@ import { Empty, ErrorNotice, LoadingBar, Spinner } from './Status.jsx';
 
 const FOCUS_HEIGHT = 340;
 
-export function LinePanel({ picks, metaOf, range, view, zoomed, state, update, tz, reloadKey }) {
+export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, tz, reloadKey }) {
   const ref = useRef(null);
   const width = useWidth(ref);
   const [hidden, setHidden] = useState(() => new Set());
@@ -26,9 +26,14 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, update, t
     else n.add(key);
     return n;
   });
+  // Showing only one series; the same click on the only one shown brings all back.
+  const solo = (key) => setHidden(() => {
+    const alone = series.every((s) => s.key === key || hidden.has(s.key)) && !hidden.has(key);
+    return alone ? new Set() : new Set(series.map((s) => s.key).filter((k) => k !== key));
+  });
   const zoomTo = ([a, b]) => {
     const z = [Math.max(range[0], Math.round(a)), Math.min(range[1], Math.round(b))];
-    update({ zoom: z[1] - z[0] >= 1000 && (z[0] > range[0] || z[1] < range[1]) ? z : null, live: false });
+    onZoom(z[1] - z[0] >= 1000 && (z[0] > range[0] || z[1] < range[1]) ? z : null);
   };
 
   return (
@@ -41,7 +46,7 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, update, t
           {bins && <span className="chip chip-muted" title="Bin size chosen by the server">{bins} bins</span>}
         </span>
         {zoomed && (
-          <button type="button" className="btn btn-small" onClick={() => update({ zoom: null })}>Reset zoom</button>
+          <button type="button" className="btn btn-small" onClick={() => onZoom(null)}>Reset zoom</button>
         )}
       </header>
       <div ref={ref} className="chart-area" style={{ minHeight: FOCUS_HEIGHT }}>
@@ -55,7 +60,7 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, update, t
             width={width}
             height={FOCUS_HEIGHT}
             onZoom={zoomTo}
-            onZoomOut={() => update({ zoom: null })}
+            onZoomOut={() => onZoom(null)}
             svgProps={{
               'data-testid': 'main-chart',
               'data-start': view[0],
@@ -82,12 +87,12 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, update, t
           onBrushEnd={(sel) => {
             setPreview(null);
             if (sel) zoomTo(sel);
-            else update({ zoom: null });
+            else onZoom(null);
           }}
         />
       )}
       <p className="hint">Drag across the chart or the overview to zoom · double-click to zoom out</p>
-      {!empty && <Legend series={series} hidden={hidden} onToggle={toggle} />}
+      {!empty && <Legend series={series} hidden={hidden} onToggle={toggle} onSolo={solo} />}
     </section>
   );
 }

@@ -1,11 +1,12 @@
 // The metric list: search, type badge and unit per metric; arrows move, Enter or Space picks.
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { urls } from '../api/client.js';
+import { rankMetrics } from '../data/rank.js';
 import { useDebounced, useFetch } from '../data/useFetch.js';
 import { ErrorNotice, LoadingBar } from './Status.jsx';
 import { TypeBadge } from './TypeBadge.jsx';
 
-export function MetricBrowser({ catalog, picked, onToggle }) {
+export function MetricBrowser({ catalog, picked, onToggle, inputRef }) {
   const [text, setText] = useState('');
   const search = useDebounced(text.trim(), 200);
   const found = useFetch(search ? urls.metrics(search) : null);
@@ -13,9 +14,7 @@ export function MetricBrowser({ catalog, picked, onToggle }) {
   // Filter the catalog at once while typing; the server's answer replaces it once it matches what was typed.
   const list = useMemo(() => {
     const fresh = search && search === typed && found.data;
-    const needle = typed.toLowerCase();
-    const rows = fresh ? found.data : (catalog.data || []).filter((m) => m.name.toLowerCase().includes(needle));
-    return rows.slice().sort((a, b) => a.name.localeCompare(b.name));
+    return fresh ? rankMetrics(found.data, typed) : rankMetrics(catalog.data || [], typed, { namesOnly: true });
   }, [search, typed, found.data, catalog.data]);
   const [active, setActive] = useState(0);
   const listRef = useRef(null);
@@ -23,6 +22,7 @@ export function MetricBrowser({ catalog, picked, onToggle }) {
   const state = search && search === typed ? found : catalog;
 
   useEffect(() => setActive((a) => Math.min(a, Math.max(0, list.length - 1))), [list.length]);
+  useEffect(() => setActive(0), [typed]);
   useEffect(() => {
     listRef.current?.querySelector(`[data-index="${active}"]`)?.scrollIntoView?.({ block: 'nearest' });
   }, [active]);
@@ -48,6 +48,7 @@ export function MetricBrowser({ catalog, picked, onToggle }) {
           <path d="M11 11l3.5 3.5" stroke="currentColor" strokeWidth="1.6" />
         </svg>
         <input
+          ref={inputRef}
           type="search"
           placeholder="Search metrics…"
           value={text}

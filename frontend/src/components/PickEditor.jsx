@@ -1,13 +1,15 @@
-// Settings of one picked metric: chart type, label filters (values from /series) and group-by keys.
+// Settings of one picked metric: chart type, label filters (values from /series, plus any value the URL asks
+// for that no series has, so a filter that matches nothing can be seen and removed) and how series combine.
 import { useMemo } from 'react';
 import { urls } from '../api/client.js';
 import { useFetch } from '../data/useFetch.js';
 import { CHART_TYPES, LINE_TYPES, chartOf } from '../model.js';
 import { TypeBadge } from './TypeBadge.jsx';
 
-function Toggle({ on, onClick, children, title }) {
+function Toggle({ on, onClick, children, missing = false }) {
   return (
-    <button type="button" className={`toggle${on ? ' is-on' : ''}`} aria-pressed={on} onClick={onClick} title={title}>
+    <button type="button" className={`toggle${on ? ' is-on' : ''}${missing ? ' is-missing' : ''}`} aria-pressed={on}
+      onClick={onClick} title={missing ? `${children}: no series has this value` : String(children)}>
       {children}
     </button>
   );
@@ -22,8 +24,12 @@ export function PickEditor({ pick, meta, onChange, onRemove }) {
     for (const labels of series.data || []) {
       for (const [k, v] of Object.entries(labels)) (out[k] ||= new Set()).add(v);
     }
+    for (const [k, vs] of Object.entries(pick.filters)) for (const v of vs) (out[k] ||= new Set()).add(v);
     return Object.fromEntries(Object.entries(out).map(([k, s]) => [k, [...s].sort()]));
-  }, [series.data, meta]);
+  }, [series.data, meta, pick.filters]);
+  const known = useMemo(() => new Set((series.data || []).flatMap((l) => Object.entries(l).map(([k, v]) => `${k}=${v}`))),
+    [series.data]);
+  const loading = !series.data && !series.error;
   const keys = Object.keys(values);
   const chart = chartOf(pick, type);
 
@@ -34,10 +40,7 @@ export function PickEditor({ pick, meta, onChange, onRemove }) {
     if (!next.length) delete filters[key];
     onChange({ ...pick, filters });
   };
-  const toggleGroup = (key) => {
-    const g = pick.groupBy || [];
-    onChange({ ...pick, groupBy: g.includes(key) ? g.filter((k) => k !== key) : [...g, key] });
-  };
+  const combine = (pick.groupBy || [])[0] || '';
 
   return (
     <article className="pick" data-metric={pick.name}>
@@ -58,26 +61,33 @@ export function PickEditor({ pick, meta, onChange, onRemove }) {
         </div>
       </div>
       {series.error && <p className="field-error">{series.error.message}</p>}
+      {(loading || !meta) && keys.length === 0 && (
+        <span className="muted inline-status" role="status"><span className="spinner spinner-small" aria-hidden="true" />loading labels…</span>
+      )}
       {keys.map((key) => (
         <div className="field" key={key}>
           <span className="field-label" title={`Filter by ${key}`}>{key}</span>
           <div className="chips" role="group" aria-label={`Filter ${pick.name} by ${key}`}>
-            {values[key].length === 0 && <span className="muted">no values</span>}
+            {loading && values[key].length === 0 && (
+              <span className="muted inline-status" role="status"><span className="spinner spinner-small" aria-hidden="true" />loading…</span>
+            )}
+            {!loading && values[key].length === 0 && <span className="muted">no values</span>}
             {values[key].map((v) => (
-              <Toggle key={v} on={(pick.filters[key] || []).includes(v)} onClick={() => toggleValue(key, v)}>{v}</Toggle>
+              <Toggle key={v} on={(pick.filters[key] || []).includes(v)} onClick={() => toggleValue(key, v)}
+                missing={!loading && !known.has(`${key}=${v}`)}>{v}</Toggle>
             ))}
           </div>
         </div>
       ))}
       {keys.length > 0 && LINE_TYPES.includes(type) && (
-        <div className="field">
-          <span className="field-label">Group by</span>
-          <div className="chips" role="group" aria-label={`Group ${pick.name} by`}>
-            {keys.map((key) => (
-              <Toggle key={key} on={(pick.groupBy || []).includes(key)} onClick={() => toggleGroup(key)}>{key}</Toggle>
-            ))}
-          </div>
-        </div>
+        <label className="field">
+          <span className="field-label">Combine</span>
+          <select className="field-select" aria-label="Combine series" value={combine}
+            onChange={(e) => onChange({ ...pick, groupBy: e.target.value ? [e.target.value] : [] })}>
+            <option value="">each series</option>
+            {keys.map((key) => <option key={key} value={key}>one line per {key}</option>)}
+          </select>
+        </label>
       )}
     </article>
   );

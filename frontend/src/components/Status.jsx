@@ -22,9 +22,9 @@ export const Empty = ({ title = 'No data in this range', children }) => (
   </div>
 );
 
-export const ErrorNotice = ({ error }) => (
+export const ErrorNotice = ({ error, title = 'Request failed' }) => (
   <div className="notice notice-error" role="alert">
-    <strong>Request failed</strong>
+    <strong>{title}</strong>
     <span className="error-message">{error?.message || String(error)}</span>
   </div>
 );

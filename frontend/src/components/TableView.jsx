@@ -9,10 +9,11 @@ import { Empty, ErrorNotice, LoadingBar, Spinner } from './Status.jsx';
 
 const PAGE = 50;
 
-const compare = (a, b) => {
+/** Compares two cells in direction dir (1 or -1); empty cells go last whichever the direction. */
+export const compareCells = (a, b, dir) => {
   if (a == null) return b == null ? 0 : 1;
   if (b == null) return -1;
-  return typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b));
+  return dir * (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)));
 };
 
 function SortHeader({ id, label, sort, setSort, numeric }) {
@@ -50,7 +51,7 @@ export function TableView({ picks, metaOf, view, state, tz, reloadKey }) {
   const labelKeys = useMemo(() => [...new Set(series.flatMap((s) => Object.keys(s.labels)))].sort(), [series]);
   const rows = useMemo(() => {
     const get = (r) => (sort.key.startsWith('l:') ? r.labels[sort.key.slice(2)] : r[sort.key]);
-    return toRows(series).sort((a, b) => sort.dir * compare(get(a), get(b)) || a.t - b.t);
+    return toRows(series).sort((a, b) => compareCells(get(a), get(b), sort.dir) || a.t - b.t);
   }, [series, sort]);
   const pages = Math.max(1, Math.ceil(rows.length / PAGE));
   const current = Math.min(page, pages - 1);
@@ -92,8 +93,8 @@ export function TableView({ picks, metaOf, view, state, tz, reloadKey }) {
                 {shown.map((r) => (
                   <tr key={`${r.key}@${r.t}`}>
                     <td className="mono">{formatTime(r.t)}</td>
-                    <td>{r.metric}</td>
-                    {labelKeys.map((k) => <td key={k}>{r.labels[k] ?? ''}</td>)}
+                    <td className="label-cell" title={r.metric}>{r.metric}</td>
+                    {labelKeys.map((k) => <td key={k} className="label-cell" title={r.labels[k]}>{r.labels[k] ?? ''}</td>)}
                     <td className="num">{r.value == null ? <span className="muted">–</span> : formatValue(r.value, r.unit)}</td>
                   </tr>
                 ))}

@@ -1,21 +1,24 @@
-// Range presets, absolute from/to, granularity, aggregation, refresh and the live toggle.
+// Range presets, absolute from/to (typed in the same format the headers show), bins, aggregation, refresh with
+// an auto-refresh interval and how long ago the data was fetched.
 import { useEffect, useRef, useState } from 'react';
+import { formatTime } from '../chart/format.js';
 import { AGG_CHOICES, GRANULARITIES } from '../model.js';
-import { PRESETS, fromLocalInput, presetFor, toLocalInput } from '../time/range.js';
+import { REFRESH } from '../state/urlState.js';
+import { PRESETS, parseInputTime, presetFor } from '../time/range.js';
 
 function AbsoluteRange({ range, onApply }) {
-  const [from, setFrom] = useState(toLocalInput(range[0]));
-  const [to, setTo] = useState(toLocalInput(range[1]));
+  const [from, setFrom] = useState(formatTime(range[0]));
+  const [to, setTo] = useState(formatTime(range[1]));
   const form = useRef(null);
-  // Follow the range (presets, live ticks, zoom) unless the user is typing in these fields.
+  // Follow the range (presets, refresh ticks, zoom) unless the user is typing in these fields.
   const [r0, r1] = range;
   useEffect(() => {
     if (form.current?.contains(document.activeElement)) return;
-    setFrom(toLocalInput(r0));
-    setTo(toLocalInput(r1));
+    setFrom(formatTime(r0));
+    setTo(formatTime(r1));
   }, [r0, r1]);
-  const a = fromLocalInput(from);
-  const b = fromLocalInput(to);
+  const a = parseInputTime(from);
+  const b = parseInputTime(to);
   const valid = a < b;
   return (
     <form
@@ -26,15 +29,11 @@ function AbsoluteRange({ range, onApply }) {
         if (valid) onApply(a, b);
       }}
     >
-      <label>
-        <span className="sr-only">From</span>
-        <input type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} aria-label="From" />
-      </label>
+      <input type="text" inputMode="numeric" value={from} onChange={(e) => setFrom(e.target.value)} aria-label="From"
+        placeholder="YYYY-MM-DD HH:MM" aria-invalid={Number.isNaN(a)} spellCheck={false} />
       <span className="muted">→</span>
-      <label>
-        <span className="sr-only">To</span>
-        <input type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} aria-label="To" />
-      </label>
+      <input type="text" inputMode="numeric" value={to} onChange={(e) => setTo(e.target.value)} aria-label="To"
+        placeholder="YYYY-MM-DD HH:MM" aria-invalid={Number.isNaN(b)} spellCheck={false} />
       <button type="submit" className="btn btn-small" disabled={!valid}>Apply</button>
     </form>
   );
@@ -63,7 +62,22 @@ export function DataControls({ state, update }) {
   );
 }
 
-export function TimeControls({ state, range, update, onRefresh, loading }) {
+/** "updated 12s ago", ticking every second. */
+function Updated({ at }) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(id);
+  }, []);
+  const s = Math.max(0, Math.round((now - at) / 1000));
+  return (
+    <span className="updated muted" data-testid="updated" title={`Data fetched at ${formatTime(at)}`}>
+      updated {s < 90 ? `${s}s` : `${Math.round(s / 60)}m`} ago
+    </span>
+  );
+}
+
+export function TimeControls({ state, range, update, onRefresh, busy, updatedAt }) {
   const preset = presetFor(state);
   return (
     <div className="time-controls">
@@ -76,27 +90,28 @@ export function TimeControls({ state, range, update, onRefresh, loading }) {
           </button>
         ))}
       </div>
-      <AbsoluteRange range={range} onApply={(a, b) => update({ from: String(a), to: String(b), zoom: null, live: false })} />
-      <button type="button" className={`btn btn-icon${loading ? ' is-spinning' : ''}`} onClick={onRefresh}
-        aria-label="Refresh" title="Refresh">
-        <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
-          <path d="M13.5 8a5.5 5.5 0 1 1-1.6-3.9M13.5 2.5v3h-3" fill="none" stroke="currentColor" strokeWidth="1.6" />
-        </svg>
-      </button>
-      <button type="button" role="switch" aria-checked={state.live}
-        className={`live${state.live ? ' is-on' : ''}`}
-        title="Auto-refresh every 10 s, following now"
-        onClick={() => update(state.live ? { live: false } : liveRange(state, range))}>
-        <span className="live-dot" aria-hidden="true" />
-        Live
-      </button>
+      <AbsoluteRange range={range} onApply={(a, b) => update({ from: String(a), to: String(b), zoom: null, refresh: 'off' })} />
+      <div className="refresh">
+        <button type="button" className={`btn btn-icon${busy ? ' is-spinning' : ''}`} onClick={onRefresh}
+          aria-label="Refresh" aria-busy={busy} title="Refresh (r)">
+          <svg width="14" height="14" viewBox="0 0 16 16" aria-hidden="true">
+            <path d="M13.5 8a5.5 5.5 0 1 1-1.6-3.9M13.5 2.5v3h-3" fill="none" stroke="currentColor" strokeWidth="1.6" />
+          </svg>
+        </button>
+        <select className={`refresh-every${state.refresh !== 'off' ? ' is-on' : ''}`} aria-label="Refresh every"
+          value={state.refresh} title="Auto-refresh, following now"
+          onChange={(e) => update(e.target.value === 'off' ? { refresh: 'off' } : followNow(state, range, e.target.value))}>
+          {Object.keys(REFRESH).map((r) => <option key={r} value={r}>{r === 'off' ? 'auto off' : `every ${r}`}</option>)}
+        </select>
+        <Updated at={updatedAt} />
+      </div>
     </div>
   );
 }
 
-/** Turning live on makes an absolute range relative (same length, ending now). */
-function liveRange(state, range) {
-  if (state.to === 'now') return { live: true };
+/** Auto-refresh makes an absolute range relative (same length, ending now), so each tick moves it. */
+function followNow(state, range, refresh) {
+  if (state.to === 'now') return { refresh };
   const minutes = Math.max(1, Math.round((range[1] - range[0]) / 60000));
-  return { live: true, from: `-${minutes}m`, to: 'now', zoom: null };
+  return { refresh, from: `-${minutes}m`, to: 'now', zoom: null };
 }

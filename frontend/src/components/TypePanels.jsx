@@ -32,7 +32,7 @@ export function EnumPanel({ pick, view, reloadKey }) {
   );
 }
 
-export function HistogramPanel({ pick, meta, view, gran, tz, reloadKey }) {
+export function HistogramPanel({ pick, meta, view, gran, tz, reloadKey, onZoom }) {
   const ref = useRef(null);
   const width = useWidth(ref);
   const plotWidth = Math.max(50, width - 80);
@@ -51,7 +51,8 @@ export function HistogramPanel({ pick, meta, view, gran, tz, reloadKey }) {
       <div ref={ref} className="chart-area">
         {width > 0 && (
           <Fetched state={res} isEmpty={(d) => !d.points?.some((p) => p[1])}>
-            {res.data && <Heatmap data={res.data} domain={view} width={width} unit={meta?.unit} showCells={cells} />}
+            {res.data && <Heatmap data={res.data} domain={view} width={width} unit={meta?.unit} showCells={cells}
+              onZoom={onZoom} onZoomOut={() => onZoom(null)} />}
           </Fetched>
         )}
       </div>

@@ -1,5 +1,5 @@
 // Turns /api/query responses into columnar series (times, values, min, max) with a key, label and colour.
-import { colorAt } from '../chart/palette.js';
+import { seriesColors } from '../chart/palette.js';
 
 /** A stable identity for a series: metric plus its sorted labels. */
 export function seriesKey(metric, labels = {}) {
@@ -43,7 +43,8 @@ export function toSeries(responses, styleOf = () => 'line') {
       });
     }
   }
-  return out.map((s, i) => ({ ...s, color: colorAt(i) }));
+  const colors = seriesColors(out);
+  return out.map((s, i) => ({ ...s, color: colors[i] }));
 }
 
 /** True when no series has a single present value. */

@@ -1,6 +1,6 @@
 // Fetch hooks: JSON by URL, cancelled when the URL changes, keeping the last data while the next loads.
-import { useEffect, useRef, useState } from 'react';
-import { getJson } from '../api/client.js';
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { activity, getJson } from '../api/client.js';
 
 /** Fetches every URL in `urls`; returns {data: [..], error, loading}. */
 export function useFetchAll(urls, reloadKey = 0) {
@@ -66,3 +66,6 @@ export function useDebounced(value, ms) {
   }, [value, ms]);
   return v;
 }
+
+/** True while any request of the page is in flight. */
+export const useBusy = () => useSyncExternalStore(activity.subscribe, () => activity.count() > 0);

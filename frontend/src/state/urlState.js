@@ -3,8 +3,11 @@ import { formatSelector, parseSelector } from '../api/selector.js';
 import { AGG_CHOICES, DEFAULT_AGG, GRANULARITIES } from '../model.js';
 
 export const DEFAULTS = Object.freeze({
-  picks: [], from: '-6h', to: 'now', zoom: null, gran: 'auto', agg: DEFAULT_AGG, tab: 'graph', live: false,
+  picks: [], from: '-6h', to: 'now', zoom: null, gran: 'auto', agg: DEFAULT_AGG, tab: 'graph', refresh: 'off',
 });
+
+/** Auto-refresh intervals and their length in ms. */
+export const REFRESH = { off: 0, '5s': 5000, '10s': 10_000, '30s': 30_000, '1m': 60_000, '5m': 300_000 };
 
 export const TABS = ['graph', 'table'];
 
@@ -13,7 +16,7 @@ const oneOf = (value, allowed, fallback) => (allowed.includes(value) ? value : f
 /**
  * Reads a query string into view state. Parameters:
  * m=name{k="v"} (repeated, one per picked metric), g=name:key1,key2 (group-by), c=name:chartType,
- * from, to, zs/ze (zoom bounds in ms), gran, agg, tab, live=1.
+ * from, to, zs/ze (zoom bounds in ms), gran, agg, tab, refresh (an interval of REFRESH; the older live=1 is 10s).
  */
 export function decodeState(search) {
   const p = new URLSearchParams(search);
@@ -47,7 +50,7 @@ export function decodeState(search) {
     gran: oneOf(p.get('gran'), GRANULARITIES, DEFAULTS.gran),
     agg: oneOf(p.get('agg'), AGG_CHOICES, DEFAULTS.agg),
     tab: oneOf(p.get('tab'), TABS, DEFAULTS.tab),
-    live: p.get('live') === '1',
+    refresh: oneOf(p.get('refresh'), Object.keys(REFRESH), p.get('live') === '1' ? '10s' : DEFAULTS.refresh),
   };
 }
 
@@ -57,13 +60,12 @@ export function encodeState(state) {
   for (const pick of state.picks) p.append('m', formatSelector(pick));
   for (const pick of state.picks) if (pick.groupBy?.length) p.append('g', `${pick.name}:${pick.groupBy.join(',')}`);
   for (const pick of state.picks) if (pick.chart) p.append('c', `${pick.name}:${pick.chart}`);
-  for (const key of ['from', 'to', 'gran', 'agg', 'tab']) {
+  for (const key of ['from', 'to', 'gran', 'agg', 'tab', 'refresh']) {
     if (state[key] !== DEFAULTS[key]) p.set(key, state[key]);
   }
   if (state.zoom) {
     p.set('zs', String(Math.round(state.zoom[0])));
     p.set('ze', String(Math.round(state.zoom[1])));
   }
-  if (state.live) p.set('live', '1');
   return p.toString();
 }

@@ -7,7 +7,7 @@ describe('URL state', () => {
     expect(encodeState({ ...DEFAULTS })).toBe('');
   });
 
-  it('round-trips metrics, filters, group-by, chart types, range, zoom, granularity, agg, tab and live', () => {
+  it('round-trips metrics, filters, group-by, chart types, range, zoom, granularity, agg, tab and refresh', () => {
     const state = {
       picks: [
         { name: 'cpu', filters: { host: ['a', 'b'], region: ['eu'] }, groupBy: ['host'], chart: 'bars' },
@@ -20,7 +20,7 @@ describe('URL state', () => {
       gran: 'hour',
       agg: 'p99',
       tab: 'table',
-      live: true,
+      refresh: '30s',
     };
     const qs = encodeState(state);
     expect(decodeState(qs)).toEqual(state);
@@ -34,6 +34,11 @@ describe('URL state', () => {
     expect(s.agg).toBe('auto');
     expect(s.tab).toBe('graph');
     expect(s.zoom).toBeNull();
+  });
+
+  it('reads the older live=1 as a 10 s refresh', () => {
+    expect(decodeState('m=cpu&live=1').refresh).toBe('10s');
+    expect(decodeState('m=cpu&refresh=7s').refresh).toBe('off');
   });
 
   it('keeps relative ranges as text', () => {

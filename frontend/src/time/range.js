@@ -23,11 +23,24 @@ export function parseTime(value, now) {
   return Number.isNaN(t) ? NaN : t;
 }
 
-/** [start, end] in ms for a {from, to} pair at time `now`; swaps reversed bounds. */
+const DEFAULT_BOUND = { from: '-6h', to: 'now' };
+
+/**
+ * [start, end] in ms for a {from, to} pair at time `now`, swapping reversed bounds, and the errors of bounds
+ * that cannot be read (each replaced by its default, so the page still shows something):
+ * {range, errors: ["from: 'yesterday' is not a time ..."]}.
+ */
 export function resolveRange({ from, to }, now) {
-  const a = parseTime(from, now);
-  const b = parseTime(to, now);
-  return a <= b ? [a, b] : [b, a];
+  const errors = [];
+  const read = (key, value) => {
+    const t = parseTime(value, now);
+    if (!Number.isNaN(t)) return t;
+    errors.push(`${key}: '${value}' is not a time; use now, -15m, -6h, -7d, epoch ms or YYYY-MM-DD HH:MM`);
+    return parseTime(DEFAULT_BOUND[key], now);
+  };
+  const a = read('from', from);
+  const b = read('to', to);
+  return { range: a <= b ? [a, b] : [b, a], errors };
 }
 
 /** The preset matching a range, if any. */
@@ -46,13 +59,27 @@ export function formatDuration(ms) {
   return parts.slice(0, 2).join(' ');
 }
 
-const pad = (n) => String(n).padStart(2, '0');
 
-/** Epoch ms → value for <input type="datetime-local"> in local time. */
-export function toLocalInput(ms) {
-  const d = new Date(ms);
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+/** "YYYY-MM-DD HH:MM[:SS]" (a "T" also accepted) in local time or UTC → epoch ms; NaN when unreadable. */
+export function parseInputTime(str, utc = false) {
+  const m = /^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?\s*$/.exec(str || '');
+  if (!m) return NaN;
+  const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v || 0));
+  return utc ? Date.UTC(y, mo - 1, d, h, mi, s) : new Date(y, mo - 1, d, h, mi, s).getTime();
 }
 
-/** <input type="datetime-local"> value (local time) → epoch ms, NaN when empty. */
-export const fromLocalInput = (str) => (str ? new Date(str).getTime() : NaN);
+/** The range moved by `fraction` of its length (negative: back in time). */
+export const shiftRange = ([a, b], fraction) => {
+  const d = Math.round((b - a) * fraction);
+  return [a + d, b + d];
+};
+
+/** The range widened `factor` times around its middle. */
+export const widenRange = ([a, b], factor) => {
+  const mid = (a + b) / 2;
+  const half = ((b - a) * factor) / 2;
+  return [Math.round(mid - half), Math.round(mid + half)];
+};
+
+/** The smallest range holding both. */
+export const coverRange = ([a, b], [c, d]) => [Math.min(a, c), Math.max(b, d)];

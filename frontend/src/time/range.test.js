@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, fromLocalInput, parseTime, presetFor, resolveRange, toLocalInput } from './range.js';
+import { formatTime } from '../chart/format.js';
+import {
+  coverRange, formatDuration, parseInputTime, parseTime, presetFor, resolveRange, shiftRange, widenRange,
+} from './range.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -14,8 +17,12 @@ describe('time ranges', () => {
   });
 
   it('resolves and orders a range', () => {
-    expect(resolveRange({ from: '-1h', to: 'now' }, NOW)).toEqual([NOW - 3_600_000, NOW]);
-    expect(resolveRange({ from: 'now', to: '-1h' }, NOW)).toEqual([NOW - 3_600_000, NOW]);
+    expect(resolveRange({ from: '-1h', to: 'now' }, NOW).range).toEqual([NOW - 3_600_000, NOW]);
+    expect(resolveRange({ from: 'now', to: '-1h' }, NOW).range).toEqual([NOW - 3_600_000, NOW]);
+    const bad = resolveRange({ from: 'yesterday', to: 'now' }, NOW);
+    expect(bad.range).toEqual([NOW - 6 * 3_600_000, NOW]);
+    expect(bad.errors).toHaveLength(1);
+    expect(bad.errors[0]).toMatch(/^from: 'yesterday' is not a time/);
     expect(presetFor({ from: '-6h', to: 'now' }).label).toBe('6h');
     expect(presetFor({ from: '-5h', to: 'now' })).toBeUndefined();
   });
@@ -24,7 +31,18 @@ describe('time ranges', () => {
     expect(formatDuration(90 * 60_000)).toBe('1h 30m');
     expect(formatDuration(86_400_000 * 2 + 5000)).toBe('2d 5s');
     const t = new Date(2024, 2, 5, 7, 9).getTime();
-    expect(toLocalInput(t)).toBe('2024-03-05T07:09');
-    expect(fromLocalInput('2024-03-05T07:09')).toBe(t);
+    expect(formatTime(t)).toBe('2024-03-05 07:09');
+    expect(formatTime(t + 5000)).toBe('2024-03-05 07:09:05');
+    expect(parseInputTime('2024-03-05 07:09')).toBe(t);
+    expect(parseInputTime('2024-03-05T07:09:05')).toBe(t + 5000);
+    expect(parseInputTime('2024-03-05 07:09', true)).toBe(Date.UTC(2024, 2, 5, 7, 9));
+    expect(formatTime(Date.UTC(2024, 2, 5, 7, 9), true)).toBe('2024-03-05 07:09');
+    expect(parseInputTime('yesterday')).toBeNaN();
+  });
+
+  it('pans, widens and covers ranges', () => {
+    expect(shiftRange([100, 200], -0.5)).toEqual([50, 150]);
+    expect(widenRange([100, 200], 2)).toEqual([50, 250]);
+    expect(coverRange([100, 200], [50, 150])).toEqual([50, 200]);
   });
 });

@@ -1,0 +1,98 @@
+"""What the browser tests share: the module's data set, waiting, and reading the chart's SVG."""
+import math
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass, fields
+from urllib.parse import urlencode
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+MINUTE = 60_000
+SPAN = 120  # minutes of data
+GAP = (50, 70)  # minutes without cpu data
+BATCH = 100  # points per write: ~10 kB, what a small exporter sends
+
+
+@dataclass
+class Dataset:
+    """What the module wrote: metric names and the absolute range holding the data."""
+    cpu: str
+    latency: str
+    requests: str
+    state: str
+    sizes: str
+    start: int
+    end: int
+
+    def url(self, base, metrics, **extra):
+        """A dashboard link showing `metrics` over the data's range."""
+        params = [("m", m) for m in metrics] + [("from", str(self.start)), ("to", str(self.end))]
+        return f"{base}/?{urlencode(params + list(extra.items()))}"
+
+    def names(self):
+        """The metric names of the set."""
+        return [getattr(self, f.name) for f in fields(self) if f.name not in ("start", "end")]
+
+
+def write_dataset(api):
+    """Creates metrics of every type with two hours of per-minute data (and a 20-minute hole in cpu)."""
+    p = f"e2e_{uuid.uuid4().hex[:8]}"
+    names = {k: f"{p}_{k}" for k in ("cpu", "latency", "requests", "state", "sizes")}
+    for key, kind, unit in (("cpu", "gauge", "%"), ("latency", "gauge", "ms"), ("requests", "counter", "req"),
+                            ("state", "enum", ""), ("sizes", "histogram", "B")):
+        api.post("/api/metrics", {"name": names[key], "type": kind, "label_keys": ["host"], "unit": unit,
+                                  "description": f"e2e {key}"})
+    end = int(time.time() * 1000) // MINUTE * MINUTE - 5 * MINUTE
+    start = end - SPAN * MINUTE
+    rnd = random.Random(4)
+    items, total = [], {"a": 1000.0, "b": 5000.0}
+    for i in range(SPAN):
+        ts = start + i * MINUTE
+        for host, shift in (("a", 0.0), ("b", 1.3)):
+            wave = math.sin(i / 14 + shift)
+            if not GAP[0] <= i < GAP[1]:
+                items.append({"name": names["cpu"], "labels": {"host": host}, "timestamp": ts,
+                              "value": round(48 + 18 * wave + 10 * shift + rnd.gauss(0, 2.5), 2)})
+            items.append({"name": names["latency"], "labels": {"host": host}, "timestamp": ts,
+                          "value": round(160 + 45 * math.sin(i / 23 + 2 * shift) + 30 * shift + rnd.gauss(0, 9), 1)})
+            total[host] += 60 * (40 + 15 * math.cos(i / 18 + shift) + rnd.uniform(0, 6))
+            items.append({"name": names["requests"], "labels": {"host": host}, "value": round(total[host]),
+                          "timestamp": ts})
+        items.append({"name": names["state"], "labels": {"host": "a"},
+                      "state": ("running", "running", "idle", "failed")[(i // 10) % 4], "timestamp": ts})
+        items.append({"name": names["sizes"], "labels": {"host": "a"}, "timestamp": ts,
+                      "buckets": {"10": rnd.randint(0, 4), "100": rnd.randint(8, 16), "1000": 3 + i // 20 + rnd.randint(0, 3),
+                                  "+inf": rnd.randint(0, 2)}})
+    for k in range(0, len(items), BATCH):
+        api.post("/api/write", items[k:k + BATCH])
+    return Dataset(start=start, end=end, **names)
+
+
+def wait(driver, predicate, timeout=30, message=""):
+    """Waits until predicate(driver) is truthy and returns its value."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(predicate, message)
+
+
+def main_chart(driver):
+    """The main chart's <svg> once it has drawn series."""
+    return wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "svg[data-testid=main-chart]")
+                if d.find_elements(By.CSS_SELECTOR, "svg[data-testid=main-chart] .series") else None,
+                message="the main chart never drew a series")
+
+
+def idle(driver):
+    """Waits for every loading bar to stop."""
+    wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".loading-bar.is-active"), message="still loading")
+
+
+def segments(d):
+    """Splits an SVG path into its subpaths and returns each one's [min x, max x]."""
+    out = []
+    for part in re.split(r"(?=M)", d):
+        xs = [float(x) for x in re.findall(r"(-?[\d.]+(?:e-?\d+)?),-?[\d.]+", part)]
+        if xs:
+            out.append((min(xs), max(xs)))
+    return out
