@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 level=${1:-base}
 
 debian_packages=(nginx maven openjdk-17-jre-headless python3-venv)
-[ "$level" = base ] || debian_packages+=(chromium chromium-driver docker-compose influxdb victoria-metrics)
+[ "$level" = base ] || debian_packages+=(chromium chromium-driver docker-compose influxdb victoria-metrics
+                              prometheus-alertmanager)
 
 missing=()
 for package in "${debian_packages[@]}"; do
@@ -19,8 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Packages must not start their own services (nginx on :80, influxd): the project runs its own.
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null && $sudo chmod +x /usr/sbin/policy-rc.d
   trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # Python: a venv, reinstalled only when the pinned requirements change.
