@@ -1,0 +1,143 @@
+"""The live evaluator: one at a time across all instances, holding a lease in Cassandra.
+
+Every instance runs this thread; the one whose lightweight transaction takes the lease evaluates, the others
+retry every lease/3 seconds. The holder renews at the same pace, and evaluates only while its last renewal
+is younger than the lease minus a margin, so two never evaluate together; when it dies, the lease's TTL
+frees the row and another instance takes it within lease + lease/3 seconds (a clean stop releases it at once).
+
+Evaluations sit on each group's interval grid (multiples of the interval in epoch time), so a successor
+continues the same schedule. After each group evaluation the state is written first, then the history, then
+the notifications are queued: a successor reads ActiveAt and the last send back and neither restarts `for`
+nor repeats a notification (one lost in the crash is re-sent by the resend rule, at most a resend delay later).
+"""
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from metrics_server.alerting import state as sm
+from metrics_server.alerting.engine import DEFAULT_RESEND_DELAY_MS, InstantQuery, Outcome, RuleState, Write, \
+    evaluate_group
+from metrics_server.alerting.metrics import AlertMetrics
+from metrics_server.alerting.notify import Notifier, alertmanager_alert, webhook_payload
+from metrics_server.alerting.rules import Group
+from metrics_server.alerting.store import AlertStore
+
+log = logging.getLogger(__name__)
+MARGIN = 0.2  # of the lease: the holder stops evaluating this long before its lease could expire
+TICK = 0.25
+
+
+class Evaluator(threading.Thread):
+    """Competes for the lease, then evaluates every group when its time comes."""
+
+    def __init__(self, store: AlertStore, query: InstantQuery, write: Write | None, notifier: Notifier | None,
+                 holder: str, lease_seconds: int = 15, resend_delay_ms: int = DEFAULT_RESEND_DELAY_MS,
+                 external_url: str = "", metrics: AlertMetrics | None = None,
+                 clock: Callable[[], float] = time.time):
+        super().__init__(daemon=True, name="alert-evaluator")
+        self.store, self.query, self.write, self.notifier = store, query, write, notifier
+        self.holder, self.lease_seconds = holder, lease_seconds
+        self.resend_delay_ms, self.external_url = resend_delay_ms, external_url
+        self.metrics, self.clock = metrics, clock
+        self.stopping = threading.Event()
+        self.leader = False
+        self.valid_until = 0.0  # monotonic time until which our lease is certainly ours
+        self.next_lease = 0.0
+        self.states: dict[str, dict[str, RuleState]] = {}
+        self.last: dict[str, int] = {}
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.tick()
+            except Exception as error:  # Cassandra away, a bug in one group: keep the thread alive
+                log.warning("alert evaluation failed: %s", error)
+            self.stopping.wait(TICK)
+        if self.leader:
+            try:
+                self.store.release(self.holder)
+            except Exception as error:
+                log.info("could not release the evaluator lease: %s", error)
+
+    def tick(self) -> None:
+        if time.monotonic() >= self.next_lease:
+            self.renew()
+        if not self.leader or time.monotonic() >= self.valid_until:
+            return
+        now = int(self.clock() * 1000)
+        groups = [group for group, _, _ in self.store.groups()]
+        for gone in set(self.states) - {group.name for group in groups}:
+            self.states.pop(gone)
+            self.last.pop(gone, None)
+        for group in groups:
+            if time.monotonic() >= self.valid_until:
+                return
+            due = now - now % group.interval_ms
+            if group.name not in self.states:
+                self.load(group, now)
+            if self.last.get(group.name, -1) < due:
+                self.evaluate(group, due)
+
+    def renew(self) -> None:
+        """Take or renew the lease; on losing it, forget the in-memory state (the next holder owns it)."""
+        asked = time.monotonic()
+        self.next_lease = asked + self.lease_seconds / 3
+        try:
+            held, holder = self.store.acquire(self.holder, self.lease_seconds)
+        except Exception as error:
+            log.info("cannot reach the evaluator lease: %s", error)
+            held, holder = False, None
+        if held:
+            self.valid_until = asked + self.lease_seconds * (1 - MARGIN)
+            if not self.leader:
+                log.info("%s took the evaluator lease", self.holder)
+        elif self.leader:
+            log.warning("%s lost the evaluator lease to %s", self.holder, holder)
+        if held != self.leader:
+            self.states.clear()
+            self.last.clear()
+        self.leader = held
+        if self.metrics is not None:
+            self.metrics.leader.set(1 if held else 0)
+
+    def load(self, group: Group, now: int) -> None:
+        """The group's state as the last evaluator left it (restored unless it is older than an hour)."""
+        stored = self.store.load_state(group.name)
+        last = max((state.last_evaluation or -1 for state in stored.values()), default=-1)
+        for state in stored.values():
+            state.alerts = sm.restore(state.alerts, state.last_evaluation, now)
+        self.states[group.name] = stored
+        self.last[group.name] = last
+
+    def evaluate(self, group: Group, now: int) -> Outcome:
+        """Evaluate, store the state, record the history, then queue the notifications."""
+        previous = self.states.get(group.name, {})
+        outcome = evaluate_group(group, previous, now, self.query, self.write, self.resend_delay_ms,
+                                 self.external_url)
+        if time.monotonic() >= self.valid_until:
+            log.warning("lease expired during the evaluation of %s: its outcome is dropped", group.name)
+            return outcome
+        self.store.save_state(group.name, outcome.states, set(previous) - set(outcome.states))
+        self.states[group.name], self.last[group.name] = outcome.states, now
+        self.store.record_transitions(group.name, [(rule.key, t) for rule, t in outcome.transitions])
+        self.notify(outcome)
+        if self.metrics is not None:
+            self.metrics.observe(group, outcome)
+        return outcome
+
+    def notify(self, outcome: Outcome) -> None:
+        """Alertmanagers get every alert due; webhooks the first announcement of a firing or resolved alert."""
+        if self.notifier is None or not outcome.sent:
+            return
+        alerts = [alertmanager_alert(alert, rule.expr, self.external_url) for rule, alert, _ in outcome.sent]
+        self.notifier.submit("alertmanager", alerts, len(alerts))
+        announced: dict[str, list] = {}
+        for rule, alert, first in outcome.sent:
+            if first:
+                announced.setdefault(rule.name, []).append((alert, rule.expr))
+        for name, items in announced.items():
+            self.notifier.submit("webhook", webhook_payload("webhook", name, items, self.external_url), len(items))

@@ -1,0 +1,195 @@
+"""Alerting's tables in Cassandra: rule groups, per-rule state, the evaluator's lease, history, deliveries.
+
+State is one JSON document per rule, a partition per group, written in one single-partition batch after each
+group evaluation (atomic and isolated), so a new evaluator reads back exactly what the last one decided:
+ActiveAt (for), the last send (no duplicates), keep_firing_for's start, the no-data memory.
+"""
+import datetime
+import json
+import time
+import uuid
+from typing import Any
+
+from cassandra.query import BatchStatement, BatchType
+
+from metrics_server.alerting.engine import RuleState, state_from_json, state_to_json
+from metrics_server.alerting.rules import Group, parse_group
+from metrics_server.db import Database
+
+LEASE = "evaluator"
+SCOPE = "rules"
+TABLES = (
+    # The rule groups the API manages (and the rule file loads), in one partition: a few KB each.
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_groups (
+        scope text, name text, body text, source text, updated_at timestamp,
+        PRIMARY KEY (scope, name))""",
+    # Each rule's state (alerts, ActiveAt, last send, no-data memory, health) as JSON, a partition per group.
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_state (
+        group_name text, rule_key text, state text, updated_at timestamp,
+        PRIMARY KEY (group_name, rule_key))""",
+    # One evaluator at a time: the row exists while its holder renews it (lightweight transactions + TTL).
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_lease (
+        name text PRIMARY KEY, holder text, renewed_at timestamp)""",
+    # Every transition, a partition per UTC day, newest first; TTL-bounded (alert_history_days).
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_history (
+        day text, at timestamp, id timeuuid, group_name text, rule_key text, alertname text,
+        fingerprint text, labels frozen<map<text, text>>, from_state text, to_state text, value double,
+        PRIMARY KEY (day, at, id)) WITH CLUSTERING ORDER BY (at DESC, id ASC)""",
+    # Every delivery attempt to Alertmanager or a webhook, a partition per UTC day, kept 7 days.
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_deliveries (
+        day text, at timestamp, id timeuuid, receiver text, url text, attempt int, ok boolean,
+        status int, error text, alerts int, duration_ms double,
+        PRIMARY KEY (day, at, id)) WITH CLUSTERING ORDER BY (at DESC, id ASC)""",
+)
+DELIVERY_TTL = 7 * 86400
+DAY_MS = 86_400_000
+
+
+def day_of(ms: int) -> str:
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
+def days_between(start: int, end: int) -> list[str]:
+    """The UTC days a range touches, newest first."""
+    first = start - start % DAY_MS
+    return [day_of(ms) for ms in range(end - end % DAY_MS, first - 1, -DAY_MS)]
+
+
+class AlertStore:
+    """The only CQL of alerting; every method is one or a few prepared statements."""
+
+    def __init__(self, db: Database, history_days: int = 30):
+        self.db = db
+        self.history_ttl = history_days * 86400
+
+    # ---- rule groups ----
+
+    def groups(self) -> list[tuple[Group, str, int]]:
+        """Every stored group with its source (api or file) and update time (ms), by name."""
+        rows = self.db.session.execute(self.db.prepare(
+            "SELECT name, body, source, updated_at FROM {ks}.alert_groups WHERE scope = ?"), (SCOPE,))
+        return [(parse_group(json.loads(row.body)), row.source, int(row.updated_at.timestamp() * 1000))
+                for row in rows]
+
+    def group(self, name: str) -> Group | None:
+        row = self.db.session.execute(self.db.prepare(
+            "SELECT body FROM {ks}.alert_groups WHERE scope = ? AND name = ?"), (SCOPE, name)).one()
+        return parse_group(json.loads(row.body)) if row else None
+
+    def put_group(self, group: Group, source: str = "api") -> None:
+        self.db.session.execute(self.db.prepare(
+            "INSERT INTO {ks}.alert_groups (scope, name, body, source, updated_at) VALUES (?, ?, ?, ?, ?)"),
+            (SCOPE, group.name, json.dumps(group.to_dict()), source, datetime.datetime.now(datetime.timezone.utc)))
+
+    def delete_group(self, name: str) -> None:
+        """The group and its state (its alerts end; receivers learn it from endsAt, as when Prometheus drops
+        a rule)."""
+        self.db.session.execute(self.db.prepare("DELETE FROM {ks}.alert_groups WHERE scope = ? AND name = ?"),
+                                (SCOPE, name))
+        self.db.session.execute(self.db.prepare("DELETE FROM {ks}.alert_state WHERE group_name = ?"), (name,))
+
+    # ---- state ----
+
+    def load_state(self, group: str) -> dict[str, RuleState]:
+        rows = self.db.session.execute(self.db.prepare(
+            "SELECT rule_key, state FROM {ks}.alert_state WHERE group_name = ?"), (group,))
+        return {row.rule_key: state_from_json(json.loads(row.state)) for row in rows}
+
+    def save_state(self, group: str, states: dict[str, RuleState], removed: set[str] = frozenset()) -> None:
+        """The group's rules' state in one single-partition batch (all or nothing)."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        batch = BatchStatement(batch_type=BatchType.LOGGED)
+        insert = self.db.prepare(
+            "INSERT INTO {ks}.alert_state (group_name, rule_key, state, updated_at) VALUES (?, ?, ?, ?)")
+        for key, state in states.items():
+            batch.add(insert, (group, key, json.dumps(state_to_json(state)), now))
+        delete = self.db.prepare("DELETE FROM {ks}.alert_state WHERE group_name = ? AND rule_key = ?")
+        for key in removed:
+            batch.add(delete, (group, key))
+        if len(batch):
+            self.db.session.execute(batch)
+
+    # ---- the lease ----
+
+    def acquire(self, holder: str, ttl_seconds: int) -> tuple[bool, str | None]:
+        """Take the lease if nobody holds it, or renew it if `holder` does: (held now, current holder)."""
+        now = datetime.datetime.now(datetime.timezone.utc)
+        renewed = self.db.session.execute(self.db.prepare(
+            "UPDATE {ks}.alert_lease USING TTL ? SET holder = ?, renewed_at = ? WHERE name = ? IF holder = ?"),
+            (ttl_seconds, holder, now, LEASE, holder))
+        if renewed.was_applied:
+            return True, holder
+        taken = self.db.session.execute(self.db.prepare(
+            "INSERT INTO {ks}.alert_lease (name, holder, renewed_at) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?"),
+            (LEASE, holder, now, ttl_seconds))
+        return (True, holder) if taken.was_applied else (False, taken.one().holder)
+
+    def release(self, holder: str) -> None:
+        """Give the lease up at once (a clean stop), so another instance takes over without waiting."""
+        self.db.session.execute(self.db.prepare("DELETE FROM {ks}.alert_lease WHERE name = ? IF holder = ?"),
+                                (LEASE, holder))
+
+    def holder(self) -> str | None:
+        row = self.db.session.execute(self.db.prepare("SELECT holder FROM {ks}.alert_lease WHERE name = ?"),
+                                      (LEASE,)).one()
+        return row.holder if row else None
+
+    # ---- history ----
+
+    def record_transitions(self, group: str, items: list[tuple[str, Any]]) -> None:
+        """(rule key, Transition) pairs, each with the history TTL."""
+        insert = self.db.prepare(
+            "INSERT INTO {ks}.alert_history (day, at, id, group_name, rule_key, alertname, fingerprint, labels, "
+            "from_state, to_state, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")
+        for rule_key, t in items:
+            self.db.session.execute(insert, (
+                day_of(t.at), _ts(t.at), uuid.uuid1(), group, rule_key, t.labels.get("alertname", ""),
+                t.fingerprint, t.labels, t.from_state, t.to_state, t.value, self.history_ttl))
+
+    def history(self, start: int, end: int, group: str | None = None, rule: str | None = None,
+                limit: int = 1000) -> list[dict[str, Any]]:
+        """Transitions between start and end (ms), newest first, optionally of one group or rule."""
+        select = self.db.prepare(
+            "SELECT at, group_name, rule_key, alertname, fingerprint, labels, from_state, to_state, value "
+            "FROM {ks}.alert_history WHERE day = ? AND at >= ? AND at <= ?")
+        out = []
+        for day in days_between(start, end):
+            for row in self.db.session.execute(select, (day, _ts(start), _ts(end))):
+                if (group and row.group_name != group) or (rule and rule not in (row.rule_key, row.alertname)):
+                    continue
+                out.append({"at": int(row.at.timestamp() * 1000), "group": row.group_name, "rule": row.rule_key,
+                            "alertname": row.alertname, "fingerprint": row.fingerprint,
+                            "labels": dict(row.labels or {}), "from": row.from_state, "to": row.to_state,
+                            "value": row.value})
+                if len(out) >= limit:
+                    return out
+        return out
+
+    # ---- deliveries ----
+
+    def record_delivery(self, receiver: str, url: str, attempt: int, ok: bool, status: int | None,
+                        error: str, alerts: int, duration_ms: float) -> None:
+        now = int(time.time() * 1000)
+        self.db.session.execute(self.db.prepare(
+            "INSERT INTO {ks}.alert_deliveries (day, at, id, receiver, url, attempt, ok, status, error, alerts, "
+            "duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?"),
+            (day_of(now), _ts(now), uuid.uuid1(), receiver, url, attempt, ok, status, error, alerts, duration_ms,
+             DELIVERY_TTL))
+
+    def deliveries(self, start: int, end: int, limit: int = 1000) -> list[dict[str, Any]]:
+        select = self.db.prepare(
+            "SELECT at, receiver, url, attempt, ok, status, error, alerts, duration_ms FROM {ks}.alert_deliveries "
+            "WHERE day = ? AND at >= ? AND at <= ? LIMIT ?")
+        out = []
+        for day in days_between(start, end):
+            for row in self.db.session.execute(select, (day, _ts(start), _ts(end), limit - len(out))):
+                out.append({"at": int(row.at.timestamp() * 1000), "receiver": row.receiver, "url": row.url,
+                            "attempt": row.attempt, "ok": row.ok, "status": row.status, "error": row.error,
+                            "alerts": row.alerts, "duration_ms": row.duration_ms})
+            if len(out) >= limit:
+                break
+        return out
+
+
+def _ts(ms: int) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
