@@ -44,6 +44,20 @@ class Replication(fields.Field):
         return {"class": "NetworkTopologyStrategy", **factors}
 
 
+class Urls(fields.Field):
+    """A list of http(s) URLs, given as a JSON list or a comma-separated string (empty: none)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        urls = value.split(",") if isinstance(value, str) else value
+        if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+            raise ValidationError("expected a list of URLs or a comma-separated string of them")
+        urls = [url.strip() for url in urls if url.strip()]
+        bad = [url for url in urls if not url.startswith(("http://", "https://"))]
+        if bad:
+            raise ValidationError(f"expected http:// or https:// URLs, got {bad[0]!r}")
+        return urls
+
+
 def _int(low: int, high: int, **kwargs) -> fields.Integer:
     return fields.Integer(
         strict=False, validate=validate.Range(low, high, error=f"expected an integer from {low} to {high}"),
@@ -87,6 +101,16 @@ class ConfigSchema(Schema):
     partition_hours = _int(1, 24 * 31, load_default=24)
     default_retention_days = _int(0, 36500, load_default=0)
     rate_limit = _int(0, 1_000_000, load_default=0)
+    alerting = fields.Boolean(load_default=True, truthy={"1", "true", "yes", "on", 1},
+                              falsy={"0", "false", "no", "off", "", 0})
+    alert_rules_file = fields.String(load_default="")
+    alertmanagers = Urls(load_default=list)
+    alert_webhooks = Urls(load_default=list)
+    alert_resend_delay = fields.Float(
+        load_default=60.0, validate=validate.Range(1, 86400, error="expected seconds from 1 to 86400"))
+    alert_lease_seconds = _int(2, 3600, load_default=15)
+    alert_history_days = _int(1, 3650, load_default=30)
+    external_url = fields.String(load_default="")
     log_level = fields.String(
         load_default="INFO", validate=validate.OneOf(("DEBUG", "INFO", "WARNING", "ERROR"),
                                                      error="expected DEBUG, INFO, WARNING or ERROR"))

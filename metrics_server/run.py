@@ -1,7 +1,8 @@
 """Serve the app with waitress: `python -m metrics_server.run [path/to/config.json]`.
 
 SIGTERM drains: the listening socket closes at once (nginx moves on to another instance), requests in
-flight finish and are sent, then the process exits. Each process also keeps the hourly rollups current.
+flight finish and are sent, then the process exits. Each process also keeps the hourly rollups current and
+competes for the alert evaluator's lease (alerting/evaluator.py), releasing it on the way out.
 """
 import gc
 import logging
@@ -13,6 +14,7 @@ import time
 
 from waitress import create_server, wasyncore
 
+from metrics_server.alerting.wiring import start_evaluator
 from metrics_server.app import create_app
 from metrics_server.config import ConfigError, load_config
 from metrics_server.storage.rollups import RollupWorker
@@ -78,6 +80,7 @@ def serve(config: dict) -> None:
     counted = InFlight(app)
     worker = RollupWorker(app.extensions["rollups"], busy=counted.busy)
     worker.start()
+    evaluator = start_evaluator(app)
     socket_map: dict = {}
     server = create_server(counted, map=socket_map, host=config["host"], port=config["port"],
                            threads=config["threads"], ident="metrics_server", clear_untrusted_proxy_headers=False)
@@ -106,6 +109,10 @@ def serve(config: dict) -> None:
         wasyncore.loop(timeout=0.2, map=socket_map, use_poll=True, count=1)
     server.task_dispatcher.shutdown(timeout=5)
     worker.stop()
+    if evaluator is not None:
+        evaluator.stop()
+        evaluator.join(timeout=10)
+        evaluator.notifier.stop()
     worker.join(timeout=10)
     app.extensions["db"].close()
     log.info("stopped")

@@ -108,15 +108,19 @@ def evaluate_group(group: Group, states: dict[str, RuleState], now: int, query: 
     for rule in group.rules:
         rule_started = time.perf_counter()
         prior = states.get(rule.key, RuleState())
+        samples = []
         try:
             state, transitions, samples = evaluate_rule(rule, prior, now, at, query, group.limit, external_url)
-            if write is not None and samples:
-                write(samples)
         except Exception as error:  # a failing rule must not stop the group (spec: reported in /rules)
             log.info("rule %s/%s failed: %s", group.name, rule.name, error)
             cleared = {} if isinstance(error, LimitExceeded) else prior.alerts
             state, transitions = replace(prior, alerts=cleared, health="err", last_error=str(error) or
                                          type(error).__name__), []
+        if write is not None and samples:
+            try:
+                write(samples)
+            except Exception as error:  # the series are a by-product: alerts still go out
+                log.warning("cannot write the samples of rule %s/%s: %s", group.name, rule.name, error)
         before, sent = state.alerts, []
         if state.health == "ok":  # a failed evaluation sends nothing (spec, step 4)
             state.alerts, sent = sm.to_send(rule, state.alerts, now, resend_delay_ms, group.interval_ms)

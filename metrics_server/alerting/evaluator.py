@@ -16,16 +16,25 @@ import time
 from collections.abc import Callable
 
 from metrics_server.alerting import state as sm
-from metrics_server.alerting.engine import DEFAULT_RESEND_DELAY_MS, InstantQuery, Outcome, RuleState, Write, \
-    evaluate_group
+from metrics_server.alerting.engine import (
+    DEFAULT_RESEND_DELAY_MS,
+    InstantQuery,
+    Outcome,
+    RuleState,
+    Write,
+    evaluate_group,
+    state_from_json,
+    state_to_json,
+)
 from metrics_server.alerting.metrics import AlertMetrics
 from metrics_server.alerting.notify import Notifier, alertmanager_alert, webhook_payload
-from metrics_server.alerting.rules import Group
-from metrics_server.alerting.store import AlertStore
+from metrics_server.alerting.rules import Group, parse_group
+from metrics_server.storage.alerts import AlertStore
 
 log = logging.getLogger(__name__)
 MARGIN = 0.2  # of the lease: the holder stops evaluating this long before its lease could expire
 TICK = 0.25
+REFRESH = 1.0  # seconds between reads of the rule groups (an API change is picked up within this)
 
 
 class Evaluator(threading.Thread):
@@ -44,6 +53,8 @@ class Evaluator(threading.Thread):
         self.leader = False
         self.valid_until = 0.0  # monotonic time until which our lease is certainly ours
         self.next_lease = 0.0
+        self.next_refresh = 0.0
+        self.groups: list[Group] = []
         self.states: dict[str, dict[str, RuleState]] = {}
         self.last: dict[str, int] = {}
 
@@ -69,7 +80,10 @@ class Evaluator(threading.Thread):
         if not self.leader or time.monotonic() >= self.valid_until:
             return
         now = int(self.clock() * 1000)
-        groups = [group for group, _, _ in self.store.groups()]
+        if time.monotonic() >= self.next_refresh:
+            self.groups = [parse_group(body) for body, _, _ in self.store.groups()]
+            self.next_refresh = time.monotonic() + REFRESH
+        groups = self.groups
         for gone in set(self.states) - {group.name for group in groups}:
             self.states.pop(gone)
             self.last.pop(gone, None)
@@ -106,7 +120,7 @@ class Evaluator(threading.Thread):
 
     def load(self, group: Group, now: int) -> None:
         """The group's state as the last evaluator left it (restored unless it is older than an hour)."""
-        stored = self.store.load_state(group.name)
+        stored = {key: state_from_json(doc) for key, doc in self.store.load_state(group.name).items()}
         last = max((state.last_evaluation or -1 for state in stored.values()), default=-1)
         for state in stored.values():
             state.alerts = sm.restore(state.alerts, state.last_evaluation, now)
@@ -121,7 +135,8 @@ class Evaluator(threading.Thread):
         if time.monotonic() >= self.valid_until:
             log.warning("lease expired during the evaluation of %s: its outcome is dropped", group.name)
             return outcome
-        self.store.save_state(group.name, outcome.states, set(previous) - set(outcome.states))
+        self.store.save_state(group.name, {key: state_to_json(state) for key, state in outcome.states.items()},
+                              set(previous) - set(outcome.states))
         self.states[group.name], self.last[group.name] = outcome.states, now
         self.store.record_transitions(group.name, [(rule.key, t) for rule, t in outcome.transitions])
         self.notify(outcome)

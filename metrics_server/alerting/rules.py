@@ -107,7 +107,7 @@ class Group:
 
 def iso(ms: int) -> str:
     """Epoch milliseconds as RFC 3339 with milliseconds, UTC ('2024-02-02T11:43:02.000Z')."""
-    moment = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
@@ -116,14 +116,14 @@ def parse_time_ms(value: Any) -> int:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return int(value * 1000)
     if isinstance(value, datetime.datetime):  # YAML reads unquoted timestamps itself
-        moment = value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+        moment = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
         return int(moment.timestamp() * 1000)
     try:
         moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"expected an RFC 3339 time or epoch seconds, got {value!r}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
+        moment = moment.replace(tzinfo=datetime.UTC)
     return int(moment.timestamp() * 1000)
 
 

@@ -188,6 +188,21 @@ def rule_state(alerts: dict[str, Alert]) -> str:
     return FIRING if FIRING in states else PENDING if PENDING in states else INACTIVE
 
 
+def bands(transitions: list[Transition], end: int) -> list[dict]:
+    """The pending and firing intervals of each alert (what the chart draws as bands), from transitions;
+    an interval still open ends at `end`."""
+    opened: dict[str, tuple[str, int, dict]] = {}
+    out = []
+    for t in sorted(transitions, key=lambda t: t.at):
+        if t.fingerprint in opened:
+            state, start, labels = opened.pop(t.fingerprint)
+            out.append({"labels": labels, "state": state, "start": start, "end": t.at})
+        if t.to_state in (PENDING, FIRING):
+            opened[t.fingerprint] = (t.to_state, t.at, t.labels)
+    out += [{"labels": labels, "state": state, "start": start, "end": end} for state, start, labels in opened.values()]
+    return sorted(out, key=lambda band: band["start"])
+
+
 # ---- no data: a series that stops reporting is told apart from one that recovered ----
 
 @dataclass(frozen=True)

@@ -170,7 +170,7 @@ def humanize_timestamp(value: Any) -> str:
     v = number(value)
     if math.isnan(v) or math.isinf(v):
         return go_g4(v)
-    moment = datetime.datetime.fromtimestamp(v, datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(v, datetime.UTC)
     fraction = f"{moment.microsecond:06d}".rstrip("0")
     return moment.strftime("%Y-%m-%d %H:%M:%S") + (f".{fraction}" if fraction else "") + " +0000 UTC"
 

@@ -42,6 +42,27 @@ TABLES = (
         shard int, metric text, series_id text, bucket timestamp, marked_at timestamp,
         PRIMARY KEY (shard, metric, series_id, bucket))
         WITH gc_grace_seconds = 600""",
+    # The rule groups the API manages (and the rule file loads), in one partition: a few KB each.
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_groups (
+        scope text, name text, body text, source text, updated_at timestamp,
+        PRIMARY KEY (scope, name))""",
+    # Each rule's state (alerts, ActiveAt, last send, no-data memory, health) as JSON, a partition per group.
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_state (
+        group_name text, rule_key text, state text, updated_at timestamp,
+        PRIMARY KEY (group_name, rule_key))""",
+    # One evaluator at a time: the row exists while its holder renews it (lightweight transactions + TTL).
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_lease (
+        name text PRIMARY KEY, holder text, renewed_at timestamp)""",
+    # Every transition, a partition per UTC day, newest first; TTL-bounded (alert_history_days).
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_history (
+        day text, at timestamp, id timeuuid, group_name text, rule_key text, alertname text,
+        fingerprint text, labels frozen<map<text, text>>, from_state text, to_state text, value double,
+        PRIMARY KEY (day, at, id)) WITH CLUSTERING ORDER BY (at DESC, id ASC)""",
+    # Every delivery attempt to Alertmanager or a webhook, a partition per UTC day, kept 7 days.
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_deliveries (
+        day text, at timestamp, id timeuuid, receiver text, url text, attempt int, ok boolean,
+        status int, error text, alerts int, duration_ms double,
+        PRIMARY KEY (day, at, id)) WITH CLUSTERING ORDER BY (at DESC, id ASC)""",
 )
 # Cleared marks are tombstones in a few hot partitions: purge them soon (a mark revived by a lost delete
 # only causes one more recomputation, so a short grace period is safe).

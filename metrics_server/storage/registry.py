@@ -80,6 +80,15 @@ class Registry:
             return True, metric
         return False, self.get(metric.name, fresh=True) or metric
 
+    def add_label_keys(self, metric: Metric, keys: set[str]) -> Metric:
+        """The metric with `keys` among its label keys, for metrics whose label sets vary (ALERTS: each rule
+        brings its own labels); a series without a key stores it empty, which PromQL reads as absent."""
+        wanted = sorted(set(metric.label_keys) | keys)
+        self.db.session.execute(self.db.prepare(
+            "UPDATE {ks}.metrics SET label_keys = ? WHERE name = ? IF label_keys = ?"),
+            (wanted, metric.name, list(metric.label_keys)))
+        return self.get(metric.name, fresh=True)
+
     def delete(self, metric: Metric) -> int:
         """Remove a metric, its series and every point partition it has; returns the partitions dropped."""
         session = self.db.session

@@ -1,8 +1,9 @@
-"""Alerting's tables in Cassandra: rule groups, per-rule state, the evaluator's lease, history, deliveries.
+"""Alerting's tables: rule groups, per-rule state, the evaluator's lease, history, delivery attempts.
 
 State is one JSON document per rule, a partition per group, written in one single-partition batch after each
 group evaluation (atomic and isolated), so a new evaluator reads back exactly what the last one decided:
-ActiveAt (for), the last send (no duplicates), keep_firing_for's start, the no-data memory.
+ActiveAt (for), the last send (no duplicates), keep_firing_for's start, the no-data memory. Documents go in
+and out as plain dicts: alerting/ gives them meaning.
 """
 import datetime
 import json
@@ -12,41 +13,16 @@ from typing import Any
 
 from cassandra.query import BatchStatement, BatchType
 
-from metrics_server.alerting.engine import RuleState, state_from_json, state_to_json
-from metrics_server.alerting.rules import Group, parse_group
-from metrics_server.db import Database
+from metrics_server.storage.db import Database
 
 LEASE = "evaluator"
 SCOPE = "rules"
-TABLES = (
-    # The rule groups the API manages (and the rule file loads), in one partition: a few KB each.
-    """CREATE TABLE IF NOT EXISTS {ks}.alert_groups (
-        scope text, name text, body text, source text, updated_at timestamp,
-        PRIMARY KEY (scope, name))""",
-    # Each rule's state (alerts, ActiveAt, last send, no-data memory, health) as JSON, a partition per group.
-    """CREATE TABLE IF NOT EXISTS {ks}.alert_state (
-        group_name text, rule_key text, state text, updated_at timestamp,
-        PRIMARY KEY (group_name, rule_key))""",
-    # One evaluator at a time: the row exists while its holder renews it (lightweight transactions + TTL).
-    """CREATE TABLE IF NOT EXISTS {ks}.alert_lease (
-        name text PRIMARY KEY, holder text, renewed_at timestamp)""",
-    # Every transition, a partition per UTC day, newest first; TTL-bounded (alert_history_days).
-    """CREATE TABLE IF NOT EXISTS {ks}.alert_history (
-        day text, at timestamp, id timeuuid, group_name text, rule_key text, alertname text,
-        fingerprint text, labels frozen<map<text, text>>, from_state text, to_state text, value double,
-        PRIMARY KEY (day, at, id)) WITH CLUSTERING ORDER BY (at DESC, id ASC)""",
-    # Every delivery attempt to Alertmanager or a webhook, a partition per UTC day, kept 7 days.
-    """CREATE TABLE IF NOT EXISTS {ks}.alert_deliveries (
-        day text, at timestamp, id timeuuid, receiver text, url text, attempt int, ok boolean,
-        status int, error text, alerts int, duration_ms double,
-        PRIMARY KEY (day, at, id)) WITH CLUSTERING ORDER BY (at DESC, id ASC)""",
-)
 DELIVERY_TTL = 7 * 86400
 DAY_MS = 86_400_000
 
 
 def day_of(ms: int) -> str:
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%d")
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%Y-%m-%d")
 
 
 def days_between(start: int, end: int) -> list[str]:
@@ -64,22 +40,22 @@ class AlertStore:
 
     # ---- rule groups ----
 
-    def groups(self) -> list[tuple[Group, str, int]]:
-        """Every stored group with its source (api or file) and update time (ms), by name."""
+    def groups(self) -> list[tuple[dict, str, int]]:
+        """Every stored group (as its rule-file map) with its source (api or file:path) and update time (ms),
+        by name."""
         rows = self.db.session.execute(self.db.prepare(
             "SELECT name, body, source, updated_at FROM {ks}.alert_groups WHERE scope = ?"), (SCOPE,))
-        return [(parse_group(json.loads(row.body)), row.source, int(row.updated_at.timestamp() * 1000))
-                for row in rows]
+        return [(json.loads(row.body), row.source, int(row.updated_at.timestamp() * 1000)) for row in rows]
 
-    def group(self, name: str) -> Group | None:
+    def group(self, name: str) -> dict | None:
         row = self.db.session.execute(self.db.prepare(
             "SELECT body FROM {ks}.alert_groups WHERE scope = ? AND name = ?"), (SCOPE, name)).one()
-        return parse_group(json.loads(row.body)) if row else None
+        return json.loads(row.body) if row else None
 
-    def put_group(self, group: Group, source: str = "api") -> None:
+    def put_group(self, name: str, body: dict, source: str = "api") -> None:
         self.db.session.execute(self.db.prepare(
             "INSERT INTO {ks}.alert_groups (scope, name, body, source, updated_at) VALUES (?, ?, ?, ?, ?)"),
-            (SCOPE, group.name, json.dumps(group.to_dict()), source, datetime.datetime.now(datetime.timezone.utc)))
+            (SCOPE, name, json.dumps(body), source, datetime.datetime.now(datetime.UTC)))
 
     def delete_group(self, name: str) -> None:
         """The group and its state (its alerts end; receivers learn it from endsAt, as when Prometheus drops
@@ -90,19 +66,20 @@ class AlertStore:
 
     # ---- state ----
 
-    def load_state(self, group: str) -> dict[str, RuleState]:
+    def load_state(self, group: str) -> dict[str, dict]:
+        """Each rule's state document, by rule key."""
         rows = self.db.session.execute(self.db.prepare(
             "SELECT rule_key, state FROM {ks}.alert_state WHERE group_name = ?"), (group,))
-        return {row.rule_key: state_from_json(json.loads(row.state)) for row in rows}
+        return {row.rule_key: json.loads(row.state) for row in rows}
 
-    def save_state(self, group: str, states: dict[str, RuleState], removed: set[str] = frozenset()) -> None:
+    def save_state(self, group: str, states: dict[str, dict], removed: set[str] = frozenset()) -> None:
         """The group's rules' state in one single-partition batch (all or nothing)."""
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         batch = BatchStatement(batch_type=BatchType.LOGGED)
         insert = self.db.prepare(
             "INSERT INTO {ks}.alert_state (group_name, rule_key, state, updated_at) VALUES (?, ?, ?, ?)")
         for key, state in states.items():
-            batch.add(insert, (group, key, json.dumps(state_to_json(state)), now))
+            batch.add(insert, (group, key, json.dumps(state), now))
         delete = self.db.prepare("DELETE FROM {ks}.alert_state WHERE group_name = ? AND rule_key = ?")
         for key in removed:
             batch.add(delete, (group, key))
@@ -113,7 +90,7 @@ class AlertStore:
 
     def acquire(self, holder: str, ttl_seconds: int) -> tuple[bool, str | None]:
         """Take the lease if nobody holds it, or renew it if `holder` does: (held now, current holder)."""
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         renewed = self.db.session.execute(self.db.prepare(
             "UPDATE {ks}.alert_lease USING TTL ? SET holder = ?, renewed_at = ? WHERE name = ? IF holder = ?"),
             (ttl_seconds, holder, now, LEASE, holder))
@@ -137,7 +114,8 @@ class AlertStore:
     # ---- history ----
 
     def record_transitions(self, group: str, items: list[tuple[str, Any]]) -> None:
-        """(rule key, Transition) pairs, each with the history TTL."""
+        """(rule key, transition) pairs (with at, labels, fingerprint, from_state, to_state, value), each
+        with the history TTL."""
         insert = self.db.prepare(
             "INSERT INTO {ks}.alert_history (day, at, id, group_name, rule_key, alertname, fingerprint, labels, "
             "from_state, to_state, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")
@@ -192,4 +170,4 @@ class AlertStore:
 
 
 def _ts(ms: int) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)

@@ -1,0 +1,157 @@
+"""The alerting API on a real Cassandra: rule management (JSON and YAML, errors naming group, rule and field),
+Prometheus' /api/v1/rules and /api/v1/alerts after a real evaluation over written points, history, backtest,
+the lease, and ALERTS written back and queryable."""
+import time
+import uuid
+
+import pytest
+
+from metrics_server.alerting import state as sm
+from metrics_server.alerting.evaluator import Evaluator
+from metrics_server.alerting.rules import parse_group
+from metrics_server.alerting.wiring import alert_store, instant_query, writer
+
+MINUTE = 60_000
+
+
+@pytest.fixture
+def group_name() -> str:
+    return f"g_{uuid.uuid4().hex[:10]}"
+
+
+def rule_yaml(group: str, metric: str, for_: str = "2m") -> str:
+    return f"""name: {group}
+interval: 1m
+rules:
+- alert: HighValue
+  expr: {metric} > 10
+  for: {for_}
+  labels:
+    severity: page
+  annotations:
+    summary: "{{{{ $labels.host }}}} is at {{{{ $value }}}}"
+"""
+
+
+def write(client, metric: str, points: list[tuple[int, float]], host: str = "web-1") -> None:
+    client.post_json("/api/write", [{"name": metric, "labels": {"host": host}, "value": value, "timestamp": ms}
+                                    for ms, value in points])
+
+
+def test_rule_groups_are_created_listed_replaced_and_deleted(client, group_name, name):
+    created = client.post("/api/alerts/rules", rule_yaml(group_name, name), content_type="application/yaml",
+                          status=201).json
+    assert created["rules"][0]["for"] == "2m"
+    assert group_name in [g["name"] for g in client.get("/api/alerts/rules").json["groups"]]
+    client.post("/api/alerts/rules", rule_yaml(group_name, name), content_type="application/yaml", status=409)
+    replaced = {**created, "interval": "30s"}
+    assert client.put_json(f"/api/alerts/rules/{group_name}", replaced).status_code == 200
+    assert client.get(f"/api/alerts/rules/{group_name}").json["interval"] == "30s"
+    client.delete(f"/api/alerts/rules/{group_name}", status=204)
+    client.get(f"/api/alerts/rules/{group_name}", status=404)
+    client.delete(f"/api/alerts/rules/{group_name}", status=404)
+
+
+@pytest.mark.parametrize("rule, message, field", [
+    ({"alert": "A", "expr": "up >", "for": "1m"}, "group 'bad', rule 'A': expr: invalid PromQL", "expr"),
+    ({"alert": "A", "expr": "up", "for": "soon"}, "group 'bad', rule 'A': for: not a valid duration", "for"),
+    ({"alert": "A", "expr": "up", "labels": {"a": {"b": 1}}}, "group 'bad', rule 'A': labels.a: expected a string",
+     "labels.a"),
+])
+def test_a_bad_rule_is_a_400_naming_group_rule_and_field(client, rule, message, field):
+    response = client.put_json("/api/alerts/rules/bad", {"rules": [rule]}, status=400).json
+    assert response["error"].startswith(message)
+    assert (response["group"], response["rule"], response["field"]) == ("bad", "A", field)
+
+
+def test_the_path_and_the_body_must_name_the_same_group(client):
+    error = client.put_json("/api/alerts/rules/one", {"name": "two", "rules": []}, status=400).json["error"]
+    assert error == "name: the body names group 'two', the path 'one'"
+
+
+def evaluator(app) -> Evaluator:
+    store = alert_store(app)
+    found = Evaluator(store, instant_query(app), writer(app), None, holder=f"test-{uuid.uuid4().hex[:6]}",
+                      lease_seconds=30)
+    store.release(store.holder() or "")
+    return found
+
+
+def test_an_evaluation_over_stored_points_shows_in_the_prometheus_apis_history_and_alerts_series(
+        app, client, group_name, name):
+    now = int(time.time() * 1000) // MINUTE * MINUTE
+    write(client, name, [(now - 3 * MINUTE + i * 15_000, 12.0 + i) for i in range(12)])
+    write(client, name, [(now - 3 * MINUTE + i * 15_000, 1.0) for i in range(12)], host="web-2")
+    client.post("/api/alerts/rules", rule_yaml(group_name, name), content_type="application/yaml", status=201)
+    group = parse_group(client.get(f"/api/alerts/rules/{group_name}").json)
+    ev = evaluator(app)
+    ev.renew()
+    assert ev.leader
+    ev.load(group, now - 2 * MINUTE)
+    for at in (now - 2 * MINUTE, now - MINUTE, now):
+        ev.evaluate(group, at)
+    ev.store.release(ev.holder)
+
+    (rule_group,) = [g for g in client.get("/api/v1/rules").json["data"]["groups"] if g["name"] == group_name]
+    (rule,) = rule_group["rules"]
+    assert rule_group["interval"] == 60.0 and rule["type"] == "alerting" and rule["duration"] == 120.0
+    assert (rule["health"], rule["state"], rule["lastError"]) == ("ok", "firing", "")
+    (alert,) = rule["alerts"]
+    assert alert["labels"] == {"host": "web-1", "severity": "page", "alertname": "HighValue"}
+    assert alert["state"] == "firing" and alert["activeAt"] == sm_iso(now - 2 * MINUTE)
+    assert alert["value"] == "2.3e+01" and alert["annotations"] == {"summary": "web-1 is at 23"}
+    assert alert in client.get("/api/v1/alerts").json["data"]["alerts"]
+
+    history = client.get("/api/alerts/history", {"group": group_name, "start": str((now - 3 * MINUTE) // 1000)}).json
+    assert [(t["from"], t["to"]) for t in history["transitions"]] == [("pending", "firing"), ("inactive", "pending")]
+
+    series = instant_query(app)('ALERTS{alertname="HighValue", host="web-1"}', now)
+    assert [(labels["alertstate"], value) for labels, value in series if labels.get("severity") == "page"] == \
+        [("firing", 1.0)]
+    for_state = instant_query(app)('ALERTS_FOR_STATE{alertname="HighValue", host="web-1"}', now)
+    assert (now - 2 * MINUTE) / 1000 in [value for _, value in for_state]
+
+
+def sm_iso(ms: int) -> str:
+    from metrics_server.alerting.rules import iso
+    return iso(ms)
+
+
+def test_backtest_returns_the_transitions_and_bands_of_an_unsaved_rule(client, name):
+    now = int(time.time() * 1000) // MINUTE * MINUTE
+    start = now - 30 * MINUTE
+    # above 10 from minute 5 to minute 15
+    write(client, name, [(start + m * MINUTE, 20.0 if 5 <= m < 15 else 1.0) for m in range(30)])
+    response = client.post_json("/api/alerts/backtest", {
+        "rule": {"alert": "Back", "expr": f"{name} > 10", "for": "3m"}, "interval": "1m",
+        "start": str(start // 1000), "end": str((start + 25 * MINUTE) // 1000)}).json
+    moves = [(t["at"], t["from"], t["to"]) for t in response["transitions"]]
+    assert moves == [(sm_iso(start + 5 * MINUTE), "inactive", "pending"),
+                     (sm_iso(start + 8 * MINUTE), "pending", "firing"),
+                     (sm_iso(start + 15 * MINUTE), "firing", "inactive")]
+    assert [(b["state"], b["start"], b["end"]) for b in response["bands"]] == [
+        ("pending", sm_iso(start + 5 * MINUTE), sm_iso(start + 8 * MINUTE)),
+        ("firing", sm_iso(start + 8 * MINUTE), sm_iso(start + 15 * MINUTE))]
+
+
+def test_backtest_refuses_a_range_too_long_for_the_interval(client):
+    error = client.post_json("/api/alerts/backtest", {"rule": {"alert": "A", "expr": "up"}, "interval": "1s",
+                                                      "start": "-7d"}, status=400).json["error"]
+    assert "more than 10000 evaluations" in error
+
+
+def test_one_lease_holder_at_a_time(app):
+    store = alert_store(app)
+    store.release(store.holder() or "")
+    assert store.acquire("a", 30) == (True, "a")
+    assert store.acquire("b", 30) == (False, "a")
+    assert store.acquire("a", 30) == (True, "a")  # renewal
+    store.release("a")
+    assert store.acquire("b", 30) == (True, "b")
+    store.release("b")
+
+
+def test_fingerprints_are_alertmanagers():
+    """model.LabelSet{"alertname": "A"}.Fingerprint() in Alertmanager (FNV-1a over name, 0xff, value, 0xff)."""
+    assert sm.fingerprint({}) == "cbf29ce484222325"
+    assert len(sm.fingerprint({"alertname": "A", "host": "x"})) == 16
