@@ -14,6 +14,7 @@ import time
 
 from waitress import create_server, wasyncore
 
+from metrics_server.alerting.rules import RuleError
 from metrics_server.alerting.wiring import start_evaluator
 from metrics_server.app import create_app
 from metrics_server.config import ConfigError, load_config
@@ -126,6 +127,9 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         serve(config)
+    except RuleError as error:
+        print(f"metrics_server: invalid alert rules ({config['alert_rules_file']}): {error}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"metrics_server: cannot listen on {config['host']}:{config['port']}: {error.strerror}", file=sys.stderr)
         return 1

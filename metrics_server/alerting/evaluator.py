@@ -43,12 +43,13 @@ class Evaluator(threading.Thread):
     def __init__(self, store: AlertStore, query: InstantQuery, write: Write | None, notifier: Notifier | None,
                  holder: str, lease_seconds: int = 15, resend_delay_ms: int = DEFAULT_RESEND_DELAY_MS,
                  external_url: str = "", metrics: AlertMetrics | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, from_file: tuple[str, list[Group]] = ("", [])):
         super().__init__(daemon=True, name="alert-evaluator")
         self.store, self.query, self.write, self.notifier = store, query, write, notifier
         self.holder, self.lease_seconds = holder, lease_seconds
         self.resend_delay_ms, self.external_url = resend_delay_ms, external_url
         self.metrics, self.clock = metrics, clock
+        self.from_file = from_file  # the rule file's groups, stored once Cassandra answers
         self.stopping = threading.Event()
         self.leader = False
         self.valid_until = 0.0  # monotonic time until which our lease is certainly ours
@@ -75,6 +76,12 @@ class Evaluator(threading.Thread):
                 log.info("could not release the evaluator lease: %s", error)
 
     def tick(self) -> None:
+        path, groups = self.from_file
+        if groups:
+            for group in groups:
+                self.store.put_group(group.name, group.to_dict(), source=f"file:{path}")
+            log.info("stored %d rule group(s) from %s", len(groups), path)
+            self.from_file = (path, [])
         if time.monotonic() >= self.next_lease:
             self.renew()
         if not self.leader or time.monotonic() >= self.valid_until:

@@ -69,16 +69,13 @@ def writer(app: Flask) -> Write:
     return write
 
 
-def load_rule_file(store: AlertStore, path: str) -> int:
-    """The groups of a Prometheus rule file stored (replacing groups of the same name); returns how many."""
+def read_rule_file(path: str) -> list:
+    """The groups of a Prometheus rule file, validated (a RuleError names the group, the rule and the field)."""
     try:
         text = Path(path).read_text()
     except OSError as error:
         raise RuleError(f"rule file {path}: {error.strerror}") from None
-    groups = parse_groups(text, check_expr)
-    for group in groups:
-        store.put_group(group.name, group.to_dict(), source=f"file:{path}")
-    return len(groups)
+    return parse_groups(text, check_expr)
 
 
 def start_evaluator(app: Flask) -> Evaluator | None:
@@ -87,9 +84,8 @@ def start_evaluator(app: Flask) -> Evaluator | None:
     if not config["alerting"]:
         return None
     store = alert_store(app)
-    if config["alert_rules_file"]:
-        log.info("loaded %d rule group(s) from %s", load_rule_file(store, config["alert_rules_file"]),
-                 config["alert_rules_file"])
+    path = config["alert_rules_file"]
+    from_file = read_rule_file(path) if path else []
     metrics = AlertMetrics(app.extensions["selfmetrics"].registry)
     receivers = [Receiver(f"alertmanager-{i}", "alertmanager", url) for i, url in enumerate(config["alertmanagers"])]
     receivers += [Receiver(f"webhook-{i}", "webhook", url) for i, url in enumerate(config["alert_webhooks"])]
@@ -99,6 +95,6 @@ def start_evaluator(app: Flask) -> Evaluator | None:
                           holder=f"{socket.gethostname()}:{config['port']}:{os.getpid()}",
                           lease_seconds=config["alert_lease_seconds"],
                           resend_delay_ms=int(config["alert_resend_delay"] * 1000), external_url=external_url,
-                          metrics=metrics)
+                          metrics=metrics, from_file=(path, from_file))
     evaluator.start()
     return evaluator

@@ -196,7 +196,7 @@ def delete_group(name: str):
     if store.group(name) is None:
         raise NotFound(f"rule group {name!r} not found")
     store.delete_group(name)
-    return "", 204
+    return current_app.response_class(status=204)
 
 
 @blueprint.get("/alerts/history")

