@@ -116,6 +116,16 @@ def go_g4(value: float) -> str:
     return format(value, ".4g")
 
 
+def _small(v: float) -> tuple[str, str]:
+    """A magnitude below 1 scaled up by thousands: (its %.4g, the SI prefix: m, u, n, ...)."""
+    prefix = ""
+    for step in ["m", "u", "n", "p", "f", "a", "z", "y"]:
+        if abs(v) >= 1:
+            break
+        prefix, v = step, v * 1000
+    return go_g4(v), prefix
+
+
 def humanize(value: Any) -> str:
     """1234 → 1.234k, 0.001 → 1m: SI prefixes, four significant digits."""
     v = number(value)
@@ -123,12 +133,7 @@ def humanize(value: Any) -> str:
         return go_g4(v)
     if abs(v) >= 1:
         return _scaled(v, ["k", "M", "G", "T", "P", "E", "Z", "Y"], 1000)
-    prefix = ""
-    for step in ["m", "u", "n", "p", "f", "a", "z", "y"]:
-        if abs(v) >= 1:
-            break
-        prefix, v = step, v * 1000
-    return f"{go_g4(v)}{prefix}"
+    return "{}{}".format(*_small(v))
 
 
 def humanize1024(value: Any) -> str:
@@ -157,12 +162,7 @@ def humanize_duration(value: Any) -> str:
         if minutes:
             return f"{sign}{minutes}m {seconds}s"
         return f"{sign}{go_g4(v)}s"
-    prefix = ""
-    for step in ["m", "u", "n", "p", "f", "a", "z", "y"]:
-        if abs(v) >= 1:
-            break
-        prefix, v = step, v * 1000
-    return f"{go_g4(v)}{prefix}s"
+    return "{}{}s".format(*_small(v))
 
 
 def humanize_timestamp(value: Any) -> str:

@@ -15,27 +15,13 @@ import pytest
 import requests
 
 from tests.conftest import OFFSET
+from tests.failure.harness import wait_until
 
 ALERTMANAGER_PORT = 19093 + OFFSET
 WEBHOOK_PORT = 19094 + OFFSET
 INSTANCE_PORTS = (18085 + OFFSET, 18086 + OFFSET)
 KEYSPACE = "alerting_test"  # its own keyspace: its evaluators' lease is theirs alone
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(check, timeout: float, what: str, pause: float = 0.2):
-    """Poll `check` until it returns something truthy; fail naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-            if found:
-                return found
-        except (requests.RequestException, OSError, ValueError, KeyError) as error:
-            last_error = error
-        time.sleep(pause)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +39,7 @@ def alertmanager(test_var):
          "--cluster.listen-address="], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{ALERTMANAGER_PORT}"
     try:
-        wait_for(lambda: requests.get(f"{url}/-/ready", timeout=2).ok, 60, "Alertmanager to be ready")
+        wait_until(lambda: requests.get(f"{url}/-/ready", timeout=2).ok, 60, what="Alertmanager to be ready")
         yield url
     finally:
         process.terminate()
@@ -122,8 +108,8 @@ class Instances:
                                    stderr=subprocess.STDOUT)
         log.close()
         self.processes[port] = process
-        wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).ok, 90,
-                 f"instance {port} to answer")
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/api/health", timeout=2).ok, 90,
+                   what=f"instance {port} to answer")
         return process
 
     def kill(self, port: int) -> None:

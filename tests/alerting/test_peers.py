@@ -10,7 +10,8 @@ import time
 import pytest
 import requests
 
-from tests.alerting.conftest import INSTANCE_PORTS, amtool_alerts, wait_for
+from tests.alerting.conftest import INSTANCE_PORTS, amtool_alerts
+from tests.failure.harness import wait_until
 
 pytestmark = pytest.mark.alerting
 
@@ -65,7 +66,7 @@ def holder(port: int) -> str | None:
 
 def leader_port(port: int) -> int:
     """The port of the instance holding the lease (holders are host:port:pid)."""
-    return int(wait_for(lambda: holder(port), 60, "an evaluator to take the lease").split(":")[1])
+    return int(wait_until(lambda: holder(port), 60, what="an evaluator to take the lease").split(":")[1])
 
 
 def evaluated_after(port: int, moment: float) -> bool:
@@ -92,17 +93,17 @@ def test_the_evaluator_killed_while_pending_and_while_firing_neither_resets_for_
     signal.thread.start()
     try:
         # 1. pending; kill the evaluator
-        pending = wait_for(lambda: (kill_alert(a) or {}).get("state") == "pending" and kill_alert(a), 90,
-                           "KillSwitch to be pending")
+        pending = wait_until(lambda: (kill_alert(a) or {}).get("state") == "pending" and kill_alert(a), 90,
+                             what="KillSwitch to be pending")
         first = leader_port(a)
         killed_at = time.time()
         stack.kill(first)
         survivor = b if first == a else a
-        took_over = wait_for(lambda: holder(survivor) and int(holder(survivor).split(":")[1]) == survivor
-                             and evaluated_after(survivor, killed_at) and time.time(), 60, "a takeover")
+        took_over = wait_until(lambda: holder(survivor) and int(holder(survivor).split(":")[1]) == survivor
+                               and evaluated_after(survivor, killed_at) and time.time(), 60, what="a takeover")
         takeover_pending = took_over - killed_at
-        firing = wait_for(lambda: (kill_alert(survivor) or {}).get("state") == "firing" and kill_alert(survivor), 60,
-                          "KillSwitch to fire")
+        firing = wait_until(lambda: (kill_alert(survivor) or {}).get("state") == "firing" and kill_alert(survivor),
+                            60, what="KillSwitch to fire")
         assert firing["activeAt"] == pending["activeAt"], "ActiveAt was reset by the takeover"
         history = requests.get(f"http://127.0.0.1:{survivor}/api/alerts/history",
                                params={"group": "kill", "start": "-10m"}, timeout=10).json()["transitions"]
@@ -114,19 +115,19 @@ def test_the_evaluator_killed_while_pending_and_while_firing_neither_resets_for_
         # 2. Alertmanager holds it (spec format), the webhook announced it once
         def in_alertmanager():
             return [x for x in amtool_alerts(alertmanager, "alertname=KillSwitch") if x["status"]["state"] == "active"]
-        (held,) = wait_for(in_alertmanager, 30, "Alertmanager to hold KillSwitch")
+        (held,) = wait_until(in_alertmanager, 30, what="Alertmanager to hold KillSwitch")
         assert held["labels"] == {"alertname": "KillSwitch", "host": "a", "severity": "page"}
         assert held["annotations"]["summary"] == "a signals 20"
         assert parse(held["startsAt"]) == parse(moves[1][2])
         assert held["generatorURL"].startswith("http://metrics.example/api/v1/query?query=kill_signal")
-        wait_for(lambda: announcements(webhook, "firing"), 30, "the webhook's firing announcement")
+        wait_until(lambda: announcements(webhook, "firing"), 30, what="the webhook's firing announcement")
 
         # 3. a successor for the survivor, then kill the evaluator while firing
         stack.start(first)
         killed_at = time.time()
         stack.kill(survivor)
-        took_over = wait_for(lambda: holder(first) and int(holder(first).split(":")[1]) == first
-                             and evaluated_after(first, killed_at) and time.time(), 60, "a second takeover")
+        took_over = wait_until(lambda: holder(first) and int(holder(first).split(":")[1]) == first
+                               and evaluated_after(first, killed_at) and time.time(), 60, what="a second takeover")
         takeover_firing = took_over - killed_at
         time.sleep(5)  # resends happen (every 2 s) but no second announcement
         still = kill_alert(first)
@@ -135,8 +136,8 @@ def test_the_evaluator_killed_while_pending_and_while_firing_neither_resets_for_
 
         # 4. resolved: once to the webhook, and Alertmanager lets it go
         signal.level = 1.0
-        wait_for(lambda: announcements(webhook, "resolved"), 60, "the webhook's resolved announcement")
-        wait_for(lambda: not in_alertmanager(), 60, "Alertmanager to resolve KillSwitch")
+        wait_until(lambda: announcements(webhook, "resolved"), 60, what="the webhook's resolved announcement")
+        wait_until(lambda: not in_alertmanager(), 60, what="Alertmanager to resolve KillSwitch")
         time.sleep(3)
         (resolved,) = announcements(webhook, "resolved")
         (announced,) = announcements(webhook, "firing")
