@@ -196,7 +196,9 @@ def delete_group(name: str):
     if store.group(name) is None:
         raise NotFound(f"rule group {name!r} not found")
     store.delete_group(name)
-    return current_app.response_class(status=204)
+    response = current_app.response_class(status=204)
+    del response.headers["Content-Type"]
+    return response
 
 
 @blueprint.get("/alerts/history")
