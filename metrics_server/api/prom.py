@@ -16,7 +16,7 @@ from flask import Blueprint, request
 
 from metrics_server import promql
 from metrics_server.api.errors import is_driver_error
-from metrics_server.api.lookup import registry, store
+from metrics_server.api.lookup import registry, rollups, store
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, one_line
 from metrics_server.jsonio import json_response
@@ -51,7 +51,7 @@ def failure(error_type: str, message: str, status: int):
 
 
 def source() -> StoreSource:
-    return StoreSource(registry(), store())
+    return StoreSource(registry(), store(), rollups())
 
 
 def parse_time(name: str, default: float | None = None) -> int:

@@ -30,6 +30,7 @@ from metrics_server.promql.evaluate import (
     DEFAULT_LOOKBACK_MS,
     DEFAULT_MAX_SAMPLES,
     Evaluator,
+    HourlySeries,
     RawSeries,
     Scalar,
     Source,
@@ -39,7 +40,7 @@ from metrics_server.promql.parse import Matcher, RangeSelector, Selector, parse
 
 MAX_STEPS = 11_000  # Prometheus' limit of points per series in a range query
 
-__all__ = ["EvaluationError", "Matcher", "ParseError", "PromQLError", "RawSeries", "Result", "Source",
+__all__ = ["EvaluationError", "HourlySeries", "Matcher", "ParseError", "PromQLError", "RawSeries", "Result", "Source",
            "Selector", "TooMuchData", "Unsupported", "evaluate_instant", "evaluate_range", "instant_query", "parse",
            "range_query"]
 

@@ -29,6 +29,9 @@ from metrics_server.promql.parse import (
 )
 
 DEFAULT_LOOKBACK_MS = 5 * 60 * 1000
+HOUR_MS = 3_600_000
+HOURLY_FUNCTIONS = ("avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time",
+                    "last_over_time")  # answerable from rollups; rates need every sample to see counter resets
 DEFAULT_MAX_SAMPLES = 5_000_000  # samples read by one query (Prometheus' --query.max-samples is 50 M)
 NAME = "__name__"
 DROPS_NAME = ("+", "-", "*", "/", "%", "^")  # Prometheus' shouldDropMetricName: arithmetic, not atan2
@@ -43,6 +46,15 @@ class RawSeries(NamedTuple):
     labels: dict
     timestamps: np.ndarray
     values: np.ndarray
+
+
+class HourlySeries(NamedTuple):
+    """What a source's optional `hourly(matchers, start_ms, end_ms)` returns per series: its hourly rollup rows
+    (arrays `start`, `count`, `sum`, `min`, `max`, `first`, `last`, `first_ts`, `last_ts`, one element per hour
+    with samples, by time). It returns None when its rollups are not all up to date; raw samples are read then."""
+
+    labels: dict
+    rows: dict
 
 
 Source = Callable[[tuple[Matcher, ...], int, int], list[RawSeries]]
@@ -111,6 +123,21 @@ class Evaluator:
             raise TooMuchData(f"query processing would load more than {self.max_samples} samples")
         return [s for s in found if len(s.timestamps)]
 
+    def fetch_hourly(self, selector: Selector, start_ms: int, end_ms: int) -> list[HourlySeries] | None:
+        """The selector's hourly rollups when every step (less the offset) is on an hour and the source has them
+        up to date: then a window's whole hours come from rollups and the sample at its end from the next hour's
+        first (`first_ts` says whether it is exactly there). None means: read raw samples."""
+        hourly = getattr(self.source, "hourly", None)
+        if hourly is None or self.lookback_ms > HOUR_MS or ((self.steps - selector.offset_ms) % HOUR_MS).any():
+            return None
+        found = hourly(selector.matchers, int(start_ms), int(end_ms))
+        if found is None:
+            return None
+        self.samples_left -= sum(len(s.rows["start"]) for s in found)
+        if self.samples_left < 0:
+            raise TooMuchData(f"query processing would load more than {self.max_samples} samples")
+        return [s for s in found if len(s.rows["start"])]
+
     def eval(self, node):
         """Scalar or Vector for every node an expression may contain (range selectors only as arguments)."""
         if isinstance(node, Number):
@@ -134,6 +161,10 @@ class Evaluator:
     def selector(self, node: Selector) -> Vector:
         """The newest sample at or before each step, if it is at most the lookback old."""
         times = self.steps - node.offset_ms
+        hourly = self.fetch_hourly(node, times[0] - HOUR_MS, times[-1] + HOUR_MS)
+        if hourly is not None:
+            return Vector([series for series in (hourly_selector(h.rows, h.labels, times, self.lookback_ms)
+                                                 for h in hourly) if series.present.any()])
         out = []
         for raw in self.fetch(node, times[0] - self.lookback_ms, times[-1]):
             index = np.searchsorted(raw.timestamps, times, side="right") - 1
@@ -166,6 +197,13 @@ class Evaluator:
         ends = self.steps - node.selector.offset_ms
         starts = ends - node.range_ms
         out = []
+        hourly = (self.fetch_hourly(node.selector, starts[0], ends[-1] + HOUR_MS)
+                  if name in HOURLY_FUNCTIONS and node.range_ms % HOUR_MS == 0 else None)
+        if hourly is not None:
+            for h in hourly:
+                result, present = hourly_over_time(name, h.rows, starts, ends)
+                out.append(Series(h.labels if name == "last_over_time" else without_name(h.labels), result, present))
+            return collect(out, strict=True)
         for raw in self.fetch(node.selector, starts[0], ends[-1]):
             times, values = raw.timestamps, raw.values
             lo = np.searchsorted(times, starts, side="left")
@@ -305,6 +343,47 @@ class Evaluator:
             else:
                 labels.pop(name, None)
         return labels
+
+
+def hourly_selector(rows: dict, labels: dict, times: np.ndarray, lookback_ms: int) -> Series:
+    """An instant selector at hour-aligned times from hour rows: the sample exactly at t is the first of t's
+    hour; otherwise the newest is the previous hour's last, if at most the lookback old."""
+    at, before = hour_rows(rows["start"], times), hour_rows(rows["start"], times - HOUR_MS)
+    exact = (at >= 0) & (rows["first_ts"][at] == times)
+    recent = (before >= 0) & (rows["last_ts"][before] >= times - lookback_ms)
+    return Series(labels, np.where(exact, rows["first"][at], rows["last"][before]), exact | recent)
+
+
+def hourly_over_time(name: str, rows: dict, starts: np.ndarray, ends: np.ndarray):
+    """*_over_time over [start, end] (whole hours) from hour rows: the hours in [start, end) plus the sample
+    exactly at end, which is the first of end's hour."""
+    hours = rows["start"]
+    lo, hi = np.searchsorted(hours, starts, side="left"), np.searchsorted(hours, ends, side="left")
+    at = hour_rows(hours, ends)
+    exact = (at >= 0) & (rows["first_ts"][at] == ends)
+    first_at = np.where(exact, rows["first"][at], np.nan)
+    some = hi > lo
+    count = np.where(some, windows.reduce_windows(np.add, rows["count"].astype(float), lo, hi), 0.0) + exact
+    present = count > 0
+    if name == "count_over_time":
+        return count, present
+    if name == "last_over_time":
+        return np.where(exact, first_at, rows["last"][np.maximum(hi - 1, 0)]), present
+    if name in ("min_over_time", "max_over_time"):
+        ufunc = np.fmin if name == "min_over_time" else np.fmax
+        column = rows["min" if name == "min_over_time" else "max"]
+        return ufunc(np.where(some, windows.reduce_windows(ufunc, column, lo, hi), np.nan), first_at), present
+    total = np.where(some, windows.reduce_windows(np.add, rows["sum"], lo, hi), 0.0) + np.where(exact, first_at, 0.0)
+    if name == "sum_over_time":
+        return total, present
+    with np.errstate(all="ignore"):
+        return total / count, present
+
+
+def hour_rows(hours: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Index of the row of the hour starting at each time, or -1 where that hour has no row."""
+    index = np.minimum(np.searchsorted(hours, times), len(hours) - 1)
+    return np.where(hours[index] == times, index, -1)
 
 
 def operate(op: str, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

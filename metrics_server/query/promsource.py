@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from metrics_server.model import ROLLUP_TYPES, Metric
-from metrics_server.promql import Matcher, RawSeries, TooMuchData
+from metrics_server.promql import HourlySeries, Matcher, RawSeries, TooMuchData
 
 if TYPE_CHECKING:  # the stores are passed in; the source only calls their read methods
     from metrics_server.storage.points import PointStore
     from metrics_server.storage.registry import Registry
+    from metrics_server.storage.rollups import Rollups
 
 NAME = "__name__"
 MAX_SERIES = 10_000  # series one selector may select (a query over more is refused, naming the limit)
@@ -25,9 +26,11 @@ MAX_SERIES = 10_000  # series one selector may select (a query over more is refu
 class StoreSource:
     """`source(matchers, start_ms, end_ms)` for the engine, plus the series index for /series and /labels."""
 
-    def __init__(self, registry: Registry, points: PointStore, max_series: int = MAX_SERIES):
+    def __init__(self, registry: Registry, points: PointStore, rollups: Rollups | None = None,
+                 max_series: int = MAX_SERIES):
         self.registry = registry
         self.points = points
+        self.rollups = rollups
         self.max_series = max_series
 
     def metrics(self, matchers: tuple[Matcher, ...] = ()) -> list[Metric]:
@@ -52,17 +55,36 @@ class StoreSource:
                                           "narrow its label matchers")
         return chosen
 
+    def by_metric(self, matchers: tuple[Matcher, ...]) -> list[tuple[Metric, list[tuple[str, dict]]]]:
+        """The selected series grouped by metric: each metric's are read together."""
+        grouped: dict[str, tuple[Metric, list]] = {}
+        for metric, sid, labels in self.select(matchers):
+            grouped.setdefault(metric.name, (metric, []))[1].append((sid, labels))
+        return list(grouped.values())
+
     def __call__(self, matchers: tuple[Matcher, ...], start_ms: int, end_ms: int) -> list[RawSeries]:
         """Every selected series with its points in [start, end] (the point store reads [start, end))."""
-        by_metric: dict[str, tuple[Metric, list]] = {}
-        for metric, sid, labels in self.select(matchers):
-            by_metric.setdefault(metric.name, (metric, []))[1].append((sid, labels))
         found = []
-        for metric, series in by_metric.values():
+        for metric, series in self.by_metric(matchers):
             data = self.points.read(metric, [sid for sid, _ in series], start_ms, end_ms + 1)
             for sid, labels in series:
                 points = data[sid]
                 found.append(RawSeries(labels, points.ts.astype(np.int64), points.value.astype(float)))
+        return found
+
+    def hourly(self, matchers: tuple[Matcher, ...], start_ms: int, end_ms: int) -> list[HourlySeries] | None:
+        """The hour rows in [start, end) of every selected series, or None when a selected series has a rollup
+        being recomputed in that range (the engine then reads raw points, so a late point is never missed)."""
+        if self.rollups is None:
+            return None
+        found = []
+        for metric, series in self.by_metric(matchers):
+            sids = {sid for sid, _ in series}
+            if any(sid in sids and bucket < end_ms and bucket + metric.partition_ms > start_ms
+                   for sid, bucket in self.rollups.pending(metric)):
+                return None
+            rows = self.rollups.read(metric, sorted(sids), start_ms, end_ms)
+            found += [HourlySeries(labels, rows[sid]) for sid, labels in series]
         return found
 
     def label_values(self, name: str, matchers_list: list[tuple[Matcher, ...]]) -> list[str]:

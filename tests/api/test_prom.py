@@ -87,3 +87,33 @@ def test_range_query_parameters_are_checked(client):
                       status=400).json
     assert "11,000 points" in body["error"]
     assert client.get("/api/v1/series", status=400).json["error"] == "no match[] parameter provided"
+
+
+def test_hour_aligned_range_queries_read_rollups_and_answer_as_raw_points_do(app, client, name):
+    from metrics_server import promql
+    from metrics_server.query.promsource import StoreSource
+
+    day0 = 1_700_006_400  # an hour boundary
+    times = list(range(day0, day0 + 2 * 86400, 60)) + [day0 + 2 * 86400]  # one point exactly on the last hour
+    client.post_json("/api/write", [{"name": name, "labels": {"host": "h"}, "timestamps": times,
+                                     "values": [float(i % 97) for i in range(len(times))]}], status=201)
+    stores = app.extensions
+    while stores["rollups"].run_once():
+        pass
+    with_rollups = StoreSource(stores["registry"], stores["points"], stores["rollups"])
+    raw_only = StoreSource(stores["registry"], stores["points"])
+    assert with_rollups.hourly(promql.parse(name).matchers, day0 * 1000, (day0 + 86400) * 1000)
+    for expr in (name, f"avg_over_time({name}[1h])", f"max_over_time({name}[3h])", f"count_over_time({name}[1h])",
+                 f"sum_over_time({name}[2h])", f"last_over_time({name}[1h])"):
+        args = (expr, day0 * 1000, (day0 + 2 * 86400) * 1000, 3_600_000)
+        [(_, t1, v1)] = promql.evaluate_range(*args, with_rollups)
+        [(_, t2, v2)] = promql.evaluate_range(*args, raw_only)
+        assert t1.tolist() == t2.tolist() and len(t1) == 49, expr
+        assert v1 == pytest.approx(v2, rel=1e-12), expr
+    # a late point marks its partition: until the worker has been there, the answer comes from raw points
+    client.post_json("/api/write", [{"name": name, "labels": {"host": "h"}, "value": 1000.0,
+                                     "timestamp": (day0 + 3600) * 1000}], status=201)
+    assert with_rollups.hourly(promql.parse(name).matchers, day0 * 1000, (day0 + 86400) * 1000) is None
+    body = client.get("/api/v1/query_range", {"query": f"max_over_time({name}[1h])", "start": day0 + 7200,
+                                              "end": day0 + 7200, "step": 3600}).json
+    assert body["data"]["result"][0]["values"] == [[day0 + 7200, "1000"]]

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metrics_server import promql
+from metrics_server.query.aggregate import rollup
 
 S = 1000  # ms
 
@@ -196,3 +197,48 @@ def test_every_step_of_a_range_query_equals_the_instant_query_at_that_time(value
                 math.isnan(by_time[step]) and math.isnan(answer[0][1]))
         else:
             assert step not in by_time
+
+
+class HourlySource:
+    """Raw samples plus the hourly rollups the rollup worker would store for them (query.aggregate.rollup)."""
+
+    def __init__(self, series):
+        self.raw = source_of(series)
+
+    def __call__(self, matchers, start_ms, end_ms):
+        return self.raw(matchers, start_ms, end_ms)
+
+    def hourly(self, matchers, start_ms, end_ms):
+        edges = np.arange(start_ms, end_ms + HOUR, HOUR)
+        return [promql.HourlySeries(s.labels, rollup(s.timestamps, s.values, edges))
+                for s in self.raw(matchers, start_ms, end_ms - 1)]
+
+
+HOUR = 3_600_000
+
+
+@settings(max_examples=40, deadline=None)
+@given(gaps=st.lists(st.integers(1, 1500), min_size=2, max_size=120),
+       expr=st.sampled_from(["g", "g offset 1h", "avg_over_time(g[1h])", "min_over_time(g[2h])",
+                             "max_over_time(g[1h])", "sum_over_time(g[3h])", "count_over_time(g[1h])",
+                             "last_over_time(g[2h])", "sum(g) + 1", "rate(g[1h])"]))
+def test_hour_aligned_queries_from_rollups_equal_the_raw_answers(gaps, expr):
+    times = np.cumsum([g * 60 if g % 7 else 3600 for g in gaps])  # some samples exactly on the hour
+    samples = [(t, float((i * 37) % 11 - 3)) for i, t in enumerate(times.tolist())]
+    series = [({"__name__": "g", "k": "v"}, samples)]
+    end = (int(times[-1]) // 3600 + 2) * HOUR
+    from_rollups = promql.evaluate_range(expr, 0, end, HOUR, HourlySource(series))
+    from_raw = promql.evaluate_range(expr, 0, end, HOUR, source_of(series))
+    assert [labels for labels, _, _ in from_rollups] == [labels for labels, _, _ in from_raw]
+    for (_, t1, v1), (_, t2, v2) in zip(from_rollups, from_raw):
+        assert list(t1) == list(t2)
+        np.testing.assert_allclose(v1, v2, rtol=1e-12)
+
+
+def test_rollups_are_not_used_off_the_hour():
+    class Refusing(HourlySource):
+        def hourly(self, matchers, start_ms, end_ms):
+            raise AssertionError("rollups asked for steps that are not on the hour")
+
+    source = Refusing([({"__name__": "g"}, [(10, 1.0)])])
+    assert promql.evaluate_range("g", 60 * S, HOUR + 60 * S, HOUR, source)[0][2].tolist() == [1.0]
