@@ -152,6 +152,10 @@ def test_the_evaluator_killed_while_pending_and_while_firing_neither_resets_for_
                                              "fingerprint"}
         attempts = get(first, "/api/alerts/notifications?start=-10m")["attempts"]
         assert attempts and all(a["ok"] for a in attempts)
+        exposition = requests.get(f"http://127.0.0.1:{first}/metrics", timeout=10).text
+        assert 'metrics_server_alert_group_evaluations_total{group="kill"}' in exposition
+        assert "metrics_server_alert_evaluator_leader 1.0" in exposition
+        assert 'metrics_server_alert_notifications_total{receiver="webhook-0",result="sent"}' in exposition
         print(f"\ntakeover while pending: {takeover_pending:.1f} s, while firing: {takeover_firing:.1f} s "
               f"(lease {LEASE} s); ActiveAt {pending['activeAt']} kept; fired {fired_after:.1f} s after ActiveAt "
               f"(for {FOR} s); webhook announcements: 1 firing, 1 resolved; delivery attempts: {len(attempts)}")

@@ -1,0 +1,112 @@
+"""The Prometheus alert-generator compliance suite's scenarios (prometheus/compliance, alert_generator/cases),
+replayed on the evaluator with a fake clock: the same samples, rule, interval and resend delay, and the
+expected states, sends, startsAt/endsAt and ALERTS series the suite checks, at exact times rather than with
+its tolerance of one group interval."""
+import math
+
+from metrics_server.alerting import engine
+from metrics_server.alerting import state as sm
+from metrics_server.alerting.rules import Group, Rule
+
+S = 1000
+RW = 15 * S  # the suite's remote-write interval
+INTERVAL = 30 * S
+RESEND = 60 * S  # the spec's default ResendDelay
+
+
+def expand(notation: list[str]) -> list[float]:
+    """The suite's sample notation: 'v' one sample, '0xN' the previous value N more times."""
+    out: list[float] = []
+    for item in notation:
+        if item.startswith("0x"):
+            out += [out[-1]] * int(item[2:])
+        else:
+            out.append(float(item))
+    return out
+
+
+# PendingAndFiringAndResolved: samples every 15 s; pending at the 8th, 15 at the 21st, firing at the 32nd (for is
+# 24 samples), 19 at the 53rd, resolved at the 69th, pending again at the 89th, firing at the 113th, resolved at
+# the 134th.
+SAMPLES = expand(["3", "5", "0x2", "9", "0x3", "11", "0x12", "15", "0x11", "0x20", "19", "0x15", "9", "0x19",
+                  "15", "0x24", "0x20", "8", "0x15"])
+RULE = Rule(name="PendingAndFiringAndResolved_SimpleAlert", expr="metric > 10", for_ms=24 * RW,
+            labels={"foo": "bar", "rulegroup": "PendingAndFiringAndResolved"},
+            annotations={"description": "SimpleAlert is firing", "summary": "The value is {{$value}} {{.Value}}"},
+            key="PendingAndFiringAndResolved_SimpleAlert")
+
+
+def query(expr: str, at: int) -> list[tuple[dict, float]]:
+    """`metric > 10` over the samples (the latest at or before `at`)."""
+    value = SAMPLES[min(at // RW, len(SAMPLES) - 1)]
+    return [({"__name__": "metric"}, value)] if value > 10 else []
+
+
+def replay():
+    group = Group("PendingAndFiringAndResolved", (RULE,), interval_ms=INTERVAL)
+    states, timeline, sends, series = {}, {}, [], {}
+    for now in range(0, 3000 * S, INTERVAL):  # the last sample (8) stays until past the 15 minutes of resends
+        written = []
+        outcome = engine.evaluate_group(group, states, now, query, written.extend, RESEND)
+        states = outcome.states
+        alerts = list(states[RULE.key].alerts.values())
+        timeline[now] = [a.state for a in alerts if a.state != sm.INACTIVE] or ["inactive"]
+        sends += [(now, a.state, a.fired_at, sm.ends_at(a), a.annotations["summary"]) for _, a, _ in outcome.sent]
+        series[now] = sorted((labels["__name__"], labels.get("alertstate"), value) for labels, _, value in written)
+    return timeline, sends, series
+
+
+def test_states_follow_pending_firing_inactive_and_back():
+    timeline, _, _ = replay()
+    assert timeline[3 * INTERVAL] == ["inactive"]  # 90 s, before the 8th sample
+    assert timeline[4 * INTERVAL] == ["pending"]  # 120 s = 8th sample: ActiveAt
+    assert timeline[15 * INTERVAL] == ["pending"]  # 450 s < 120 + 360
+    assert timeline[16 * INTERVAL] == ["firing"]  # 480 s = 32nd sample: FiredAt
+    assert timeline[34 * INTERVAL] == ["firing"]  # 1020 s
+    assert timeline[35 * INTERVAL] == ["inactive"]  # 1050 s: the 69th sample (1035 s) seen at the next evaluation
+    assert timeline[45 * INTERVAL] == ["pending"]  # 1350 s: the 89th (1335 s) seen
+    assert timeline[57 * INTERVAL] == ["firing"]  # 1710 s = 1350 + 360
+    assert timeline[67 * INTERVAL] == ["inactive"]  # 2010 s = 134th sample
+
+
+def test_sends_match_the_suites_expected_alerts():
+    _, sends, _ = replay()
+    firing1 = [s for s in sends if s[2] == 480 * S]
+    # first firing at 480 s, re-sent every minute with endsAt = now + 4 x max(ResendDelay, interval)
+    assert [(now, st) for now, st, *_ in firing1 if st == "firing"] == [(t * S, "firing") for t in range(480, 1050, 60)]
+    assert all(ends == now + 4 * RESEND for now, st, _, ends, _ in firing1 if st == "firing")
+    assert {summary for now, st, _, _, summary in firing1 if st == "firing" and now < 810 * S} == {"The value is 15 15"}
+    assert {summary for now, st, _, _, summary in firing1 if st == "firing" and now >= 810 * S} == {"The value is 19 19"}
+    # resolved at 1050 s (endsAt = ResolvedAt, startsAt still FiredAt), re-sent until the new alert at 1350 s
+    resolved1 = [(now, ends) for now, st, _, ends, _ in firing1 if st == "inactive"]
+    assert resolved1 == [(t * S, 1050 * S) for t in range(1050, 1350, 60)]
+    # the second episode: firing from 1710 s, resolved at 2010 s and re-sent for less than 15 minutes
+    second = [(now, st) for now, st, fired, _, _ in sends if fired == 1710 * S]
+    assert [now for now, st in second if st == "firing"] == [t * S for t in range(1710, 2010, 60)]
+    assert [now for now, st in second if st == "inactive"] == [t * S for t in range(2010, 2010 + 900, 60)]
+    assert all(st != "pending" for _, st, *_ in sends)
+
+
+def test_alerts_series_carry_the_state_and_only_while_active():
+    _, _, series = replay()
+    assert series[90 * S] == []
+    assert series[120 * S] == [("ALERTS", "pending", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
+    assert series[480 * S] == [("ALERTS", "firing", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
+    assert series[1050 * S] == []
+
+
+def test_later_rules_of_a_group_read_the_alerts_series_of_this_cycle():
+    """The suite's ordering case: a rule over ALERTS sees the earlier rule's alert in the same evaluation."""
+    store: list[tuple[dict, int, float]] = []
+
+    def read(expr: str, at: int) -> list[tuple[dict, float]]:
+        if expr.startswith("ALERTS"):
+            return [(labels, value) for labels, ts, value in store if ts == at and labels["__name__"] == "ALERTS"]
+        return [({"__name__": "metric"}, 20.0)]
+
+    first = Rule(name="First", expr="metric > 10", key="First")
+    second = Rule(name="Second", expr='ALERTS{alertname="First"}', key="Second")
+    outcome = engine.evaluate_group(Group("order", (first, second), INTERVAL), {}, 0, read, store.extend)
+    (derived,) = outcome.states["Second"].alerts.values()
+    assert derived.labels == {"alertname": "Second", "alertstate": "firing"} and derived.state == "firing"
+    assert not math.isnan(derived.value)
