@@ -111,6 +111,18 @@ class ConfigSchema(Schema):
     alert_lease_seconds = _int(2, 3600, load_default=15)
     alert_history_days = _int(1, 3650, load_default=30)
     external_url = fields.String(load_default="")
+    # Limits (issue 10), in the spirit of Mimir's defaults; README "Limits" says why each value.
+    max_series_per_metric = _int(1, 10_000_000, load_default=20_000)
+    max_new_series_per_request = _int(1, 1_000_000, load_default=10_000)
+    max_label_names_per_series = _int(1, 32, load_default=32)
+    max_buckets_per_point = _int(1, 10_000, load_default=256)
+    max_quantiles = _int(1, 100, load_default=20)
+    max_query_series = _int(1, 1_000_000, load_default=1_000)
+    max_query_cells = _int(1, 100_000_000, load_default=2_000_000)
+    max_query_reads = _int(1, 10_000_000, load_default=50_000)
+    query_timeout = fields.Float(
+        load_default=30.0, validate=validate.Range(0.5, 110, error="expected seconds from 0.5 to 110 (nginx gives "
+                                                   "up on an instance after 120 s)"))
     log_level = fields.String(
         load_default="INFO", validate=validate.OneOf(("DEBUG", "INFO", "WARNING", "ERROR"),
                                                      error="expected DEBUG, INFO, WARNING or ERROR"))

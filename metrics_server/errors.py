@@ -6,6 +6,7 @@ class ApiError(Exception):
     """An error the client should see: HTTP status, one clear message, optional details."""
 
     status = 400
+    retry_after: int | None = None  # seconds, sent as Retry-After (a limit that passes with time)
 
     def __init__(self, message: str, status: int | None = None, **details):
         super().__init__(message)

@@ -4,6 +4,7 @@ import time
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from metrics_server.model import AGGS, LABEL_KEY_PATTERN, METRIC_TYPES, NAME_PATTERN
+from metrics_server.query.aggregate import ACROSS
 from metrics_server.query.histogram import parse_bound
 from metrics_server.query.timeparse import parse_instant
 
@@ -164,6 +165,9 @@ class QuerySchema(Schema):
     width = fields.Integer(load_default=None, validate=validate.Range(10, 10_000))
     agg = fields.String(load_default=None, validate=validate.OneOf(AGGS))
     group_by = fields.List(fields.String(validate=validate.Regexp(LABEL_KEY_PATTERN)), load_default=list)
+    across = fields.String(load_default=None, validate=validate.OneOf(ACROSS), metadata={
+        "description": "aggregate across series per bin (after agg per series): one line over all, or one per "
+                       "group_by value"})
     tz = fields.String(load_default="UTC")
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
 

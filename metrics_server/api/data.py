@@ -13,9 +13,11 @@ from metrics_server.api.openapi import documented
 from metrics_server.api.params import label_filters, load_args
 from metrics_server.errors import ApiError
 from metrics_server.ingest.columns import load_batch
-from metrics_server.ingest.rules import points_of, save, write_batch
+from metrics_server.ingest.rules import admit, check_buckets, points_of, save, write_batch
 from metrics_server.jsonio import json_response
+from metrics_server.limits import QueryLimits
 from metrics_server.model import EXTRA_COLUMN, Metric
+from metrics_server.query.engine import read_raw
 from metrics_server.query.histogram import bound_text
 from metrics_server.query.timeparse import format_iso_array
 from metrics_server.schemas import DataQuerySchema, PointSchema, WriteItemSchema
@@ -45,6 +47,8 @@ def insert_data(name: str):
         raise ApiError("expected at least one point", 400)
     batch = load_batch(body, points_schema if many else point_schema)
     labels, points = points_of(metric, batch, np.arange(len(batch)), indexed=many)
+    check_buckets(batch, server_config(), indexed=many)
+    admit(registry(), [(metric, labels, points)], server_config())
     save(store(), rollups(), [(metric, labels, points)])
     count_ingested(len(points))
     ident = len(points) if many else f"{points.series[0]}@{points.ts[0]}"
@@ -102,15 +106,21 @@ class Raw:
         return Raw(self.series, self.which[rows], self.at[rows], self.ts[rows], self.value[rows])
 
 
-def raw_points(metric: Metric, args: dict, filters: dict[str, list[str]]) -> Raw:
-    """Points of matching series in the asked range, after the cursor when there is one."""
+def raw_points(metric: Metric, args: dict, filters: dict[str, list[str]], limit: int | None) -> Raw:
+    """Points of matching series in the asked range, after the cursor when there is one; once more than `limit`
+    of them are read (in time order), no more are."""
     start = args["start_time"] if args["start_time"] is not None else 0
     end = args["end_time"] if args["end_time"] is not None else DEFAULT_END_MS
     after = decode_cursor(args["cursor"]) if args["cursor"] else None
     if after:
         start = max(start, after[0])
     selected = sorted(matching_series(metric, filters), key=lambda pair: pair[0])
-    data = store().read(metric, [sid for sid, _ in selected], start, end, metric.extra_columns)
+
+    def enough(data: dict[str, SeriesPoints]) -> bool:
+        return sum(len(points) for points in data.values()) > limit + (len(selected) if after else 0)
+
+    data = read_raw(store(), metric, [sid for sid, _ in selected], start, end, QueryLimits.of(server_config()),
+                    None if limit is None else enough)
     series = [(sid, labels, data[sid]) for sid, labels in selected]
     if not series:
         nothing = np.empty(0, dtype=np.int64)
@@ -181,7 +191,7 @@ def read_data(name: str):
     metric = find_metric(name)
     args = load_args(query_schema)
     filters = label_filters(set(query_schema.fields))
-    raw = raw_points(metric, args, filters)
+    raw = raw_points(metric, args, filters, None if args["format"] == "csv" else args["limit"])
     if args["format"] == "csv":
         return csv_response(metric, raw)
     page = raw[:args["limit"]]

@@ -46,7 +46,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        return json_response({"error": error.message, **error.details}, error.status)
+        response = json_response({"error": error.message, **error.details}, error.status)
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(ValidationError)
     def invalid(error: ValidationError) -> Response:

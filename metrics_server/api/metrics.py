@@ -4,7 +4,7 @@ from flask import Blueprint, request
 from metrics_server.api.body import json_body
 from metrics_server.api.lookup import find_metric, registry, server_config
 from metrics_server.api.openapi import documented
-from metrics_server.errors import Conflict
+from metrics_server.errors import ApiError, Conflict
 from metrics_server.jsonio import json_response
 from metrics_server.model import Metric
 from metrics_server.schemas import MetricSchema
@@ -26,6 +26,10 @@ def create_metric():
     """Define a metric; 409 when the name is taken."""
     data = metric_schema.load(json_body())
     config = server_config()
+    most = config["max_label_names_per_series"]
+    if len(data["label_keys"]) > most:
+        raise ApiError(f"label_keys: {len(data['label_keys'])} label names (at most {most}, "
+                       f"max_label_names_per_series)", 400, field="label_keys")
     metric = Metric(
         name=data["name"], type=data["type"], label_keys=tuple(data["label_keys"]), unit=data["unit"],
         description=data["description"],

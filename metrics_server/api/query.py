@@ -4,13 +4,14 @@ import io
 
 from flask import Blueprint, Response
 
-from metrics_server.api.lookup import find_metric, matching_series, rollups, store
+from metrics_server.api.lookup import find_metric, matching_series, rollups, server_config, store
 from metrics_server.api.openapi import documented
 from metrics_server.api.params import bins_for, load_args
 from metrics_server.errors import ApiError
 from metrics_server.jsonio import json_response
+from metrics_server.limits import QueryLimits
 from metrics_server.query.bins import Bins
-from metrics_server.query.engine import Result, run_selection
+from metrics_server.query.engine import Result, plan, run_plans
 from metrics_server.query.selectors import parse_selector
 from metrics_server.query.timeparse import format_iso_array
 from metrics_server.schemas import QuerySchema
@@ -20,18 +21,18 @@ query_schema = QuerySchema()
 
 
 def run_query(args: dict) -> tuple[Bins, list[Result]]:
-    """Every selector's series, read and binned."""
+    """Every selector's series planned, the whole query's cost checked, then read and binned."""
     bins = bins_for(args)
-    results = []
+    plans = []
     for index, text in enumerate(args["metric"]):
         try:
             name, filters = parse_selector(text)
         except ValueError as error:
             raise ApiError(f"metric.{index}: {error}", 400, field="metric") from None
         metric = find_metric(name)
-        results += run_selection(store(), rollups(), metric, matching_series(metric, filters), bins, args["agg"],
-                                 args["group_by"], chart=args["width"] is not None)
-    return bins, results
+        plans.append(plan(store(), rollups(), metric, matching_series(metric, filters), bins, args["agg"],
+                          args["group_by"], chart=args["width"] is not None, across=args["across"]))
+    return bins, run_plans(store(), rollups(), plans, QueryLimits.of(server_config()))
 
 
 @blueprint.get("/query")

@@ -64,10 +64,47 @@ def points_of(metric: Metric, batch: Batch, positions: np.ndarray,
         value=batch.value[positions], state=column(batch.state), buckets=column(batch.buckets))
 
 
-def new_gauge(name: str, labels: dict[str, str], config: dict) -> Metric:
-    """The gauge /api/write creates for an unknown name, its label keys taken from its first item."""
+def new_gauge(name: str, labels: dict[str, str], config: dict, index: int | None = None) -> Metric:
+    """The gauge /api/write creates for an unknown name, its label keys taken from its first item (at most
+    max_label_names_per_series of them: a write once created a metric with 100,000 label keys)."""
+    most = config["max_label_names_per_series"]
+    if len(labels) > most:
+        raise item_error(index, "labels", f"{len(labels)} label names (at most {most}, max_label_names_per_series)")
     return Metric(name=name, type="gauge", label_keys=tuple(sorted(labels)),
                   partition_hours=config["partition_hours"], retention_days=config["default_retention_days"])
+
+
+def check_buckets(batch: Batch, config: dict, indexed: bool = True) -> None:
+    """Refuse a histogram point with more buckets than max_buckets_per_point (one with 100,000 was accepted, and
+    its heatmap built a 1.15 GB grid)."""
+    most = config["max_buckets_per_point"]
+    for position, buckets in enumerate(batch.buckets or ()):
+        if buckets is not None and len(buckets) > most:
+            message = f"{len(buckets)} buckets (at most {most}, max_buckets_per_point)"
+            if not indexed:
+                raise ApiError(f"buckets: {message}", 400, field="buckets")
+            raise item_error(batch.item(position), "buckets", message)
+
+
+def admit(registry: Registry, plan: list[tuple[Metric, dict, Points]], config: dict) -> None:
+    """Refuse a write that would create more new series than max_new_series_per_request, or take a metric past
+    max_series_per_metric (a 400 naming the limit: nothing of the request is stored, nothing dropped silently).
+    Known series cost nothing here; new ones one index look-up per 100."""
+    new = {metric.name: registry.unknown_series(metric, list(labels)) for metric, labels, _ in plan}
+    total = sum(len(sids) for sids in new.values())
+    if total > config["max_new_series_per_request"]:
+        raise ApiError(f"labels: the request would create {total} new series (at most "
+                       f"{config['max_new_series_per_request']}, max_new_series_per_request); send them in "
+                       f"smaller requests, or check for a label that takes a new value per point", 400,
+                       field="labels", new_series=total)
+    for metric, _, _ in plan:
+        if new[metric.name]:
+            count = registry.series_count(metric)
+            if count + len(new[metric.name]) > config["max_series_per_metric"]:
+                raise ApiError(f"labels: metric '{metric.name}' has {count} series and the request adds "
+                               f"{len(new[metric.name])} (at most {config['max_series_per_metric']}, "
+                               f"max_series_per_metric); drop a label that takes a new value per series, or raise "
+                               f"the limit", 400, field="labels", series=count)
 
 
 def save(store: PointStore, rollups: Rollups, plan: list[tuple[Metric, dict, Points]]) -> int:
@@ -86,8 +123,11 @@ def write_batch(registry: Registry, store: PointStore, rollups: Rollups, batch: 
             if not config["auto_create_metrics"]:
                 raise item_error(batch.item(int(positions[0])), "name",
                                  f"unknown metric '{name}' (auto_create_metrics is off)")
-            metric = new_gauge(name, batch.label_sets[batch.labels[positions[0]]], config)
+            metric = new_gauge(name, batch.label_sets[batch.labels[positions[0]]], config,
+                               batch.item(int(positions[0])))
         plan.append((metric, *points_of(metric, batch, positions)))
+    check_buckets(batch, config)
+    admit(registry, plan, config)
     for position, ((metric, labels, points), (_, positions)) in enumerate(zip(plan, groups)):
         if registry.get(metric.name) is None:
             _, stored = registry.create(metric)

@@ -183,3 +183,38 @@ def sum_series(arrays) -> np.ndarray:
         raise ValueError("sum_series needs at least one series")
     stacked = np.vstack([np.asarray(a, dtype=np.float64) for a in arrays])
     return np.where(np.isnan(stacked).all(axis=0), np.nan, np.nansum(stacked, axis=0))
+
+
+ACROSS = ("sum", "avg", "min", "max", "count")
+
+
+class Across:
+    """Aligned series (NaN = gap) folded into one line per bin, a few at a time, so that memory is one running
+    sum, count, min and max per bin however many series are folded in; a bin no series has stays a gap."""
+
+    def __init__(self, how: str, n_bins: int):
+        if how not in ACROSS:
+            raise ValueError(f"across must be one of {', '.join(ACROSS)}; got {how!r}")
+        self.how = how
+        self.count = np.zeros(n_bins, dtype=np.int64)
+        self.sum = np.zeros(n_bins)
+        self.min = np.full(n_bins, np.inf)
+        self.max = np.full(n_bins, -np.inf)
+        self.series = 0
+
+    def add(self, values: np.ndarray) -> None:
+        """Fold in one series' values per bin."""
+        values = np.asarray(values, dtype=np.float64)
+        present = ~np.isnan(values)
+        self.series += 1
+        self.count += present
+        self.sum += np.where(present, values, 0.0)
+        np.fmin(self.min, values, out=self.min)
+        np.fmax(self.max, values, out=self.max)
+
+    def result(self) -> np.ndarray:
+        """The folded line: sum, avg, min, max, or how many series had a value, per bin (NaN where none had)."""
+        folded = {"sum": self.sum, "count": self.count.astype(np.float64), "min": self.min, "max": self.max}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            line = self.sum / self.count if self.how == "avg" else folded[self.how]
+        return np.where(self.count > 0, line, np.nan)

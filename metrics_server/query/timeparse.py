@@ -10,6 +10,11 @@ UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_80
 EPOCH_MS_FROM = 1e11
 MIN_MS, MAX_MS = -62_135_596_800_000, 253_402_300_799_999
 EXPECTED_INSTANT = "expected ISO 8601 with offset, epoch seconds/ms, 'now' or a relative time like -6h"
+# Checked before any conversion (issue 10): `start=1e400000` once held the GIL for 42 s building a 400,000-digit
+# integer, and 1e999999999 overflowed Decimal (a 500). No spelling of a time in years 0001..9999 is longer than
+# this, nor has an epoch with more integer digits.
+MAX_INSTANT_CHARS = 64
+MAX_EPOCH_DIGITS = 15
 
 _RELATIVE = re.compile(r"(?:now)?\s*([+-])\s*(\d+)\s*([smhdw])")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?")
@@ -19,9 +24,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def parse_instant(value, now_ms: int) -> int:
     """One instant from a query parameter, so every endpoint accepts the same spellings of time."""
     if isinstance(value, Real) and not isinstance(value, bool):
+        if isinstance(value, Integral) and int(value).bit_length() > 60:
+            raise ValueError(f"time out of range (years 0001..9999); got an integer of {int(value).bit_length()} bits")
         return _from_epoch(Decimal(int(value)) if isinstance(value, Integral) else Decimal(float(value)), value)
     if not isinstance(value, str):
         raise ValueError(f"{EXPECTED_INSTANT}; got {value!r}")
+    if len(value) > MAX_INSTANT_CHARS:
+        raise ValueError(f"{EXPECTED_INSTANT}; got {len(value)} characters (at most {MAX_INSTANT_CHARS})")
     text = value.strip().lower()
     if text == "now":
         return int(now_ms)
@@ -40,6 +49,8 @@ def _from_epoch(number: Decimal, original) -> int:
     """Epoch seconds or milliseconds (|x| >= 1e11 means ms), fractions kept to the millisecond."""
     if not number.is_finite():
         raise ValueError(f"{EXPECTED_INSTANT}; got {original!r}")
+    if number.adjusted() >= MAX_EPOCH_DIGITS:
+        raise ValueError(f"time out of range (years 0001..9999); got {str(original)[:MAX_INSTANT_CHARS]!r}")
     ms = number if abs(number) >= Decimal(EPOCH_MS_FROM) else number * 1000
     return _in_range(int(ms.to_integral_value()), original)
 

@@ -4,6 +4,7 @@ write winning a repeated time, as a rewritten cell would."""
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,9 @@ HOUR_MS = 3_600_000
 MAX_CHUNK_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
 COMPACT_AT = 8  # chunks in an hour that make the worker rewrite them as one (fewer cost less to read than rewrite)
 BATCH_BYTES = 32 * 1024  # chunks sent together: well under Cassandra's default batch_size_fail_threshold (50 KiB)
+# ... and at most this many partitions a batch: 190 one-point chunks in a batch made its coordinator time out
+# waiting on the replicas of as many partitions (a 10,000-series write on a loaded 2-core machine: 50 of 54 failed).
+BATCH_ROWS = 32
 ROW_OVERHEAD = 128  # bytes Cassandra counts for a chunk row besides its blobs (keys, cell timestamps, TTLs), at most
 NODE = random.getrandbits(48) | 1 << 40  # this process's random timeuuid node (multicast bit set, per RFC 4122)
 INSERT = ("INSERT INTO {ks}.chunks (metric, series_id, bucket, hour, written, ts, value, state, buckets)"
@@ -110,7 +114,7 @@ def batched(insert: PreparedStatement, rows: list[tuple]) -> list[BatchStatement
     for row in rows:
         row_size = ROW_OVERHEAD + len(row[0]) + len(row[1]) + sum(len(cell) for cell in row[5:9]
                                                                   if isinstance(cell, bytes))
-        if size + row_size > BATCH_BYTES:
+        if size + row_size > BATCH_BYTES or len(batches[-1]) >= BATCH_ROWS:
             batches.append(BatchStatement(batch_type=BatchType.UNLOGGED))
             size = 0
         batches[-1].add(insert, row)
@@ -149,6 +153,24 @@ class PointStore:
             buckets = self.registry.buckets(metric, series_ids, start_ms, end_ms)
         rows_by_series = self.fetch(metric, series_ids, buckets, start_ms, end_ms, extra)
         return {sid: merged(rows, extra, start_ms, end_ms) for sid, rows in rows_by_series.items()}
+
+    def read_in_order(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int,
+                      buckets: dict[str, list[int]],
+                      enough: Callable[[dict[str, SeriesPoints]], bool] | None) -> dict[str, SeriesPoints]:
+        """Points of each series (with its type's extra cells) read bucket by bucket in time order, 1, 2, 4, ...
+        buckets at a time, until `enough` says that those read so far suffice (everything when it is None)."""
+        windows = sorted({bucket for starts in buckets.values() for bucket in starts})
+        parts: dict[str, list[SeriesPoints]] = {sid: [] for sid in series_ids}
+        position, step = 0, 1 if enough else len(windows)
+        while position < len(windows):
+            chosen = set(windows[position:position + step])
+            position, step = position + step, step * 2
+            some = {sid: [bucket for bucket in buckets[sid] if bucket in chosen] for sid in series_ids}
+            for sid, data in self.read(metric, series_ids, start_ms, end_ms, metric.extra_columns, some).items():
+                parts[sid].append(data)
+            if enough is not None and enough({sid: joined(each) for sid, each in parts.items()}):
+                break
+        return {sid: joined(each) for sid, each in parts.items()}
 
     def fetch(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int, end_ms: int,
               extra: tuple[str, ...]) -> dict[str, list[tuple]]:
@@ -215,3 +237,15 @@ def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int
                  for cell in codec.decode_cells(row[3 + position], size)]
         columns[name] = [every[i] for i in keep.tolist()]
     return SeriesPoints(ts=ts[keep], value=value[keep], **columns)
+
+
+def joined(parts: list[SeriesPoints]) -> SeriesPoints:
+    """One series' points read in time-ordered pieces, as one."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return SeriesPoints(np.empty(0, np.int64), np.empty(0))
+    cells = {name: [cell for part in parts for cell in getattr(part, name)]
+             for name in ("state", "buckets") if getattr(parts[0], name) is not None}
+    return SeriesPoints(np.concatenate([part.ts for part in parts]), np.concatenate([part.value for part in parts]),
+                        **cells)

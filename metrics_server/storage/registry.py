@@ -13,6 +13,8 @@ from metrics_server.model import Metric
 from metrics_server.storage.db import RAW_PROFILE, READ_PROFILE, Database, unlogged_batches
 
 CACHE_SECONDS = 5.0
+COUNT_SECONDS = 30.0
+LOOKUP_BATCH = 100
 INDEX_BATCH = 100
 CAS_ATTEMPTS = 5
 CAS_WRITE_UNKNOWN = 0x1700  # protocol v5: a contended lightweight transaction whose outcome is not known
@@ -38,6 +40,7 @@ class Registry:
         self.db = db
         self._metrics: dict[str, tuple[float, Metric | None]] = {}
         self._known_series: set[tuple[uuid.UUID, str]] = set()
+        self._counts: dict[str, tuple[float, int]] = {}
 
     def all(self, search: str = "") -> list[Metric]:
         rows = self.db.session.execute(
@@ -95,8 +98,8 @@ class Registry:
         partitions = list(session.execute(self.db.prepare(
             "SELECT series_id, bucket FROM {ks}.partitions WHERE metric = ?"), (metric.name,)))
         drop = self.db.prepare("DELETE FROM {ks}.chunks WHERE metric = ? AND series_id = ? AND bucket = ?")
-        for row in partitions:
-            session.execute(drop, (metric.name, row.series_id, row.bucket))
+        self.db.execute_all([(drop, (metric.name, row.series_id, row.bucket)) for row in partitions],
+                            f"deleting the points of {metric.name}")
         for table in ("partitions", "series", "metrics"):
             column = "name" if table == "metrics" else "metric"
             session.execute(self.db.prepare(f"DELETE FROM {{ks}}.{table} WHERE {column} = ?"), (metric.name,))
@@ -110,6 +113,30 @@ class Registry:
             execution_profile=READ_PROFILE)
         return sorted(((row.series_id, dict(row.labels or {})) for row in rows),
                       key=lambda item: sorted(item[1].items()))
+
+    def unknown_series(self, metric: Metric, sids: list[str]) -> list[str]:
+        """The series of `sids` not in the index yet; known ones cost nothing, the rest one read per 100."""
+        fresh = [sid for sid in sids if (metric.id, sid) not in self._known_series]
+        if not fresh:
+            return []
+        select = self.db.prepare("SELECT series_id FROM {ks}.series WHERE metric = ? AND series_id IN ?")
+        results = self.db.execute_all([(select, (metric.name, fresh[start:start + LOOKUP_BATCH]))
+                                       for start in range(0, len(fresh), LOOKUP_BATCH)],
+                                      f"looking up the series of {metric.name}", RAW_PROFILE)
+        found = {row[0] for rows in results for row in rows}
+        self._known_series.update((metric.id, sid) for sid in found)
+        return [sid for sid in fresh if sid not in found]
+
+    def series_count(self, metric: Metric) -> int:
+        """How many series a metric has, counted at most every COUNT_SECONDS per process (plus those this
+        process added since): a bound for max_series_per_metric, exact to what other instances added lately."""
+        cached = self._counts.get(metric.name)
+        if cached and time.monotonic() - cached[0] < COUNT_SECONDS:
+            return cached[1]
+        count = self.db.session.execute(self.db.prepare("SELECT COUNT(*) FROM {ks}.series WHERE metric = ?"),
+                                        (metric.name,), execution_profile=RAW_PROFILE).one()[0]
+        self._counts[metric.name] = (time.monotonic(), count)
+        return count
 
     def buckets(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int) -> dict[str, list[int]]:
         """The time buckets (partition starts, ms) of each series that may hold points in [start, end): every
@@ -142,4 +169,7 @@ class Registry:
                  for sid, bucket in new_partitions]
         self.db.execute_all(unlogged_batches(rows, INDEX_BATCH), f"indexing the series of {metric.name}")
         self._known_series.update((metric.id, sid) for sid, _ in new_series)
+        if metric.name in self._counts:
+            counted_at, count = self._counts[metric.name]
+            self._counts[metric.name] = (counted_at, count + len(new_series))
         self._known_series.update((metric.id, f"{sid}@{bucket}") for sid, bucket in new_partitions)

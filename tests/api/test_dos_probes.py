@@ -1,0 +1,89 @@
+"""Issue 10's probes of bounded work, replayed through nginx against four instances: each answers fast with the
+right status while /api/health, asked concurrently on the same stack, stays fast (no request holds an instance)."""
+import threading
+import time
+
+import pytest
+import requests
+
+DAY0 = 1_700_006_400_000
+HOUR = 3_600_000
+
+
+class HealthWatch:
+    """Polls /api/health while a probe runs and keeps the slowest answer."""
+
+    def __init__(self, url: str):
+        self.url, self.slowest, self.answers = url, 0.0, 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.poll, daemon=True)
+
+    def poll(self):
+        while not self.stopping.is_set():
+            started = time.perf_counter()
+            assert requests.get(f"{self.url}/api/health", timeout=60).status_code == 200
+            self.slowest = max(self.slowest, time.perf_counter() - started)
+            self.answers += 1
+            self.stopping.wait(0.05)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping.set()
+        self.thread.join(timeout=90)
+
+
+def probe(stack, method, path, **kwargs):
+    """The probe's answer and seconds taken, with the slowest concurrent /api/health (asserted under 2 s)."""
+    with HealthWatch(stack.url) as health:
+        started = time.perf_counter()
+        response = requests.request(method, f"{stack.url}{path}", timeout=150, **kwargs)
+        seconds = time.perf_counter() - started
+    print(f"{method} {path[:70]} -> {response.status_code} in {seconds:.3f} s; slowest health {health.slowest:.3f} s")
+    assert health.answers and health.slowest < 2.0, health.slowest
+    return response, seconds
+
+
+@pytest.mark.parametrize("start", ["1e400000", "1e999999999", "-1e400000"])
+def test_probe1_huge_exponents_in_times(live_stack, start):
+    response, seconds = probe(live_stack, "GET", f"/api/query?metric=cpu_usage&start={start}")
+    assert response.status_code == 400 and "out of range" in response.json()["error"] and seconds < 1
+
+
+def test_probe1_huge_exponent_in_a_written_time(live_stack, name):
+    response, seconds = probe(live_stack, "POST", "/api/write",
+                              json=[{"name": name, "value": 1, "timestamp": "-1e400000"}])
+    assert response.status_code == 400 and response.json()["error"].startswith("0.timestamp:") and seconds < 1
+
+
+def test_probe2_an_8000_year_range_of_three_series(live_stack, name):
+    times = list(range(DAY0, DAY0 + 48 * HOUR, 60_000))
+    items = [{"name": name, "labels": {"host": f"h{i}"}, "timestamps": times, "values": [1.0] * len(times)}
+             for i in range(3)]
+    assert requests.post(f"{live_stack.url}/api/write", json=items, timeout=60).status_code == 201
+    response, seconds = probe(live_stack, "GET", f"/api/query?metric={name}&start=0001-01-01T00:00:00Z"
+                                                 "&end=9999-12-31T00:00:00Z&width=10")
+    assert response.status_code == 200 and len(response.json()["series"]) == 3 and seconds < 10
+
+
+def test_probe3_histograms_with_huge_bucket_lists_and_repeated_quantiles(live_stack, name):
+    assert requests.post(f"{live_stack.url}/api/metrics", json={"name": name, "type": "histogram"},
+                         timeout=30).status_code == 201
+    huge = {str(bound): 1 for bound in range(100_000)}
+    response, seconds = probe(live_stack, "POST", f"/api/metrics/{name}/data", json={"buckets": huge})
+    assert response.status_code == 400 and "max_buckets_per_point" in response.json()["error"] and seconds < 5
+    response, seconds = probe(live_stack, "GET", f"/api/metrics/{name}/heatmap?" + "&".join(["q=0.5"] * 1000))
+    assert response.status_code == 422 and "max_quantiles" in response.json()["error"] and seconds < 1
+
+
+def test_probe4_cardinality(live_stack, name):
+    values = [1.0]
+    wide = [{"name": name, "labels": {"id": str(i)}, "timestamps": [DAY0], "values": values} for i in range(20_000)]
+    response, seconds = probe(live_stack, "POST", "/api/write", json=wide)
+    assert response.status_code == 400 and "max_new_series_per_request" in response.json()["error"] and seconds < 5
+    keys = [{"name": f"{name}_keys", "labels": {f"k{i}": "v" for i in range(100_000)}, "value": 1}]
+    response, seconds = probe(live_stack, "POST", "/api/write", json=keys)
+    assert response.status_code == 400 and "max_label_names_per_series" in response.json()["error"] and seconds < 5
+    assert requests.get(f"{live_stack.url}/api/metrics/{name}", timeout=30).status_code == 404  # nothing stored
