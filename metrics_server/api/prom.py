@@ -16,10 +16,11 @@ from flask import Blueprint, request
 
 from metrics_server import promql
 from metrics_server.api.errors import is_driver_error
-from metrics_server.api.lookup import registry, rollups, store
+from metrics_server.api.lookup import registry, rollups, server_config, store
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, one_line
 from metrics_server.jsonio import json_response
+from metrics_server.limits import QueryLimits, QueryTimeout, deadline
 from metrics_server.query.promsource import StoreSource
 
 blueprint = Blueprint("prom", __name__)
@@ -33,11 +34,14 @@ def answer(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         try:
-            return json_response({"status": "success", "data": view(*args, **kwargs)})
+            with deadline(QueryLimits.of(server_config()).timeout):
+                return json_response({"status": "success", "data": view(*args, **kwargs)})
         except promql.PromQLError as error:
             return failure(error.error_type, str(error), error.status)
+        except QueryTimeout as error:
+            return failure("timeout", error.message, 503)
         except ApiError as error:
-            kind = "unavailable" if error.status == 503 else "bad_data"
+            kind = {422: "execution", 503: "unavailable"}.get(error.status, "bad_data")
             return failure(kind, error.message, error.status)
         except Exception as error:
             if is_driver_error(error):
@@ -51,7 +55,7 @@ def failure(error_type: str, message: str, status: int):
 
 
 def source() -> StoreSource:
-    return StoreSource(registry(), store(), rollups())
+    return StoreSource(registry(), store(), rollups(), QueryLimits.of(server_config()))
 
 
 def parse_time(name: str, default: float | None = None) -> int:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from metrics_server.limits import QueryLimits
 from metrics_server.model import ROLLUP_TYPES, Metric
 from metrics_server.promql import HourlySeries, Matcher, RawSeries, TooMuchData
 
@@ -27,11 +28,19 @@ class StoreSource:
     """`source(matchers, start_ms, end_ms)` for the engine, plus the series index for /series and /labels."""
 
     def __init__(self, registry: Registry, points: PointStore, rollups: Rollups | None = None,
-                 max_series: int = MAX_SERIES):
+                 limits: QueryLimits | None = None, max_series: int = MAX_SERIES):
         self.registry = registry
         self.points = points
         self.rollups = rollups
+        self.limits = limits
         self.max_series = max_series
+        self.reads = 0  # Cassandra partitions this query has read, against limits.max_reads
+
+    def charge(self, reads: int) -> None:
+        """Count partition reads before they happen; a query past max_query_reads is refused (422)."""
+        self.reads += reads
+        if self.limits is not None:
+            self.limits.check_reads(self.reads)
 
     def metrics(self, matchers: tuple[Matcher, ...] = ()) -> list[Metric]:
         """Numeric metrics whose name satisfies the `__name__` matchers (one read when the name is given)."""
@@ -66,7 +75,10 @@ class StoreSource:
         """Every selected series with its points in [start, end] (the point store reads [start, end))."""
         found = []
         for metric, series in self.by_metric(matchers):
-            data = self.points.read(metric, [sid for sid, _ in series], start_ms, end_ms + 1)
+            sids = [sid for sid, _ in series]
+            buckets = self.registry.buckets(metric, sids, start_ms, end_ms + 1)
+            self.charge(sum(map(len, buckets.values())))
+            data = self.points.read(metric, sids, start_ms, end_ms + 1, buckets=buckets)
             for sid, labels in series:
                 points = data[sid]
                 found.append(RawSeries(labels, points.ts.astype(np.int64), points.value.astype(float)))
@@ -83,7 +95,9 @@ class StoreSource:
             if any(sid in sids and bucket < end_ms and bucket + metric.partition_ms > start_ms
                    for sid, bucket in self.rollups.pending(metric)):
                 return None
-            rows = self.rollups.read(metric, sorted(sids), start_ms, end_ms)
+            partitions = self.rollups.partitions(self.registry.buckets(metric, sorted(sids), start_ms, end_ms), metric)
+            self.charge(sum(map(len, partitions.values())))
+            rows = self.rollups.read(metric, sorted(sids), start_ms, end_ms, partitions)
             found += [HourlySeries(labels, rows[sid]) for sid, labels in series]
         return found
 

@@ -117,3 +117,13 @@ def test_hour_aligned_range_queries_read_rollups_and_answer_as_raw_points_do(app
     body = client.get("/api/v1/query_range", {"query": f"max_over_time({name}[1h])", "start": day0 + 7200,
                                               "end": day0 + 7200, "step": 3600}).json
     assert body["data"]["result"][0]["values"] == [[day0 + 7200, "1000"]]
+
+
+def test_a_query_over_the_read_budget_is_refused_naming_the_limit(config, db, counter):
+    import webtest
+
+    from metrics_server.app import create_app
+    strict = webtest.TestApp(create_app({**config, "max_query_reads": 1}, db=db))
+    body = strict.get("/api/v1/query_range", {"query": f"rate({counter}[1m])", "start": T0, "end": T0 + 600,
+                                              "step": 60}, status=422).json
+    assert body["errorType"] == "execution" and "max_query_reads" in body["error"]
