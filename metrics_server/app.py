@@ -9,6 +9,7 @@ from metrics_server import api
 from metrics_server.api import selfmetrics
 from metrics_server.api.errors import register_error_handlers
 from metrics_server.config import load_config
+from metrics_server.storage.dashboards import DashboardStore
 from metrics_server.storage.db import Database
 from metrics_server.storage.points import PointStore
 from metrics_server.storage.registry import Registry
@@ -26,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None, db: Database | None = None)
     app.extensions["registry"] = Registry(db)
     app.extensions["points"] = PointStore(db, app.extensions["registry"])
     app.extensions["rollups"] = Rollups(db, app.extensions["registry"], app.extensions["points"])
+    app.extensions["dashboards"] = DashboardStore(db)
     logging.basicConfig(level=config["log_level"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     register_error_handlers(app)
     selfmetrics.init_app(app)

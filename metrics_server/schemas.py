@@ -1,7 +1,7 @@
 """marshmallow schemas for every request body and query string; they also generate the OpenAPI document."""
 import time
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from metrics_server.model import AGGS, LABEL_KEY_PATTERN, METRIC_TYPES, NAME_PATTERN
 from metrics_server.query.aggregate import ACROSS
@@ -206,3 +206,116 @@ class StatesSchema(Schema):
 
     start = Instant(load_default=since("-24h"))
     end = Instant(load_default=since("now"))
+
+
+# Saved dashboards (api/dashboards.py). Panels name their metrics as the Explore view does; the server checks
+# the shape and the values it knows (aggregations, chart types, sizes, times), not that the metrics exist, so a
+# dashboard survives a metric being deleted and recreated.
+CHART_TYPES = ("line", "bars", "stacked", "points", "stat", "pie", "heatmap")
+VARIABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,39}$"
+
+
+class TimeText(fields.String):
+    """A time as the dashboard's URL keeps it (`now`, `-6h`, epoch ms, ISO 8601), stored as written."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parse_instant(text, now_ms())
+        except (TypeError, ValueError) as error:
+            raise ValidationError(str(error)) from None
+        return text
+
+
+class PanelMetricSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Regexp(NAME_PATTERN, error="invalid metric name"))
+    filters = fields.Dict(keys=fields.String(validate=validate.Regexp(LABEL_KEY_PATTERN)),
+                          values=fields.List(fields.String(validate=validate.Length(max=500))), load_default=dict)
+
+
+class YAxisSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    log = fields.Boolean(load_default=False)
+    min = FiniteFloat(load_default=None, allow_none=True)
+    max = FiniteFloat(load_default=None, allow_none=True)
+    thresholds = fields.List(FiniteFloat(), load_default=list, validate=validate.Length(max=10))
+
+    @validates_schema
+    def check_bounds(self, data, **kwargs):
+        if data["min"] is not None and data["max"] is not None and data["min"] >= data["max"]:
+            raise ValidationError("min must be below max", "min")
+        if data["log"] and data["min"] is not None and data["min"] <= 0:
+            raise ValidationError("a log scale needs a positive min", "min")
+
+
+class PanelSchema(Schema):
+    """One panel of a dashboard: what it queries, how it draws, and its size in the 12-column grid."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(required=True, validate=validate.Length(1, 40))
+    title = fields.String(load_default="", validate=validate.Length(max=200))
+    metrics = fields.List(fields.Nested(PanelMetricSchema), required=True, validate=validate.Length(1, 20))
+    agg = fields.String(load_default="auto", validate=validate.OneOf(("auto", *AGGS)))
+    group_by = fields.List(fields.String(validate=validate.Regexp(LABEL_KEY_PATTERN)), load_default=list,
+                           validate=validate.Length(max=5))
+    chart = fields.String(load_default="line", validate=validate.OneOf(CHART_TYPES))
+    y = fields.Nested(YAxisSchema, load_default=lambda: YAxisSchema().load({}))
+    w = fields.Integer(load_default=6, validate=validate.Range(1, 12))
+    h = fields.Integer(load_default=2, validate=validate.Range(1, 4))
+
+
+class VariableSchema(Schema):
+    """`$name` in panel filters, chosen from the values of `label` of `metric`."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Regexp(VARIABLE_PATTERN, error="expected a name like host"))
+    metric = fields.String(required=True, validate=validate.Regexp(NAME_PATTERN, error="invalid metric name"))
+    label = fields.String(required=True, validate=validate.Regexp(LABEL_KEY_PATTERN))
+
+
+class DashboardTimeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    from_ = TimeText(data_key="from", load_default="-6h")
+    to = TimeText(load_default="now")
+
+    @post_load
+    def as_written(self, data, **kwargs):
+        return {"from": data["from_"], "to": data["to"]}
+
+
+class DashboardSchema(Schema):
+    """A dashboard as saved (POST creates it; PUT saves it and must name the version it edited). An exported
+    dashboard (with id, version and updated_at) can be posted back as it is: those three are ignored."""
+
+    class Meta:
+        unknown = RAISE
+
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    time = fields.Nested(DashboardTimeSchema, load_default=lambda: DashboardTimeSchema().load({}))
+    refresh = fields.String(load_default="off", validate=validate.OneOf(("off", "5s", "10s", "30s", "1m", "5m")))
+    variables = fields.List(fields.Nested(VariableSchema), load_default=list, validate=validate.Length(max=20))
+    panels = fields.List(fields.Nested(PanelSchema), load_default=list, validate=validate.Length(max=50))
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    id = fields.String(load_default=None)
+    updated_at = fields.String(load_default=None)
+
+    @validates_schema
+    def check_ids(self, data, **kwargs):
+        ids = [panel["id"] for panel in data["panels"]]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("two panels share an id", "panels")
+        names = [v["name"] for v in data["variables"]]
+        if len(names) != len(set(names)):
+            raise ValidationError("two variables share a name", "variables")

@@ -10,6 +10,10 @@ import { Empty, ErrorNotice, Spinner } from './components/Status.jsx';
 import { TableView } from './components/TableView.jsx';
 import { DataControls, TimeControls } from './components/TimeControls.jsx';
 import { EnumPanel, HistogramPanel } from './components/TypePanels.jsx';
+import { AddToDashboard } from './dashboard/AddToDashboard.jsx';
+import { DashboardList } from './dashboard/DashboardList.jsx';
+import { DashboardView } from './dashboard/DashboardView.jsx';
+import { panelFromExplore } from './dashboard/model.js';
 import { useBusy, useFetch } from './data/useFetch.js';
 import { LINE_TYPES } from './model.js';
 import { REFRESH } from './state/urlState.js';
@@ -52,6 +56,16 @@ function Tabs({ tab, onChange }) {
           {label}
         </button>
       ))}
+    </div>
+  );
+}
+
+function PanControls({ view, showView }) {
+  return (
+    <div className="pan" role="group" aria-label="Move in time">
+      <button type="button" className="btn btn-small" onClick={() => showView(shiftRange(view, -0.5))} title="Back (←)" aria-label="Pan back">◀</button>
+      <button type="button" className="btn btn-small" onClick={() => showView(widenRange(view, 2))} title="Zoom out ×2 (−)" aria-label="Zoom out">−</button>
+      <button type="button" className="btn btn-small" onClick={() => showView(shiftRange(view, 0.5))} title="Forward (→)" aria-label="Pan forward">▶</button>
     </div>
   );
 }
@@ -115,9 +129,70 @@ export function App() {
     refresh: onRefresh,
   });
   const common = { metaOf, view, state, tz: TZ, reloadKey };
+  const explore = !state.dash && state.page === 'explore';
+  const openDashboard = (d) => update({ page: 'explore', dash: d.id, picks: [], zoom: null, vars: {},
+    from: d.time?.from ?? '-6h', to: d.time?.to ?? 'now' });
+  const goTo = (page) => update({ page, dash: null, zoom: null });
+  const explorePage = (
+    <>
+      <div className="view-bar">
+        <Tabs tab={state.tab} onChange={(tab) => update({ tab })} />
+        <PanControls view={view} showView={showView} />
+        <DataControls state={state} update={update} />
+      </div>
+      {state.picks.length === 0 && (
+        <section className="panel">
+          <Empty title="Pick metrics to get started">
+            Choose one or more metrics in the list (press / to search); use the arrow keys and Enter, or click.
+          </Empty>
+        </section>
+      )}
+      {state.picks.length > 0 && !catalog.data && (
+        <section className="panel">
+          {catalog.error ? <ErrorNotice error={catalog.error} /> : <Spinner label="Loading metrics…" />}
+        </section>
+      )}
+      {catalog.data && state.tab === 'graph' && state.picks.length > 0 && (
+        <div className="panels">
+          {linePicks.length > 0 && (
+            <ErrorBoundary>
+              <LinePanel picks={linePicks} range={range} zoomed={!!zoom} onZoom={zoomTo} {...common}
+                actions={<AddToDashboard onAdded={openDashboard}
+                  makePanel={() => panelFromExplore(linePicks, state.agg, (n) => metaOf(n)?.type)} />} />
+            </ErrorBoundary>
+          )}
+          {histPicks.map((p) => (
+            <ErrorBoundary key={p.name}>
+              <HistogramPanel pick={p} meta={metaOf(p.name)} view={view} gran={state.gran} tz={TZ} reloadKey={reloadKey}
+                onZoom={zoomTo} />
+            </ErrorBoundary>
+          ))}
+          {enumPicks.length > 0 && (
+            <div className="panel-grid">
+              {enumPicks.map((p) => (
+                <ErrorBoundary key={p.name}>
+                  <EnumPanel pick={p} view={view} reloadKey={reloadKey} />
+                </ErrorBoundary>
+              ))}
+            </div>
+          )}
+        </div>
+      )}
+      {catalog.data && state.tab === 'table' && linePicks.length > 0 && (
+        <ErrorBoundary>
+          <TableView picks={linePicks} {...common} />
+        </ErrorBoundary>
+      )}
+      {catalog.data && state.tab === 'table' && state.picks.length > 0 && linePicks.length === 0 && (
+        <section className="panel">
+          <Empty title="No table for these metrics">The table lists gauges and counters; enums and histograms are shown on the Graph tab.</Empty>
+        </section>
+      )}
+    </>
+  );
 
   return (
-    <div className={`app${drawer ? ' drawer-open' : ''}`}>
+    <div className={`app${drawer ? ' drawer-open' : ''}${explore ? '' : ' no-sidebar'}`}>
       <header className="topbar">
         <button type="button" className="btn btn-icon drawer-toggle" aria-controls="sidebar" aria-expanded={drawer}
           aria-label="Metrics" title="Metrics" onClick={() => setDrawer((d) => !d)}>
@@ -132,9 +207,16 @@ export function App() {
           </svg>
           <span>metrics_server</span>
         </div>
+        <nav className="pages" aria-label="Pages">
+          <a href="?" className={`page-link${explore ? ' is-on' : ''}`} aria-current={explore ? 'page' : undefined}
+            onClick={(e) => { e.preventDefault(); goTo('explore'); }}>Explore</a>
+          <a href="?page=dashboards" className={`page-link${explore ? '' : ' is-on'}`} aria-current={explore ? undefined : 'page'}
+            onClick={(e) => { e.preventDefault(); goTo('dashboards'); }}>Dashboards</a>
+        </nav>
         <TimeControls state={state} range={range} update={update} onRefresh={onRefresh} busy={busy} updatedAt={now} />
         <ThemeSwitch theme={theme} setTheme={setTheme} />
       </header>
+      {explore && (
       <aside className="sidebar" id="sidebar">
         <MetricBrowser catalog={catalog} picked={picked} onToggle={togglePick} inputRef={searchRef} />
         {state.picks.length > 0 && (
@@ -148,63 +230,22 @@ export function App() {
           </section>
         )}
       </aside>
+      )}
       {drawer && <button type="button" className="scrim" aria-label="Close the metric list" onClick={() => setDrawer(false)} />}
       <main className="content">
         {resolved.errors.map((e) => <ErrorNotice key={e} error={e} title="This link's time range cannot be read" />)}
-        <div className="view-bar">
-          <Tabs tab={state.tab} onChange={(tab) => update({ tab })} />
-          <div className="pan" role="group" aria-label="Move in time">
-            <button type="button" className="btn btn-small" onClick={() => showView(shiftRange(view, -0.5))} title="Back (←)" aria-label="Pan back">◀</button>
-            <button type="button" className="btn btn-small" onClick={() => showView(widenRange(view, 2))} title="Zoom out ×2 (−)" aria-label="Zoom out">−</button>
-            <button type="button" className="btn btn-small" onClick={() => showView(shiftRange(view, 0.5))} title="Forward (→)" aria-label="Pan forward">▶</button>
-          </div>
-          <DataControls state={state} update={update} />
-        </div>
-        {state.picks.length === 0 && (
-          <section className="panel">
-            <Empty title="Pick metrics to get started">
-              Choose one or more metrics in the list (press / to search); use the arrow keys and Enter, or click.
-            </Empty>
-          </section>
-        )}
-        {state.picks.length > 0 && !catalog.data && (
-          <section className="panel">
-            {catalog.error ? <ErrorNotice error={catalog.error} /> : <Spinner label="Loading metrics…" />}
-          </section>
-        )}
-        {catalog.data && state.tab === 'graph' && state.picks.length > 0 && (
-          <div className="panels">
-            {linePicks.length > 0 && (
-              <ErrorBoundary>
-                <LinePanel picks={linePicks} range={range} zoomed={!!zoom} onZoom={zoomTo} {...common} />
-              </ErrorBoundary>
-            )}
-            {histPicks.map((p) => (
-              <ErrorBoundary key={p.name}>
-                <HistogramPanel pick={p} meta={metaOf(p.name)} view={view} gran={state.gran} tz={TZ} reloadKey={reloadKey}
-                  onZoom={zoomTo} />
-              </ErrorBoundary>
-            ))}
-            {enumPicks.length > 0 && (
-              <div className="panel-grid">
-                {enumPicks.map((p) => (
-                  <ErrorBoundary key={p.name}>
-                    <EnumPanel pick={p} view={view} reloadKey={reloadKey} />
-                  </ErrorBoundary>
-                ))}
-              </div>
-            )}
-          </div>
-        )}
-        {catalog.data && state.tab === 'table' && linePicks.length > 0 && (
-          <ErrorBoundary>
-            <TableView picks={linePicks} {...common} />
-          </ErrorBoundary>
-        )}
-        {catalog.data && state.tab === 'table' && state.picks.length > 0 && linePicks.length === 0 && (
-          <section className="panel">
-            <Empty title="No table for these metrics">The table lists gauges and counters; enums and histograms are shown on the Graph tab.</Empty>
-          </section>
+        {explore && explorePage}
+        {state.page === 'dashboards' && !state.dash && <DashboardList open={openDashboard} />}
+        {state.dash && (
+          <>
+            <div className="view-bar">
+              <PanControls view={view} showView={showView} />
+            </div>
+            <ErrorBoundary>
+              <DashboardView key={state.dash} id={state.dash} state={state} update={update} metaOf={metaOf} view={view}
+                reloadKey={reloadKey} onZoom={zoomTo} />
+            </ErrorBoundary>
+          </>
         )}
       </main>
     </div>

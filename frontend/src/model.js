@@ -32,8 +32,8 @@ export function effectiveAgg(type, agg) {
 
 /** Chart types per metric type; the first is the default. */
 export const CHART_TYPES = {
-  gauge: ['line', 'bars', 'points'],
-  counter: ['line', 'bars', 'points'],
+  gauge: ['line', 'bars', 'stacked', 'points'],
+  counter: ['line', 'bars', 'stacked', 'points'],
   enum: ['pie', 'bars'],
   histogram: ['heatmap', 'percentiles'],
 };

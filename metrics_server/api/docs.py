@@ -33,13 +33,13 @@ ERRORS = {status: {"description": text, "content": {"application/json": {"schema
 
 COMPONENTS = (("Error", ErrorSchema), ("Success", SuccessSchema), ("Metric", schemas.MetricSchema),
               ("Point", schemas.PointSchema), ("WriteItem", schemas.WriteItemSchema),
-              ("SeriesItem", schemas.SeriesItemSchema))
+              ("SeriesItem", schemas.SeriesItemSchema), ("Dashboard", schemas.DashboardSchema))
 PATH_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 
 def request_body(body: str) -> dict:
     """A body component as JSON: a metric alone, points one or many, write items as either kind of list."""
-    schema = {"Metric": body, "WriteItem": {"oneOf": [{"type": "array", "items": body},
+    schema = {"Metric": body, "Dashboard": body, "WriteItem": {"oneOf": [{"type": "array", "items": body},
                                                       {"type": "array", "items": "SeriesItem"}]}}.get(
         body, {"oneOf": [body, {"type": "array", "items": body}]})
     return {"required": True, "content": {"application/json": {"schema": schema}}}

@@ -4,6 +4,7 @@ from flask import current_app
 
 from metrics_server.errors import ApiError, NotFound
 from metrics_server.model import Metric
+from metrics_server.storage.dashboards import DashboardStore
 from metrics_server.storage.points import PointStore
 from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups
@@ -19,6 +20,10 @@ def store() -> PointStore:
 
 def rollups() -> Rollups:
     return current_app.extensions["rollups"]
+
+
+def dashboards() -> DashboardStore:
+    return current_app.extensions["dashboards"]
 
 
 def server_config() -> dict:

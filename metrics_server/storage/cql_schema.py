@@ -63,6 +63,9 @@ TABLES = (
         day text, at timestamp, id timeuuid, receiver text, url text, attempt int, ok boolean,
         status int, error text, alerts int, duration_ms double,
         PRIMARY KEY (day, at, id)) WITH CLUSTERING ORDER BY (at DESC, id ASC)""",
+    # Saved dashboards, a row each: the definition as JSON, and the version a save must name (compare-and-set).
+    """CREATE TABLE IF NOT EXISTS {ks}.dashboards (
+        id text PRIMARY KEY, title text, version int, body text, updated_at timestamp)""",
 )
 # Cleared marks are tombstones in a few hot partitions: purge them soon (a mark revived by a lost delete
 # only causes one more recomputation, so a short grace period is safe).

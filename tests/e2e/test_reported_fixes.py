@@ -183,7 +183,7 @@ def test_06_long_label_values_stay_inside_their_boxes(browser, site_url, extra, 
     assert rect(browser, header)["right"] <= wrap["right"] + 0.5, "the value column is off-screen"
 
 
-def test_07_the_page_works_on_a_phone_and_names_fit_at_1024(browser, site_url, data):
+def test_07_the_page_works_on_a_phone_and_names_fit_at_1024(browser, site_url, data, shot):
     with window(browser, 390, 844):
         browser.get(data.url(site_url, [data.cpu]))
         svg = main_chart(browser)
@@ -192,8 +192,9 @@ def test_07_the_page_works_on_a_phone_and_names_fit_at_1024(browser, site_url, d
         assert box["left"] >= 0 and box["right"] <= 390 and box["top"] < 844, box
         toggle = browser.find_element(By.CSS_SELECTOR, "button[aria-controls=sidebar]")
         toggle.click()
-        search = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".search input"))
-        assert search.is_displayed()
+        wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".search input").is_displayed(),
+             message="the drawer did not show the metric search")
+        shot(browser, "phone_drawer")
     with window(browser, 1024, 700):
         browser.get(data.url(site_url, [data.cpu]))
         main_chart(browser)

@@ -1,5 +1,5 @@
 """The OpenAPI document is generated from the routes: every /api route is in it, and nothing else is."""
-from metrics_server.api.docs import build_spec
+from metrics_server.api.docs import PATH_PARAMETER, build_spec
 from metrics_server.app import create_app
 from metrics_server.config import load_config
 
@@ -12,7 +12,7 @@ def test_every_api_route_is_documented_with_its_methods():
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/") or rule.rule in SELF_DESCRIBING:
             continue
-        path = rule.rule.removeprefix("/api").replace("<name>", "{name}")
+        path = PATH_PARAMETER.sub(r"{\1}", rule.rule.removeprefix("/api"))
         assert path in paths, f"{rule.rule} is routed but not in the OpenAPI document (add @documented)"
         assert {method.lower() for method in rule.methods - {"HEAD", "OPTIONS"}} <= set(paths[path])
 

@@ -1,4 +1,4 @@
-// The only module that talks HTTP: JSON GETs under /api, with the API's {"error": "..."} turned into ApiError.
+// The only module that talks HTTP: JSON requests under /api, with the API's {"error": "..."} turned into ApiError.
 import { buildMetricQueryString } from './query.js';
 
 export const API = '/api';
@@ -27,36 +27,40 @@ export const activity = {
 };
 
 /** GETs a URL and returns its JSON, throwing ApiError with the server's message on failure. */
-export async function getJson(url, { signal } = {}) {
+export const getJson = (url, { signal } = {}) => sendJson('GET', url, undefined, { signal });
+
+/** Sends a JSON body (POST, PUT, DELETE) and returns the JSON answer, throwing ApiError like getJson. */
+export async function sendJson(method, url, body, { signal } = {}) {
   changed(1);
   try {
-    return await fetchJson(url, signal);
+    return await fetchJson(method, url, body, signal);
   } finally {
     changed(-1);
   }
 }
 
-async function fetchJson(url, signal) {
+async function fetchJson(method, url, body, signal) {
   let res;
   try {
-    res = await fetch(url, { signal, headers: { Accept: 'application/json' } });
+    const headers = { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
+    res = await fetch(url, { method, signal, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     if (err.name === 'AbortError') throw err;
     throw new ApiError(`Cannot reach the server (${err.message})`, 0);
   }
   const text = await res.text();
-  let body;
+  let answer;
   try {
-    body = text ? JSON.parse(text) : null;
+    answer = text ? JSON.parse(text) : null;
   } catch {
-    body = null;
+    answer = null;
   }
   if (!res.ok) {
-    const message = (body && (body.error || body.message)) || text.slice(0, 200) || res.statusText;
+    const message = (answer && (answer.error || answer.message)) || text.slice(0, 200) || res.statusText;
     throw new ApiError(`${message} (HTTP ${res.status})`, res.status);
   }
-  if (body === null) throw new ApiError('The server sent a response that is not JSON', res.status);
-  return body;
+  if (answer === null) throw new ApiError('The server sent a response that is not JSON', res.status);
+  return answer;
 }
 
 const enc = encodeURIComponent;
@@ -67,4 +71,6 @@ export const urls = {
   query: (qs) => `${API}/query?${qs}`,
   states: (name, opts) => `${API}/metrics/${enc(name)}/states?${buildMetricQueryString(opts)}`,
   heatmap: (name, opts) => `${API}/metrics/${enc(name)}/heatmap?${buildMetricQueryString(opts)}`,
+  dashboards: (search) => `${API}/dashboards${search ? `?search=${enc(search)}` : ''}`,
+  dashboard: (id) => `${API}/dashboards/${enc(id)}`,
 };

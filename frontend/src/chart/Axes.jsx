@@ -27,7 +27,8 @@ export function YAxis({ axis, y, innerWidth, innerHeight }) {
   const dir = left ? -1 : 1;
   const ticks = y.ticks(Math.max(2, Math.floor(innerHeight / 48)));
   return (
-    <g className="axis axis-y" transform={`translate(${x0},0)`} data-unit={axis.unit} data-side={axis.side}>
+    <g className="axis axis-y" transform={`translate(${x0},0)`} data-unit={axis.unit} data-side={axis.side}
+      data-domain={y.domain().join(',')}>
       <line y2={innerHeight} className="axis-line" style={{ stroke: axis.color }} />
       {ticks.map((t) => (
         <g key={t} transform={`translate(0,${y(t)})`}>

@@ -55,7 +55,7 @@ function nearestKey(rows, py, yByUnit) {
   return best?.key ?? null;
 }
 
-export function FocusChart({ series, layout, domain, width, height, onZoom, onZoomOut, svgProps }) {
+export function FocusChart({ series, layout, domain, width, height, y = null, onZoom, onZoomOut, svgProps }) {
   const [hover, setHover] = useState(null);
   const margin = plotMargin(layout);
   const tol = useMemo(() => tolerances(series), [series]);
@@ -70,7 +70,7 @@ export function FocusChart({ series, layout, domain, width, height, onZoom, onZo
 
   return (
     <div className="focus" style={{ position: 'relative' }}>
-      <TimePlot series={series} layout={layout} domain={domain} width={width} height={height} svgProps={svgProps}>
+      <TimePlot series={series} layout={layout} domain={domain} width={width} height={height} y={y} svgProps={svgProps}>
         {(ctx) => (
           <Interaction ctx={ctx} readings={readings} onZoom={onZoom} onZoomOut={onZoomOut}
             onHover={setHover} />

@@ -30,7 +30,7 @@ function Bars({ s, x, y, slot = [0, 1] }) {
   const span = barSpan(s);
   const [k, n] = slot;
   const [d0, d1] = y.domain();
-  const base = y(Math.min(Math.max(0, d0), d1));
+  const zero = y(Math.min(Math.max(0, d0), d1));
   return (
     <g className="series" data-key={s.key} fill={s.color}>
       {s.values.map((v, i) => {
@@ -40,6 +40,7 @@ function Bars({ s, x, y, slot = [0, 1] }) {
         const left = x(s.times[i]) + k * w;
         const gap = w > 4 ? 1 : 0;
         const top = y(v);
+        const base = s.base ? y(s.base[i]) : zero;
         return (
           <rect key={s.times[i]} x={left + gap / 2} width={Math.max(0.5, w - gap)}
             y={Math.min(top, base)} height={Math.max(0.5, Math.abs(base - top))} opacity={0.8} />
@@ -59,7 +60,7 @@ function Points({ s, x, y, compact }) {
   );
 }
 
-const MARKS = { line: Line, bars: Bars, points: Points };
+const MARKS = { line: Line, bars: Bars, stacked: Bars, points: Points };
 
 /** Draws every series with its style on the y scale of its unit. */
 export function Marks({ series, x, yByUnit, compact = false }) {
@@ -68,7 +69,7 @@ export function Marks({ series, x, yByUnit, compact = false }) {
     const y = yByUnit.get(s.unit ?? '');
     if (!y) return null;
     const Mark = compact ? Line : MARKS[s.style] || Line;
-    const slot = Mark === Bars ? [bars.indexOf(s.key), bars.length] : undefined;
+    const slot = s.style === 'bars' && !compact ? [bars.indexOf(s.key), bars.length] : undefined;
     return <Mark key={s.key} s={s} x={x} y={y} compact={compact} slot={slot} />;
   });
 }

@@ -12,16 +12,16 @@ export const plotMargin = (layout, compact = false) => ({
   top: compact ? 4 : 26, bottom: compact ? 18 : 26, left: layout.marginLeft, right: layout.marginRight,
 });
 
-export function TimePlot({ series, layout, domain, width, height, compact = false, svgProps, children }) {
+export function TimePlot({ series, layout, domain, width, height, compact = false, y = null, svgProps, children }) {
   const margin = plotMargin(layout, compact);
   const innerWidth = Math.max(10, width - margin.left - margin.right);
   const innerHeight = Math.max(10, height - margin.top - margin.bottom);
   const [t0, t1] = domain;
   const x = useMemo(() => timeScale([t0, t1], innerWidth), [t0, t1, innerWidth]);
   const yByUnit = useMemo(() => {
-    const zero = new Set(series.filter((s) => s.style === 'bars').map((s) => s.unit));
-    return unitScales(layout.axes, series, innerHeight, [t0, t1], zero);
-  }, [layout, series, innerHeight, t0, t1]);
+    const zero = new Set(series.filter((s) => s.style === 'bars' || s.style === 'stacked').map((s) => s.unit));
+    return unitScales(layout.axes, series, innerHeight, [t0, t1], zero, compact ? null : y);
+  }, [layout, series, innerHeight, t0, t1, compact, y]);
   const clip = `clip${useId().replace(/[^a-zA-Z0-9]/g, '')}`;
   const primary = layout.axes[0] && yByUnit.get(layout.axes[0].unit);
   const ctx = { x, yByUnit, innerWidth, innerHeight, margin };
@@ -38,6 +38,9 @@ export function TimePlot({ series, layout, domain, width, height, compact = fals
         {compact && <rect className="plot-bg" width={innerWidth} height={innerHeight} />}
         <g clipPath={`url(#${clip})`}>
           <Marks series={series} x={x} yByUnit={yByUnit} compact={compact} />
+          {!compact && primary && (y?.thresholds || []).map((v) => (
+            <line key={v} className="threshold" x2={innerWidth} y1={primary(v)} y2={primary(v)} data-value={v} />
+          ))}
         </g>
         <XAxis x={x} innerWidth={innerWidth} innerHeight={innerHeight} compact={compact} />
         {!compact && layout.axes.map((a) => (

@@ -111,4 +111,14 @@ describe('scales', () => {
     expect(presentNear(t, v, 20, 5)).toBe(-1);
     expect(presentNear([], [], 1, 5)).toBe(-1);
   });
+
+  it('applies a panel\'s y options to the first axis', () => {
+    const { axes } = assignAxes([{ ...a, color: 'x' }, { ...b, color: 'y' }]);
+    const fixed = unitScales(axes, [a, b], 200, [0, 20], new Set(), { log: false, min: 0, max: 100 });
+    expect(fixed.get('%').domain()).toEqual([0, 100]);
+    expect(fixed.get('ms').domain()[1]).toBeGreaterThanOrEqual(300);
+    const log = unitScales(axes, [a, b], 200, [0, 20], new Set(), { log: true, min: null, max: null });
+    expect(log.get('%')(10)).toBeGreaterThan(log.get('%')(100));
+    expect(log.get('%').domain()[0]).toBeGreaterThan(0);
+  });
 });

@@ -1,6 +1,6 @@
 // Scales: one time scale shared by all series, one linear y scale per unit.
 import { bisectLeft } from 'd3-array';
-import { scaleLinear, scaleTime } from 'd3-scale';
+import { scaleLinear, scaleLog, scaleTime } from 'd3-scale';
 
 /** The time scale mapping [start, end] onto [0, width]. */
 export const timeScale = (domain, width) => scaleTime().domain(domain.map((t) => new Date(t))).range([0, width]);
@@ -42,14 +42,34 @@ export function niceDomain(extent, { zero = false } = {}) {
   return scaleLinear().domain([lo, hi]).nice(5).domain();
 }
 
-/** Map(unit → linear scale onto [height, 0]) for every axis, from the visible series of that unit. */
-export function unitScales(axes, series, height, domain, zeroUnits = new Set()) {
-  const out = new Map();
-  for (const axis of axes) {
-    const mine = series.filter((s) => (s.unit ?? '') === axis.unit);
-    const d = niceDomain(valueExtent(mine, domain), { zero: zeroUnits.has(axis.unit) });
-    out.set(axis.unit, scaleLinear().domain(d).range([height, 0]));
+/**
+ * The primary axis' scale with a panel's y options ({log, min, max}): a fixed bound replaces the data's, and a
+ * log scale starts at the smallest positive value (log of zero or less has no place on it).
+ */
+function optionScale(extent, y, zero) {
+  if (y.log) {
+    const lo = y.min ?? Math.max(extent && extent[0] > 0 ? extent[0] : 1e-3, 1e-9);
+    const hi = y.max ?? Math.max(lo * 10, extent ? extent[1] : lo * 10);
+    return scaleLog().domain([lo, hi]).nice().clamp(true);
   }
+  const [lo, hi] = niceDomain(extent, { zero });
+  const d = [y.min ?? lo, y.max ?? hi];
+  return scaleLinear().domain(d[0] < d[1] ? d : [d[0], d[0] + 1]).clamp(y.min != null || y.max != null);
+}
+
+/**
+ * Map(unit → scale onto [height, 0]) for every axis, from the visible series of that unit; the panel's y options
+ * (log, min, max) apply to the first axis.
+ */
+export function unitScales(axes, series, height, domain, zeroUnits = new Set(), y = null) {
+  const out = new Map();
+  axes.forEach((axis, i) => {
+    const mine = series.filter((s) => (s.unit ?? '') === axis.unit);
+    const extent = valueExtent(mine, domain);
+    const zero = zeroUnits.has(axis.unit);
+    const scale = i === 0 && y ? optionScale(extent, y, zero) : scaleLinear().domain(niceDomain(extent, { zero }));
+    out.set(axis.unit, scale.range([height, 0]));
+  });
   return out;
 }
 

@@ -10,7 +10,7 @@ import { Empty, ErrorNotice, LoadingBar, Spinner } from './Status.jsx';
 
 const FOCUS_HEIGHT = 340;
 
-export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, tz, reloadKey }) {
+export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, tz, reloadKey, actions }) {
   const ref = useRef(null);
   const width = useWidth(ref);
   const [hidden, setHidden] = useState(() => new Set());
@@ -48,6 +48,7 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
         {zoomed && (
           <button type="button" className="btn btn-small" onClick={() => onZoom(null)}>Reset zoom</button>
         )}
+        <span className="panel-actions">{actions}</span>
       </header>
       <div ref={ref} className="chart-area" style={{ minHeight: FOCUS_HEIGHT }}>
         {main.error && <ErrorNotice error={main.error} />}

@@ -6,6 +6,9 @@ import { useDebounced, useFetch } from '../data/useFetch.js';
 import { ErrorNotice, LoadingBar } from './Status.jsx';
 import { TypeBadge } from './TypeBadge.jsx';
 
+/** A metric name with line-break opportunities after "_", "." and ":", so a long name wraps between words. */
+const breakable = (name) => name.split(/(?<=[_.:])/).flatMap((part, i) => (i ? [<wbr key={i} />, part] : [part]));
+
 export function MetricBrowser({ catalog, picked, onToggle, inputRef }) {
   const [text, setText] = useState('');
   const search = useDebounced(text.trim(), 200);
@@ -95,7 +98,7 @@ export function MetricBrowser({ catalog, picked, onToggle, inputRef }) {
                 title={m.description || m.name}
               >
                 <span className="check" aria-hidden="true">{on ? '✓' : ''}</span>
-                <span className="browser-name">{m.name}</span>
+                <span className="browser-name">{breakable(m.name)}</span>
                 {m.unit && <span className="unit">{m.unit}</span>}
                 <TypeBadge type={m.type} />
               </li>

@@ -1,4 +1,5 @@
-// Panels for the other metric types: enum → state shares, histogram → heatmap or percentile lines.
+// Panels for the other metric types: enum → state shares, histogram → heatmap or percentile lines. The bodies
+// (fetch + chart) are shared with dashboard panels, which bring their own header.
 import { useRef } from 'react';
 import { urls } from '../api/client.js';
 import { Heatmap, HeatmapKey } from '../chart/Heatmap.jsx';
@@ -19,20 +20,30 @@ function PanelHead({ pick, type, children }) {
   );
 }
 
-export function EnumPanel({ pick, view, reloadKey }) {
+/** An enum's state shares over the view, as a donut or bars. */
+export function EnumBody({ pick, view, reloadKey, mode = chartOf(pick, 'enum') }) {
   const res = useFetch(urls.states(pick.name, { filters: pick.filters, start: view[0], end: view[1] }), reloadKey);
   return (
-    <section className="panel panel-enum" data-metric={pick.name}>
+    <>
       <LoadingBar active={res.loading} />
-      <PanelHead pick={pick} type="enum" />
       <Fetched state={res} isEmpty={(d) => !d.states?.some((st) => st.share > 0)}>
-        <PieChart states={(res.data?.states || []).filter((st) => st.share > 0)} mode={chartOf(pick, 'enum')} />
+        <PieChart states={(res.data?.states || []).filter((st) => st.share > 0)} mode={mode} />
       </Fetched>
+    </>
+  );
+}
+
+export function EnumPanel({ pick, view, reloadKey }) {
+  return (
+    <section className="panel panel-enum" data-metric={pick.name}>
+      <PanelHead pick={pick} type="enum" />
+      <EnumBody pick={pick} view={view} reloadKey={reloadKey} />
     </section>
   );
 }
 
-export function HistogramPanel({ pick, meta, view, gran, tz, reloadKey, onZoom }) {
+/** A histogram's heatmap (or percentile lines only) over the view; `head` renders above it with the data. */
+export function HistogramBody({ pick, unit, view, gran = 'auto', tz, reloadKey, onZoom, height, head }) {
   const ref = useRef(null);
   const width = useWidth(ref);
   const plotWidth = Math.max(50, width - 80);
@@ -43,19 +54,26 @@ export function HistogramPanel({ pick, meta, view, gran, tz, reloadKey, onZoom }
   const res = useFetch(url, reloadKey);
   const cells = chartOf(pick, 'histogram') === 'heatmap';
   return (
-    <section className="panel panel-histogram" data-metric={pick.name}>
+    <>
       <LoadingBar active={res.loading} />
-      <PanelHead pick={pick} type="histogram">
-        {res.data && <HeatmapKey data={res.data} showCells={cells} />}
-      </PanelHead>
+      {head?.(res.data && <HeatmapKey data={res.data} showCells={cells} />)}
       <div ref={ref} className="chart-area">
         {width > 0 && (
           <Fetched state={res} isEmpty={(d) => !d.points?.some((p) => p[1])}>
-            {res.data && <Heatmap data={res.data} domain={view} width={width} unit={meta?.unit} showCells={cells}
+            {res.data && <Heatmap data={res.data} domain={view} width={width} height={height} unit={unit} showCells={cells}
               onZoom={onZoom} onZoomOut={() => onZoom(null)} />}
           </Fetched>
         )}
       </div>
+    </>
+  );
+}
+
+export function HistogramPanel({ pick, meta, view, gran, tz, reloadKey, onZoom }) {
+  return (
+    <section className="panel panel-histogram" data-metric={pick.name}>
+      <HistogramBody pick={pick} unit={meta?.unit} view={view} gran={gran} tz={tz} reloadKey={reloadKey} onZoom={onZoom}
+        head={(key) => <PanelHead pick={pick} type="histogram">{key}</PanelHead>} />
     </section>
   );
 }

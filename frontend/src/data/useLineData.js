@@ -6,6 +6,7 @@ import { urls } from '../api/client.js';
 import { buildQueryString, partitionQueries } from '../api/query.js';
 import { assignAxes } from '../chart/axisLayout.js';
 import { colorAt } from '../chart/palette.js';
+import { stackSeries } from '../chart/stack.js';
 import { chartOf, effectiveAgg } from '../model.js';
 import { displayUnit, isAllEmpty, toSeries } from './series.js';
 import { useFetchAll } from './useFetch.js';
@@ -50,7 +51,7 @@ export function useLineData({ picks, metaOf, range, view, state, width, tz, relo
   const over = useFetchAll(shared ? [] : overviewUrls, reloadKey);
 
   const series = useMemo(
-    () => toSeries(main.data, (name) => chartOf(picks.find((p) => p.name === name) || {}, metaOf(name)?.type || 'gauge')),
+    () => stackSeries(toSeries(main.data, (name) => chartOf(picks.find((p) => p.name === name) || {}, metaOf(name)?.type || 'gauge'))),
     [main.data, picks, metaOf],
   );
   const overview = useMemo(() => (shared ? series : toSeries(over.data)), [shared, series, over.data]);

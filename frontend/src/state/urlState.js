@@ -4,7 +4,10 @@ import { AGG_CHOICES, DEFAULT_AGG, GRANULARITIES } from '../model.js';
 
 export const DEFAULTS = Object.freeze({
   picks: [], from: '-6h', to: 'now', zoom: null, gran: 'auto', agg: DEFAULT_AGG, tab: 'graph', refresh: 'off',
+  page: 'explore', dash: null, vars: {},
 });
+
+export const PAGES = ['explore', 'dashboards'];
 
 /** Auto-refresh intervals and their length in ms. */
 export const REFRESH = { off: 0, '5s': 5000, '10s': 10_000, '30s': 30_000, '1m': 60_000, '5m': 300_000 };
@@ -16,7 +19,8 @@ const oneOf = (value, allowed, fallback) => (allowed.includes(value) ? value : f
 /**
  * Reads a query string into view state. Parameters:
  * m=name{k="v"} (repeated, one per picked metric), g=name:key1,key2 (group-by), c=name:chartType,
- * from, to, zs/ze (zoom bounds in ms), gran, agg, tab, refresh (an interval of REFRESH; the older live=1 is 10s).
+ * from, to, zs/ze (zoom bounds in ms), gran, agg, tab, refresh (an interval of REFRESH; the older live=1 is 10s),
+ * page=dashboards (the list), d=<dashboard id>, var-<name>=<value> (a dashboard's variables).
  */
 export function decodeState(search) {
   const p = new URLSearchParams(search);
@@ -51,6 +55,9 @@ export function decodeState(search) {
     agg: oneOf(p.get('agg'), AGG_CHOICES, DEFAULTS.agg),
     tab: oneOf(p.get('tab'), TABS, DEFAULTS.tab),
     refresh: oneOf(p.get('refresh'), Object.keys(REFRESH), p.get('live') === '1' ? '10s' : DEFAULTS.refresh),
+    page: oneOf(p.get('page'), PAGES, DEFAULTS.page),
+    dash: p.get('d') || null,
+    vars: Object.fromEntries([...p.keys()].filter((k) => k.startsWith('var-')).map((k) => [k.slice(4), p.get(k)])),
   };
 }
 
@@ -63,6 +70,9 @@ export function encodeState(state) {
   for (const key of ['from', 'to', 'gran', 'agg', 'tab', 'refresh']) {
     if (state[key] !== DEFAULTS[key]) p.set(key, state[key]);
   }
+  if (state.page !== DEFAULTS.page) p.set('page', state.page);
+  if (state.dash) p.set('d', state.dash);
+  for (const [k, v] of Object.entries(state.vars || {})) if (v) p.set(`var-${k}`, v);
   if (state.zoom) {
     p.set('zs', String(Math.round(state.zoom[0])));
     p.set('ze', String(Math.round(state.zoom[1])));

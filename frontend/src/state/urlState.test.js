@@ -21,6 +21,9 @@ describe('URL state', () => {
       agg: 'p99',
       tab: 'table',
       refresh: '30s',
+      page: 'explore',
+      dash: 'a1b2c3',
+      vars: { host: 'web-1' },
     };
     const qs = encodeState(state);
     expect(decodeState(qs)).toEqual(state);

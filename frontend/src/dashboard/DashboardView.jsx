@@ -1,0 +1,136 @@
+// One saved dashboard: its title, variables (chosen from a label's values, kept in the URL), the panel grid,
+// and saving with the version it was loaded at (a 409 says someone saved in between, and offers to reload).
+import { useEffect, useMemo, useState } from 'react';
+import { sendJson, urls } from '../api/client.js';
+import { ErrorNotice, LoadingBar, Spinner } from '../components/Status.jsx';
+import { useFetch } from '../data/useFetch.js';
+import { downloadJson } from './DashboardList.jsx';
+import { NO_Y, duplicatePanel, movePanel, panelId, removePanel, updatePanel } from './model.js';
+import { PanelCard } from './PanelCard.jsx';
+import { PanelEditor } from './PanelEditor.jsx';
+
+function VariablePicker({ variable, value, onChange }) {
+  const series = useFetch(urls.series(variable.metric));
+  const options = useMemo(
+    () => [...new Set((series.data || []).map((l) => l[variable.label]).filter(Boolean))].sort(),
+    [series.data, variable.label],
+  );
+  return (
+    <label className="select" title={`$${variable.name}: ${variable.label} of ${variable.metric}`}>
+      <span className="select-label">${variable.name}</span>
+      <select value={value || ''} onChange={(e) => onChange(e.target.value)} aria-label={`Variable ${variable.name}`}>
+        <option value="">all</option>
+        {options.map((o) => <option key={o} value={o}>{o}</option>)}
+      </select>
+    </label>
+  );
+}
+
+function VariableForm({ onAdd }) {
+  const [text, setText] = useState('');
+  const m = /^\s*\$?([A-Za-z_]\w*)\s*=\s*([A-Za-z_][\w:.-]*)\s*\.\s*([A-Za-z_]\w*)\s*$/.exec(text);
+  return (
+    <form className="inline-form" onSubmit={(e) => {
+      e.preventDefault();
+      if (m) {
+        onAdd({ name: m[1], metric: m[2], label: m[3] });
+        setText('');
+      }
+    }}>
+      <input className="text-input" value={text} onChange={(e) => setText(e.target.value)} placeholder="$host = cpu_usage.host"
+        aria-label="New variable ($name = metric.label)" aria-invalid={!!text && !m} />
+      <button type="submit" className="btn btn-small" disabled={!m}>Add variable</button>
+    </form>
+  );
+}
+
+export function DashboardView({ id, state, update, metaOf, view, reloadKey, onZoom }) {
+  const [loadKey, setLoadKey] = useState(0);
+  const loaded = useFetch(urls.dashboard(id), loadKey);
+  const [draft, setDraft] = useState(null);
+  const [editing, setEditing] = useState(null);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState(null);
+  const [savedNote, setSavedNote] = useState('');
+  const { from, to } = state;
+  useEffect(() => {
+    if (!loaded.data) return;
+    setDraft(loaded.data);
+    // A link without a range opens the dashboard at its saved range.
+    if (from === '-6h' && to === 'now' && (loaded.data.time.from !== from || loaded.data.time.to !== to)) {
+      update({ from: loaded.data.time.from, to: loaded.data.time.to }, { replace: true });
+    }
+  }, [loaded.data]); // eslint-disable-line react-hooks/exhaustive-deps -- only when a version arrives
+  if (loaded.error && !draft) return <section className="panel"><ErrorNotice error={loaded.error} /></section>;
+  if (!draft) return <section className="panel"><Spinner label="Loading the dashboard…" /></section>;
+
+  const dirty = JSON.stringify(draft) !== JSON.stringify(loaded.data) || draft.time.from !== state.from || draft.time.to !== state.to;
+  const change = (patch) => setDraft((d) => ({ ...d, ...patch }));
+  const setPanels = (f) => setDraft((d) => ({ ...d, panels: f(d.panels) }));
+  const save = async () => {
+    setSaving(true);
+    setError(null);
+    try {
+      const saved = await sendJson('PUT', urls.dashboard(id), { ...draft, time: { from: state.from, to: state.to } });
+      setDraft(saved);
+      setLoadKey((k) => k + 1);
+      setSavedNote(`Saved as version ${saved.version}`);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setSaving(false);
+    }
+  };
+  const reload = () => {
+    setDraft(null);
+    setError(null);
+    setLoadKey((k) => k + 1);
+  };
+  const addPanel = () => setEditing({
+    id: panelId(), title: '', metrics: [], agg: 'auto', group_by: [], chart: 'line', y: { ...NO_Y }, w: 6, h: 2, isNew: true,
+  });
+
+  return (
+    <div className="dashboard" data-testid="dashboard" data-version={draft.version}>
+      <section className="panel dashboard-bar">
+        <LoadingBar active={loaded.loading || saving} />
+        <input className="title-input" value={draft.title} onChange={(e) => change({ title: e.target.value })} aria-label="Dashboard title" />
+        {draft.variables.map((v) => (
+          <VariablePicker key={v.name} variable={v} value={state.vars[v.name]}
+            onChange={(value) => update((s) => ({ vars: { ...s.vars, [v.name]: value } }))} />
+        ))}
+        <VariableForm onAdd={(v) => change({ variables: [...draft.variables.filter((x) => x.name !== v.name), v] })} />
+        <span className="spacer" />
+        <span className="muted" data-testid="save-state">{dirty ? 'unsaved changes' : savedNote || `version ${draft.version}`}</span>
+        <button type="button" className="btn" onClick={addPanel}>Add panel</button>
+        <button type="button" className="btn" onClick={() => downloadJson(draft)}>Export JSON</button>
+        <button type="button" className="btn btn-primary" onClick={save} disabled={saving || !draft.title.trim()}>Save</button>
+      </section>
+      {error && (
+        <div className="notice notice-error" role="alert">
+          <strong>{error.status === 409 ? 'Not saved: someone else saved this dashboard' : 'Not saved'}</strong>
+          <span className="error-message">{error.message}</span>
+          {error.status === 409 && <button type="button" className="btn btn-small" onClick={reload}>Reload their version</button>}
+        </div>
+      )}
+      {draft.panels.length === 0 && (
+        <section className="panel"><p className="muted">No panels yet: “Add panel”, or “Add to dashboard” from a chart in Explore.</p></section>
+      )}
+      <div className="dash-grid">
+        {draft.panels.map((p) => (
+          <PanelCard key={p.id} panel={p} values={state.vars} metaOf={metaOf} view={view} reloadKey={reloadKey} onZoom={onZoom}
+            onEdit={() => setEditing(p)} onChange={(patch) => setPanels((ps) => updatePanel(ps, p.id, patch))}
+            onMove={(d) => setPanels((ps) => movePanel(ps, p.id, d))} onDuplicate={() => setPanels((ps) => duplicatePanel(ps, p.id))}
+            onRemove={() => setPanels((ps) => removePanel(ps, p.id))} />
+        ))}
+      </div>
+      {editing && (
+        <PanelEditor panel={editing} onCancel={() => setEditing(null)} onApply={(panel) => {
+          const { isNew, ...clean } = panel;
+          setPanels((ps) => (isNew ? [...ps, clean] : updatePanel(ps, clean.id, clean)));
+          setEditing(null);
+        }} />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,96 @@
+// One dashboard panel in the grid: its title and tools (move, size, edit, duplicate, remove) over its chart.
+// Lines, bars, stacked bars and points share the Explore view's data hook and focus chart; "stat" shows the
+// last value of each series large; pie and heatmap reuse the enum and histogram bodies.
+import { useRef, useState } from 'react';
+import { FocusChart } from '../chart/FocusChart.jsx';
+import { formatValue } from '../chart/format.js';
+import { Legend, legendStats } from '../chart/Legend.jsx';
+import { Empty, ErrorNotice, Spinner } from '../components/Status.jsx';
+import { EnumBody, HistogramBody } from '../components/TypePanels.jsx';
+import { useWidth } from '../data/useFetch.js';
+import { useLineData } from '../data/useLineData.js';
+import { HEIGHTS, WIDTHS, panelPicks } from './model.js';
+
+const ROW_PX = 150;
+
+function TimeBody({ panel, picks, metaOf, view, reloadKey, onZoom, height }) {
+  const ref = useRef(null);
+  const width = useWidth(ref);
+  const [hidden, setHidden] = useState(() => new Set());
+  const state = { gran: 'auto', agg: panel.agg };
+  const { layout, plotWidth, mainUrls, main, series, empty } = useLineData({
+    picks, metaOf, range: view, view, state, width, tz: undefined, reloadKey,
+  });
+  const stat = panel.chart === 'stat';
+  const chartHeight = Math.max(120, height - (stat || panel.h < 2 ? 0 : 24 + Math.min(series.length, 4) * 22));
+  const toggle = (key) => setHidden((h) => {
+    const n = new Set(h);
+    if (n.has(key)) n.delete(key);
+    else n.add(key);
+    return n;
+  });
+  const solo = (key) => setHidden(() => {
+    const alone = series.every((s) => s.key === key || hidden.has(s.key)) && !hidden.has(key);
+    return alone ? new Set() : new Set(series.map((s) => s.key).filter((k) => k !== key));
+  });
+  return (
+    <div ref={ref} className="chart-area" style={{ minHeight: stat ? undefined : chartHeight }}>
+      {main.error && <ErrorNotice error={main.error} />}
+      {!main.error && !main.data && <Spinner />}
+      {!main.error && main.data && empty && <Empty />}
+      {!main.error && main.data && !empty && stat && (
+        <div className="stat" data-testid="stat">
+          {series.slice(0, 4).map((s) => (
+            <div key={s.key} className="stat-item">
+              <span className="stat-value" style={{ color: s.color }}>{formatValue(legendStats(s).last, s.unit)}</span>
+              <span className="stat-label">{s.label}</span>
+            </div>
+          ))}
+        </div>
+      )}
+      {!main.error && main.data && !empty && !stat && width > 0 && (
+        <>
+          <FocusChart series={series.filter((s) => !hidden.has(s.key))} layout={layout} domain={view} width={width}
+            height={chartHeight} y={panel.y} onZoom={onZoom} onZoomOut={() => onZoom(null)}
+            svgProps={{ 'data-testid': 'panel-chart', 'data-width': plotWidth, 'data-query': mainUrls.join(' ') }} />
+          {panel.h >= 2 && <Legend series={series} hidden={hidden} onToggle={toggle} onSolo={solo} />}
+        </>
+      )}
+    </div>
+  );
+}
+
+export function PanelCard({ panel, values, metaOf, view, reloadKey, onZoom, onEdit, onChange, onMove, onDuplicate, onRemove }) {
+  const picks = panelPicks(panel, values);
+  const height = panel.h * ROW_PX;
+  const first = picks[0];
+  let body;
+  if (panel.chart === 'pie') body = <EnumBody pick={first} view={view} reloadKey={reloadKey} mode="pie" />;
+  else if (panel.chart === 'heatmap') {
+    body = <HistogramBody pick={first} unit={metaOf(first.name)?.unit} view={view} reloadKey={reloadKey}
+      onZoom={onZoom} height={height} />;
+  } else body = <TimeBody panel={panel} picks={picks} metaOf={metaOf} view={view} reloadKey={reloadKey} onZoom={onZoom} height={height} />;
+  return (
+    <section className="panel dash-panel" data-panel={panel.id} data-w={panel.w} style={{ '--w': panel.w }}
+      aria-label={panel.title || 'Panel'}>
+      <header className="panel-head dash-panel-head">
+        <h2 title={panel.title}>{panel.title || <span className="muted">Untitled</span>}</h2>
+        <span className="spacer" />
+        <div className="panel-tools" role="group" aria-label={`Arrange ${panel.title || 'panel'}`}>
+          <button type="button" className="btn btn-small" onClick={() => onMove(-1)} aria-label="Move earlier" title="Move earlier">◀</button>
+          <button type="button" className="btn btn-small" onClick={() => onMove(1)} aria-label="Move later" title="Move later">▶</button>
+          <select className="field-select" aria-label="Width" value={panel.w} onChange={(e) => onChange({ w: Number(e.target.value) })}>
+            {WIDTHS.map((w) => <option key={w} value={w}>{w}/12</option>)}
+          </select>
+          <select className="field-select" aria-label="Height" value={panel.h} onChange={(e) => onChange({ h: Number(e.target.value) })}>
+            {HEIGHTS.map((h) => <option key={h} value={h}>{'▮'.repeat(h)}</option>)}
+          </select>
+          <button type="button" className="btn btn-small" onClick={onEdit}>Edit</button>
+          <button type="button" className="btn btn-small" onClick={onDuplicate} aria-label="Duplicate panel" title="Duplicate">⧉</button>
+          <button type="button" className="btn btn-small btn-danger" onClick={onRemove} aria-label="Remove panel" title="Remove">×</button>
+        </div>
+      </header>
+      {body}
+    </section>
+  );
+}

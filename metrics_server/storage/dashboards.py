@@ -1,0 +1,101 @@
+"""Saved dashboards: one row per dashboard, its definition as JSON, and a version that every save must name.
+
+A save is a compare-and-set on the version (a lightweight transaction), so of two people editing the same
+version the second save is refused instead of silently overwriting the first (issue 16)."""
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+
+from metrics_server.errors import Conflict, NotFound
+from metrics_server.storage.db import READ_PROFILE, Database
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """A stored dashboard: identity, version, when it was last saved, and its definition (title, panels...)."""
+
+    id: str
+    version: int
+    updated_at: datetime
+    body: dict
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "version": self.version,
+                "updated_at": self.updated_at.isoformat().replace("+00:00", "Z"), **self.body}
+
+    def summary(self) -> dict:
+        """What the list shows: no panel definitions, just how many."""
+        return {"id": self.id, "version": self.version, "title": self.body["title"],
+                "description": self.body.get("description", ""), "panels": len(self.body.get("panels", [])),
+                "updated_at": self.to_json()["updated_at"]}
+
+
+def _dashboard(row) -> Dashboard:
+    return Dashboard(id=row.id, version=row.version, updated_at=row.updated_at.replace(tzinfo=UTC),
+                     body=orjson.loads(row.body))
+
+
+def _now() -> datetime:
+    # Cassandra keeps milliseconds; cut here so what a save returns equals what a read gives back.
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class DashboardStore:
+    """Create, read, list, save (versioned) and delete dashboards in the `dashboards` table."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def all(self, search: str = "") -> list[Dashboard]:
+        """Every dashboard (a few hundred at most: one small partition each), optionally those whose title or
+        description contains `search`, by title."""
+        rows = self.db.session.execute(self.db.prepare("SELECT * FROM {ks}.dashboards"), execution_profile=READ_PROFILE)
+        found = [_dashboard(row) for row in rows]
+        needle = search.lower()
+        if needle:
+            found = [d for d in found if needle in d.body["title"].lower()
+                     or needle in d.body.get("description", "").lower()]
+        return sorted(found, key=lambda d: (d.body["title"].lower(), d.id))
+
+    def get(self, dashboard_id: str) -> Dashboard:
+        row = self.db.session.execute(self.db.prepare("SELECT * FROM {ks}.dashboards WHERE id = ?"),
+                                      (dashboard_id,), execution_profile=READ_PROFILE).one()
+        if row is None:
+            raise NotFound(f"dashboard '{dashboard_id}' not found")
+        return _dashboard(row)
+
+    def create(self, body: dict) -> Dashboard:
+        """A new dashboard at version 1 under a fresh random id."""
+        dashboard = Dashboard(id=secrets.token_hex(6), version=1, updated_at=_now(), body=body)
+        result = self.db.session.execute(self.db.prepare(
+            "INSERT INTO {ks}.dashboards (id, title, version, body, updated_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS"),
+            (dashboard.id, body["title"], 1, orjson.dumps(body).decode(), dashboard.updated_at))
+        if not result.was_applied:  # 48 random bits taken: vanishingly rare, and never silently overwritten
+            raise Conflict("dashboard id collision, please retry")
+        return dashboard
+
+    def save(self, dashboard_id: str, body: dict, version: int) -> Dashboard:
+        """Replace the dashboard if it is still at `version` (then it becomes version + 1); else 409 naming both
+        versions, or 404 when it is gone."""
+        saved = Dashboard(id=dashboard_id, version=version + 1, updated_at=_now(), body=body)
+        result = self.db.session.execute(self.db.prepare(
+            "UPDATE {ks}.dashboards SET title = ?, body = ?, version = ?, updated_at = ? WHERE id = ? IF version = ?"),
+            (body["title"], orjson.dumps(body).decode(), saved.version, saved.updated_at, dashboard_id, version))
+        if result.was_applied:
+            return saved
+        # A refused compare-and-set answers the row's current version, or nothing when the row does not exist.
+        current = getattr(result.one(), "version", None)
+        if current is None:
+            raise NotFound(f"dashboard '{dashboard_id}' not found")
+        raise Conflict(f"version: dashboard '{body['title']}' was saved by someone else since you opened it "
+                       f"(it is at version {current}, your changes are to version {version}); reload it "
+                       f"to see their changes, then apply yours again", current_version=current)
+
+    def delete(self, dashboard_id: str) -> None:
+        result = self.db.session.execute(self.db.prepare("DELETE FROM {ks}.dashboards WHERE id = ? IF EXISTS"),
+                                         (dashboard_id,))
+        if not result.was_applied:
+            raise NotFound(f"dashboard '{dashboard_id}' not found")
