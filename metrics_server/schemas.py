@@ -265,6 +265,7 @@ class PanelSchema(Schema):
     agg = fields.String(load_default="auto", validate=validate.OneOf(("auto", *AGGS)))
     group_by = fields.List(fields.String(validate=validate.Regexp(LABEL_KEY_PATTERN)), load_default=list,
                            validate=validate.Length(max=5))
+    across = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ACROSS))
     chart = fields.String(load_default="line", validate=validate.OneOf(CHART_TYPES))
     y = fields.Nested(YAxisSchema, load_default=lambda: YAxisSchema().load({}))
     w = fields.Integer(load_default=6, validate=validate.Range(1, 12))

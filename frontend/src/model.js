@@ -10,6 +10,9 @@ export const LINE_TYPES = ['gauge', 'counter'];
 /** What /api/query's `agg` accepts (metrics_server AGGS). */
 export const AGGS = ['avg', 'min', 'max', 'sum', 'count', 'first', 'last', 'p50', 'p90', 'p99', 'rate'];
 
+/** Folding many series into one line per bin on the server (/api/query's `across`), after `agg` per series. */
+export const ACROSS = ['sum', 'avg', 'min', 'max', 'count'];
+
 /** The aggregation menu: "auto" means the type's default (see effectiveAgg). */
 export const AGG_CHOICES = ['auto', ...AGGS];
 export const DEFAULT_AGG = 'auto';

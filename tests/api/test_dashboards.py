@@ -20,7 +20,7 @@ def test_create_read_and_defaults(client, title):
     read = client.get(f"/api/dashboards/{made['id']}").json
     assert read == made
     p = read["panels"][0]
-    assert (p["agg"], p["chart"], p["w"], p["h"], p["group_by"]) == ("auto", "line", 6, 2, [])
+    assert (p["agg"], p["chart"], p["w"], p["h"], p["group_by"], p["across"]) == ("auto", "line", 6, 2, [], None)
     assert p["y"] == {"log": False, "min": None, "max": None, "thresholds": []}
     assert read["time"] == {"from": "-6h", "to": "now"} and read["variables"] == [] and read["refresh"] == "off"
 
@@ -68,6 +68,7 @@ def test_export_imports_as_a_new_dashboard_and_delete_removes_it(client, title):
     ({"title": "x", "panels": [{"id": "a", "metrics": []}]}, "panels.0.metrics: Length must be between 1 and 20."),
     ({"title": "x", "panels": [panel(chart="donut")]}, "panels.0.chart: Must be one of"),
     ({"title": "x", "panels": [panel(agg="median")]}, "panels.0.agg: Must be one of"),
+    ({"title": "x", "panels": [panel(across="median")]}, "panels.0.across: Must be one of"),
     ({"title": "x", "panels": [panel(w=13)]}, "panels.0.w: Must be greater than or equal to 1 and less than or equal to 12."),
     ({"title": "x", "panels": [panel(y={"min": 5, "max": 1})]}, "panels.0.y.min: min must be below max"),
     ({"title": "x", "panels": [panel(), panel()]}, "panels: two panels share an id"),

@@ -258,7 +258,7 @@ def test_11_bars_of_several_series_are_grouped_side_by_side(browser, site_url, d
     assert not overlaps, f"{len(overlaps)} bars of two series overlap, e.g. {overlaps[:2]}"
 
 
-def test_12_grouping_by_a_label_merges_the_series_visibly(browser, site_url, extra, data):
+def test_12_grouping_merges_series_and_all_makes_one_line(browser, site_url, extra, data):
     browser.get(data.url(site_url, [extra["region"]]))
     main_chart(browser)
     idle(browser)
@@ -269,7 +269,12 @@ def test_12_grouping_by_a_label_merges_the_series_visibly(browser, site_url, ext
          message="grouping by region did not merge the hosts")
     labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".legend-label")]
     assert all("region=" in t and "host=" not in t for t in labels), labels
-    # one line for all series (sum/avg over all) needs the server's cross-series aggregation: not on main yet
+    Select(browser.find_element(By.XPATH, f"//article[@data-metric='{extra['region']}']//select[@aria-label='Combine series']")) \
+        .select_by_value("*avg")
+    wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".legend tbody tr")) == 1,
+         message="'avg of all series' did not make one line")
+    assert legend_column(browser, "Mean") == ["20 %"]
+    assert "avg of 4" in browser.find_element(By.CSS_SELECTOR, ".legend-item").text
 
 
 def test_13_label_values_say_loading_while_they_load(browser, site_url, data):

@@ -3,7 +3,7 @@ import { effectiveAgg } from '../model.js';
 import { formatSelector } from './selector.js';
 
 /** Query string for GET /api/query (chart mode with width, table mode with granularity). */
-export function buildQueryString({ metrics, start, end, width, granularity, agg, groupBy = [], tz, format }) {
+export function buildQueryString({ metrics, start, end, width, granularity, agg, groupBy = [], across, tz, format }) {
   const p = new URLSearchParams();
   for (const m of metrics) p.append('metric', formatSelector(m));
   p.set('start', String(start));
@@ -12,6 +12,7 @@ export function buildQueryString({ metrics, start, end, width, granularity, agg,
   else if (width) p.set('width', String(Math.max(1, Math.round(width))));
   if (agg) p.set('agg', agg);
   for (const key of groupBy) p.append('group_by', key);
+  if (across) p.set('across', across);
   if (tz) p.set('tz', tz);
   if (format) p.set('format', format);
   return p.toString();
@@ -34,7 +35,7 @@ export function buildMetricQueryString({ filters = {}, start, end, width, granul
 
 /**
  * Groups the picked line metrics into as few /api/query requests as possible: one per distinct (aggregation,
- * group-by keys), since both are per-request parameters. With "auto" no aggregation is sent: the server
+ * group-by keys, across), since both are per-request parameters. With "auto" no aggregation is sent: the server
  * applies each metric's default (rate for counters, avg otherwise), so gauges and counters share one request
  * (and one CSV).
  */
@@ -43,8 +44,9 @@ export function partitionQueries(picks, typeOf, agg) {
   for (const pick of picks) {
     const a = agg === 'auto' || !agg ? null : effectiveAgg(typeOf(pick.name), agg);
     const groupBy = [...(pick.groupBy || [])].sort();
-    const key = `${a}|${groupBy.join(',')}`;
-    if (!groups.has(key)) groups.set(key, { agg: a, groupBy, metrics: [] });
+    const across = pick.across || null;
+    const key = `${a}|${groupBy.join(',')}|${across}`;
+    if (!groups.has(key)) groups.set(key, { agg: a, groupBy, across, metrics: [] });
     groups.get(key).metrics.push({ name: pick.name, filters: pick.filters || {} });
   }
   return [...groups.values()];

@@ -74,7 +74,7 @@ describe('partitionQueries', () => {
     const parts = partitionQueries(picks, typeOf, 'auto');
     expect(parts).toHaveLength(2);
     expect(parts[0]).toEqual({
-      agg: null, groupBy: ['host'], metrics: [{ name: 'cpu', filters: {} }, { name: 'mem', filters: { host: ['a'] } }],
+      agg: null, groupBy: ['host'], across: null, metrics: [{ name: 'cpu', filters: {} }, { name: 'mem', filters: { host: ['a'] } }],
     });
     expect(parts[1].agg).toBeNull();
     expect(partitionQueries(picks, typeOf, 'max')).toHaveLength(2);
@@ -83,5 +83,11 @@ describe('partitionQueries', () => {
     expect(partitionQueries(flat, typeOf, 'auto')).toHaveLength(1);
     expect(partitionQueries(flat, typeOf, 'rate').map((p) => p.agg)).toEqual(['avg', 'rate']);
     expect(partitionQueries(picks.map((p) => ({ ...p, groupBy: [] })), typeOf, 'max')).toHaveLength(1);
+  });
+  it('folds series across on the server, one request per way of folding', () => {
+    const picks = [{ name: 'cpu', filters: {}, across: 'sum' }, { name: 'mem', filters: {} }];
+    const parts = partitionQueries(picks, typeOf, 'auto');
+    expect(parts.map((p) => p.across)).toEqual(['sum', null]);
+    expect(new URLSearchParams(buildQueryString({ ...parts[0], start: 1, end: 2, width: 10 })).get('across')).toBe('sum');
   });
 });

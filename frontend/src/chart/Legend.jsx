@@ -74,7 +74,7 @@ export function Legend({ series, hidden, onToggle, onSolo }) {
                   onClick={(e) => (e.ctrlKey || e.metaKey ? onToggle(s.key) : onSolo(s.key))}>
                   <span className="swatch swatch-line" style={{ background: s.color }} />
                   <span className="legend-label">{s.label}</span>
-                  {s.agg && <span className="chip chip-muted">{s.agg}</span>}
+                  {s.agg && <span className="chip chip-muted">{s.across ? `${s.across} of ${s.count} · ${s.agg}` : s.agg}</span>}
                 </button>
               </td>
               {COLUMNS.map(([key]) => <td key={key} className={`num legend-col-${key}`}>{formatValue(st[key], s.unit)}</td>)}

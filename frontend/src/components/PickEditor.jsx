@@ -3,7 +3,7 @@
 import { useMemo } from 'react';
 import { urls } from '../api/client.js';
 import { useFetch } from '../data/useFetch.js';
-import { CHART_TYPES, LINE_TYPES, chartOf } from '../model.js';
+import { ACROSS, CHART_TYPES, LINE_TYPES, chartOf } from '../model.js';
 import { TypeBadge } from './TypeBadge.jsx';
 
 function Toggle({ on, onClick, children, missing = false }) {
@@ -40,7 +40,13 @@ export function PickEditor({ pick, meta, onChange, onRemove }) {
     if (!next.length) delete filters[key];
     onChange({ ...pick, filters });
   };
-  const combine = (pick.groupBy || [])[0] || '';
+  // One select for how series combine: each apart, pooled per label value, or folded over all (server side).
+  const combine = pick.across ? `*${pick.across}` : (pick.groupBy || [])[0] || '';
+  const setCombine = (v) => {
+    const { across, ...rest } = pick;
+    if (v.startsWith('*')) onChange({ ...rest, groupBy: [], across: v.slice(1) });
+    else onChange({ ...rest, groupBy: v ? [v] : [] });
+  };
 
   return (
     <article className="pick" data-metric={pick.name}>
@@ -83,9 +89,10 @@ export function PickEditor({ pick, meta, onChange, onRemove }) {
         <label className="field">
           <span className="field-label">Combine</span>
           <select className="field-select" aria-label="Combine series" value={combine}
-            onChange={(e) => onChange({ ...pick, groupBy: e.target.value ? [e.target.value] : [] })}>
+            onChange={(e) => setCombine(e.target.value)}>
             <option value="">each series</option>
             {keys.map((key) => <option key={key} value={key}>one line per {key}</option>)}
+            {ACROSS.map((f) => <option key={f} value={`*${f}`}>{f} of all series</option>)}
           </select>
         </label>
       )}

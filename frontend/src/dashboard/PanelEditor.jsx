@@ -2,7 +2,7 @@
 // aggregation, how series combine, chart type, y-axis options and size. Nothing changes until Apply.
 import { useState } from 'react';
 import { formatSelector, parseSelector } from '../api/selector.js';
-import { AGG_CHOICES } from '../model.js';
+import { ACROSS, AGG_CHOICES } from '../model.js';
 import { HEIGHTS, PANEL_CHARTS, WIDTHS } from './model.js';
 
 const numberOrNull = (text) => (text.trim() === '' ? null : Number(text));
@@ -22,6 +22,7 @@ export function readPanelForm(panel, form) {
   return {
     panel: {
       ...panel, title: form.title.trim(), metrics, agg: form.agg, group_by: form.groupBy.trim() ? [form.groupBy.trim()] : [],
+      across: form.across || null,
       chart: form.chart, y: { log: form.log, min, max, thresholds }, w: Number(form.w), h: Number(form.h),
     },
   };
@@ -30,7 +31,7 @@ export function readPanelForm(panel, form) {
 export function PanelEditor({ panel, onApply, onCancel }) {
   const [form, setForm] = useState(() => ({
     title: panel.title, metrics: panel.metrics.map(formatSelector).join('\n'), agg: panel.agg,
-    groupBy: (panel.group_by || [])[0] || '', chart: panel.chart, log: panel.y.log, min: panel.y.min ?? '',
+    groupBy: (panel.group_by || [])[0] || '', across: panel.across || '', chart: panel.chart, log: panel.y.log, min: panel.y.min ?? '',
     max: panel.y.max ?? '', thresholds: panel.y.thresholds.join(', '), w: panel.w, h: panel.h,
   }));
   const [error, setError] = useState(null);
@@ -56,6 +57,12 @@ export function PanelEditor({ panel, onApply, onCancel }) {
           </label>
           <label className="form-row"><span>One line per</span>
             <input className="text-input" value={form.groupBy} onChange={set('groupBy')} placeholder="label key (empty: each series)" aria-label="Combine by label" />
+          </label>
+          <label className="form-row"><span>Fold series</span>
+            <select className="field-select" value={form.across} onChange={set('across')} aria-label="Fold series">
+              <option value="">no (each line apart)</option>
+              {ACROSS.map((f) => <option key={f} value={f}>{f} across series</option>)}
+            </select>
           </label>
           <label className="form-row"><span>Chart</span>
             <select className="field-select" value={form.chart} onChange={set('chart')} aria-label="Chart type">{PANEL_CHARTS.map((c) => <option key={c} value={c}>{c}</option>)}</select>

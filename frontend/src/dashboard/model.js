@@ -27,6 +27,7 @@ export function panelFromExplore(picks, agg, typeOf) {
     metrics: picks.map((p) => ({ name: p.name, filters: p.filters || {} })),
     agg,
     group_by: first.groupBy || [],
+    across: first.across || null,
     chart: chart === 'percentiles' ? 'heatmap' : chart,
     y: { ...NO_Y },
     w: 6,
@@ -69,6 +70,6 @@ export function panelPicks(panel, values = {}) {
       const out = vs.flatMap((v) => (v.startsWith('$') ? (values[v.slice(1)] ? [values[v.slice(1)]] : []) : [v]));
       if (out.length) filters[key] = out;
     }
-    return { name: m.name, filters, groupBy: panel.group_by || [], chart: panel.chart };
+    return { name: m.name, filters, groupBy: panel.group_by || [], across: panel.across || undefined, chart: panel.chart };
   });
 }

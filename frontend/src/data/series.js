@@ -33,6 +33,8 @@ export function toSeries(responses, styleOf = () => 'line') {
         unit: displayUnit(s.unit, agg),
         type: s.type,
         agg,
+        across: s.across ?? null,
+        count: s.series_count ?? 1,
         resolution: s.resolution,
         style: styleOf(s.metric),
         times: points.map((p) => p[0]),

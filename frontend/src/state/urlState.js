@@ -1,6 +1,6 @@
 // The whole view as URL query parameters, so a reload or a shared link restores it.
 import { formatSelector, parseSelector } from '../api/selector.js';
-import { AGG_CHOICES, DEFAULT_AGG, GRANULARITIES } from '../model.js';
+import { ACROSS, AGG_CHOICES, DEFAULT_AGG, GRANULARITIES } from '../model.js';
 
 export const DEFAULTS = Object.freeze({
   picks: [], from: '-6h', to: 'now', zoom: null, gran: 'auto', agg: DEFAULT_AGG, tab: 'graph', refresh: 'off',
@@ -19,6 +19,7 @@ const oneOf = (value, allowed, fallback) => (allowed.includes(value) ? value : f
 /**
  * Reads a query string into view state. Parameters:
  * m=name{k="v"} (repeated, one per picked metric), g=name:key1,key2 (group-by), c=name:chartType,
+ * x=name:sum (fold the metric's series into one line per bin, or one per group-by value),
  * from, to, zs/ze (zoom bounds in ms), gran, agg, tab, refresh (an interval of REFRESH; the older live=1 is 10s),
  * page=dashboards (the list), d=<dashboard id>, var-<name>=<value> (a dashboard's variables).
  */
@@ -34,6 +35,7 @@ export function decodeState(search) {
   };
   const groups = keyed('g');
   const charts = keyed('c');
+  const across = keyed('x');
   const seen = new Set();
   const picks = [];
   for (const raw of p.getAll('m')) {
@@ -42,6 +44,7 @@ export function decodeState(search) {
     seen.add(name);
     const pick = { name, filters, groupBy: groups[name] ? groups[name].split(',').filter(Boolean) : [] };
     if (charts[name]) pick.chart = charts[name];
+    if (ACROSS.includes(across[name])) pick.across = across[name];
     picks.push(pick);
   }
   const zs = Number(p.get('zs'));
@@ -67,6 +70,7 @@ export function encodeState(state) {
   for (const pick of state.picks) p.append('m', formatSelector(pick));
   for (const pick of state.picks) if (pick.groupBy?.length) p.append('g', `${pick.name}:${pick.groupBy.join(',')}`);
   for (const pick of state.picks) if (pick.chart) p.append('c', `${pick.name}:${pick.chart}`);
+  for (const pick of state.picks) if (pick.across) p.append('x', `${pick.name}:${pick.across}`);
   for (const key of ['from', 'to', 'gran', 'agg', 'tab', 'refresh']) {
     if (state[key] !== DEFAULTS[key]) p.set(key, state[key]);
   }

@@ -10,7 +10,7 @@ describe('URL state', () => {
   it('round-trips metrics, filters, group-by, chart types, range, zoom, granularity, agg, tab and refresh', () => {
     const state = {
       picks: [
-        { name: 'cpu', filters: { host: ['a', 'b'], region: ['eu'] }, groupBy: ['host'], chart: 'bars' },
+        { name: 'cpu', filters: { host: ['a', 'b'], region: ['eu'] }, groupBy: ['host'], chart: 'bars', across: 'sum' },
         { name: 'http.latency', filters: {}, groupBy: [] },
         { name: 'job:state', filters: { 'svc': ['x:y'] }, groupBy: ['svc', 'dc'] },
       ],
