@@ -1,6 +1,8 @@
 // The page: metric browser on the left (a drawer on narrow screens), time controls on top, the graph or table of
 // the picked metrics. The view lives in the URL (state/urlState.js).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { AlertsView } from './alerts/AlertsView.jsx';
+import { FiringCount } from './alerts/FiringCount.jsx';
 import { urls } from './api/client.js';
 import { ErrorBoundary } from './components/ErrorBoundary.jsx';
 import { LinePanel } from './components/LinePanel.jsx';
@@ -210,10 +212,15 @@ export function App() {
         <nav className="pages" aria-label="Pages">
           <a href="?" className={`page-link${explore ? ' is-on' : ''}`} aria-current={explore ? 'page' : undefined}
             onClick={(e) => { e.preventDefault(); goTo('explore'); }}>Explore</a>
-          <a href="?page=dashboards" className={`page-link${explore ? '' : ' is-on'}`} aria-current={explore ? undefined : 'page'}
+          <a href="?page=dashboards" className={`page-link${state.page === 'dashboards' || state.dash ? ' is-on' : ''}`}
+            aria-current={state.page === 'dashboards' || state.dash ? 'page' : undefined}
             onClick={(e) => { e.preventDefault(); goTo('dashboards'); }}>Dashboards</a>
+          <a href="?page=alerts" className={`page-link${state.page === 'alerts' ? ' is-on' : ''}`}
+            aria-current={state.page === 'alerts' ? 'page' : undefined}
+            onClick={(e) => { e.preventDefault(); goTo('alerts'); }}>Alerts</a>
         </nav>
         <TimeControls state={state} range={range} update={update} onRefresh={onRefresh} busy={busy} updatedAt={now} />
+        <FiringCount onOpen={() => goTo('alerts')} />
         <ThemeSwitch theme={theme} setTheme={setTheme} />
       </header>
       {explore && (
@@ -236,6 +243,7 @@ export function App() {
         {resolved.errors.map((e) => <ErrorNotice key={e} error={e} title="This link's time range cannot be read" />)}
         {explore && explorePage}
         {state.page === 'dashboards' && !state.dash && <DashboardList open={openDashboard} />}
+        {state.page === 'alerts' && !state.dash && <ErrorBoundary><AlertsView reloadKey={reloadKey} /></ErrorBoundary>}
         {state.dash && (
           <>
             <div className="view-bar">

@@ -162,17 +162,23 @@ def state_from_json(data: dict[str, Any]) -> RuleState:
         last_evaluation=data.get("last_evaluation"), evaluation_seconds=data.get("evaluation_seconds", 0.0))
 
 
+def backtest_steps(group: Group, start: int, end: int) -> range:
+    """The evaluation times of a backtest: the group's interval grid (as the live evaluator places them) within
+    [start, end]; a ValueError when there are more than MAX_BACKTEST_STEPS."""
+    first = -(-start // group.interval_ms) * group.interval_ms
+    if (end - first) // group.interval_ms >= MAX_BACKTEST_STEPS:
+        raise ValueError(f"the range holds more than {MAX_BACKTEST_STEPS} evaluations at the group's interval "
+                         f"({group.interval_ms // 1000}s): shorten it or lengthen the interval")
+    return range(first, end + 1, group.interval_ms)
+
+
 def backtest(group: Group, query: InstantQuery, start: int, end: int,
              resend_delay_ms: int = DEFAULT_RESEND_DELAY_MS) -> list[tuple[Rule, sm.Transition]]:
     """The transitions the group's rules would have produced between start and end (evaluations on the
     interval grid, as the live evaluator places them), from the same evaluation code and no side effects."""
     states: dict[str, RuleState] = {}
     transitions = []
-    first = -(-start // group.interval_ms) * group.interval_ms
-    if (end - first) // group.interval_ms >= MAX_BACKTEST_STEPS:
-        raise ValueError(f"the range holds more than {MAX_BACKTEST_STEPS} evaluations at the group's interval "
-                         f"({group.interval_ms // 1000}s): shorten it or lengthen the interval")
-    for now in range(first, end + 1, group.interval_ms):
+    for now in backtest_steps(group, start, end):
         outcome = evaluate_group(group, states, now, query, None, resend_delay_ms)
         states = outcome.states
         transitions.extend(outcome.transitions)

@@ -13,7 +13,7 @@ from metrics_server.alerting.engine import InstantQuery, Write
 from metrics_server.alerting.evaluator import Evaluator
 from metrics_server.alerting.metrics import AlertMetrics
 from metrics_server.alerting.notify import Notifier, Receiver
-from metrics_server.alerting.rules import RuleError, parse_groups
+from metrics_server.alerting.rules import Group, RuleError, parse_groups
 from metrics_server.ingest.columns import FAST_FIELDS, fast_batch
 from metrics_server.ingest.rules import write_batch
 from metrics_server.query.promsource import StoreSource
@@ -36,6 +36,27 @@ def instant_query(app: Flask) -> InstantQuery:
 
     def query(expr: str, at_ms: int) -> list[tuple[dict[str, str], float]]:
         return promql.evaluate_instant(expr, at_ms, source)
+    return query
+
+
+def backtest_query(app: Flask, group: Group, start: int, end: int) -> InstantQuery:
+    """The instant query a backtest of `group` makes at each step, answered from one range query per rule
+    expression (a range query is the instant query at every step, computed at once: a 6 h backtest at 10 s is
+    one read instead of 2,160); other expressions (a template's `query`) are evaluated one instant at a time."""
+    source = StoreSource(app.extensions["registry"], app.extensions["points"])
+    first = -(-start // group.interval_ms) * group.interval_ms - group.query_offset_ms
+    answers: dict[str, dict[int, list]] = {}
+    for expr in {e for rule in group.rules for e in (rule.expr, rule.keep_firing_while, rule.data_expr) if e}:
+        steps: dict[int, list] = {}
+        for labels, times, values in promql.evaluate_range(expr, first, end - group.query_offset_ms,
+                                                           group.interval_ms, source):
+            for at, value in zip(times.tolist(), values.tolist()):
+                steps.setdefault(at, []).append((labels, value))
+        answers[expr] = steps
+    fallback = instant_query(app)
+
+    def query(expr: str, at_ms: int) -> list[tuple[dict[str, str], float]]:
+        return answers[expr].get(at_ms, []) if expr in answers else fallback(expr, at_ms)
     return query
 
 

@@ -5,11 +5,12 @@ import time
 
 from flask import Blueprint, current_app, request
 
+from metrics_server import promql
 from metrics_server.alerting import engine
 from metrics_server.alerting import state as sm
 from metrics_server.alerting.rules import Group, RuleError, iso, load_text, parse_group, parse_rule
 from metrics_server.alerting.templates import go_e
-from metrics_server.alerting.wiring import alert_store, check_expr, instant_query
+from metrics_server.alerting.wiring import alert_store, backtest_query, check_expr
 from metrics_server.api.body import json_body
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, Conflict, NotFound
@@ -263,9 +264,13 @@ def run_backtest():
     if start > end:
         raise ApiError("start: must not be after end", 400, field="start")
     try:
-        transitions = engine.backtest(group, instant_query(current_app), start, end)
+        engine.backtest_steps(group, start, end)
     except ValueError as error:
         raise ApiError(f"start/end: {error}", 400) from None
+    try:
+        transitions = engine.backtest(group, backtest_query(current_app, group, start, end), start, end)
+    except promql.PromQLError as error:
+        raise ApiError(f"expr: {error}", error.status) from None
     return json_response({
         "group": group.to_dict(), "start": iso(start), "end": iso(end),
         "transitions": [{"at": iso(t.at), "rule": rule.name, "labels": t.labels, "fingerprint": t.fingerprint,

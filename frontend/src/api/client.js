@@ -73,4 +73,9 @@ export const urls = {
   heatmap: (name, opts) => `${API}/metrics/${enc(name)}/heatmap?${buildMetricQueryString(opts)}`,
   dashboards: (search) => `${API}/dashboards${search ? `?search=${enc(search)}` : ''}`,
   dashboard: (id) => `${API}/dashboards/${enc(id)}`,
+  alerts: () => `${API}/alerts`,
+  rules: () => `${API}/v1/rules`,
+  ruleGroup: (name) => `${API}/alerts/rules/${enc(name)}`,
+  backtest: () => `${API}/alerts/backtest`,
+  queryRange: (expr, start, end, step) => `${API}/v1/query_range?query=${enc(expr)}&start=${start / 1000}&end=${end / 1000}&step=${step / 1000}`,
 };

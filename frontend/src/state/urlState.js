@@ -7,7 +7,7 @@ export const DEFAULTS = Object.freeze({
   page: 'explore', dash: null, vars: {},
 });
 
-export const PAGES = ['explore', 'dashboards'];
+export const PAGES = ['explore', 'dashboards', 'alerts'];
 
 /** Auto-refresh intervals and their length in ms. */
 export const REFRESH = { off: 0, '5s': 5000, '10s': 10_000, '30s': 30_000, '1m': 60_000, '5m': 300_000 };

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { EMPTY_FORM, groupWith, metricOf, ruleOf, selector, seriesExpr, validate } from './ruleForm.js';
+
+const glance = {
+  ...EMPTY_FORM, alert: 'HighTraffic', metric: 'http.requests', filters: 'section=/api', agg: 'rate', window: '2m',
+  op: '>', threshold: '10', recovery: '8', forDuration: '0s',
+};
+
+describe('the rule form', () => {
+  it("writes GlanceMetrics' rule: requests/s over 2 min > 10, recovering below 8", () => {
+    const rule = ruleOf(glance);
+    expect(rule.expr).toBe('rate({__name__="http.requests", section="/api"}[2m]) > 10');
+    expect(rule.keep_firing_while).toBe('rate({__name__="http.requests", section="/api"}[2m]) > 8');
+    expect(rule.for).toBeUndefined();
+    expect(rule.annotations.summary).toContain('{{ $value | humanize }}');
+  });
+
+  it('spells PromQL-safe names bare and escapes values', () => {
+    expect(selector('up', [['job', 'a"b']])).toBe('up{job="a\\"b"}');
+    expect(seriesExpr({ ...glance, metric: 'cpu', filters: '' , agg: 'avg' })).toBe('avg_over_time(cpu[2m])');
+  });
+
+  it('adds the no-data policy with the series as data_expr', () => {
+    const rule = ruleOf({ ...glance, noData: 'nodata', forDuration: '1m' });
+    expect([rule.no_data, rule.data_expr, rule.for]).toEqual(['nodata', seriesExpr(glance), '1m']);
+  });
+
+  it('names every bad field', () => {
+    const errors = validate({ ...EMPTY_FORM, window: '2 minutes', filters: 'oops', threshold: 'x' });
+    expect(Object.keys(errors).sort()).toEqual(['alert', 'filters', 'metric', 'threshold', 'window']);
+    expect(validate({ ...glance, recovery: '12' }).recovery).toMatch(/at most the threshold/);
+    expect(validate(glance)).toEqual({});
+  });
+
+  it('keeps the other rules of the group it saves into', () => {
+    const group = groupWith({ interval: '1m', rules: [{ alert: 'Other', expr: 'up == 0' }, { alert: 'HighTraffic', expr: 'x' }] }, glance);
+    expect(group.interval).toBe('1m');
+    expect(group.rules.map((r) => r.alert)).toEqual(['Other', 'HighTraffic']);
+    expect(group.rules[1].expr).toContain('> 10');
+  });
+
+  it('finds the metric an expression reads', () => {
+    expect(metricOf('rate({__name__="http.requests"}[2m]) > 10')).toBe('http.requests');
+    expect(metricOf('avg_over_time(cpu{host="a"}[5m]) > 90')).toBe('cpu');
+    expect(metricOf('vector(1)')).toBeNull();
+    expect(metricOf('alerts_x > 10')).toBe('alerts_x');
+    expect(metricOf('sum by (host) (rate(http_total{code="500"}[5m])) > 1e3')).toBe('http_total');
+  });
+});
