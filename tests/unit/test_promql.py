@@ -242,3 +242,12 @@ def test_rollups_are_not_used_off_the_hour():
 
     source = Refusing([({"__name__": "g"}, [(10, 1.0)])])
     assert promql.evaluate_range("g", 60 * S, HOUR + 60 * S, HOUR, source)[0][2].tolist() == [1.0]
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (2.0, "2"), (0.1, "0.1"), (-2.5, "-2.5"), (1e21, "1000000000000000000000"), (1.5e-7, "0.00000015"),
+    (3.0000000000000004, "3.0000000000000004"), (float("nan"), "NaN"), (float("inf"), "+Inf"), (-float("inf"), "-Inf"),
+])
+def test_values_are_written_as_go_writes_them_with_no_exponent(value, text):
+    from metrics_server.api.prom import number
+    assert number(value) == text
