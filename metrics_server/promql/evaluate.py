@@ -6,6 +6,7 @@ through `source(matchers, start_ms, end_ms)`, for the whole grid. Semantics are 
 5-minute lookback (closed, [t - 5m, t]), closed range windows, metric names dropped by functions and
 arithmetic, one-to-one matching on all labels but the name unless on()/ignoring() say otherwise.
 """
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -190,7 +191,30 @@ class Evaluator:
             count = sum((s.present.astype(int) for s in arg), np.zeros(len(self.steps), dtype=int))
             value = sum((np.where(s.present, s.values, 0.0) for s in arg), np.zeros(len(self.steps)))
             return Scalar(np.where(count == 1, value, np.nan))
+        if node.name == "histogram_quantile":
+            return self.histogram_quantile(self.eval(node.args[0]).values, self.eval(node.args[1]))
         return self.range_function(node.name, node.args[0])
+
+    def histogram_quantile(self, q: np.ndarray, buckets: Vector) -> Vector:
+        """Prometheus' classic-histogram quantile: series grouped by their labels but `le` (name included), the
+        name and `le` dropped from the result; at each step, the buckets present there (bucketQuantile)."""
+        groups: dict[tuple, tuple[dict, list]] = {}
+        for s in buckets.series:
+            try:
+                bound = float(s.labels.get("le", ""))
+            except ValueError:
+                continue  # no bucket label, or not a number: Prometheus skips the series
+            rest = {k: v for k, v in s.labels.items() if k != "le"}
+            groups.setdefault(key(rest), (without_name(rest), []))[1].append((bound, s))
+        out = []
+        for labels, members in groups.values():
+            bounds = np.array([bound for bound, _ in members])
+            counts = np.array([s.values for _, s in members])
+            present = np.array([s.present for _, s in members])
+            values = np.array([bucket_quantile(q[i], bounds[present[:, i]], counts[present[:, i], i])
+                               for i in range(len(self.steps))])
+            out.append(Series(labels, values, present.any(axis=0)))
+        return Vector(out)
 
     def range_function(self, name: str, node: RangeSelector) -> Vector:
         """rate, increase, *_over_time...: each step's window [t - range, t] of each series."""
@@ -343,6 +367,34 @@ class Evaluator:
             else:
                 labels.pop(name, None)
         return labels
+
+
+def bucket_quantile(q: float, bounds: np.ndarray, counts: np.ndarray) -> float:
+    """Prometheus 2.42's bucketQuantile: linear interpolation in the bucket where the rank falls, after
+    merging equal bounds and forcing counts to rise; NaN without a +Inf bucket or observations."""
+    if math.isnan(q):
+        return math.nan
+    if q < 0 or q > 1:
+        return -math.inf if q < 0 else math.inf
+    order = np.argsort(bounds, kind="stable")
+    bounds, counts = bounds[order], counts[order]
+    if len(bounds) == 0 or bounds[-1] != math.inf:
+        return math.nan
+    bounds, first = np.unique(bounds, return_index=True)  # coalesce equal bounds, adding their counts
+    counts = np.add.reduceat(counts, first)
+    counts = np.fmax.accumulate(counts)  # ensureMonotonic
+    if len(bounds) < 2 or counts[-1] == 0:
+        return math.nan
+    rank = q * counts[-1]
+    b = int(np.searchsorted(counts[:-1], rank, side="left"))
+    if b == len(bounds) - 1:
+        return float(bounds[-2])
+    if b == 0 and bounds[0] <= 0:
+        return float(bounds[0])
+    start, end, count = 0.0, bounds[b], counts[b]
+    if b > 0:
+        start, count, rank = bounds[b - 1], count - counts[b - 1], rank - counts[b - 1]
+    return float(start + (end - start) * (rank / count))
 
 
 def hourly_selector(rows: dict, labels: dict, times: np.ndarray, lookback_ms: int) -> Series:

@@ -15,7 +15,7 @@ from metrics_server.promql.errors import ParseError, Unsupported
 RANGE_FUNCTIONS = ("rate", "irate", "increase", "delta", "idelta", "avg_over_time", "min_over_time",
                    "max_over_time", "sum_over_time", "count_over_time", "last_over_time")
 MATH_FUNCTIONS = ("abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt")
-OTHER_FUNCTIONS = ("time", "vector", "scalar")
+OTHER_FUNCTIONS = ("time", "vector", "scalar", "histogram_quantile")
 AGGREGATIONS = ("sum", "avg", "min", "max", "count", "group")
 ARITHMETIC = ("+", "-", "*", "/", "%", "^", "atan2")
 COMPARISONS = ("==", "!=", ">", "<", ">=", "<=")

@@ -141,8 +141,8 @@ def test_many_to_many_matching_is_refused_like_prometheus():
 
 
 def test_unsupported_functions_are_named():
-    with pytest.raises(promql.Unsupported, match=r"histogram_quantile\(\)") as error:
-        promql.parse("histogram_quantile(0.9, rate(m[5m]))")
+    with pytest.raises(promql.Unsupported, match=r"predict_linear\(\)") as error:
+        promql.parse("predict_linear(m[5m], 60)")
     assert error.value.status == 422
     with pytest.raises(promql.ParseError):
         promql.parse("sum(")
@@ -251,3 +251,11 @@ def test_rollups_are_not_used_off_the_hour():
 def test_values_are_written_as_go_writes_them_with_no_exponent(value, text):
     from metrics_server.api.prom import number
     assert number(value) == text
+
+
+def test_histogram_quantile_interpolates_in_the_bucket_of_the_rank():
+    source = source_of([({"__name__": "lat_bucket", "job": "a", "le": le}, [(10, count)])
+                        for le, count in (("0.1", 10), ("0.5", 30), ("+Inf", 40), ("bad", 99))])
+    assert instant("histogram_quantile(0.5, lat_bucket)", 10, source) == {(("job", "a"),): pytest.approx(0.3)}
+    assert instant("histogram_quantile(0.99, lat_bucket)", 10, source) == {(("job", "a"),): 0.5}  # in +Inf: the last bound
+    assert math.isnan(instant("histogram_quantile(0.5, lat_bucket{le!='+Inf'})", 10, source)[(("job", "a"),)])
