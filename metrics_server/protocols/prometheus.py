@@ -1,0 +1,42 @@
+"""Prometheus conventions shared by remote_write, the query API and remote_read: stale markers, metric types
+from metadata or names, label names."""
+import re
+import struct
+
+# Prometheus marks a series that disappeared with this NaN (value.StaleNaN); any other NaN is an ordinary value.
+STALE_NAN_BITS = 0x7FF0000000000002
+NAME_LABEL = "__name__"
+# prompb.MetricMetadata.MetricType, in field order.
+METADATA_TYPES = ("unknown", "counter", "gauge", "histogram", "gaugehistogram", "summary", "info", "stateset")
+# A family of these types has cumulative series named <family>_<suffix>.
+CUMULATIVE_SUFFIXES = {"histogram": ("_bucket", "_count", "_sum"), "summary": ("_count", "_sum")}
+_INVALID_LABEL_CHARS = re.compile(r"[^A-Za-z0-9_]")
+
+
+def is_stale(value: float) -> bool:
+    """Whether a value is the stale marker (compared by bit pattern: NaN never equals itself)."""
+    return struct.unpack("<Q", struct.pack("<d", value))[0] == STALE_NAN_BITS
+
+
+def metric_type(name: str, labels: dict[str, str], families: dict[str, str] | None = None) -> str:
+    """Our type for a Prometheus series: a counter when its family's metadata says so (a counter, or the
+    _bucket/_count/_sum of a histogram or summary), else by the naming convention (_total, or _bucket with an
+    `le` label); a gauge otherwise."""
+    families = families or {}
+    family = families.get(name)
+    if family is not None:
+        return "counter" if family == "counter" else "gauge"
+    for kind, suffixes in CUMULATIVE_SUFFIXES.items():
+        for suffix in suffixes:
+            if name.endswith(suffix) and families.get(name[:-len(suffix)]) == kind:
+                return "counter"
+    if name.endswith("_total") or (name.endswith("_bucket") and "le" in labels):
+        return "counter"
+    return "gauge"
+
+
+def label_name(key: str) -> str:
+    """A key that is not a valid Prometheus label name (OTLP's `service.name`) made into one, as Prometheus'
+    OTLP translator does: every other character becomes _, and a leading digit gets a _ before it."""
+    name = _INVALID_LABEL_CHARS.sub("_", key)
+    return "_" + name if name[:1].isdigit() else name

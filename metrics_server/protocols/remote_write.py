@@ -1,0 +1,133 @@
+"""Prometheus remote_write 1.0: a snappy block around a protobuf WriteRequest
+(https://prometheus.io/docs/specs/remote_write_spec). The messages are built from a descriptor at import time,
+so there is no protoc step; field numbers are prompb's (prometheus/prompb/remote.proto, types.proto)."""
+from dataclasses import dataclass
+
+import cramjam
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import DecodeError
+
+from metrics_server.errors import ApiError
+from metrics_server.protocols.prometheus import METADATA_TYPES, NAME_LABEL, is_stale, metric_type
+from metrics_server.protocols.samples import BadSample, Samples
+
+_F = descriptor_pb2.FieldDescriptorProto
+# (message, [(field, number, type, repeated, message type)]). TimeSeries' exemplars (3) and native histograms
+# (4) are read as raw bytes: only whether they are there matters.
+MESSAGES = (
+    ("Label", [("name", 1, _F.TYPE_STRING, False, None), ("value", 2, _F.TYPE_STRING, False, None)]),
+    ("Sample", [("value", 1, _F.TYPE_DOUBLE, False, None), ("timestamp", 2, _F.TYPE_INT64, False, None)]),
+    ("TimeSeries", [("labels", 1, _F.TYPE_MESSAGE, True, "Label"), ("samples", 2, _F.TYPE_MESSAGE, True, "Sample"),
+                    ("exemplars", 3, _F.TYPE_BYTES, True, None), ("histograms", 4, _F.TYPE_BYTES, True, None)]),
+    ("MetricMetadata", [("type", 1, _F.TYPE_INT32, False, None), ("metric_family_name", 2, _F.TYPE_STRING, False, None),
+                        ("help", 4, _F.TYPE_STRING, False, None), ("unit", 5, _F.TYPE_STRING, False, None)]),
+    ("WriteRequest", [("timeseries", 1, _F.TYPE_MESSAGE, True, "TimeSeries"),
+                      ("metadata", 3, _F.TYPE_MESSAGE, True, "MetricMetadata")]),
+)
+
+
+def _build() -> dict[str, type]:
+    """The message classes, in a pool of their own (so another prometheus.proto in the process cannot clash)."""
+    file = descriptor_pb2.FileDescriptorProto(name="metrics_server/prompb.proto", package="metrics_server.prompb",
+                                              syntax="proto3")
+    for name, fields in MESSAGES:
+        message = file.message_type.add(name=name)
+        for field_name, number, kind, repeated, type_name in fields:
+            message.field.add(name=field_name, number=number, type=kind,
+                              label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL,
+                              type_name=f".metrics_server.prompb.{type_name}" if type_name else None)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"metrics_server.prompb.{name}"))
+            for name, _ in MESSAGES}
+
+
+PROMPB = _build()
+WriteRequest = PROMPB["WriteRequest"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """What a metadata entry says about a metric family."""
+
+    type: str
+    help: str
+    unit: str
+
+
+def snappy_length(body: bytes) -> int:
+    """The uncompressed length a snappy block announces (its leading varint), read before decompressing."""
+    length = shift = 0
+    for position, byte in enumerate(body[:10]):
+        length |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return length
+        shift += 7
+    raise ApiError("body is not a snappy block: expected Content-Encoding: snappy (block format, not framed)", 400)
+
+
+def decode(body: bytes, max_bytes: int):
+    """The WriteRequest in a snappy-compressed body; a 400 when it is not one or unpacks past `max_bytes`."""
+    if not body:
+        raise ApiError("request body is empty; expected a snappy-compressed WriteRequest", 400)
+    if snappy_length(body) > max_bytes:
+        raise ApiError(f"the uncompressed WriteRequest ({snappy_length(body)} bytes) exceeds {max_bytes} bytes", 413)
+    try:
+        raw = bytes(cramjam.snappy.decompress_raw(body))
+    except cramjam.DecompressionError as error:
+        raise ApiError(f"body is not a snappy block (block format, not framed): {error}", 400) from None
+    request = WriteRequest()
+    try:
+        request.ParseFromString(raw)
+    except DecodeError as error:
+        raise ApiError(f"body is not a protobuf WriteRequest: {error}", 400) from None
+    return request
+
+
+def families(request) -> dict[str, Family]:
+    """The metadata a request carries (Prometheus sends it in requests of its own, without samples)."""
+    return {item.metric_family_name: Family(METADATA_TYPES[item.type] if 0 <= item.type < len(METADATA_TYPES)
+                                            else "unknown", item.help, item.unit) for item in request.metadata}
+
+
+def samples(request, known: dict[str, Family] | None = None) -> Samples:
+    """The request's series as Samples: `__name__` is the metric, the other labels are labels, stale markers
+    and other NaNs are counted as skipped (Prometheus' NaN is "no value", which we store as no point). The type
+    of a metric this creates comes from the family's metadata (`known`, from earlier requests) or its name."""
+    known = known or {}
+    types = {name: family.type for name, family in known.items()}
+    out = Samples()
+    for position, series in enumerate(request.timeseries):
+        labels = {label.name: label.value for label in series.labels}
+        name = labels.pop(NAME_LABEL, None)
+        where = f"timeseries {position}" + (f" ({name})" if name else "")
+        if not name:
+            raise BadSample(where, f"labels.{NAME_LABEL}", "missing: it names the metric")
+        if series.histograms:
+            raise BadSample(where, "histograms", "native histograms are not supported; send classic histograms "
+                                                 "(_bucket series with an le label)")
+        values = [sample.value for sample in series.samples]
+        ts = [sample.timestamp for sample in series.samples]
+        if any(value != value for value in values):
+            ts, values = without_nans(ts, values, out)
+        if values:
+            out.add(name, labels, where, ts, values)
+        if name not in out.types:
+            out.types[name] = metric_type(name, labels, types)
+            family = known.get(name)
+            if family is not None:
+                out.descriptions[name], out.units[name] = family.help, family.unit
+    return out
+
+
+def without_nans(ts: list[int], values: list[float], out: Samples) -> tuple[list[int], list[float]]:
+    """The points whose values are numbers; stale markers and other NaNs counted as skipped."""
+    kept_ts, kept = [], []
+    for stamp, value in zip(ts, values):
+        if value == value:
+            kept_ts.append(stamp)
+            kept.append(value)
+        else:
+            out.skip("stale" if is_stale(value) else "nan")
+    return kept_ts, kept
+

@@ -1,0 +1,134 @@
+"""remote_write decoding: snappy block + WriteRequest, stale markers, metadata, names and types."""
+import struct
+
+import cramjam
+import pytest
+
+from metrics_server.errors import ApiError
+from metrics_server.protocols import remote_write
+from metrics_server.protocols.prometheus import is_stale, label_name, metric_type
+from metrics_server.protocols.samples import to_batch
+
+STALE = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
+
+
+def request(*series, metadata=()):
+    """A WriteRequest from (labels, [(ts, value)]) pairs and (type, family, help) metadata."""
+    message = remote_write.WriteRequest()
+    for labels, points in series:
+        item = message.timeseries.add()
+        for name, value in sorted(labels.items()):
+            item.labels.add(name=name, value=value)
+        for ts, value in points:
+            item.samples.add(timestamp=ts, value=value)
+    for kind, family, text in metadata:
+        message.metadata.add(type=kind, metric_family_name=family, help=text)
+    return message
+
+
+def body(message) -> bytes:
+    return bytes(cramjam.snappy.compress_raw(message.SerializeToString()))
+
+
+def test_a_snappy_block_decodes_to_samples_named_by_dunder_name():
+    decoded = remote_write.decode(body(request(({"__name__": "up", "job": "prom"}, [(1000, 1.0), (2000, 0.0)]))),
+                                  1 << 20)
+    samples = remote_write.samples(decoded)
+    assert samples.names == ["up"] and samples.labels == [{"job": "prom"}]
+    assert samples.ts == [1000, 2000] and samples.values == [1.0, 0.0]
+
+
+def test_stale_markers_and_other_nans_are_counted_not_stored():
+    decoded = remote_write.decode(body(request(({"__name__": "x"}, [(1, 1.0), (2, STALE), (3, float("nan"))]))),
+                                  1 << 20)
+    samples = remote_write.samples(decoded)
+    assert samples.values == [1.0] and samples.skipped == {"stale": 1, "nan": 1}
+
+
+def test_the_stale_marker_is_told_from_an_ordinary_nan():
+    assert is_stale(STALE) and not is_stale(float("nan")) and not is_stale(1.0)
+
+
+def test_a_metadata_only_request_has_no_samples_but_its_families():
+    decoded = remote_write.decode(body(request(metadata=[(1, "reqs_total", "requests")])), 1 << 20)
+    assert len(remote_write.samples(decoded)) == 0
+    assert remote_write.families(decoded)["reqs_total"].type == "counter"
+
+
+@pytest.mark.parametrize("name, labels, families, expected", [
+    ("http_requests_total", {}, {}, "counter"),
+    ("latency_bucket", {"le": "0.5"}, {}, "counter"),
+    ("latency_bucket", {}, {}, "gauge"),
+    ("latency_count", {}, {"latency": "histogram"}, "counter"),
+    ("rpc_sum", {}, {"rpc": "summary"}, "counter"),
+    ("rpc", {"quantile": "0.5"}, {"rpc": "summary"}, "gauge"),
+    ("odd_total", {}, {"odd_total": "gauge"}, "gauge"),
+    ("go_goroutines", {}, {}, "gauge"),
+])
+def test_metric_type_comes_from_metadata_then_the_naming_convention(name, labels, families, expected):
+    assert metric_type(name, labels, families) == expected
+
+
+def test_otlp_attribute_keys_become_label_names():
+    assert label_name("service.name") == "service_name" and label_name("9lives") == "_9lives"
+
+
+def test_a_series_without_a_name_is_a_400_naming_it():
+    decoded = remote_write.decode(body(request(({"job": "a"}, [(1, 1.0)]))), 1 << 20)
+    with pytest.raises(ApiError, match=r"timeseries 0: labels.__name__: missing"):
+        remote_write.samples(decoded)
+
+
+def test_a_bad_label_name_is_a_400_naming_the_series():
+    decoded = remote_write.decode(body(request(({"__name__": "ok"}, [(1, 1.0)]),
+                                               ({"__name__": "up", "bad-key": "v"}, [(1, 1.0)]))), 1 << 20)
+    with pytest.raises(ApiError, match=r"timeseries 1 \(up\): labels.bad-key: not a valid label name"):
+        to_batch(remote_write.samples(decoded), 1000)
+
+
+def test_an_infinite_value_is_a_400_naming_the_series():
+    decoded = remote_write.decode(body(request(({"__name__": "up"}, [(1, float("inf"))]))), 1 << 20)
+    with pytest.raises(ApiError, match=r"timeseries 0 \(up\): value: inf is not a finite number"):
+        to_batch(remote_write.samples(decoded), 1000)
+
+
+def test_more_samples_than_max_batch_points_is_a_400():
+    decoded = remote_write.decode(body(request(({"__name__": "up"}, [(t, 1.0) for t in range(1, 12)]))), 1 << 20)
+    with pytest.raises(ApiError, match="at most 10 samples"):
+        to_batch(remote_write.samples(decoded), 10)
+
+
+def test_the_batch_keeps_each_series_as_one_item():
+    decoded = remote_write.decode(body(request(({"__name__": "a", "h": "1"}, [(1000, 1.0), (2000, 2.0)]),
+                                               ({"__name__": "b", "h": "1"}, [(1000, 3.0)]))), 1 << 20)
+    batch = to_batch(remote_write.samples(decoded), 1000)
+    assert batch.names == ["a", "a", "b"] and batch.item_of.tolist() == [0, 0, 1]
+    assert batch.label_sets == [{"h": "1"}] and batch.labels.tolist() == [0, 0, 0]
+    assert batch.ts.tolist() == [1000, 2000, 1000] and batch.value.tolist() == [1.0, 2.0, 3.0]
+
+
+@pytest.mark.parametrize("raw, message", [
+    (b"", "empty"),
+    (b"\x05not snappy at all", "not a snappy block"),
+    (bytes(cramjam.snappy.compress_raw(b"\xff\xff\xff")), "not a protobuf WriteRequest"),
+])
+def test_a_body_that_is_not_a_write_request_is_a_400(raw, message):
+    with pytest.raises(ApiError, match=message) as caught:
+        remote_write.decode(raw, 1 << 20)
+    assert caught.value.status == 400
+
+
+def test_a_body_that_unpacks_past_the_limit_is_refused_before_unpacking():
+    big = bytes(cramjam.snappy.compress_raw(b"\0" * 10_000))
+    with pytest.raises(ApiError, match="exceeds 1000 bytes") as caught:
+        remote_write.decode(big, 1000)
+    assert caught.value.status == 413
+
+
+def test_native_histograms_are_a_400_not_a_silent_drop():
+    message = remote_write.WriteRequest()
+    series = message.timeseries.add()
+    series.labels.add(name="__name__", value="h")
+    series.histograms.append(b"\x08\x01")
+    with pytest.raises(ApiError, match="native histograms are not supported"):
+        remote_write.samples(remote_write.decode(body(message), 1 << 20))
