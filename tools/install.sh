@@ -9,6 +9,9 @@ level=${1:-base}
 debian_packages=(nginx maven openjdk-17-jre-headless python3-venv)
 [ "$level" = base ] || debian_packages+=(chromium chromium-driver docker-compose influxdb victoria-metrics
                               prometheus-alertmanager)
+# The real senders the protocol tests drive (tests/protocols): Prometheus and node-exporter (remote_write),
+# vmagent (in victoria-metrics), the influx CLI, collectd (write_graphite).
+[ "$level" = base ] || debian_packages+=(prometheus prometheus-node-exporter influxdb-client collectd-core)
 
 missing=()
 for package in "${debian_packages[@]}"; do
@@ -17,7 +20,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  # Packages must not start their own services (nginx on :80, influxd): the project runs its own.
+  # Packages must not start their own services (nginx on :80, influxd, prometheus on :9090): the project runs its own.
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null && $sudo chmod +x /usr/sbin/policy-rc.d
   trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
   $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
