@@ -7,6 +7,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from metrics_server.protocols.graphite import parse_template
+
 ENV_PREFIX = "METRICS_SERVER_"
 CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
 
@@ -56,6 +58,23 @@ class Urls(fields.Field):
         if bad:
             raise ValidationError(f"expected http:// or https:// URLs, got {bad[0]!r}")
         return urls
+
+
+class GraphiteTemplates(fields.Field):
+    """Graphite templates (protocols/graphite.py), given as a JSON list or a comma-separated string, each
+    checked at start-up."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise ValidationError("expected a list of '[filter ]template' strings or a comma-separated string of them")
+        items = [item.strip() for item in items if item.strip()]
+        for item in items:
+            try:
+                parse_template(item)
+            except ValueError as error:
+                raise ValidationError(str(error)) from None
+        return items
 
 
 def _int(low: int, high: int, **kwargs) -> fields.Integer:
@@ -123,6 +142,9 @@ class ConfigSchema(Schema):
     query_timeout = fields.Float(
         load_default=30.0, validate=validate.Range(0.5, 110, error="expected seconds from 0.5 to 110 (nginx gives "
                                                    "up on an instance after 120 s)"))
+    graphite_host = fields.String(load_default="127.0.0.1")
+    graphite_port = _int(1, 65535, load_default=2003)
+    graphite_templates = GraphiteTemplates(load_default=list)
     log_level = fields.String(
         load_default="INFO", validate=validate.OneOf(("DEBUG", "INFO", "WARNING", "ERROR"),
                                                      error="expected DEBUG, INFO, WARNING or ERROR"))

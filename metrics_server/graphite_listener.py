@@ -15,13 +15,13 @@ import sys
 import threading
 import time
 
+from metrics_server.api.errors import is_driver_error
 from metrics_server.config import ConfigError, load_config
-from metrics_server.db import Database
-from metrics_server.errors import ApiError, is_driver_error
-from metrics_server.ingest_samples import Intake
+from metrics_server.errors import ApiError
+from metrics_server.ingest.samples import Intake, Samples
 from metrics_server.protocols.graphite import parse_line, parse_template
-from metrics_server.protocols.samples import Samples
 from metrics_server.schemas import now_ms
+from metrics_server.storage.db import Database
 
 FLUSH_LINES = 10_000
 FLUSH_SECONDS = 1.0
@@ -150,7 +150,11 @@ class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = False
     block_on_close = True
-    stopping = threading.Event()
+
+    def __init__(self, address: tuple[str, int], sink: "Sink"):
+        self.sink = sink
+        self.stopping = threading.Event()
+        super().__init__(address, Handler)
 
 
 def serve(config: dict) -> None:
@@ -161,8 +165,8 @@ def serve(config: dict) -> None:
         raise ConfigError(f"graphite_templates: {error}") from None
     db = Database(config)
     counts = Counts()
-    server = Server((config["graphite_host"], config["graphite_port"]), Handler)
-    server.sink = Sink(Intake.from_db(db, config), templates, counts)
+    server = Server((config["graphite_host"], config["graphite_port"]), Sink(Intake.from_db(db, config), templates,
+                                                                            counts))
 
     def stop(signum, frame):
         server.stopping.set()

@@ -44,6 +44,9 @@ class Metric:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     retention_days: int = 0
     partition_hours: int = 24
+    # Created by a wire protocol (remote_write, Influx, Graphite, OTLP): any label set is accepted, as those
+    # senders vary them (a new `cpu` label, a relabelled target). label_keys then stays empty.
+    open_labels: bool = False
 
     @property
     def ttl_seconds(self) -> int:
@@ -57,11 +60,15 @@ class Metric:
     def extra_columns(self) -> tuple[str, ...]:
         return extra_columns(self.type)
 
+    def has_label(self, key: str) -> bool:
+        """Whether a filter or grouping may name this label key (any key, for a metric with open labels)."""
+        return self.open_labels or key in self.label_keys
+
     def to_json(self) -> dict:
         return {
             "name": self.name, "type": self.type, "label_keys": list(self.label_keys), "unit": self.unit,
             "description": self.description, "created_at": iso(self.created_at),
-            "retention_days": self.retention_days or None, "id": str(self.id),
+            "retention_days": self.retention_days or None, "id": str(self.id), "open_labels": self.open_labels,
         }
 
 

@@ -40,8 +40,10 @@ def test_var():
 def test_stack(test_var) -> stacks.Stack:
     """The layout of the test stack (nothing started yet)."""
     return stacks.Stack(var=test_var, port=18080 + OFFSET, instances=4, cql_port=CQL_PORT,
-                        storage_port=17000 + OFFSET, jmx_port=17199 + OFFSET, keyspace=KEYSPACE, cluster_name="metrics_test", fast_start=True,
-                        env={"METRICS_SERVER_LOG_LEVEL": "WARNING"})
+                        storage_port=17000 + OFFSET, jmx_port=17199 + OFFSET, graphite_port=12003 + OFFSET,
+                        keyspace=KEYSPACE, cluster_name="metrics_test", fast_start=True,
+                        env={"METRICS_SERVER_LOG_LEVEL": "WARNING",
+                             "METRICS_SERVER_GRAPHITE_TEMPLATES": "collectd.* .host.name*"})
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ Tests use the same code with their own folder and ports, so they never touch a `
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ class Stack:
     cql_port: int = 9042
     storage_port: int = 7000
     jmx_port: int = 7199
+    graphite_port: int = 0  # the Graphite listener's TCP port; 0: none (make up passes 2003)
     keyspace: str = "metrics_server"
     cluster_name: str = "metrics_server"
     heap: str = "1G"
@@ -134,6 +136,38 @@ def start_instance(stack: Stack, port: int) -> int:
     return process.pid
 
 
+def start_graphite(stack: Stack) -> int:
+    """Start the Graphite plaintext listener unless it already runs, and wait until it accepts; returns its pid."""
+    pid_file = stack.run_dir / "graphite.pid"
+    pid = pidfile.running(pid_file)
+    if pid:
+        return pid
+    env = {**stack.app_env(), "METRICS_SERVER_GRAPHITE_PORT": str(stack.graphite_port)}
+    with open(stack.log_dir / "graphite.log", "ab") as log:
+        process = subprocess.Popen([str(PYTHON), "-m", "metrics_server.graphite_listener"], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    pid_file.write_text(str(process.pid))
+    wait_tcp(env.get("METRICS_SERVER_GRAPHITE_HOST", "127.0.0.1"), stack.graphite_port, process)
+    return process.pid
+
+
+def wait_tcp(host: str, port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until a port accepts connections; fail at once when the process that should open it exits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+            return
+        except OSError as error:
+            last = str(error)
+        if process.poll() is not None:
+            raise RuntimeError(f"the process for {host}:{port} exited with status {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{host}:{port} did not accept connections within {timeout:.0f}s ({last})")
+        time.sleep(0.3)
+
+
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
 
@@ -190,11 +224,14 @@ def up(stack: Stack) -> None:
         wait_http(f"http://127.0.0.1:{port}/api/health")
     start_nginx(stack)
     wait_http(f"{stack.url}/api/health", ok_statuses=(200,))
+    if stack.graphite_port:
+        start_graphite(stack)
 
 
 def down(stack: Stack) -> None:
     """Stop nginx, every instance and every Cassandra node this stack started; data stays."""
     pidfile.stop(stack.run_dir / "nginx.pid", signal.SIGQUIT)
+    pidfile.stop(stack.run_dir / "graphite.pid")
     for pid_file in sorted(stack.run_dir.glob("backend-*.pid")):
         pidfile.stop(pid_file)
     for node_dir in sorted((stack.var / "cassandra").glob("node*"), reverse=True):
@@ -207,6 +244,8 @@ def status(stack: Stack) -> list[tuple[str, int | None]]:
     rows += [(f"backend 127.0.0.1:{port}", pidfile.running(stack.run_dir / f"backend-{port}.pid"))
              for port in stack.backend_ports]
     rows.append((f"nginx {stack.url}", pidfile.running(stack.run_dir / "nginx.pid")))
+    if stack.graphite_port:
+        rows.append((f"graphite 127.0.0.1:{stack.graphite_port}", pidfile.running(stack.run_dir / "graphite.pid")))
     return rows
 
 
@@ -229,11 +268,13 @@ def main(argv: list[str]) -> int:
         print(nginx_conf([u.strip() for u in args.upstreams.split(",") if u.strip()], args.listen, args.run_dir,
                          args.log_dir, args.frontend_root, args.max_body, args.rate_limit), end="")
         return 0
-    stack = Stack(nodes=args.nodes, instances=args.instances, port=args.port)
+    stack = Stack(nodes=args.nodes, instances=args.instances, port=args.port,
+                  graphite_port=int(os.environ.get("METRICS_SERVER_GRAPHITE_PORT") or 2003))
     try:
         if args.command == "up":
             up(stack)
-            print(f"metrics_server is up: dashboard at {stack.url}/  (API {stack.url}/api, docs {stack.url}/api/docs)")
+            print(f"metrics_server is up: dashboard at {stack.url}/  (API {stack.url}/api, docs {stack.url}/api/docs, "
+                  f"Graphite on tcp 127.0.0.1:{stack.graphite_port})")
         elif args.command == "down":
             down(stack)
             print("metrics_server stopped (data kept in var/)")

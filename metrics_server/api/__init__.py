@@ -1,11 +1,28 @@
-"""The HTTP API, one blueprint per resource, all under /api."""
+"""The HTTP API, one blueprint per resource, under /api; other agents' write protocols where their clients
+expect them (Influx's /write and /ping, OTLP's /v1/metrics at the root)."""
 from flask import Flask
 
-from metrics_server.api import alerts, dashboards, data, docs, enums, health, histograms, metrics, prom, query
+from metrics_server.api import (
+    alerts,
+    dashboards,
+    data,
+    docs,
+    enums,
+    health,
+    histograms,
+    influx,
+    metrics,
+    otlp,
+    prom,
+    query,
+    remote_write,
+)
 
 
 def init_app(app: Flask) -> None:
     """Register every blueprint."""
-    for module in (health, metrics, data, query, enums, histograms, prom, alerts, dashboards):
+    for module in (health, metrics, data, query, enums, histograms, prom, alerts, dashboards, remote_write):
         app.register_blueprint(module.blueprint, url_prefix="/api")
+    for module in (influx, otlp):
+        app.register_blueprint(module.blueprint)
     docs.init_app(app)

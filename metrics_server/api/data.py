@@ -208,10 +208,18 @@ def next_url(cursor: str) -> str:
     return request.path + "?" + "&".join(f"{key}={value}" for key, value in args.items(multi=True))
 
 
-def csv_columns(metric: Metric, raw: Raw) -> list[list]:
-    """The CSV columns of some points: ISO time, each label, value (empty when none), state or bucket counts."""
+def label_columns(metric: Metric, raw: Raw) -> list[str]:
+    """The label keys CSV has columns for: the metric's, or for open labels every key of the selected series."""
+    if not metric.open_labels:
+        return list(metric.label_keys)
+    return sorted({key for _, labels, _ in raw.series for key in labels})
+
+
+def csv_columns(metric: Metric, raw: Raw, keys: list[str]) -> list[list]:
+    """The CSV columns of some points: ISO time, each label (empty where a series has none), value (empty when
+    none), state or bucket counts."""
     labels = raw.labels()
-    columns = [format_iso_array(raw.ts), *([item[key] for item in labels] for key in metric.label_keys),
+    columns = [format_iso_array(raw.ts), *([item.get(key, "") for item in labels] for key in keys),
                ["" if value is None else repr(value) for value in nullable(raw.value)]]
     extra = extra_column(metric, raw)
     if extra:
@@ -232,8 +240,8 @@ def drain(buffer: io.StringIO) -> str:
 def csv_response(metric: Metric, raw: Raw) -> Response:
     """Stream points as CSV: timestamp, one column per label key, value (and state or buckets by type); the
     header even when no point matches."""
-    header = ["timestamp", *metric.label_keys, "value"]
-    header += metric.extra_columns
+    keys = label_columns(metric, raw)
+    header = ["timestamp", *keys, "value", *metric.extra_columns]
 
     def generate():
         buffer = io.StringIO()
@@ -241,7 +249,7 @@ def csv_response(metric: Metric, raw: Raw) -> Response:
         writer.writerow(header)
         yield drain(buffer)
         for start in range(0, len(raw), CSV_CHUNK):
-            writer.writerows(zip(*csv_columns(metric, raw[start:start + CSV_CHUNK])))
+            writer.writerows(zip(*csv_columns(metric, raw[start:start + CSV_CHUNK], keys)))
             yield drain(buffer)
 
     filename = f"{metric.name}.csv"

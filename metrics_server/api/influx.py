@@ -2,7 +2,7 @@
 and GET|HEAD /ping, 2.x POST /api/v2/write. Answers as InfluxDB does: 204, or JSON `{"error": ...}`."""
 from flask import Blueprint, Response, request
 
-from metrics_server.api.intake import protocol_body, store_samples
+from metrics_server.api.intake import no_content, protocol_body, store_samples
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError
 from metrics_server.protocols import influx
@@ -22,7 +22,7 @@ def write_points(database: str, precision: str) -> Response:
         raise ApiError(f"body is not UTF-8 line protocol: {error}", 400) from None
     samples = influx.parse(text, precision, now_ms(), {"db": database} if database else None)
     store_samples(samples, "influx")
-    return Response(status=204, headers={"X-Influxdb-Version": VERSION})
+    return no_content({"X-Influxdb-Version": VERSION})
 
 
 @blueprint.post("/write")
@@ -40,4 +40,4 @@ def write_v2():
 @blueprint.route("/ping", methods=["GET", "HEAD"])
 @documented("InfluxDB's liveness check: 204 with X-Influxdb-Version", status="204")
 def ping():
-    return Response(status=204, headers={"X-Influxdb-Version": VERSION})
+    return no_content({"X-Influxdb-Version": VERSION})

@@ -6,7 +6,7 @@ check (issue 10: bearer or basic for Prometheus, vmagent and OTLP; a token or us
 goes, before any body is read."""
 import zlib
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 from metrics_server.api.lookup import registry, rollups, server_config, store
 from metrics_server.errors import ApiError
@@ -31,6 +31,13 @@ def protocol_body(encodings: tuple[str, ...] = ("identity", "gzip")) -> bytes:
     if len(data) > limit or unpacker.unconsumed_tail:
         raise ApiError(f"the gunzipped body exceeds max_body_bytes ({limit} bytes)", 413)
     return data
+
+
+def no_content(headers: dict | None = None) -> Response:
+    """A 204: no body, so no Content-Type either."""
+    response = Response(status=204, headers=headers)
+    del response.headers["Content-Type"]
+    return response
 
 
 def store_samples(samples: Samples, protocol: str) -> int:

@@ -46,7 +46,7 @@ def find_metric(name: str, of_type: str | None = None) -> Metric:
 
 def matching_series(metric: Metric, filters: dict[str, list[str]]) -> list[tuple[str, dict]]:
     """Series whose labels match every filter (repeated values of one key: any of them)."""
-    unknown = sorted(set(filters) - set(metric.label_keys))
+    unknown = sorted(key for key in filters if not metric.has_label(key))
     if unknown:
         raise ApiError(f"{unknown[0]}: not a label of metric '{metric.name}' "
                        f"(labels: {list(metric.label_keys)})", 400)

@@ -1,7 +1,7 @@
 """Prometheus remote_write 1.0 at POST /api/v1/write (Prometheus, vmagent and other senders)."""
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, current_app
 
-from metrics_server.api.intake import protocol_body, store_samples
+from metrics_server.api.intake import no_content, protocol_body, store_samples
 from metrics_server.api.lookup import server_config
 from metrics_server.api.openapi import documented
 from metrics_server.protocols import remote_write
@@ -30,4 +30,4 @@ def write():
             known.clear()
         known.update(remote_write.families(decoded))
     store_samples(remote_write.samples(decoded, known), "remote_write")
-    return Response(status=204)
+    return no_content()

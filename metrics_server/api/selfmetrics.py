@@ -18,6 +18,9 @@ class SelfMetrics:
         self.in_flight = Gauge("metrics_server_http_requests_in_flight", "HTTP requests being handled now",
                                ("method",), registry=registry)
         self.points = Counter("metrics_server_points_ingested", "Points acknowledged as stored", registry=registry)
+        self.skipped = Counter("metrics_server_samples_skipped", "Protocol samples that are not values by the "
+                               "protocol's own rules (stale markers, NaN, no recorded value), not stored",
+                               ("protocol", "reason"), registry=registry)
         self.cassandra_errors = Counter("metrics_server_cassandra_errors", "Requests failed because Cassandra "
                                         "was unreachable or did not acknowledge", ("route",), registry=registry)
 

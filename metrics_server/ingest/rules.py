@@ -1,4 +1,6 @@
 """From a validated batch to stored points: per-type rules, label checks, auto-created metrics."""
+from collections.abc import Callable
+
 import numpy as np
 
 from metrics_server.errors import ApiError
@@ -27,11 +29,12 @@ def given(batch: Batch, field: str, positions: np.ndarray) -> np.ndarray:
 
 def check(metric: Metric, batch: Batch, positions: np.ndarray, indexed: bool) -> None:
     """Refuse the first point (in request order) that breaks its metric's rules, with the first rule it breaks:
-    exactly its label keys, the field its type requires, no field of another type."""
+    exactly its label keys (any, when its labels are open), the field its type requires, no field of another type."""
     keys = set(metric.label_keys)
     codes = batch.labels[positions]
     used = np.unique(codes)
-    wrong = np.array([set(batch.label_sets[code]) != keys for code in used.tolist()], dtype=bool)
+    wrong = np.array([not metric.open_labels and set(batch.label_sets[code]) != keys for code in used.tolist()],
+                     dtype=bool)
     required = REQUIRED_FIELD[metric.type]
     problems = [(wrong[np.searchsorted(used, codes)], "labels",
                  f"Labels must contain exactly these keys: {list(metric.label_keys)}"),
@@ -113,8 +116,10 @@ def save(store: PointStore, rollups: Rollups, plan: list[tuple[Metric, dict, Poi
     return sum(len(points) for _, _, points in plan)
 
 
-def write_batch(registry: Registry, store: PointStore, rollups: Rollups, batch: Batch, config: dict) -> int:
-    """Check a whole batch across metrics, then store it: nothing is written when any item is bad."""
+def write_batch(registry: Registry, store: PointStore, rollups: Rollups, batch: Batch, config: dict,
+                new_metric: Callable[[str, dict[str, str], dict, int | None], Metric] = new_gauge) -> int:
+    """Check a whole batch across metrics, then store it: nothing is written when any item is bad. An unknown
+    name becomes `new_metric(name, its first item's labels, config, that item's index)`: a gauge for /api/write."""
     groups = batch.by_name()
     plan = []
     for name, positions in groups:
@@ -123,8 +128,8 @@ def write_batch(registry: Registry, store: PointStore, rollups: Rollups, batch: 
             if not config["auto_create_metrics"]:
                 raise item_error(batch.item(int(positions[0])), "name",
                                  f"unknown metric '{name}' (auto_create_metrics is off)")
-            metric = new_gauge(name, batch.label_sets[batch.labels[positions[0]]], config,
-                               batch.item(int(positions[0])))
+            metric = new_metric(name, batch.label_sets[batch.labels[positions[0]]], config,
+                                batch.item(int(positions[0])))
         plan.append((metric, *points_of(metric, batch, positions)))
     check_buckets(batch, config)
     admit(registry, plan, config)

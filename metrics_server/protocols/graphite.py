@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from metrics_server.schemas import LABEL_KEY_PATTERN
+from metrics_server.model import LABEL_KEY_PATTERN
 
 _label_key_ok = re.compile(LABEL_KEY_PATTERN).match
 

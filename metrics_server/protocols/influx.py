@@ -6,7 +6,7 @@ double-quoted with `\\"` and `\\\\`. Each field becomes the metric `<measurement
 labels, as vmagent names them; integers and booleans (1/0) are stored as numbers.
 """
 from metrics_server.errors import ApiError
-from metrics_server.protocols.samples import BadSample, Samples
+from metrics_server.ingest.samples import BadSample, Samples
 
 # Epoch units per `precision` (1.x spells n, u, ms, s, m, h; 2.x ns, us, ms, s), as a divisor or multiplier
 # giving milliseconds, our resolution: finer digits are truncated.
@@ -19,21 +19,10 @@ INT64 = 1 << 63
 
 def lines(text: str):
     """(line number, line) of the body's points: a newline inside a quoted string field does not end a line."""
-    number, start, quoted, escaped = 1, 0, False, False
-    first = 1
-    for position, char in enumerate(text):
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif char == "\n":
-            number += 1
-            if not quoted:
-                yield first, text[start:position]
-                start, first = position + 1, number
-    yield first, text[start:]
+    number = 1
+    for line in split(text, "\n"):
+        yield number, line
+        number += line.count("\n") + 1
 
 
 def split(text: str, separator: str, limit: int = -1) -> list[str]:

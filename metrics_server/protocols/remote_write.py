@@ -8,8 +8,8 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
 from metrics_server.errors import ApiError
+from metrics_server.ingest.samples import BadSample, Samples
 from metrics_server.protocols.prometheus import METADATA_TYPES, NAME_LABEL, is_stale, metric_type
-from metrics_server.protocols.samples import BadSample, Samples
 
 _F = descriptor_pb2.FieldDescriptorProto
 # (message, [(field, number, type, repeated, message type)]). TimeSeries' exemplars (3) and native histograms
@@ -58,7 +58,7 @@ class Family:
 def snappy_length(body: bytes) -> int:
     """The uncompressed length a snappy block announces (its leading varint), read before decompressing."""
     length = shift = 0
-    for position, byte in enumerate(body[:10]):
+    for byte in body[:10]:
         length |= (byte & 0x7F) << shift
         if byte < 0x80:
             return length
@@ -82,6 +82,21 @@ def decode(body: bytes, max_bytes: int):
     except DecodeError as error:
         raise ApiError(f"body is not a protobuf WriteRequest: {error}", 400) from None
     return request
+
+
+def encode(series, metadata=()) -> bytes:
+    """A snappy-compressed WriteRequest of (labels with __name__, [(ms, value)]) pairs and (MetricMetadata type
+    number, family, help) triples, labels sorted as Prometheus sends them: for senders (the benchmark, tests)."""
+    message = WriteRequest()
+    for labels, points in series:
+        item = message.timeseries.add()
+        for key, value in sorted(labels.items()):
+            item.labels.add(name=key, value=value)
+        for ts, value in points:
+            item.samples.add(timestamp=ts, value=value)
+    for kind, family, text in metadata:
+        message.metadata.add(type=kind, metric_family_name=family, help=text)
+    return bytes(cramjam.snappy.compress_raw(message.SerializeToString()))
 
 
 def families(request) -> dict[str, Family]:

@@ -92,7 +92,7 @@ def check_query(metric: Metric, agg: str, group_by: list[str]) -> None:
     if agg == "rate" and metric.type != "counter":
         raise ApiError(f"agg: rate applies to counter metrics; '{metric.name}' is a {metric.type}", 400)
     for key in group_by:
-        if key not in metric.label_keys:
+        if not metric.has_label(key):
             raise ApiError(f"group_by: '{key}' is not a label of metric '{metric.name}'", 400)
 
 

@@ -13,7 +13,7 @@ TABLES = (
     # One row per metric; the registry every request starts from.
     """CREATE TABLE IF NOT EXISTS {ks}.metrics (
         name text PRIMARY KEY, id uuid, type text, label_keys list<text>, unit text, description text,
-        created_at timestamp, retention_days int, partition_hours int)""",
+        created_at timestamp, retention_days int, partition_hours int, open_labels boolean)""",
     # The label sets of a metric, one partition per metric, so label filters never scan data.
     """CREATE TABLE IF NOT EXISTS {ks}.series (
         metric text, series_id text, labels frozen<map<text, text>>,
@@ -72,6 +72,8 @@ TABLES = (
 MIGRATIONS = (
     """ALTER TABLE {ks}.dirty WITH gc_grace_seconds = 600 AND compaction = {{'class': 'SizeTieredCompactionStrategy',
         'tombstone_compaction_interval': '60', 'unchecked_tombstone_compaction': 'true'}}""",
+    # Metrics that wire protocols create accept any label set (model.Metric.open_labels).
+    "ALTER TABLE {ks}.metrics ADD IF NOT EXISTS open_labels boolean",
 )
 
 

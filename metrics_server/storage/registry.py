@@ -30,7 +30,8 @@ def _metric(row) -> Metric:
     created = row.created_at.replace(tzinfo=UTC) if row.created_at else datetime.now(UTC)
     return Metric(name=row.name, type=row.type, label_keys=tuple(row.label_keys or ()), unit=row.unit or "",
                   description=row.description or "", id=row.id, created_at=created,
-                  retention_days=row.retention_days or 0, partition_hours=row.partition_hours or 24)
+                  retention_days=row.retention_days or 0, partition_hours=row.partition_hours or 24,
+                  open_labels=bool(row.open_labels))
 
 
 class Registry:
@@ -66,9 +67,9 @@ class Registry:
         answers either 'applied' or the row that won (ours, when our first proposal had landed after all)."""
         insert = self.db.prepare(
             "INSERT INTO {ks}.metrics (name, id, type, label_keys, unit, description, created_at, retention_days,"
-            " partition_hours) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS")
+            " partition_hours, open_labels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS")
         values = (metric.name, metric.id, metric.type, list(metric.label_keys), metric.unit, metric.description,
-                  metric.created_at, metric.retention_days, metric.partition_hours)
+                  metric.created_at, metric.retention_days, metric.partition_hours, metric.open_labels)
         for attempt in range(CAS_ATTEMPTS):
             try:
                 result = self.db.session.execute(insert, values)

@@ -5,42 +5,27 @@ import cramjam
 import pytest
 
 from metrics_server.errors import ApiError
+from metrics_server.ingest.samples import to_batch
 from metrics_server.protocols import remote_write
 from metrics_server.protocols.prometheus import is_stale, label_name, metric_type
-from metrics_server.protocols.samples import to_batch
 
 STALE = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
 
 
-def request(*series, metadata=()):
-    """A WriteRequest from (labels, [(ts, value)]) pairs and (type, family, help) metadata."""
-    message = remote_write.WriteRequest()
-    for labels, points in series:
-        item = message.timeseries.add()
-        for name, value in sorted(labels.items()):
-            item.labels.add(name=name, value=value)
-        for ts, value in points:
-            item.samples.add(timestamp=ts, value=value)
-    for kind, family, text in metadata:
-        message.metadata.add(type=kind, metric_family_name=family, help=text)
-    return message
-
-
-def body(message) -> bytes:
-    return bytes(cramjam.snappy.compress_raw(message.SerializeToString()))
+def received(*series, metadata=()):
+    """The WriteRequest a receiver decodes from these series and metadata."""
+    return remote_write.decode(remote_write.encode(series, metadata), 1 << 20)
 
 
 def test_a_snappy_block_decodes_to_samples_named_by_dunder_name():
-    decoded = remote_write.decode(body(request(({"__name__": "up", "job": "prom"}, [(1000, 1.0), (2000, 0.0)]))),
-                                  1 << 20)
+    decoded = received(({"__name__": "up", "job": "prom"}, [(1000, 1.0), (2000, 0.0)]))
     samples = remote_write.samples(decoded)
     assert samples.names == ["up"] and samples.labels == [{"job": "prom"}]
     assert samples.ts == [1000, 2000] and samples.values == [1.0, 0.0]
 
 
 def test_stale_markers_and_other_nans_are_counted_not_stored():
-    decoded = remote_write.decode(body(request(({"__name__": "x"}, [(1, 1.0), (2, STALE), (3, float("nan"))]))),
-                                  1 << 20)
+    decoded = received(({"__name__": "x"}, [(1, 1.0), (2, STALE), (3, float("nan"))]))
     samples = remote_write.samples(decoded)
     assert samples.values == [1.0] and samples.skipped == {"stale": 1, "nan": 1}
 
@@ -50,7 +35,7 @@ def test_the_stale_marker_is_told_from_an_ordinary_nan():
 
 
 def test_a_metadata_only_request_has_no_samples_but_its_families():
-    decoded = remote_write.decode(body(request(metadata=[(1, "reqs_total", "requests")])), 1 << 20)
+    decoded = received(metadata=[(1, "reqs_total", "requests")])
     assert len(remote_write.samples(decoded)) == 0
     assert remote_write.families(decoded)["reqs_total"].type == "counter"
 
@@ -74,33 +59,33 @@ def test_otlp_attribute_keys_become_label_names():
 
 
 def test_a_series_without_a_name_is_a_400_naming_it():
-    decoded = remote_write.decode(body(request(({"job": "a"}, [(1, 1.0)]))), 1 << 20)
+    decoded = received(({"job": "a"}, [(1, 1.0)]))
     with pytest.raises(ApiError, match=r"timeseries 0: labels.__name__: missing"):
         remote_write.samples(decoded)
 
 
 def test_a_bad_label_name_is_a_400_naming_the_series():
-    decoded = remote_write.decode(body(request(({"__name__": "ok"}, [(1, 1.0)]),
-                                               ({"__name__": "up", "bad-key": "v"}, [(1, 1.0)]))), 1 << 20)
+    decoded = received(({"__name__": "ok"}, [(1, 1.0)]),
+                       ({"__name__": "up", "bad-key": "v"}, [(1, 1.0)]))
     with pytest.raises(ApiError, match=r"timeseries 1 \(up\): labels.bad-key: not a valid label name"):
         to_batch(remote_write.samples(decoded), 1000)
 
 
 def test_an_infinite_value_is_a_400_naming_the_series():
-    decoded = remote_write.decode(body(request(({"__name__": "up"}, [(1, float("inf"))]))), 1 << 20)
+    decoded = received(({"__name__": "up"}, [(1, float("inf"))]))
     with pytest.raises(ApiError, match=r"timeseries 0 \(up\): value: inf is not a finite number"):
         to_batch(remote_write.samples(decoded), 1000)
 
 
 def test_more_samples_than_max_batch_points_is_a_400():
-    decoded = remote_write.decode(body(request(({"__name__": "up"}, [(t, 1.0) for t in range(1, 12)]))), 1 << 20)
+    decoded = received(({"__name__": "up"}, [(t, 1.0) for t in range(1, 12)]))
     with pytest.raises(ApiError, match="at most 10 samples"):
         to_batch(remote_write.samples(decoded), 10)
 
 
 def test_the_batch_keeps_each_series_as_one_item():
-    decoded = remote_write.decode(body(request(({"__name__": "a", "h": "1"}, [(1000, 1.0), (2000, 2.0)]),
-                                               ({"__name__": "b", "h": "1"}, [(1000, 3.0)]))), 1 << 20)
+    decoded = received(({"__name__": "a", "h": "1"}, [(1000, 1.0), (2000, 2.0)]),
+                       ({"__name__": "b", "h": "1"}, [(1000, 3.0)]))
     batch = to_batch(remote_write.samples(decoded), 1000)
     assert batch.names == ["a", "a", "b"] and batch.item_of.tolist() == [0, 0, 1]
     assert batch.label_sets == [{"h": "1"}] and batch.labels.tolist() == [0, 0, 0]
@@ -131,4 +116,4 @@ def test_native_histograms_are_a_400_not_a_silent_drop():
     series.labels.add(name="__name__", value="h")
     series.histograms.append(b"\x08\x01")
     with pytest.raises(ApiError, match="native histograms are not supported"):
-        remote_write.samples(remote_write.decode(body(message), 1 << 20))
+        remote_write.samples(remote_write.decode(bytes(cramjam.snappy.compress_raw(message.SerializeToString())), 1 << 20))

@@ -1,15 +1,22 @@
 """What every protocol parser produces: a request's samples grouped by series, checked by the same rules as
-/api/write's items, then handed over as the columns (`Batch`) that the ingest path stores all or nothing."""
+/api/write's items, then stored all or nothing by the same path (`write_batch`), creating the metrics it names
+with open labels and the type, description and unit the protocol gave them."""
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from metrics_server.batch import MAX_LABEL_VALUE, Batch
 from metrics_server.errors import ApiError
+from metrics_server.ingest.columns import MAX_LABEL_VALUE, Batch
+from metrics_server.ingest.rules import write_batch
+from metrics_server.model import LABEL_KEY_PATTERN, NAME_PATTERN, Metric
 from metrics_server.query.timeparse import MAX_MS, MIN_MS
-from metrics_server.schemas import LABEL_KEY_PATTERN, NAME_PATTERN
+from metrics_server.storage.db import Database
+from metrics_server.storage.points import PointStore
+from metrics_server.storage.registry import Registry
+from metrics_server.storage.rollups import Rollups
 
+MAX_UNIT, MAX_DESCRIPTION = 32, 2000  # as POST /api/metrics allows
 _name_ok = re.compile(NAME_PATTERN).match
 _label_key_ok = re.compile(LABEL_KEY_PATTERN).match
 
@@ -105,3 +112,40 @@ def to_batch(samples: Samples, limit: int) -> Batch:
     return Batch(names, [dict(key) for key in index], np.repeat(np.array(codes, dtype=np.int64), sizes), value, ts,
                  item_of=item_of)
 
+
+
+class Intake:
+    """The ingest path for protocol samples: the stores and the configuration's limits and defaults."""
+
+    def __init__(self, registry: Registry, store: PointStore, rollups: Rollups, config: dict):
+        self.registry, self.store, self.rollups, self.config = registry, store, rollups, config
+
+    @classmethod
+    def from_db(cls, db: Database, config: dict) -> "Intake":
+        """Stores of its own, for a process without the Flask app (the Graphite listener)."""
+        registry = Registry(db)
+        store = PointStore(db, registry)
+        return cls(registry, store, Rollups(db, registry, store), config)
+
+    def write(self, samples: Samples) -> int:
+        """Store every sample or none; returns how many. A 400 names the first bad sample by where the request
+        had it, also when the metric it belongs to refuses it (a metric defined with fixed label_keys)."""
+        batch = to_batch(samples, self.config["max_batch_points"])
+        if not len(batch):
+            return 0
+
+        def new_metric(name: str, labels: dict[str, str], config: dict, index: int | None) -> Metric:
+            return Metric(name=name, type=samples.types.get(name, "gauge"), open_labels=True,
+                          unit=samples.units.get(name, "")[:MAX_UNIT],
+                          description=samples.descriptions.get(name, "")[:MAX_DESCRIPTION],
+                          partition_hours=config["partition_hours"], retention_days=config["default_retention_days"])
+
+        try:
+            return write_batch(self.registry, self.store, self.rollups, batch, self.config, new_metric)
+        except ApiError as error:
+            index = error.details.get("index")
+            if index is None:
+                raise
+            field_name = error.details.get("field", "")
+            raise BadSample(samples.where[index], field_name,
+                            error.message.removeprefix(f"{index}.{field_name}: ")) from None
