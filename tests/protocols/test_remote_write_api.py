@@ -9,12 +9,16 @@ HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf
 T0 = 1_700_000_000_000
 
 
+def snappy_request(*series, metadata=()) -> bytes:
+    return remote_write.encode(series, metadata)
+
+
 def post(client, body: bytes, status: int = 204, headers=HEADERS):
     return client.post("/api/v1/write", body, headers=headers, status=status)
 
 
 def test_samples_are_stored_under_their_name_with_labels_that_vary(client, name):
-    post(client, remote_write.encode(({"__name__": name, "job": "a", "instance": "x:1"}, [(T0, 1.0), (T0 + 1000, 2.0)]),
+    post(client, snappy_request(({"__name__": name, "job": "a", "instance": "x:1"}, [(T0, 1.0), (T0 + 1000, 2.0)]),
                                ({"__name__": name, "job": "b"}, [(T0, 3.0)])))
     metric = client.get(f"/api/metrics/{name}").json
     assert metric["type"] == "gauge" and metric["open_labels"] is True and metric["label_keys"] == []
@@ -27,22 +31,22 @@ def test_samples_are_stored_under_their_name_with_labels_that_vary(client, name)
 
 
 def test_a_total_is_a_counter_and_metadata_gives_type_and_help(client, name):
-    post(client, remote_write.encode(({"__name__": f"{name}_total"}, [(T0, 5.0)])))
+    post(client, snappy_request(({"__name__": f"{name}_total"}, [(T0, 5.0)])))
     assert client.get(f"/api/metrics/{name}_total").json["type"] == "counter"
-    post(client, remote_write.encode(metadata=[(1, f"{name}_reqs", "Requests served.")]))
-    post(client, remote_write.encode(({"__name__": f"{name}_reqs"}, [(T0, 5.0)])))
+    post(client, snappy_request(metadata=[(1, f"{name}_reqs", "Requests served.")]))
+    post(client, snappy_request(({"__name__": f"{name}_reqs"}, [(T0, 5.0)])))
     metric = client.get(f"/api/metrics/{name}_reqs").json
     assert metric["type"] == "counter" and metric["description"] == "Requests served."
 
 
 def test_stale_markers_are_not_stored_and_are_counted(client, name):
-    post(client, remote_write.encode(({"__name__": name}, [(T0, 1.0), (T0 + 1000, STALE)])))
+    post(client, snappy_request(({"__name__": name}, [(T0, 1.0), (T0 + 1000, STALE)])))
     assert [p["value"] for p in client.get(f"/api/metrics/{name}/data").json] == [1.0]
     assert 'metrics_server_samples_skipped_total{protocol="remote_write",reason="stale"}' in client.get("/metrics").text
 
 
 def test_a_bad_sample_refuses_the_whole_request_naming_it(client, name):
-    response = post(client, remote_write.encode(({"__name__": name}, [(T0, 1.0)]),
+    response = post(client, snappy_request(({"__name__": name}, [(T0, 1.0)]),
                                           ({"__name__": f"{name}_x", "bad-label": "v"}, [(T0, 1.0)])), status=400)
     assert response.json["error"].startswith(f"timeseries 1 ({name}_x): labels.bad-label: not a valid label name")
     client.get(f"/api/metrics/{name}", status=404)
@@ -50,22 +54,22 @@ def test_a_bad_sample_refuses_the_whole_request_naming_it(client, name):
 
 def test_a_metric_defined_with_label_keys_refuses_other_label_sets(client, name):
     client.post_json("/api/metrics", {"name": name, "label_keys": ["host"]}, status=201)
-    post(client, remote_write.encode(({"__name__": name, "host": "a"}, [(T0, 1.0)])))
-    response = post(client, remote_write.encode(({"__name__": name, "host": "a", "job": "j"}, [(T0, 1.0)])), status=400)
+    post(client, snappy_request(({"__name__": name, "host": "a"}, [(T0, 1.0)])))
+    response = post(client, snappy_request(({"__name__": name, "host": "a", "job": "j"}, [(T0, 1.0)])), status=400)
     assert response.json["error"] == f"timeseries 0 ({name}): labels: Labels must contain exactly these keys: ['host']"
 
 
 def test_a_metadata_only_request_is_a_success(client):
-    post(client, remote_write.encode(metadata=[(2, "some_gauge", "help")]))
+    post(client, snappy_request(metadata=[(2, "some_gauge", "help")]))
 
 
 def test_bodies_that_are_not_snappy_write_requests_are_a_4xx(client):
     assert "snappy" in post(client, b"\x05garbage", status=400).json["error"]
-    post(client, remote_write.encode(), status=415, headers={**HEADERS, "Content-Encoding": "zstd"})
+    post(client, snappy_request(), status=415, headers={**HEADERS, "Content-Encoding": "zstd"})
 
 
 def test_open_label_metrics_group_by_any_label(client, name):
-    post(client, remote_write.encode(({"__name__": name, "job": "a"}, [(T0, 1.0)]),
+    post(client, snappy_request(({"__name__": name, "job": "a"}, [(T0, 1.0)]),
                                ({"__name__": name, "job": "b"}, [(T0, 3.0)])))
     answer = client.get("/api/query", {"metric": name, "start": T0 - 60_000, "end": T0 + 60_000,
                                        "granularity": "minute", "group_by": "job"}).json
