@@ -2,6 +2,7 @@
 /api/write's items, then stored all or nothing by the same path (`write_batch`), creating the metrics it names
 with open labels and the type, description and unit the protocol gave them."""
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,7 +37,7 @@ class Samples:
 
     names: list[str] = field(default_factory=list)
     labels: list[dict[str, str]] = field(default_factory=list)
-    where: list[str] = field(default_factory=list)
+    where: list = field(default_factory=list)  # words, or what `place` makes words of (only for an error)
     sizes: list[int] = field(default_factory=list)
     ts: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
@@ -44,6 +45,11 @@ class Samples:
     descriptions: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
+    place: Callable[[object, str], str] = staticmethod(lambda where, name: str(where))
+
+    def where_of(self, index: int) -> str:
+        """Where the request had series `index`, in words."""
+        return self.place(self.where[index], self.names[index])
 
     def add(self, name: str, labels: dict[str, str], where: str, ts: list[int], values: list[float]) -> None:
         """One series' points (as many times as values)."""
@@ -86,13 +92,13 @@ def to_batch(samples: Samples, limit: int) -> Batch:
     seen: set[str] = set()
     index: dict[tuple, int] = {}
     codes = []
-    for name, labels, where in zip(samples.names, samples.labels, samples.where):
+    for position, (name, labels) in enumerate(zip(samples.names, samples.labels)):
         if name not in seen:
-            check_name(name, where)
+            check_name(name, samples.where_of(position))
             seen.add(name)
         key = tuple(labels.items())
         if key not in index:
-            check_labels(labels, where)
+            check_labels(labels, samples.where_of(position))
             index[key] = len(index)
         codes.append(index[key])
     sizes = np.array(samples.sizes, dtype=np.int64)
@@ -101,12 +107,12 @@ def to_batch(samples: Samples, limit: int) -> Batch:
     bad = ~np.isfinite(value)
     if bad.any():
         at = int(np.argmax(bad))
-        raise BadSample(samples.where[item_of[at]], "value", f"{samples.values[at]!r} is not a finite number")
+        raise BadSample(samples.where_of(item_of[at]), "value", f"{samples.values[at]!r} is not a finite number")
     ts = np.array(samples.ts, dtype=np.int64)
     outside = (ts < MIN_MS) | (ts > MAX_MS)
     if outside.any():
         at = int(np.argmax(outside))
-        raise BadSample(samples.where[item_of[at]], "timestamp",
+        raise BadSample(samples.where_of(item_of[at]), "timestamp",
                         f"{samples.ts[at]} ms is outside years 1 to 9999")
     names = [name for name, size in zip(samples.names, samples.sizes) for _ in range(size)]
     return Batch(names, [dict(key) for key in index], np.repeat(np.array(codes, dtype=np.int64), sizes), value, ts,
@@ -147,5 +153,5 @@ class Intake:
             if index is None:
                 raise
             field_name = error.details.get("field", "")
-            raise BadSample(samples.where[index], field_name,
+            raise BadSample(samples.where_of(index), field_name,
                             error.message.removeprefix(f"{index}.{field_name}: ")) from None

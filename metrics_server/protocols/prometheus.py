@@ -2,6 +2,7 @@
 from metadata or names, label names."""
 import re
 import struct
+from collections.abc import Callable
 
 # Prometheus marks a series that disappeared with this NaN (value.StaleNaN); any other NaN is an ordinary value.
 STALE_NAN_BITS = 0x7FF0000000000002
@@ -18,17 +19,16 @@ def is_stale(value: float) -> bool:
     return struct.unpack("<Q", struct.pack("<d", value))[0] == STALE_NAN_BITS
 
 
-def metric_type(name: str, labels: dict[str, str], families: dict[str, str] | None = None) -> str:
-    """Our type for a Prometheus series: a counter when its family's metadata says so (a counter, or the
-    _bucket/_count/_sum of a histogram or summary), else by the naming convention (_total, or _bucket with an
-    `le` label); a gauge otherwise."""
-    families = families or {}
-    family = families.get(name)
+def metric_type(name: str, labels: dict[str, str], family_type: Callable[[str], str | None] = lambda _: None) -> str:
+    """Our type for a Prometheus series: a counter when its family's metadata (`family_type(family name)`) says so
+    (a counter, or the _bucket/_count/_sum of a histogram or summary), else by the naming convention (_total, or
+    _bucket with an `le` label); a gauge otherwise."""
+    family = family_type(name)
     if family is not None:
         return "counter" if family == "counter" else "gauge"
     for kind, suffixes in CUMULATIVE_SUFFIXES.items():
         for suffix in suffixes:
-            if name.endswith(suffix) and families.get(name[:-len(suffix)]) == kind:
+            if name.endswith(suffix) and family_type(name[:-len(suffix)]) == kind:
                 return "counter"
     if name.endswith("_total") or (name.endswith("_bucket") and "le" in labels):
         return "counter"

@@ -105,33 +105,48 @@ def families(request) -> dict[str, Family]:
                                             else "unknown", item.help, item.unit) for item in request.metadata}
 
 
+def place(position: int, name: str) -> str:
+    """A series as errors name it: `timeseries 3 (node_load1)`."""
+    return f"timeseries {position} ({name})"
+
+
 def samples(request, known: dict[str, Family] | None = None) -> Samples:
     """The request's series as Samples: `__name__` is the metric, the other labels are labels, stale markers
     and other NaNs are counted as skipped (Prometheus' NaN is "no value", which we store as no point). The type
-    of a metric this creates comes from the family's metadata (`known`, from earlier requests) or its name."""
+    of a metric this creates comes from the family's metadata (`known`, from earlier requests) or its name.
+    One pass of plain appends: it runs per series of every request (about 25 µs a series)."""
     known = known or {}
-    types = {name: family.type for name, family in known.items()}
-    out = Samples()
+
+    def family_type(family: str) -> str | None:
+        return known[family].type if family in known else None
+
+    out = Samples(place=place)
+    names, label_sets, where, sizes, types = out.names, out.labels, out.where, out.sizes, out.types
+    all_ts, all_values = out.ts, out.values
     for position, series in enumerate(request.timeseries):
         labels = {label.name: label.value for label in series.labels}
         name = labels.pop(NAME_LABEL, None)
-        where = f"timeseries {position}" + (f" ({name})" if name else "")
         if not name:
-            raise BadSample(where, f"labels.{NAME_LABEL}", "missing: it names the metric")
+            raise BadSample(f"timeseries {position}", f"labels.{NAME_LABEL}", "missing: it names the metric")
         if series.histograms:
-            raise BadSample(where, "histograms", "native histograms are not supported; send classic histograms "
-                                                 "(_bucket series with an le label)")
-        values = [sample.value for sample in series.samples]
-        ts = [sample.timestamp for sample in series.samples]
+            raise BadSample(place(position, name), "histograms", "native histograms are not supported; send "
+                                                                 "classic histograms (_bucket series with an le label)")
+        points = series.samples
+        values = [sample.value for sample in points]
+        ts = [sample.timestamp for sample in points]
         if any(value != value for value in values):
             ts, values = without_nans(ts, values, out)
         if values:
-            out.add(name, labels, where, ts, values)
-        if name not in out.types:
-            out.types[name] = metric_type(name, labels, types)
-            family = known.get(name)
-            if family is not None:
-                out.descriptions[name], out.units[name] = family.help, family.unit
+            names.append(name)
+            label_sets.append(labels)
+            where.append(position)
+            sizes.append(len(ts))
+            all_ts += ts
+            all_values += values
+        if name not in types:
+            types[name] = metric_type(name, labels, family_type)
+            if name in known:
+                out.descriptions[name], out.units[name] = known[name].help, known[name].unit
     return out
 
 

@@ -51,7 +51,7 @@ def test_a_metadata_only_request_has_no_samples_but_its_families():
     ("go_goroutines", {}, {}, "gauge"),
 ])
 def test_metric_type_comes_from_metadata_then_the_naming_convention(name, labels, families, expected):
-    assert metric_type(name, labels, families) == expected
+    assert metric_type(name, labels, families.get) == expected
 
 
 def test_otlp_attribute_keys_become_label_names():
