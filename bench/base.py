@@ -206,6 +206,10 @@ class System(ABC):
     def write_url(self) -> str:
         """Where write requests go."""
 
+    @abstractmethod
+    def remote_write_url(self) -> str:
+        """Where Prometheus remote_write requests go."""
+
     def prepare(self, dataset) -> None:  # noqa: B027 (optional hook: most systems need nothing first)
         """Create what writes need first (a database, metric definitions)."""
 

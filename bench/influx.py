@@ -90,6 +90,10 @@ class Influx(System):
     def write_url(self) -> str:
         return f"{self.url}/write?db={DATABASE}&precision=ms"
 
+    def remote_write_url(self) -> str:
+        """1.x's Prometheus endpoint (removed in 2.x)."""
+        return f"{self.url}/api/v1/prom/write?db={DATABASE}"
+
     def chart(self, query: Chart):
         hosts = " OR ".join(f"\"host\" = '{host}'" for host in query.hosts)
         text = (f'SELECT mean(value), min(value), max(value), first(value), last(value) FROM "{query.metric}" '

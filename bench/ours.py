@@ -68,6 +68,9 @@ class Ours(System):
     def write_url(self) -> str:
         return f"{self.url}/api/write"
 
+    def remote_write_url(self) -> str:
+        return f"{self.url}/api/v1/write"
+
     def chart(self, query: Chart):
         hosts = ",".join(f'host="{host}"' for host in query.hosts)
         return get(f"{self.url}/api/query", {"metric": f"{query.metric}{{{hosts}}}", "start": query.start_ms,

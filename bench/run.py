@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from bench import remote_write
 from bench.base import BEGAN, BenchError, Chart, Results, machine, percentile, say, timed
 from bench.dataset import DAY, make_dataset
 from bench.influx import Influx
@@ -173,6 +174,8 @@ def table(systems, results: dict, days: int) -> Results:
     rows.add("disk, after flush and compaction", "bytes/point", "lower", results["disk"])
     for label, values in results["shipped"].items():
         rows.add(f"values per series ÷ (4 × {WIDTH}), {label}", "ratio", "≤ 1", values)
+    for shape, rates in results["remote_write"].items():
+        rows.add(f"remote_write ingest, {shape}", "samples/s", "higher", rates)
     return rows
 
 
@@ -216,6 +219,12 @@ def markdown(args, dataset, systems, result: Results, results: dict, facts: dict
         + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results["catch_up"].items()),
         "- machine load (1-minute load average, other work included) as each slice ended, averaged: "
         + ", ".join(f"{name} {load:.1f}" for name, load in results["load"].items()),
+        f"- remote_write: one stream of WriteRequests (the first {remote_write.MINUTES[args.mode] // 60} h of the data "
+        "set under other names), built with the real protobuf messages and snappy-compressed once, the same bytes "
+        "POSTed to ours `/api/v1/write` (through nginx), VictoriaMetrics `/api/v1/write` and InfluxDB "
+        "`/api/v1/prom/write`, in 3 slices with the systems taking turns; `scrape`: a request per minute of every "
+        "series (what a Prometheus scraping once a minute sends), `backlog`: 10 minutes of every series per request "
+        "(2,000 samples, as when it catches up); each slice's background work waited for, uncounted",
         "- ratios: ours ÷ peer (for latencies and bytes lower is better, for rates higher)",
         "", "## Results", "", *caveat(facts, results), result.markdown(), "",
     ]
@@ -266,10 +275,11 @@ def main(argv: list[str] | None = None) -> int:
             started.append(system)
             system.start()
         results: dict = {key: {} for key in ("ingest", "ingest_total", "retries", "load", "catch_up", "disk",
-                                              "chart", "shipped", "raw")}
+                                              "chart", "shipped", "raw", "remote_write")}
         measure_load(systems, dataset, args, results)
         measure_charts(systems, chart_plans(dataset, args.chart_rounds, args.days), results)
         measure_raw(systems, dataset, args.raw_rounds, results)
+        remote_write.measure(systems, dataset, args.mode, args.clients, results["remote_write"])
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

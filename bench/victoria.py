@@ -47,6 +47,9 @@ class Victoria(System):
     def write_url(self) -> str:
         return f"{self.url}/api/v1/import/prometheus"
 
+    def remote_write_url(self) -> str:
+        return f"{self.url}/api/v1/write"
+
     def chart(self, query: Chart):
         """Samples at each bin's end look back one step, so sample i covers our bin i."""
         step = query.step_ms // 1000
