@@ -74,8 +74,10 @@ def check_name(name: str, where: str) -> None:
                                        "starting with a letter or _, at most 200 characters")
 
 
-def check_labels(labels: dict[str, str], where: str) -> None:
-    """/api/write's rules for label names and values."""
+def check_labels(labels: dict[str, str], where: str, max_names: int) -> None:
+    """/api/write's rules for label names and values, and at most `max_names` of them."""
+    if len(labels) > max_names:
+        raise BadSample(where, "labels", f"{len(labels)} label names (at most {max_names}, max_label_names_per_series)")
     for key, value in labels.items():
         if not _label_key_ok(key):
             raise BadSample(where, f"labels.{key}", "not a valid label name: expected letters, digits and _, "
@@ -84,9 +86,9 @@ def check_labels(labels: dict[str, str], where: str) -> None:
             raise BadSample(where, f"labels.{key}", f"longer than {MAX_LABEL_VALUE} characters")
 
 
-def to_batch(samples: Samples, limit: int) -> Batch:
-    """The samples as a Batch whose item i is series i; a 400 names the first bad sample, and more than `limit`
-    points (max_batch_points) in one request is a 400 too."""
+def to_batch(samples: Samples, limit: int, max_label_names: int) -> Batch:
+    """The samples as a Batch whose item i is series i; a 400 names the first bad sample (also one with more than
+    `max_label_names` labels), and more than `limit` points (max_batch_points) in one request is a 400 too."""
     if len(samples) > limit:
         raise ApiError(f"expected at most {limit} samples in a request (max_batch_points), got {len(samples)}", 400)
     seen: set[str] = set()
@@ -98,7 +100,7 @@ def to_batch(samples: Samples, limit: int) -> Batch:
             seen.add(name)
         key = tuple(labels.items())
         if key not in index:
-            check_labels(labels, samples.where_of(position))
+            check_labels(labels, samples.where_of(position), max_label_names)
             index[key] = len(index)
         codes.append(index[key])
     sizes = np.array(samples.sizes, dtype=np.int64)
@@ -136,7 +138,7 @@ class Intake:
     def write(self, samples: Samples) -> int:
         """Store every sample or none; returns how many. A 400 names the first bad sample by where the request
         had it, also when the metric it belongs to refuses it (a metric defined with fixed label_keys)."""
-        batch = to_batch(samples, self.config["max_batch_points"])
+        batch = to_batch(samples, self.config["max_batch_points"], self.config["max_label_names_per_series"])
         if not len(batch):
             return 0
 

@@ -68,25 +68,31 @@ def test_a_bad_label_name_is_a_400_naming_the_series():
     decoded = received(({"__name__": "ok"}, [(1, 1.0)]),
                        ({"__name__": "up", "bad-key": "v"}, [(1, 1.0)]))
     with pytest.raises(ApiError, match=r"timeseries 1 \(up\): labels.bad-key: not a valid label name"):
-        to_batch(remote_write.samples(decoded), 1000)
+        to_batch(remote_write.samples(decoded), 1000, 32)
 
 
 def test_an_infinite_value_is_a_400_naming_the_series():
     decoded = received(({"__name__": "up"}, [(1, float("inf"))]))
     with pytest.raises(ApiError, match=r"timeseries 0 \(up\): value: inf is not a finite number"):
-        to_batch(remote_write.samples(decoded), 1000)
+        to_batch(remote_write.samples(decoded), 1000, 32)
+
+
+def test_more_label_names_than_the_limit_is_a_400_naming_the_series():
+    decoded = received(({"__name__": "up", **{f"k{i}": "v" for i in range(5)}}, [(1, 1.0)]))
+    with pytest.raises(ApiError, match=r"timeseries 0 \(up\): labels: 5 label names \(at most 4"):
+        to_batch(remote_write.samples(decoded), 1000, 4)
 
 
 def test_more_samples_than_max_batch_points_is_a_400():
     decoded = received(({"__name__": "up"}, [(t, 1.0) for t in range(1, 12)]))
     with pytest.raises(ApiError, match="at most 10 samples"):
-        to_batch(remote_write.samples(decoded), 10)
+        to_batch(remote_write.samples(decoded), 10, 32)
 
 
 def test_the_batch_keeps_each_series_as_one_item():
     decoded = received(({"__name__": "a", "h": "1"}, [(1000, 1.0), (2000, 2.0)]),
                        ({"__name__": "b", "h": "1"}, [(1000, 3.0)]))
-    batch = to_batch(remote_write.samples(decoded), 1000)
+    batch = to_batch(remote_write.samples(decoded), 1000, 32)
     assert batch.names == ["a", "a", "b"] and batch.item_of.tolist() == [0, 0, 1]
     assert batch.label_sets == [{"h": "1"}] and batch.labels.tolist() == [0, 0, 0]
     assert batch.ts.tolist() == [1000, 2000, 1000] and batch.value.tolist() == [1.0, 2.0, 3.0]
