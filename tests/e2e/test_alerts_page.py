@@ -1,6 +1,6 @@
 """The Alerts page in Chromium against the live stack (whose instances evaluate): a firing alert listed with its
 value and counted in the header, the rule form writing the PromQL, its backtest drawn with bands and lines,
-and the rule saved."""
+the rule saved, and the alert's interval drawn as a band on the metric's chart (toggleable)."""
 import json
 import time
 import uuid
@@ -71,3 +71,11 @@ def test_alerts_tab_lists_the_firing_alert_and_the_form_backtests_and_saves_a_ru
     saved = json.loads(api.get_text("/api/alerts/rules/dashboard"))
     (rule,) = [r for r in saved["rules"] if r["alert"] == "E2eForm"]
     assert rule["keep_firing_while"] == f"avg_over_time({metric}[2m]) > 8"
+
+    # the chart of the metric shows the firing interval as a band, which the toggle hides
+    browser.find_element(By.LINK_TEXT, "chart").click()
+    chart = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg[data-testid=main-chart] rect.alert-band-firing"),
+                 60, "no alert band on the chart")
+    assert float(chart[0].get_attribute("width")) > 0
+    browser.find_element(By.CSS_SELECTOR, ".alert-toggle input").click()
+    wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "rect.alert-band"), 10, "the toggle left the bands")

@@ -77,5 +77,6 @@ export const urls = {
   rules: () => `${API}/v1/rules`,
   ruleGroup: (name) => `${API}/alerts/rules/${enc(name)}`,
   backtest: () => `${API}/alerts/backtest`,
+  alertHistory: (start, end) => `${API}/alerts/history?start=${Math.floor(start / 1000)}&end=${Math.ceil(end / 1000)}`,
   queryRange: (expr, start, end, step) => `${API}/v1/query_range?query=${enc(expr)}&start=${start / 1000}&end=${end / 1000}&step=${step / 1000}`,
 };

@@ -55,7 +55,7 @@ function nearestKey(rows, py, yByUnit) {
   return best?.key ?? null;
 }
 
-export function FocusChart({ series, layout, domain, width, height, y = null, onZoom, onZoomOut, svgProps }) {
+export function FocusChart({ series, layout, domain, width, height, y = null, onZoom, onZoomOut, svgProps, overlay }) {
   const [hover, setHover] = useState(null);
   const margin = plotMargin(layout);
   const tol = useMemo(() => tolerances(series), [series]);
@@ -72,8 +72,11 @@ export function FocusChart({ series, layout, domain, width, height, y = null, on
     <div className="focus" style={{ position: 'relative' }}>
       <TimePlot series={series} layout={layout} domain={domain} width={width} height={height} y={y} svgProps={svgProps}>
         {(ctx) => (
-          <Interaction ctx={ctx} readings={readings} onZoom={onZoom} onZoomOut={onZoomOut}
-            onHover={setHover} />
+          <>
+            {overlay?.(ctx)}
+            <Interaction ctx={ctx} readings={readings} onZoom={onZoom} onZoomOut={onZoomOut}
+              onHover={setHover} />
+          </>
         )}
       </TimePlot>
       {readings && (

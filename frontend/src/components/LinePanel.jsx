@@ -1,5 +1,6 @@
 // Gauges and counters: the focus chart (one y-axis per unit), its overview with a brush, and the legend.
-import { useRef, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
+import { AlertBands, useAlertBands } from '../alerts/AlertBands.jsx';
 import { FocusChart } from '../chart/FocusChart.jsx';
 import { formatTime } from '../chart/format.js';
 import { Legend } from '../chart/Legend.jsx';
@@ -15,6 +16,9 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
   const width = useWidth(ref);
   const [hidden, setHidden] = useState(() => new Set());
   const [preview, setPreview] = useState(null);
+  const [showAlerts, setShowAlerts] = useState(true);
+  const names = useMemo(() => picks.map((p) => p.name), [picks]);
+  const alertBands = useAlertBands(names, view, showAlerts, reloadKey);
   const { layout, plotWidth, mainUrls, main, over, series, overview, empty, bins } = useLineData({
     picks, metaOf, range, view, state, width, tz, reloadKey,
   });
@@ -48,6 +52,9 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
         {zoomed && (
           <button type="button" className="btn btn-small" onClick={() => onZoom(null)}>Reset zoom</button>
         )}
+        <label className="chip alert-toggle" title="Pending (amber) and firing (red) intervals of the rules on these metrics">
+          <input type="checkbox" checked={showAlerts} onChange={(e) => setShowAlerts(e.target.checked)} /> alerts
+        </label>
         <span className="panel-actions">{actions}</span>
       </header>
       <div ref={ref} className="chart-area" style={{ minHeight: FOCUS_HEIGHT }}>
@@ -62,6 +69,7 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
             height={FOCUS_HEIGHT}
             onZoom={zoomTo}
             onZoomOut={() => onZoom(null)}
+            overlay={(ctx) => <AlertBands ctx={ctx} bands={alertBands} />}
             svgProps={{
               'data-testid': 'main-chart',
               'data-start': view[0],
