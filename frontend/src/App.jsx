@@ -245,15 +245,10 @@ export function App() {
         {state.page === 'dashboards' && !state.dash && <DashboardList open={openDashboard} />}
         {state.page === 'alerts' && !state.dash && <ErrorBoundary><AlertsView reloadKey={reloadKey} /></ErrorBoundary>}
         {state.dash && (
-          <>
-            <div className="view-bar">
-              <PanControls view={view} showView={showView} />
-            </div>
-            <ErrorBoundary>
-              <DashboardView key={state.dash} id={state.dash} state={state} update={update} metaOf={metaOf} view={view}
-                reloadKey={reloadKey} onZoom={zoomTo} />
-            </ErrorBoundary>
-          </>
+          <ErrorBoundary>
+            <DashboardView key={state.dash} id={state.dash} state={state} update={update} metaOf={metaOf} view={view}
+              reloadKey={reloadKey} onZoom={zoomTo} tools={<PanControls view={view} showView={showView} />} />
+          </ErrorBoundary>
         )}
       </main>
     </div>

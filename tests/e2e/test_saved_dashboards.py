@@ -175,3 +175,36 @@ def test_panel_editor_sets_chart_type_and_y_axis_options(browser, site_url, api,
     wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=save-state]").text == "Saved as version 2")
     panel = api.get_json(f"/api/dashboards/{dash['id']}")["panels"][0]
     assert panel["chart"] == "stacked" and panel["y"] == {"log": False, "min": 0, "max": 150, "thresholds": [90]}
+
+
+def six_panels(data):
+    """The README's dashboard: every kind of panel over the data set."""
+    m = lambda name, **f: {"name": name, "filters": f}  # noqa: E731
+    return [
+        {"id": "cpu", "title": "CPU by host", "metrics": [m(data.cpu, host=["$host"])], "w": 8, "h": 2,
+         "y": {"min": 0, "max": 100, "thresholds": [80]}},
+        {"id": "lat", "title": "Latency now", "metrics": [m(data.latency)], "chart": "stat", "w": 4, "h": 2},
+        {"id": "req", "title": "Requests per second, stacked", "metrics": [m(data.requests)], "chart": "stacked", "w": 6},
+        {"id": "avg", "title": "Latency, average of all hosts", "metrics": [m(data.latency)], "across": "avg", "w": 6},
+        {"id": "state", "title": "Job states", "metrics": [m(data.state)], "chart": "pie", "w": 4},
+        {"id": "sizes", "title": "Response sizes", "metrics": [m(data.sizes)], "chart": "heatmap", "w": 8},
+    ]
+
+
+def test_six_panel_dashboard_screenshot(browser, site_url, api, data, created, shot):
+    """Every panel kind drawn at once: the picture for the README."""
+    dash = make_dashboard(api, data, six_panels(data), variables=[{"name": "host", "metric": data.cpu, "label": "host"}])
+    created.append(dash["id"])
+    browser.set_window_size(1440, 1560)
+    try:
+        open_dashboard(browser, site_url, dash)
+        wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "svg[data-testid=panel-chart] .series")) >= 5
+             and d.find_elements(By.CSS_SELECTOR, "[data-testid=heatmap] rect.cell")
+             and d.find_elements(By.CSS_SELECTOR, ".pie svg path") and d.find_elements(By.CSS_SELECTOR, "[data-testid=stat]"),
+             message="not every panel drew")
+        idle(browser)
+        assert panels_in_page(browser) == ["cpu", "lat", "req", "avg", "state", "sizes"]
+        assert "avg of 2" in browser.find_element(By.CSS_SELECTOR, "[data-panel=avg] .legend-item").text
+        shot(browser, "dashboard")
+    finally:
+        browser.set_window_size(1440, 900)

@@ -44,7 +44,7 @@ function VariableForm({ onAdd }) {
   );
 }
 
-export function DashboardView({ id, state, update, metaOf, view, reloadKey, onZoom }) {
+export function DashboardView({ id, state, update, metaOf, view, reloadKey, onZoom, tools }) {
   const [loadKey, setLoadKey] = useState(0);
   const loaded = useFetch(urls.dashboard(id), loadKey);
   const [draft, setDraft] = useState(null);
@@ -101,6 +101,7 @@ export function DashboardView({ id, state, update, metaOf, view, reloadKey, onZo
         ))}
         <VariableForm onAdd={(v) => change({ variables: [...draft.variables.filter((x) => x.name !== v.name), v] })} />
         <span className="spacer" />
+        {tools}
         <span className="muted" data-testid="save-state">{dirty ? 'unsaved changes' : savedNote || `version ${draft.version}`}</span>
         <button type="button" className="btn" onClick={addPanel}>Add panel</button>
         <button type="button" className="btn" onClick={() => downloadJson(draft)}>Export JSON</button>

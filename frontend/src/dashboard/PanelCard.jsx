@@ -86,7 +86,7 @@ export function PanelCard({ panel, values, metaOf, view, reloadKey, onZoom, onEd
             {HEIGHTS.map((h) => <option key={h} value={h}>{'▮'.repeat(h)}</option>)}
           </select>
           <button type="button" className="btn btn-small" onClick={onEdit}>Edit</button>
-          <button type="button" className="btn btn-small" onClick={onDuplicate} aria-label="Duplicate panel" title="Duplicate">⧉</button>
+          <button type="button" className="btn btn-small" onClick={onDuplicate} aria-label="Duplicate panel" title="Duplicate">Copy</button>
           <button type="button" className="btn btn-small btn-danger" onClick={onRemove} aria-label="Remove panel" title="Remove">×</button>
         </div>
       </header>
