@@ -10,8 +10,12 @@ def panel(pid="p1", **extra):
 
 
 @pytest.fixture
-def title():
-    return f"Dash {uuid.uuid4().hex[:8]}"
+def title(client):
+    """A title no other test uses; the test's dashboards (copies and renames included) are deleted after it."""
+    name = f"Dash {uuid.uuid4().hex[:8]}"
+    yield name
+    for dashboard in client.get("/api/dashboards", {"search": name}).json:
+        client.delete(f"/api/dashboards/{dashboard['id']}")
 
 
 def test_create_read_and_defaults(client, title):

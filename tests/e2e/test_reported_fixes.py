@@ -351,3 +351,36 @@ def test_14f_a_refresh_interval_and_when_it_last_updated(browser, site_url, data
     wait(browser, lambda d: int(main_chart(d).get_attribute("data-end")) > before, timeout=20,
          message="the 5 s refresh did not move the range")
     assert quote(data.cpu) in browser.current_url
+
+
+def test_share_downloads_png_and_svg_and_copies_curl_and_csv(browser, site_url, api, data, tmp_path):
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.execute_cdp_cmd("Browser.grantPermissions", {"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+                                                          "origin": site_url})
+    browser.get(data.url(site_url, [data.cpu]))
+    svg = main_chart(browser)
+    idle(browser)
+
+    def share(item, done):
+        browser.find_element(By.XPATH, "//section[contains(@class,'panel-main')]//button[.='Share']").click()
+        wait(browser, lambda d: d.find_element(By.XPATH, f"//button[@role='menuitem' and .='{item}']")).click()
+        wait(browser, lambda d: done in d.find_element(By.CSS_SELECTOR, ".share").text, message=f"{item}: no '{done}'")
+
+    share("SVG", "Downloaded SVG")
+    share("PNG", "Downloaded PNG")
+    name = data.cpu
+    wait(browser, lambda d: (tmp_path / f"{name}.png").exists() and (tmp_path / f"{name}.svg").exists(),
+         message="no PNG and SVG downloaded")
+    assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    drawn = (tmp_path / f"{name}.svg").read_text()
+    assert drawn.startswith("<svg") and drawn.count('class="line"') == 2 and "stroke:" in drawn
+
+    clipboard = lambda: browser.execute_async_script(  # noqa: E731
+        "const done = arguments[0]; navigator.clipboard.readText().then(done, e => done('ERR ' + e))")
+    share("Copy curl", "Copied the curl command")
+    curl = clipboard()
+    assert curl.startswith(f"curl '{site_url}/api/query?") and curl == f"curl '{svg.get_attribute('data-query').split()[0]}'".replace(
+        "curl '/api", f"curl '{site_url}/api")
+    share("Copy CSV", "Copied CSV")
+    url = svg.get_attribute("data-query").split()[0]
+    assert clipboard() == api.get_text(url + "&format=csv")

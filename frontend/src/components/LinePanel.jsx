@@ -7,6 +7,7 @@ import { Legend } from '../chart/Legend.jsx';
 import { Overview } from '../chart/Overview.jsx';
 import { useWidth } from '../data/useFetch.js';
 import { useLineData } from '../data/useLineData.js';
+import { ShareMenu } from './ShareMenu.jsx';
 import { Empty, ErrorNotice, LoadingBar, Spinner } from './Status.jsx';
 
 const FOCUS_HEIGHT = 340;
@@ -55,7 +56,11 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
         <label className="chip alert-toggle" title="Pending (amber) and firing (red) intervals of the rules on these metrics">
           <input type="checkbox" checked={showAlerts} onChange={(e) => setShowAlerts(e.target.checked)} /> alerts
         </label>
-        <span className="panel-actions">{actions}</span>
+        <span className="panel-actions">
+          {actions}
+          <ShareMenu svgOf={() => ref.current?.querySelector('svg[data-testid=main-chart]')} urlsOf={() => mainUrls}
+            name={picks.map((p) => p.name).join('_')} />
+        </span>
       </header>
       <div ref={ref} className="chart-area" style={{ minHeight: FOCUS_HEIGHT }}>
         {main.error && <ErrorNotice error={main.error} />}

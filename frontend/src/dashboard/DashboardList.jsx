@@ -87,10 +87,12 @@ export function DashboardList({ open }) {
                 <td className="num">{d.panels}</td>
                 <td className="mono">{formatTime(Date.parse(d.updated_at))}</td>
                 <td className="num">{d.version}</td>
-                <td className="row-actions">
+                <td>
+                  <div className="row-actions">
                   <button type="button" className="btn btn-small" onClick={() => duplicate(d)}>Duplicate</button>
                   <button type="button" className="btn btn-small" onClick={() => exportOne(d)}>Export</button>
                   <button type="button" className="btn btn-small btn-danger" onClick={() => remove(d)} aria-label={`Delete ${d.title}`}>Delete</button>
+                  </div>
                 </td>
               </tr>
             ))}

@@ -5,6 +5,7 @@ import { useRef, useState } from 'react';
 import { FocusChart } from '../chart/FocusChart.jsx';
 import { formatValue } from '../chart/format.js';
 import { Legend, legendStats } from '../chart/Legend.jsx';
+import { ShareMenu } from '../components/ShareMenu.jsx';
 import { Empty, ErrorNotice, Spinner } from '../components/Status.jsx';
 import { EnumBody, HistogramBody } from '../components/TypePanels.jsx';
 import { useWidth } from '../data/useFetch.js';
@@ -61,6 +62,12 @@ function TimeBody({ panel, picks, metaOf, view, reloadKey, onZoom, height }) {
 }
 
 export function PanelCard({ panel, values, metaOf, view, reloadKey, onZoom, onEdit, onChange, onMove, onDuplicate, onRemove }) {
+  const ref = useRef(null);
+  const svgOf = () => ref.current?.querySelector('svg[data-testid=panel-chart], svg[data-testid=heatmap], .pie svg');
+  const share = (
+    <ShareMenu svgOf={svgOf} name={panel.title || panel.id}
+      urlsOf={() => (svgOf()?.getAttribute('data-query') || '').split(' ').filter(Boolean)} />
+  );
   const picks = panelPicks(panel, values);
   const height = panel.h * ROW_PX;
   const first = picks[0];
@@ -71,7 +78,7 @@ export function PanelCard({ panel, values, metaOf, view, reloadKey, onZoom, onEd
       onZoom={onZoom} height={height} />;
   } else body = <TimeBody panel={panel} picks={picks} metaOf={metaOf} view={view} reloadKey={reloadKey} onZoom={onZoom} height={height} />;
   return (
-    <section className="panel dash-panel" data-panel={panel.id} data-w={panel.w} style={{ '--w': panel.w }}
+    <section ref={ref} className="panel dash-panel" data-panel={panel.id} data-w={panel.w} style={{ '--w': panel.w }}
       aria-label={panel.title || 'Panel'}>
       <header className="panel-head dash-panel-head">
         <h2 title={panel.title}>{panel.title || <span className="muted">Untitled</span>}</h2>
@@ -86,6 +93,7 @@ export function PanelCard({ panel, values, metaOf, view, reloadKey, onZoom, onEd
             {HEIGHTS.map((h) => <option key={h} value={h}>{'▮'.repeat(h)}</option>)}
           </select>
           <button type="button" className="btn btn-small" onClick={onEdit}>Edit</button>
+          {share}
           <button type="button" className="btn btn-small" onClick={onDuplicate} aria-label="Duplicate panel" title="Duplicate">Copy</button>
           <button type="button" className="btn btn-small btn-danger" onClick={onRemove} aria-label="Remove panel" title="Remove">×</button>
         </div>
