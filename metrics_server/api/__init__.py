@@ -15,13 +15,15 @@ from metrics_server.api import (
     otlp,
     prom,
     query,
+    remote_read,
     remote_write,
 )
 
 
 def init_app(app: Flask) -> None:
     """Register every blueprint."""
-    for module in (health, metrics, data, query, enums, histograms, prom, alerts, dashboards, remote_write):
+    for module in (health, metrics, data, query, enums, histograms, prom, alerts, dashboards, remote_write,
+                   remote_read):
         app.register_blueprint(module.blueprint, url_prefix="/api")
     for module in (influx, otlp):
         app.register_blueprint(module.blueprint)

@@ -23,6 +23,16 @@ MESSAGES = (
                         ("help", 4, _F.TYPE_STRING, False, None), ("unit", 5, _F.TYPE_STRING, False, None)]),
     ("WriteRequest", [("timeseries", 1, _F.TYPE_MESSAGE, True, "TimeSeries"),
                       ("metadata", 3, _F.TYPE_MESSAGE, True, "MetricMetadata")]),
+    # remote_read (protocols/remote_read.py); a query's hints (4) are only advice, kept as bytes
+    ("LabelMatcher", [("type", 1, _F.TYPE_INT32, False, None), ("name", 2, _F.TYPE_STRING, False, None),
+                      ("value", 3, _F.TYPE_STRING, False, None)]),
+    ("Query", [("start_timestamp_ms", 1, _F.TYPE_INT64, False, None),
+               ("end_timestamp_ms", 2, _F.TYPE_INT64, False, None),
+               ("matchers", 3, _F.TYPE_MESSAGE, True, "LabelMatcher"), ("hints", 4, _F.TYPE_BYTES, False, None)]),
+    ("ReadRequest", [("queries", 1, _F.TYPE_MESSAGE, True, "Query"),
+                     ("accepted_response_types", 2, _F.TYPE_INT32, True, None)]),
+    ("QueryResult", [("timeseries", 1, _F.TYPE_MESSAGE, True, "TimeSeries")]),
+    ("ReadResponse", [("results", 1, _F.TYPE_MESSAGE, True, "QueryResult")]),
 )
 
 

@@ -1,0 +1,30 @@
+"""Prometheus remote_read at POST /api/v1/read: a Prometheus with `remote_read: [{url: .../api/v1/read}]`
+answers PromQL over our history too. Bounded like every query (series, partition reads, the deadline)."""
+from flask import Blueprint, Response
+
+from metrics_server import promql
+from metrics_server.api.intake import protocol_body
+from metrics_server.api.lookup import registry, server_config, store
+from metrics_server.api.openapi import documented
+from metrics_server.errors import ApiError
+from metrics_server.limits import QueryLimits, deadline
+from metrics_server.protocols import remote_read
+from metrics_server.query.promsource import StoreSource
+
+blueprint = Blueprint("remote_read", __name__)
+
+
+@blueprint.post("/v1/read")
+@documented("Prometheus remote_read: a snappy-compressed protobuf ReadRequest in, the samples of each query out")
+def read():
+    """Each query's series with their samples in [start, end], one QueryResult per query, in order."""
+    queries = remote_read.decode(protocol_body(("snappy", "identity")), server_config()["max_body_bytes"])
+    limits = QueryLimits.of(server_config())
+    source = StoreSource(registry(), store(), limits=limits)
+    try:
+        with deadline(limits.timeout):
+            results = [source(matchers, start, end) for matchers, start, end in queries]
+    except promql.PromQLError as error:
+        raise ApiError(str(error), error.status) from None
+    return Response(remote_read.encode(results), content_type="application/x-protobuf",
+                    headers={"Content-Encoding": "snappy"})
