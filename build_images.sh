@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# Builds and tags the two images docker-compose.yml runs:
-#   metrics-server-backend:$TAG   the API (waitress), also the schema job
-#   metrics-server-nginx:$TAG     nginx with the built frontend and nginx/nginx.conf.template rendered for backend1..4
-# Reads TAG, METRICS_SERVER_MAX_BODY_BYTES and METRICS_SERVER_RATE_LIMIT from .env when it exists, so nginx's
-# body limit and rate limit are the same as the instances'.
-#   ./build_images.sh [TAG]
+# Builds and tags the three images docker-compose.yml runs:
+#   metrics-server-cassandra:$TAG  Apache Cassandra 5.0.8 from Maven Central on Debian's OpenJDK 17
+#   metrics-server-backend:$TAG    the API (waitress), also the schema job
+#   metrics-server-nginx:$TAG      nginx with the built frontend and nginx/nginx.conf.template rendered for backend1..4
+# Every image starts FROM debian:bookworm-slim (where no registry is reachable, docker/base.sh makes it).
+# Reads TAG, METRICS_SERVER_MAX_BODY_BYTES and METRICS_SERVER_RATE_LIMIT from .env when it exists (ENV_FILE=path
+# for another file), so nginx's body limit and rate limit are the same as the instances'.
+#   ./build_images.sh [TAG]        DOCKER=/path/to/docker picks the client
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ -f .env ]; then
-  set -a; . ./.env; set +a
+env_file=${ENV_FILE:-.env}
+if [ -f "$env_file" ]; then
+  set -a; . "$env_file"; set +a
 fi
 tag=${1:-${TAG:-latest}}
 docker=${DOCKER:-docker}
 
-"$docker" build -f docker/backend/Dockerfile -t "metrics-server-backend:$tag" .
-"$docker" build -f docker/nginx/Dockerfile -t "metrics-server-nginx:$tag" \
+build() {  # image, Dockerfile, build options...
+  local started=$SECONDS
+  "$docker" build -q -f "$2" -t "$1:$tag" "${@:3}" . >/dev/null
+  echo "built $1:$tag in $((SECONDS - started))s: $("$docker" image inspect -f '{{.Size}}' "$1:$tag") bytes"
+}
+build metrics-server-cassandra docker/cassandra/Dockerfile
+build metrics-server-backend docker/backend/Dockerfile
+build metrics-server-nginx docker/nginx/Dockerfile \
   --build-arg "MAX_BODY_BYTES=${METRICS_SERVER_MAX_BODY_BYTES:-33554432}" \
-  --build-arg "RATE_LIMIT=${METRICS_SERVER_RATE_LIMIT:-0}" .
-echo "built metrics-server-backend:$tag and metrics-server-nginx:$tag; start with: docker-compose up -d"
+  --build-arg "RATE_LIMIT=${METRICS_SERVER_RATE_LIMIT:-0}"
+echo "start with: docker-compose up -d"

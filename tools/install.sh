@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing; quick and silent when everything is already there.
-#   tools/install.sh [base|test|bench]   base: run the stack; test and bench: + browser, compose, InfluxDB and
-#   VictoriaMetrics (the quick benchmark in `make test` compares against them too)
+#   tools/install.sh [base|test|bench]   base: run the stack; test and bench: + browser, a Docker engine with
+#   docker-compose and debootstrap (the compose test builds the images on a locally made Debian base), InfluxDB
+#   and VictoriaMetrics (the quick benchmark in `make test` compares against them too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 level=${1:-base}
 
 debian_packages=(nginx maven openjdk-17-jre-headless python3-venv)
-[ "$level" = base ] || debian_packages+=(chromium chromium-driver docker-compose influxdb victoria-metrics
-                              prometheus-alertmanager)
+[ "$level" = base ] || debian_packages+=(chromium chromium-driver docker.io docker-compose debootstrap influxdb
+                              victoria-metrics prometheus-alertmanager)
 # The real senders the protocol tests drive (tests/protocols): Prometheus and node-exporter (remote_write),
 # vmagent (in victoria-metrics), the influx CLI, collectd (write_graphite).
 [ "$level" = base ] || debian_packages+=(prometheus prometheus-node-exporter influxdb-client collectd-core)
@@ -23,8 +24,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Packages must not start their own services (nginx on :80, influxd, prometheus on :9090): the project runs its own.
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null && $sudo chmod +x /usr/sbin/policy-rc.d
   trap '$sudo rm -f /usr/sbin/policy-rc.d' EXIT
-  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Other installs may hold apt's lock for a while (parallel sessions, unattended upgrades): wait for it.
+  apt=(apt-get -o DPkg::Lock::Timeout=600)
+  $sudo "${apt[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo "${apt[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # Python: a venv, reinstalled only when the pinned requirements change.

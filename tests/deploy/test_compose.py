@@ -1,4 +1,4 @@
-"""docker-compose.yml and the images, checked without a Docker engine: Debian's `docker-compose config` validates
+"""docker-compose.yml and the images, checked without a Docker engine (test_compose_stack.py runs them for real): Debian's `docker-compose config` validates
 and resolves the file, then its services, ports, variables and start order are cross-checked against the
 configuration schema and against the nginx config the image renders."""
 import json
@@ -47,6 +47,13 @@ def dockerfile_arg(path: str, name: str) -> str:
     return match.group(1)
 
 
+def dockerfile_of(image: str) -> Path:
+    """The Dockerfile that build_images.sh builds an image of ours from (metrics-server-NAME:TAG)."""
+    name = image.split(":")[0].removeprefix("metrics-server-")
+    assert f"docker/{name}/Dockerfile" in (ROOT / "build_images.sh").read_text(), f"{image} is not built here"
+    return ROOT / "docker" / name / "Dockerfile"
+
+
 def image_upstreams() -> list[tuple[str, int]]:
     """The upstream servers of the nginx image: the template rendered as its Dockerfile renders it."""
     text = stacks.nginx_conf(dockerfile_arg("docker/nginx/Dockerfile", "UPSTREAMS").split(","), "8080",
@@ -58,7 +65,7 @@ def test_services_and_persistent_volumes(config):
     assert set(config["services"]) == CASSANDRAS | BACKENDS | {"schema", "nginx"}
     for name in CASSANDRAS:
         service = config["services"][name]
-        assert service["image"] == "cassandra:5.0.8"
+        assert service["image"].startswith("metrics-server-cassandra:")
         volume = f"{name}-data"
         assert any(isinstance(mount, str) and mount.startswith(f"{volume}:/var/lib/cassandra") or
                    isinstance(mount, dict) and mount.get("source") == volume and mount["target"] == "/var/lib/cassandra"
@@ -121,7 +128,8 @@ def test_start_order_waits_on_health_and_the_schema_job(config):
     for name, service in services.items():
         for target, condition in (service.get("depends_on") or {}).items():
             if condition["condition"] == "service_healthy":
-                assert "healthcheck" in services[target], f"{name} waits on {target}, which has no health check"
+                assert "HEALTHCHECK" in dockerfile_of(services[target]["image"]).read_text(), \
+                    f"{name} waits on {target}, whose image has no health check"
     for name in BACKENDS:
         assert services[name]["stop_grace_period"] in ("35s", 35)  # longer than the 30 s drain
 
@@ -138,11 +146,25 @@ def test_credentials_come_from_the_untracked_env_file(tmp_path):
         ".env.example must not be ignored: it is the committed template"
 
 
-def test_images_are_multi_stage_and_run_unprivileged():
-    for path in ("docker/backend/Dockerfile", "docker/nginx/Dockerfile"):
+def test_every_variable_is_documented_in_env_example():
+    documented = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+                  if line and not line.startswith("#")}
+    for path in ("docker-compose.yml", "build_images.sh"):
+        code = "\n".join(line for line in (ROOT / path).read_text().splitlines() if not line.lstrip().startswith("#"))
+        used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", code))
+        used -= {"ENV_FILE", "DOCKER"}  # how the script is run, not settings of the deployment
+        assert sorted(used - documented) == [], f"{path} reads variables that .env.example does not list"
+
+
+def test_images_are_multi_stage_on_debian_and_run_unprivileged(config):
+    images = {service["image"] for service in config["services"].values()}
+    for path in sorted({dockerfile_of(image).relative_to(ROOT).as_posix() for image in images}):
         text = (ROOT / path).read_text()
-        stages = re.findall(r"^FROM \S+", text, re.MULTILINE)
+        stages = re.findall(r"^FROM (\S+)(?: AS (\S+))?", text, re.MULTILINE)
         assert len(stages) >= 2, f"{path}: expected a multi-stage build"
+        # Every base is one that docker/base.sh can make where no registry is reachable.
+        names = {name for _, name in stages if name}
+        assert {base for base, _ in stages} - names == {"debian:bookworm-slim"}, path
         final = text[text.rindex("\nFROM "):]
         user = re.findall(r"^USER (\S+)$", final, re.MULTILINE)
         assert user and user[-1] not in ("root", "0"), f"{path}: the final stage must not run as root"
