@@ -29,6 +29,7 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
 _LOCKS: dict = {}  # run folder -> the open lock file of the data root its engine uses
+_PROCESSES: dict = {}  # run folder -> the dockerd this process started (reaped by stop)
 
 
 class EngineError(RuntimeError):
@@ -138,6 +139,7 @@ def start(engine: Engine, timeout: float = 120) -> Engine:
     with open(engine.log, "ab") as log:
         process = subprocess.Popen(["dockerd", "--config-file", str(config)], stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
+    _PROCESSES[engine.run_dir] = process
     _wait_ready(engine, timeout, process)
     return engine
 
@@ -238,21 +240,46 @@ def stop(engine: Engine, timeout: float = 60) -> None:
         time.sleep(0.2)
     for controller in CGROUP_ROOT.iterdir():
         parent = controller / engine.cgroup_parent
-        for folder in sorted(parent.glob("**/"), key=lambda path: len(path.parts), reverse=True) if parent.is_dir() else []:
+        folders = parent.glob("**/") if parent.is_dir() else []
+        for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):  # the deepest first
             try:
                 folder.rmdir()
             except OSError:
                 pass
     _ip("link", "delete", engine.bridge, check=False)
-    # Mounts a dockerd that died abruptly leaves behind: netns files, the containers' overlay file systems.
-    for line in reversed(Path("/proc/mounts").read_text().splitlines()):
-        mount_point = line.split()[1]
-        if mount_point.startswith((f"{engine.run_dir}/", f"{engine.data_root}/")):
-            subprocess.run(["umount", "-l", mount_point], capture_output=True)
+    _drop_firewall_rules(engine)
+    # Mounts dockerd leaves behind: its data root mounted on itself; after a crash netns files and overlays too.
+    for mount_point in reversed(_mounts(engine)):
+        subprocess.run(["umount", "-l", mount_point], capture_output=True)
+    process = _PROCESSES.pop(engine.run_dir, None)
+    if process is not None:
+        process.wait(timeout=10)
     handle = _LOCKS.pop(engine.run_dir, None)
     if handle is not None:
         handle.close()
     engine.pid_file.unlink(missing_ok=True)
+
+
+def _mounts(engine: Engine) -> list[str]:
+    """Mount points at or under the engine's run folder and data root, in mount order."""
+    roots = (str(engine.run_dir), str(engine.data_root))
+    points = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    return [point for point in points if point in roots or point.startswith(tuple(f"{root}/" for root in roots))]
+
+
+def _drop_firewall_rules(engine: Engine) -> None:
+    """Delete the iptables rules dockerd made for its bridge (it leaves them when it stops): only rules that
+    name this engine's bridge or subnet, so another engine's rules stay."""
+    if shutil.which("iptables") is None:
+        return
+    gateway, _ = engine.subnets
+    subnet = gateway.rsplit(".", 1)[0] + ".0/24"
+    for table in ("filter", "nat"):
+        listed = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True).stdout.splitlines()
+        for rule in listed:
+            words = rule.split()
+            if words[:1] == ["-A"] and (engine.bridge in words or subnet in words):
+                subprocess.run(["iptables", "-t", table, "-D", *words[1:]], capture_output=True)
 
 
 def leftovers(engine: Engine) -> list[str]:
@@ -262,6 +289,7 @@ def leftovers(engine: Engine) -> list[str]:
         found.append("dockerd")
     if _ip("link", "show", engine.bridge, check=False).returncode == 0:
         found.append(f"bridge {engine.bridge}")
+    found += [f"mount {point}" for point in _mounts(engine)]
     return found
 
 

@@ -28,7 +28,6 @@ cat > "$conf/cassandra.yaml" <<YAML
 cluster_name: '${CASSANDRA_CLUSTER_NAME:-Test Cluster}'
 num_tokens: ${CASSANDRA_NUM_TOKENS:-16}
 allocate_tokens_for_local_replication_factor: 3
-partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 endpoint_snitch: ${CASSANDRA_ENDPOINT_SNITCH:-SimpleSnitch}
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
@@ -40,25 +39,16 @@ rpc_address: ${CASSANDRA_RPC_ADDRESS:-0.0.0.0}
 broadcast_rpc_address: ${CASSANDRA_BROADCAST_RPC_ADDRESS:-$broadcast}
 storage_port: 7000
 native_transport_port: 9042
-start_native_transport: true
 data_file_directories:
   - $data/data
 commitlog_directory: $data/commitlog
 saved_caches_directory: $data/saved_caches
 hints_directory: $data/hints
 cdc_raw_directory: $data/cdc_raw
-commitlog_sync: periodic
-commitlog_sync_period: 10000ms
-concurrent_compactors: 1
-# Writes send many chunks in one unlogged batch of up to 32 KiB: raise the thresholds that only log about it.
-batch_size_warn_threshold: 64KiB
-unlogged_batch_across_partitions_warn_threshold: 1000
-write_request_timeout: 5000ms
-read_request_timeout: 10000ms
-range_request_timeout: 20000ms
 authenticator: ${CASSANDRA_AUTHENTICATOR:-AllowAllAuthenticator}
 authorizer: ${CASSANDRA_AUTHORIZER:-AllowAllAuthorizer}
 YAML
+cat /opt/cassandra/conf/settings.yaml >> "$conf/cassandra.yaml"  # shared with make up and the tests
 printf 'dc=%s\nrack=%s\nprefer_local=true\n' "${CASSANDRA_DC:-dc1}" "${CASSANDRA_RACK:-rack1}" \
   > "$conf/cassandra-rackdc.properties"
 

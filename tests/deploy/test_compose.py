@@ -113,8 +113,8 @@ def test_body_and_rate_limits_are_the_instances_own(config):
         == str(load_config(environ={})["max_body_bytes"])
     assert dockerfile_arg("docker/nginx/Dockerfile", "RATE_LIMIT") == backend["METRICS_SERVER_RATE_LIMIT"] == "0"
     script = (ROOT / "build_images.sh").read_text()
-    assert '"MAX_BODY_BYTES=${METRICS_SERVER_MAX_BODY_BYTES' in script
-    assert '"RATE_LIMIT=${METRICS_SERVER_RATE_LIMIT' in script
+    assert '"MAX_BODY_BYTES=$(setting METRICS_SERVER_MAX_BODY_BYTES 33554432)"' in script
+    assert '"RATE_LIMIT=$(setting METRICS_SERVER_RATE_LIMIT 0)"' in script
 
 
 def test_start_order_waits_on_health_and_the_schema_job(config):
@@ -151,7 +151,8 @@ def test_every_variable_is_documented_in_env_example():
                   if line and not line.startswith("#")}
     for path in ("docker-compose.yml", "build_images.sh"):
         code = "\n".join(line for line in (ROOT / path).read_text().splitlines() if not line.lstrip().startswith("#"))
-        used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", code))
+        used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)|\$\(setting ([A-Z][A-Z0-9_]*)", code))
+        used = {name for pair in used for name in pair if name}
         used -= {"ENV_FILE", "DOCKER"}  # how the script is run, not settings of the deployment
         assert sorted(used - documented) == [], f"{path} reads variables that .env.example does not list"
 

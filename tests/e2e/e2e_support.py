@@ -1,19 +1,89 @@
-"""What the browser tests share: the module's data set, waiting, and reading the chart's SVG."""
+"""What the browser tests share (the compose test too): an API client, Chromium, the module's data set, waiting,
+and reading the chart's SVG."""
+import json
 import math
 import random
 import re
+import shutil
+import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
 
 MINUTE = 60_000
 SPAN = 120  # minutes of data
 GAP = (50, 70)  # minutes without cpu data
 BATCH = 100  # points per write: ~10 kB, what a small exporter sends
+
+
+class Api:
+    """A small JSON/CSV client for the stack's /api, through nginx like the browser."""
+
+    def __init__(self, base_url):
+        self.base = base_url.rstrip("/")
+
+    def request(self, method, path, body=None):
+        """Sends a request and returns (status, text) without raising on 4xx/5xx."""
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as res:
+                return res.status, res.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+
+    def get_text(self, path):
+        """GETs a path that must succeed and returns its body."""
+        status, text = self.request("GET", path)
+        assert status == 200, f"GET {path} -> {status}: {text[:300]}"
+        return text
+
+    def get_json(self, path):
+        """GETs a path that must succeed and returns its JSON."""
+        return json.loads(self.get_text(path))
+
+    def post(self, path, body):
+        """POSTs JSON that must be accepted (201) and returns the JSON answer."""
+        status, text = self.request("POST", path, body)
+        assert status == 201, f"POST {path} -> {status}: {text[:300]}"
+        return json.loads(text)
+
+
+@contextmanager
+def chromium():
+    """Debian's Chromium, headless, with a fresh profile that is deleted afterwards."""
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="e2e-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--window-size=1440,900", f"--user-data-dir={profile}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 @dataclass

@@ -85,11 +85,11 @@ def resolve() -> Path:
 
 
 def render_yaml(node: Node) -> str:
-    """A minimal cassandra.yaml for 5.0 (which rejects unknown keys), everything under the node's folder."""
+    """A minimal cassandra.yaml for 5.0 (which rejects unknown keys), everything under the node's folder; the
+    settings shared with the Cassandra image come from settings.yaml."""
     tokens = f"num_tokens: 1\ninitial_token: {node.initial_token}" if node.initial_token else "num_tokens: 16"
     return f"""cluster_name: '{node.cluster_name}'
 {tokens}
-partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 endpoint_snitch: SimpleSnitch
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
@@ -99,7 +99,6 @@ listen_address: {node.address}
 rpc_address: {node.address}
 storage_port: {node.storage_port}
 native_transport_port: {node.cql_port}
-start_native_transport: true
 auto_bootstrap: false
 data_file_directories:
   - {node.dir / 'data'}
@@ -107,17 +106,9 @@ commitlog_directory: {node.dir / 'commitlog'}
 saved_caches_directory: {node.dir / 'saved_caches'}
 hints_directory: {node.dir / 'hints'}
 cdc_raw_directory: {node.dir / 'cdc_raw'}
-commitlog_sync: periodic
-commitlog_sync_period: 10000ms
-concurrent_compactors: 1
-batch_size_warn_threshold: 64KiB
-unlogged_batch_across_partitions_warn_threshold: 1000
-write_request_timeout: 5000ms
-read_request_timeout: 10000ms
-range_request_timeout: 20000ms
 authenticator: AllowAllAuthenticator
 authorizer: AllowAllAuthorizer
-"""
+""" + (HERE / "settings.yaml").read_text()
 
 
 def java_command(node: Node, lib: Path) -> list[str]:
