@@ -1,6 +1,7 @@
 """Real peers for the alerting tests: Debian's Alertmanager, a webhook receiver, and server instances started
 as processes (each runs an evaluator), all on ports derived from TEST_PORT_OFFSET, in temporary folders,
 stopped at the end whatever happens."""
+import dataclasses
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import requests
 
 from tests.conftest import OFFSET
 from tests.failure.harness import wait_until
+from tools import stack as stacks
 
 ALERTMANAGER_PORT = 19093 + OFFSET
 WEBHOOK_PORT = 19094 + OFFSET
@@ -133,25 +135,33 @@ class Instances:
                          for path in sorted(self.folder.glob("instance-*.log")))
 
 
-def apply_schema(stack, keyspace: str) -> None:
-    env = {**stack.app_env(), "METRICS_SERVER_KEYSPACE": keyspace}
-    subprocess.run([sys.executable, "-m", "metrics_server.storage.cql_schema"], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=300)
+def apply_schema(stack) -> None:
+    """The schema in the alerting keyspace; tried three times, as a loaded machine can time a first connection
+    out (the last failure is raised with the schema job's own message)."""
+    for attempt in range(3):
+        try:
+            return stacks.apply_schema(stack)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+            time.sleep(5)
 
 
 @pytest.fixture
 def instances(test_stack, cassandra_node, test_var, alertmanager, webhook, tmp_path):
     """A factory of evaluating instances with the given rule file, stopped at the end of the test."""
-    apply_schema(test_stack, KEYSPACE)
+    stack = dataclasses.replace(test_stack, keyspace=KEYSPACE,
+                                env={**test_stack.env, "METRICS_SERVER_CASSANDRA_TIMEOUT": "30"})
+    apply_schema(stack)
     started = []
 
     def make(rules: str, **settings) -> Instances:
         (tmp_path / "rules.yml").write_text(rules)
-        env = {"METRICS_SERVER_KEYSPACE": KEYSPACE, "METRICS_SERVER_ALERT_RULES_FILE": str(tmp_path / "rules.yml"),
+        env = {"METRICS_SERVER_ALERT_RULES_FILE": str(tmp_path / "rules.yml"),
                "METRICS_SERVER_ALERTMANAGERS": alertmanager, "METRICS_SERVER_ALERT_WEBHOOKS": webhook.url,
                "METRICS_SERVER_LOG_LEVEL": "INFO", **{f"METRICS_SERVER_{k.upper()}": str(v)
                                                       for k, v in settings.items()}}
-        group = Instances(test_stack, tmp_path, env)
+        group = Instances(stack, tmp_path, env)
         started.append(group)
         return group
 
