@@ -16,6 +16,7 @@ import { AddToDashboard } from './dashboard/AddToDashboard.jsx';
 import { DashboardList } from './dashboard/DashboardList.jsx';
 import { DashboardView } from './dashboard/DashboardView.jsx';
 import { panelFromExplore } from './dashboard/model.js';
+import { setUtc } from './chart/format.js';
 import { useBusy, useFetch } from './data/useFetch.js';
 import { LINE_TYPES } from './model.js';
 import { REFRESH } from './state/urlState.js';
@@ -24,7 +25,7 @@ import { THEMES, useTheme } from './state/useTheme.js';
 import { useUrlState } from './state/useUrlState.js';
 import { coverRange, resolveRange, shiftRange, widenRange } from './time/range.js';
 
-const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const LOCAL_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 /** The clock the relative ranges resolve against: set on range changes, refresh, and every auto-refresh tick. */
 function useNow(state) {
@@ -84,6 +85,8 @@ function ThemeSwitch({ theme, setTheme }) {
 
 export function App() {
   const [state, update] = useUrlState();
+  setUtc(state.tz === 'utc'); // before anything below formats a time (see chart/format.js)
+  const tz = state.tz === 'utc' ? 'UTC' : LOCAL_TZ;
   const [now, refresh] = useNow(state);
   const [reloadKey, setReloadKey] = useState(0);
   const [drawer, setDrawer] = useState(false);
@@ -130,7 +133,7 @@ export function App() {
     zoom: (factor) => showView(widenRange(view, factor)),
     refresh: onRefresh,
   });
-  const common = { metaOf, view, state, tz: TZ, reloadKey };
+  const common = { metaOf, view, state, tz, reloadKey };
   const explore = !state.dash && state.page === 'explore';
   const openDashboard = (d) => update({ page: 'explore', dash: d.id, picks: [], zoom: null, vars: {},
     from: d.time?.from ?? '-6h', to: d.time?.to ?? 'now' });
@@ -165,7 +168,7 @@ export function App() {
           )}
           {histPicks.map((p) => (
             <ErrorBoundary key={p.name}>
-              <HistogramPanel pick={p} meta={metaOf(p.name)} view={view} gran={state.gran} tz={TZ} reloadKey={reloadKey}
+              <HistogramPanel pick={p} meta={metaOf(p.name)} view={view} gran={state.gran} tz={tz} reloadKey={reloadKey}
                 onZoom={zoomTo} />
             </ErrorBoundary>
           ))}
@@ -219,7 +222,8 @@ export function App() {
             aria-current={state.page === 'alerts' ? 'page' : undefined}
             onClick={(e) => { e.preventDefault(); goTo('alerts'); }}>Alerts</a>
         </nav>
-        <TimeControls state={state} range={range} update={update} onRefresh={onRefresh} busy={busy} updatedAt={now} />
+        <TimeControls state={state} range={range} update={update} onRefresh={onRefresh} busy={busy} updatedAt={now}
+          zone={tz} />
         <FiringCount onOpen={() => goTo('alerts')} />
         <ThemeSwitch theme={theme} setTheme={setTheme} />
       </header>
@@ -239,7 +243,8 @@ export function App() {
       </aside>
       )}
       {drawer && <button type="button" className="scrim" aria-label="Close the metric list" onClick={() => setDrawer(false)} />}
-      <main className="content">
+      {/* Remounted when the time zone changes, so every scale and memoised label is rebuilt in the new one. */}
+      <main className="content" key={state.tz}>
         {resolved.errors.map((e) => <ErrorNotice key={e} error={e} title="This link's time range cannot be read" />)}
         {explore && explorePage}
         {state.page === 'dashboards' && !state.dash && <DashboardList open={openDashboard} />}

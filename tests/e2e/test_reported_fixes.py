@@ -3,6 +3,7 @@
 Each test failed before its fix (the note at /work/notes/dashboard.md says which ones were seen failing first).
 """
 import re
+import time
 import uuid
 from contextlib import contextmanager
 from urllib.parse import parse_qs, quote, urlencode, urlparse
@@ -384,3 +385,24 @@ def test_share_downloads_png_and_svg_and_copies_curl_and_csv(browser, site_url, 
     share("Copy CSV", "Copied CSV")
     url = svg.get_attribute("data-query").split()[0]
     assert clipboard() == api.get_text(url + "&format=csv")
+
+
+def test_times_show_in_utc_or_local_time_and_the_switch_is_in_the_url(browser, site_url, data):
+    browser.get(data.url(site_url, [data.cpu], tz="utc"))
+    main_chart(browser)
+    expected = time.strftime("%Y-%m-%d %H:%M", time.gmtime(data.start / 1000))
+    assert browser.find_element(By.CSS_SELECTOR, "input[aria-label=From]").get_attribute("value") == expected
+    assert browser.find_element(By.CSS_SELECTOR, ".panel-main .panel-meta").text.startswith(expected)
+    switch = browser.find_element(By.CSS_SELECTOR, "[data-testid=tz]")
+    assert switch.text == "UTC"
+    switch.click()
+    wait(browser, lambda d: "tz=" not in d.current_url)
+    main_chart(browser)
+    local = browser.execute_script(
+        "const d = new Date(arguments[0]), p = n => String(n).padStart(2, '0');"
+        "return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`",
+        data.start)
+    assert browser.find_element(By.CSS_SELECTOR, "input[aria-label=From]").get_attribute("value") == local
+    queries = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/query?'))")
+    assert any("tz=UTC" in q for q in queries)

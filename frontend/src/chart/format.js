@@ -1,7 +1,7 @@
 // Number and time formatting for axes, tooltips and the table.
 import { format } from 'd3-format';
-import { timeDay, timeMinute, timeMonth, timeYear } from 'd3-time';
-import { timeFormat } from 'd3-time-format';
+import { timeDay, timeMinute, timeMonth, timeYear, utcDay, utcMinute, utcMonth, utcYear } from 'd3-time';
+import { timeFormat, utcFormat } from 'd3-time-format';
 
 const si = format('.3~s');
 const fixed = format(',.4~r');
@@ -20,30 +20,40 @@ export const formatValue = (v, unit) => (v == null ? '–' : unit ? `${formatNum
 
 const pad = (n) => String(n).padStart(2, '0');
 
+// Times show in the browser's zone or in UTC: one page-wide display setting (like the theme), set by the App from
+// the URL before it renders, read by every formatter and the time scales.
+let utc = false;
+export const setUtc = (on) => {
+  utc = !!on;
+};
+export const isUtc = () => utc;
+
 /**
  * Epoch ms → "YYYY-MM-DD HH:MM" (":SS" when it has seconds) in local time or UTC: the one format of the time
  * inputs, the panel headers, the table and the tooltips.
  */
-export function formatTime(ms, utc = false) {
+export function formatTime(ms, inUtc = utc) {
   const d = new Date(ms);
-  const [y, mo, day, h, mi, s] = utc
+  const [y, mo, day, h, mi, s] = inUtc
     ? [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
     : [d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
   const base = `${y}-${pad(mo + 1)}-${pad(day)} ${pad(h)}:${pad(mi)}`;
   return s ? `${base}:${pad(s)}` : base;
 }
 
-const tickFormats = {
-  second: timeFormat(':%S'), minute: timeFormat('%H:%M'), day: timeFormat('%a %d'),
-  week: timeFormat('%b %d'), month: timeFormat('%B'), year: timeFormat('%Y'),
-};
+const formats = (f) => ({
+  second: f(':%S'), minute: f('%H:%M'), day: f('%a %d'), week: f('%b %d'), month: f('%B'), year: f('%Y'),
+});
+const LOCAL = { ...formats(timeFormat), minuteOf: timeMinute, dayOf: timeDay, monthOf: timeMonth, yearOf: timeYear };
+const UTC = { ...formats(utcFormat), minuteOf: utcMinute, dayOf: utcDay, monthOf: utcMonth, yearOf: utcYear };
 
 /** How coarse a tick is: 0 second, 1 minute, 2 day, 3 month, 4 year (the unit that changes at it). */
 export function tickLevel(date) {
-  if (timeMinute(date) < date) return 0;
-  if (timeDay(date) < date) return 1;
-  if (timeMonth(date) < date) return 2;
-  return timeYear(date) < date ? 3 : 4;
+  const z = utc ? UTC : LOCAL;
+  if (z.minuteOf(date) < date) return 0;
+  if (z.dayOf(date) < date) return 1;
+  if (z.monthOf(date) < date) return 2;
+  return z.yearOf(date) < date ? 3 : 4;
 }
 
 /**
@@ -51,9 +61,9 @@ export function tickLevel(date) {
  * days read "Tue 17" between daily ticks and "Nov 17" between weekly ones (`spacing` in ms).
  */
 export function formatTick(date, spacing = 0) {
-  const f = tickFormats;
-  if (timeMinute(date) < date) return f.second(date);
-  if (timeDay(date) < date) return f.minute(date);
-  if (timeMonth(date) < date) return (spacing >= 6 * 86_400_000 ? f.week : f.day)(date);
-  return (timeYear(date) < date ? f.month : f.year)(date);
+  const f = utc ? UTC : LOCAL;
+  if (f.minuteOf(date) < date) return f.second(date);
+  if (f.dayOf(date) < date) return f.minute(date);
+  if (f.monthOf(date) < date) return (spacing >= 6 * 86_400_000 ? f.week : f.day)(date);
+  return (f.yearOf(date) < date ? f.month : f.year)(date);
 }

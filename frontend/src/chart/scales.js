@@ -1,9 +1,11 @@
 // Scales: one time scale shared by all series, one linear y scale per unit.
 import { bisectLeft } from 'd3-array';
-import { scaleLinear, scaleLog, scaleTime } from 'd3-scale';
+import { scaleLinear, scaleLog, scaleTime, scaleUtc } from 'd3-scale';
+import { isUtc } from './format.js';
 
 /** The time scale mapping [start, end] onto [0, width]. */
-export const timeScale = (domain, width) => scaleTime().domain(domain.map((t) => new Date(t))).range([0, width]);
+export const timeScale = (domain, width) =>
+  (isUtc() ? scaleUtc : scaleTime)().domain(domain.map((t) => new Date(t))).range([0, width]);
 
 /** [min, max] over the values (and band bounds) of the given series inside the visible domain. */
 export function valueExtent(series, [t0, t1] = [-Infinity, Infinity]) {

@@ -77,7 +77,7 @@ function Updated({ at }) {
   );
 }
 
-export function TimeControls({ state, range, update, onRefresh, busy, updatedAt }) {
+export function TimeControls({ state, range, update, onRefresh, busy, updatedAt, zone }) {
   const preset = presetFor(state);
   return (
     <div className="time-controls">
@@ -90,7 +90,12 @@ export function TimeControls({ state, range, update, onRefresh, busy, updatedAt 
           </button>
         ))}
       </div>
-      <AbsoluteRange range={range} onApply={(a, b) => update({ from: String(a), to: String(b), zoom: null, refresh: 'off' })} />
+      <AbsoluteRange key={state.tz} range={range} onApply={(a, b) => update({ from: String(a), to: String(b), zoom: null, refresh: 'off' })} />
+      <button type="button" className="btn btn-small tz-switch" data-testid="tz" aria-label={`Times in ${zone}; switch`}
+        title={`Times are shown in ${zone}; click for ${state.tz === 'utc' ? 'local time' : 'UTC'}`}
+        onClick={() => update({ tz: state.tz === 'utc' ? 'local' : 'utc' })}>
+        {state.tz === 'utc' ? 'UTC' : zone}
+      </button>
       <div className="refresh">
         <button type="button" className={`btn btn-icon${busy ? ' is-spinning' : ''}`} onClick={onRefresh}
           aria-label="Refresh" aria-busy={busy} title="Refresh (r)">

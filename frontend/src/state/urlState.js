@@ -4,7 +4,7 @@ import { ACROSS, AGG_CHOICES, DEFAULT_AGG, GRANULARITIES } from '../model.js';
 
 export const DEFAULTS = Object.freeze({
   picks: [], from: '-6h', to: 'now', zoom: null, gran: 'auto', agg: DEFAULT_AGG, tab: 'graph', refresh: 'off',
-  page: 'explore', dash: null, vars: {},
+  page: 'explore', dash: null, vars: {}, tz: 'local',
 });
 
 export const PAGES = ['explore', 'dashboards', 'alerts'];
@@ -21,7 +21,7 @@ const oneOf = (value, allowed, fallback) => (allowed.includes(value) ? value : f
  * m=name{k="v"} (repeated, one per picked metric), g=name:key1,key2 (group-by), c=name:chartType,
  * x=name:sum (fold the metric's series into one line per bin, or one per group-by value),
  * from, to, zs/ze (zoom bounds in ms), gran, agg, tab, refresh (an interval of REFRESH; the older live=1 is 10s),
- * page=dashboards (the list), d=<dashboard id>, var-<name>=<value> (a dashboard's variables).
+ * page=dashboards (the list), d=<dashboard id>, var-<name>=<value> (a dashboard's variables), tz=utc (times in UTC).
  */
 export function decodeState(search) {
   const p = new URLSearchParams(search);
@@ -59,6 +59,7 @@ export function decodeState(search) {
     tab: oneOf(p.get('tab'), TABS, DEFAULTS.tab),
     refresh: oneOf(p.get('refresh'), Object.keys(REFRESH), p.get('live') === '1' ? '10s' : DEFAULTS.refresh),
     page: oneOf(p.get('page'), PAGES, DEFAULTS.page),
+    tz: oneOf(p.get('tz'), ['local', 'utc'], DEFAULTS.tz),
     dash: p.get('d') || null,
     vars: Object.fromEntries([...p.keys()].filter((k) => k.startsWith('var-')).map((k) => [k.slice(4), p.get(k)])),
   };
@@ -71,7 +72,7 @@ export function encodeState(state) {
   for (const pick of state.picks) if (pick.groupBy?.length) p.append('g', `${pick.name}:${pick.groupBy.join(',')}`);
   for (const pick of state.picks) if (pick.chart) p.append('c', `${pick.name}:${pick.chart}`);
   for (const pick of state.picks) if (pick.across) p.append('x', `${pick.name}:${pick.across}`);
-  for (const key of ['from', 'to', 'gran', 'agg', 'tab', 'refresh']) {
+  for (const key of ['from', 'to', 'gran', 'agg', 'tab', 'refresh', 'tz']) {
     if (state[key] !== DEFAULTS[key]) p.set(key, state[key]);
   }
   if (state.page !== DEFAULTS.page) p.set('page', state.page);

@@ -24,6 +24,7 @@ describe('URL state', () => {
       page: 'explore',
       dash: 'a1b2c3',
       vars: { host: 'web-1' },
+      tz: 'utc',
     };
     const qs = encodeState(state);
     expect(decodeState(qs)).toEqual(state);

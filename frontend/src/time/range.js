@@ -1,4 +1,5 @@
 // Time ranges as the URL keeps them (relative like "-6h"/"now", or epoch ms) and their resolution to ms.
+import { isUtc } from '../chart/format.js';
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -61,7 +62,7 @@ export function formatDuration(ms) {
 
 
 /** "YYYY-MM-DD HH:MM[:SS]" (a "T" also accepted) in local time or UTC → epoch ms; NaN when unreadable. */
-export function parseInputTime(str, utc = false) {
+export function parseInputTime(str, utc = isUtc()) {
   const m = /^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?\s*$/.exec(str || '');
   if (!m) return NaN;
   const [y, mo, d, h, mi, s] = m.slice(1).map((v) => Number(v || 0));
