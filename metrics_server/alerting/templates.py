@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from metrics_server.alerting.durations import parse_duration_ms
+
 NO_VALUE = "<no value>"  # what Go prints for a missing map key
 EMPTY_FUNCTIONS = ("graphLink", "tableLink", "tmpl", "pathPrefix", "safeHtml", "strvalue")
 
@@ -200,7 +202,6 @@ def printf(fmt: str, *args: Any) -> str:
 
 def parse_duration(text: str) -> float:
     """A Prometheus duration ('1h30m') in seconds."""
-    from metrics_server.alerting.durations import parse_duration_ms
     return parse_duration_ms(str(text)) / 1000
 
 
