@@ -267,7 +267,9 @@ class Results:
         self.rows: list[Row] = []
 
     def add(self, label: str, unit: str, better: str, values: dict[str, float]) -> None:
-        self.rows.append(Row(label, unit, better, dict(values)))
+        """A row, unless no system has a figure for it (a round that did not run)."""
+        if values:
+            self.rows.append(Row(label, unit, better, dict(values)))
 
     def cells(self) -> list[list[str]]:
         """Header and rows as text: figure, unit, better, each system, ours/peer for each peer."""

@@ -15,7 +15,7 @@ from metrics_server.protocols import remote_write
 HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
            "X-Prometheus-Remote-Write-Version": "0.1.0"}
 SHAPES = {"scrape": 1, "backlog": 10}  # minutes (samples per series) per request
-MINUTES = {"full": 24 * 60, "quick": 120}  # of the data set's start, for each shape
+MINUTES = {"full": 6 * 60, "quick": 120}  # of the data set's start, for each shape
 SLICES = 3
 MINUTE = 60_000
 

@@ -47,10 +47,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="nginx BASE+80, instances +81.., CQL +1042, InfluxDB +86, VictoriaMetrics +428")
     parser.add_argument("--clients", type=int, default=4, help="concurrent writers, the same for every system")
     parser.add_argument("--batch", type=int, default=5000, help="points per write request")
+    parser.add_argument("--remote-write-only", action="store_true",
+                        help="only the remote_write round (minutes instead of the whole run); results in OUT")
     args = parser.parse_args(argv)
     args.mode = "quick" if args.quick else "full"
     args.out = (args.out or HERE / "out" / args.mode).resolve()
-    args.results = args.results or (args.out / "RESULTS.md" if args.quick else HERE / "RESULTS.md")
+    partial = args.quick or args.remote_write_only
+    args.results = args.results or (args.out / "RESULTS.md" if partial else HERE / "RESULTS.md")
     return args
 
 
@@ -276,9 +279,13 @@ def main(argv: list[str] | None = None) -> int:
             system.start()
         results: dict = {key: {} for key in ("ingest", "ingest_total", "retries", "load", "catch_up", "disk",
                                               "chart", "shipped", "raw", "remote_write")}
-        measure_load(systems, dataset, args, results)
-        measure_charts(systems, chart_plans(dataset, args.chart_rounds, args.days), results)
-        measure_raw(systems, dataset, args.raw_rounds, results)
+        if args.remote_write_only:
+            for system in systems:
+                system.prepare(dataset)  # InfluxDB's database
+        else:
+            measure_load(systems, dataset, args, results)
+            measure_charts(systems, chart_plans(dataset, args.chart_rounds, args.days), results)
+            measure_raw(systems, dataset, args.raw_rounds, results)
         remote_write.measure(systems, dataset, args.mode, args.clients, results["remote_write"])
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
