@@ -1,0 +1,1 @@
+"""Agents shipped with metrics_server: `metrics-server tail` (an access-log monitor) and `metrics-server simulate`."""

@@ -1,0 +1,98 @@
+"""A bounded buffer of points on their way to the server, sent by one background thread so tailing never waits.
+
+Points are keyed by (metric, labels, timestamp), as the server keys them: putting a newer value of a key replaces
+the buffered one, and a point is removed only once a request that carried that very value succeeded. So an outage
+costs memory up to `max_points` (then the oldest are dropped, and counted), never a double count.
+"""
+import threading
+import time
+
+from metrics_server.agents.client import Client, SendError
+
+
+class Shipper:
+    """Buffers points and ships them in batches, retrying with backoff while the server is unreachable."""
+
+    def __init__(self, client: Client, max_points: int = 200_000, batch: int = 20_000, definitions=(),
+                 clock=time.monotonic):
+        self.client, self.max_points, self.batch, self.clock = client, max_points, batch, clock
+        self.definitions = list(definitions)  # (name, type, label keys, unit, description), sent once
+        self.pending: dict[tuple, object] = {}
+        self.sent = self.dropped = self.rejected = self.failures = 0
+        self.last_error: str | None = None
+        self.retry_at = 0.0
+        self.backoff = 0.5
+        self.thread: threading.Thread | None = None
+        self.in_flight: list | None = None
+        self.outcome: Exception | None = None
+
+    def put(self, points) -> None:
+        for name, labels, ts, value in points:
+            key = (name, labels, ts)
+            self.pending.pop(key, None)
+            self.pending[key] = value
+        while len(self.pending) > self.max_points:
+            del self.pending[next(iter(self.pending))]
+            self.dropped += 1
+
+    def _send(self, batch) -> None:
+        try:
+            while self.definitions:
+                self.client.define(*self.definitions[0])
+                self.definitions.pop(0)
+            self.client.send([(*key, value) for key, value in batch])
+            self.outcome = None
+        except SendError as error:
+            self.outcome = error
+
+    def pump(self) -> None:
+        """Settle a finished request, then start the next one when points wait and no backoff runs."""
+        if self.thread is not None:
+            if self.thread.is_alive():
+                return
+            self._settle()
+        if self.pending and self.clock() >= self.retry_at:
+            self.in_flight = [(key, self.pending[key]) for key, _ in zip(self.pending, range(self.batch))]
+            self.thread = threading.Thread(target=self._send, args=(self.in_flight,), daemon=True)
+            self.thread.start()
+
+    def _settle(self) -> None:
+        batch, error = self.in_flight, self.outcome
+        self.thread = self.in_flight = None
+        if error is None or not error.retryable:
+            for key, value in batch:
+                if key in self.pending and self.pending[key] == value:
+                    del self.pending[key]
+        if error is None:
+            self.sent += len(batch)
+            self.backoff, self.last_error = 0.5, None
+            return
+        self.failures += 1
+        self.last_error = str(error)
+        if not error.retryable:
+            self.rejected += len(batch)
+        self.retry_at = self.clock() + self.backoff
+        self.backoff = min(self.backoff * 2, 10.0)
+
+    def flush(self, timeout: float) -> bool:
+        """Send what waits, for up to `timeout` seconds (at exit); True when nothing is left."""
+        deadline = self.clock() + timeout
+        while self.clock() < deadline:
+            self.pump()
+            if not self.pending and self.thread is None:
+                return True
+            if self.thread is not None:
+                self.thread.join(max(0.0, deadline - self.clock()))
+            else:
+                time.sleep(min(0.1, max(0.0, self.retry_at - self.clock())))
+        return not self.pending
+
+    @property
+    def busy(self) -> bool:
+        return self.thread is not None
+
+    def to_json(self) -> list:
+        return [[name, [list(pair) for pair in labels], ts, value] for (name, labels, ts), value in self.pending.items()]
+
+    def restore(self, saved: list) -> None:
+        self.put((name, tuple(tuple(pair) for pair in labels), ts, value) for name, labels, ts, value in saved)

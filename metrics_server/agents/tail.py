@@ -1,0 +1,182 @@
+"""`metrics-server tail`: follow an access log, show the GlanceMetrics view, alert, and push metrics to the server.
+
+One loop, one thread (plus the shipper's sender): read what the file gained, count it into per-second bins by the
+log's timestamps; every second evaluate the alert on the wall clock; every `refresh` redraw the view; every
+`interval` hand the bins that changed to the shipper and write the state file. The state file holds the file
+positions together with the bins and the unsent points of that same moment, so a restart (even after kill -9)
+continues from a consistent point: lines after it are read again into the restored bins, which are then resent
+whole, and the server keeps one point per metric + series + timestamp. Nothing is lost or counted twice.
+"""
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from metrics_server.agents.alert import HighTraffic
+from metrics_server.agents.client import Client
+from metrics_server.agents.follow import Follower
+from metrics_server.agents.logformat import compile_format
+from metrics_server.agents.shipper import Shipper
+from metrics_server.agents.traffic import Traffic, points
+from metrics_server.agents.view import duration, insights, line, screen
+
+STATE_VERSION = 1
+DEFINITIONS = [
+    ("http_requests", "gauge", ("log", "section", "method", "status_class"), "req",
+     "requests whose log timestamp falls in the point's second (metrics-server tail)"),
+    ("http_response_bytes", "gauge", ("log", "section"), "B", "bytes sent in the point's second"),
+    ("http_request_seconds", "histogram", ("log", "section"), "s", "request time ($request_time) buckets"),
+    ("tail_parse_errors", "gauge", ("log",), "lines", "malformed lines (counted, skipped)"),
+    ("tail_lag_seconds", "gauge", ("log",), "s", "how far reading is behind the log (0 when caught up)"),
+    ("tail_buffered_points", "gauge", ("log",), "points", "points waiting for the server"),
+    ("tail_dropped_points", "gauge", ("log",), "points", "points dropped because the buffer was full"),
+]
+
+
+class Monitor:
+    """The tail agent's state and loop; `clock` (epoch seconds) and `sleep` are injectable for tests."""
+
+    def __init__(self, args, clock=time.time, sleep=time.sleep, out=sys.stdout):
+        self.args, self.clock, self.sleep, self.out = args, clock, sleep, out
+        self.format = compile_format(args.format)
+        self.follower = Follower(args.file, from_start=args.from_start, grace=args.rotate_grace)
+        self.traffic = Traffic(self.format, max_sections=args.max_sections)
+        self.alert = HighTraffic(args.alert_threshold, args.alert_window)
+        self.log = args.name or Path(args.file).name
+        self.shipper = None
+        if args.url:
+            client = Client(args.url, token=args.token, timeout=args.timeout)
+            self.shipper = Shipper(client, max_points=args.buffer_points, definitions=DEFINITIONS)
+        self.started = clock()
+        self.stopping = False
+        self.screen = args.view == "screen" or (args.view == "auto" and out.isatty())
+
+    # -- state file -------------------------------------------------------------------------------------------
+    def restore(self) -> bool:
+        path = self.args.state_file
+        if not path or not os.path.exists(path):
+            return False
+        with open(path) as f:
+            saved = json.load(f)
+        if saved.get("version") != STATE_VERSION or saved.get("file") != str(Path(self.args.file).resolve()):
+            return False
+        self.follower.restore(saved["follower"])
+        self.traffic.restore(saved["traffic"])
+        if self.shipper:
+            self.shipper.restore(saved["pending"])
+        return True
+
+    def checkpoint(self) -> None:
+        path = self.args.state_file
+        if not path:
+            return
+        state = {"version": STATE_VERSION, "file": str(Path(self.args.file).resolve()),
+                 "follower": self.follower.state(), "traffic": self.traffic.to_json(),
+                 "pending": self.shipper.to_json() if self.shipper else []}
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    # -- the loop -------------------------------------------------------------------------------------------
+    def read(self) -> int:
+        """Count what the log gained; returns the bytes read."""
+        total = 0
+        for chunk in self.follower.read():
+            self.traffic.add(chunk, self.clock())
+            total += len(chunk)
+        return total
+
+    def tick(self, now: float) -> None:
+        """Evaluate the alert over the last whole seconds of the window."""
+        end = int(now)
+        hits = sum(b.hits for _, b in self.traffic.window(end - self.alert.window, end))
+        event = self.alert.step(hits, now)
+        if event:
+            self.say(event.message)
+            if self.args.alert_log:
+                with open(self.args.alert_log, "a") as f:
+                    f.write(event.message + "\n")
+
+    def say(self, text: str) -> None:
+        if not self.screen:
+            print(text, file=self.out, flush=True)
+
+    def lag(self, now: float) -> float:
+        return round(max(now - self.traffic.newest, 0.0), 3) if self.follower.current and self.follower.behind \
+            else 0.0
+
+    def push(self, now: float) -> None:
+        """Hand changed bins and the agent's own gauges to the shipper, then checkpoint."""
+        taken = self.traffic.take_dirty()
+        if self.shipper:
+            second, labels = int(now), (("log", self.log),)
+            self.shipper.put(points(self.log, taken))
+            self.shipper.put([("tail_lag_seconds", labels, second, self.lag(now)),
+                              ("tail_buffered_points", labels, second, len(self.shipper.pending)),
+                              ("tail_dropped_points", labels, second, self.shipper.dropped)])
+        keep = max(self.alert.window, self.args.window) + self.args.late
+        self.traffic.forget_before(self.traffic.newest - keep)
+        self.checkpoint()
+
+    def status(self, now: float) -> list[str]:
+        f, s = self.follower, self.shipper
+        rows = [f"running {duration(now - self.started)} · {self.traffic.lines:,} lines · {self.traffic.malformed:,} "
+                f"malformed · lag {self.lag(now):g} s · rotations {f.rotations} · truncations {f.truncations}"
+                + ("" if f.current else " · waiting for the file to exist")]
+        if s:
+            rows.append(f"server {s.client.url}: {s.sent:,} points sent · {len(s.pending):,} buffered · "
+                        f"{s.dropped:,} dropped" + (f" · last error: {s.last_error}" if s.last_error else ""))
+        if self.traffic.last_malformed is not None:
+            rows.append("last malformed line: " + self.traffic.last_malformed[:100].decode("utf-8", "replace"))
+        return rows
+
+    def render(self, now: float) -> None:
+        end = int(now)
+        info = insights(self.traffic.window(end - self.args.window, end), self.args.window)
+        if self.screen:
+            title = f"{self.args.file} ({self.args.format})"
+            text = screen(title, now, info, self.alert, self.status(now), top=self.args.top)
+            self.out.write("\x1b[H\x1b[2J" + text + "\n")
+            self.out.flush()
+        elif self.args.view != "none":
+            print(line(now, info, self.alert), file=self.out, flush=True)
+
+    def run(self) -> int:
+        """Loop until SIGTERM/SIGINT (or --duration); the last bins are pushed and the state written on the way out."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.stop)
+        self.restore()
+        now = self.clock()
+        next_tick, next_view, next_push = now + 1, now, now + self.args.interval
+        end = now + self.args.duration if self.args.duration else None
+        while not self.stopping and (end is None or now < end):
+            got = self.read()
+            now = self.clock()
+            if now >= next_tick:
+                self.tick(now)
+                next_tick = max(next_tick + 1, now)
+            if now >= next_view:
+                self.render(now)
+                next_view = max(next_view + self.args.refresh, now)
+            if now >= next_push:
+                self.push(now)
+                next_push = max(next_push + self.args.interval, now)
+            if self.shipper:
+                self.shipper.pump()
+            if got < self.follower.budget:
+                self.sleep(self.args.poll)
+        self.read()
+        self.push(self.clock())
+        if self.shipper and not self.shipper.flush(self.args.flush_timeout):
+            print(f"tail: {len(self.shipper.pending)} points not sent (kept in the state file)", file=sys.stderr)
+        self.checkpoint()
+        self.follower.close()
+        return 0
+
+    def stop(self, *_) -> None:
+        self.stopping = True
