@@ -21,7 +21,8 @@ def clf_time(epoch: float) -> str:
 def line(rng: random.Random, epoch: float, section: str | None = None, request_time: bool = False) -> str:
     """One nginx `combined` line (plus $request_time when asked) at `epoch`."""
     section = section or rng.choice(SECTIONS)
-    path = section if rng.random() < 0.3 else f"{section.rstrip('/')}/{rng.choice(['a', 'item', 'x/y'])}{rng.randint(1, 999)}"
+    leaf = f"{rng.choice(['a', 'item', 'x/y'])}{rng.randint(1, 999)}"
+    path = section if rng.random() < 0.3 else f"{section.rstrip('/')}/{leaf}"
     if rng.random() < 0.2:
         path += f"?q={rng.randint(1, 99)}&page=2"
     agent = rng.choice(AGENTS).replace('"', '\\"')

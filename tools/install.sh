@@ -32,11 +32,14 @@ fi
 
 # Python: a venv, reinstalled only when the pinned requirements change.
 stamp=.venv/.requirements.sha
-wanted=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+wanted=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "installing Python packages into .venv"
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+  # The `metrics-server` command (agents): an editable install of this checkout, built by the venv's own
+  # setuptools (no download), so it always runs the code in the tree.
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$wanted" > "$stamp"
 fi
 

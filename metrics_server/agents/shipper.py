@@ -92,7 +92,8 @@ class Shipper:
         return self.thread is not None
 
     def to_json(self) -> list:
-        return [[name, [list(pair) for pair in labels], ts, value] for (name, labels, ts), value in self.pending.items()]
+        return [[name, [list(pair) for pair in labels], ts, value]
+                for (name, labels, ts), value in self.pending.items()]
 
     def restore(self, saved: list) -> None:
         self.put((name, tuple(tuple(pair) for pair in labels), ts, value) for name, labels, ts, value in saved)
