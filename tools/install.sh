@@ -13,6 +13,9 @@ debian_packages=(nginx maven openjdk-17-jre-headless python3-venv)
 # The real senders the protocol tests drive (tests/protocols): Prometheus and node-exporter (remote_write),
 # vmagent (in victoria-metrics), the influx CLI, collectd (write_graphite).
 [ "$level" = base ] || debian_packages+=(prometheus prometheus-node-exporter influxdb-client collectd-core)
+# logrotate: the tail agent's tests rotate logs with the real program; goaccess: its parse-rate benchmark's peer.
+[ "$level" = base ] || debian_packages+=(logrotate)
+if [ "$level" = bench ]; then debian_packages+=(goaccess); fi
 
 missing=()
 for package in "${debian_packages[@]}"; do

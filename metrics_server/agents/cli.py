@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--poll", type=positive(float), default=0.2, help="seconds between reads when idle (default 0.2)")
     t.add_argument("--flush-timeout", type=positive(float), default=10.0,
                    help="seconds to send what waits when stopping (default 10)")
+    t.add_argument("--once", action="store_true",
+                   help="stop at the end of the file (with --from-start: import or replay a whole log)")
     t.add_argument("--duration", type=positive(float), help="stop after this many seconds (default: run until stopped)")
 
     s = commands.add_parser("simulate", help="send N metrics every interval, concurrently (the Go seed's simulator)",

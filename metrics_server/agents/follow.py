@@ -46,6 +46,7 @@ class Follower:
         self.draining: list[Open] = []
         self.started = False
         self.rotations = self.truncations = 0
+        self.notices: list[str] = []  # what happened to the file, for the monitor to print (then cleared)
 
     def _open(self, path: Path, offset: int | None) -> Open | None:
         try:
@@ -105,26 +106,33 @@ class Follower:
         return None
 
     def read(self) -> list[bytes]:
-        """One poll: chunks of complete lines, oldest file first; never raises for a missing file."""
-        chunks = []
-        for old in list(self.draining):
-            data = self._read(old, final=self.clock() - old.last_data > self.grace)
-            if data:
-                chunks.append(data)
-            elif self.clock() - old.last_data > self.grace:
-                self._close(old)
-                self.draining.remove(old)
+        """One poll: chunks of complete lines, oldest file first; never raises for a missing file. The path is
+        checked before reading, so a truncated file is never read at its stale offset."""
         if self.current is None:
             # At start (no saved position) a file that exists is joined at its end unless --from-start;
             # a file that appears later is new, so all of it is read.
-            self.current = self._open(self.path, None if not self.started and not self.from_start else 0)
+            joining = not self.started and not self.from_start
+            self.current = self._open(self.path, None if joining else 0)
+            if self.current is not None:
+                where = f"its end (offset {self.current.offset})" if joining else "its start"
+                self.notices.append(f"{self.path}: reading from {where}")
             self.started = True
-            if self.current is None:
-                return chunks
-        data = self._read(self.current)
-        if data:
-            chunks.append(data)
-        self._check_path()
+        else:
+            self._check_path()
+        chunks = []
+        for old in list(self.draining):
+            quiet = self.clock() - old.last_data > self.grace
+            data = self._read(old, final=quiet)
+            if data:
+                chunks.append(data)
+            if quiet:  # nothing for `grace` seconds, and the last unterminated line (if any) taken: done
+                self.notices.append(f"{self.path}: finished the rotated file at offset {old.offset}")
+                self._close(old)
+                self.draining.remove(old)
+        if self.current is not None:
+            data = self._read(self.current)
+            if data:
+                chunks.append(data)
         return chunks
 
     def _check_path(self) -> None:
@@ -137,12 +145,17 @@ class Follower:
             self.rotations += 1
             self.draining.append(f)
             self.current = self._open(self.path, 0)
+            self.notices.append(f"{self.path}: rotated (a new file); draining the old one from offset {f.offset}, "
+                                "reading the new one from its start")
         elif st.st_size < f.offset or (f.fingerprint and os.pread(f.fd, len(f.fingerprint), 0) != f.fingerprint):
             self.truncations += 1
             copy = self._find_copy(f)
             if copy:
                 copy.last_data = self.clock()
                 self.draining.append(copy)
+            self.notices.append(f"{self.path}: truncated at offset {f.offset} (copytruncate); "
+                                + ("reading its copy from there, then " if copy else "no copy found; ")
+                                + "reading the log again from 0")
             f.offset, f.fingerprint = 0, b""
 
     @property
@@ -164,6 +177,7 @@ class Follower:
             found = self._find_inode(old["dev"], old["ino"], old["offset"])
             if found:
                 self.draining.append(found)
+                self.notices.append(f"{self.path}: still draining a rotated file from offset {found.offset}")
         cur = saved.get("current")
         if cur is None:
             return
@@ -174,12 +188,16 @@ class Follower:
             st = os.fstat(opened.fd)
             if st.st_size >= cur["offset"] and os.pread(opened.fd, len(fingerprint), 0) == fingerprint:
                 opened.offset = cur["offset"]
+                self.notices.append(f"{self.path}: resuming at the saved offset {opened.offset}")
             else:  # truncated while we were stopped
                 self.truncations += 1
                 gone = Open(-1, cur["dev"], cur["ino"], cur["offset"], fingerprint)
                 copy = self._find_copy(gone)
                 if copy:
                     self.draining.append(copy)
+                self.notices.append(f"{self.path}: truncated while stopped; "
+                                    + ("reading its copy from the saved offset, then " if copy else "")
+                                    + "reading the log from 0")
                 opened.fingerprint = b""
             self.current = opened
             return
@@ -187,6 +205,9 @@ class Follower:
         if old:
             self.rotations += 1
             self.draining.append(old)
+        self.notices.append(f"{self.path}: rotated while stopped; "
+                            + (f"draining the old file from the saved offset {old.offset}, then " if old else "")
+                            + "reading the log from its start")
         self.current = opened
 
     def close(self) -> None:

@@ -51,6 +51,7 @@ class Monitor:
             self.shipper = Shipper(client, max_points=args.buffer_points, definitions=DEFINITIONS)
         self.started = clock()
         self.stopping = False
+        self.notice = ""
         self.screen = args.view == "screen" or (args.view == "auto" and out.isatty())
 
     # -- state file -------------------------------------------------------------------------------------------
@@ -89,6 +90,10 @@ class Monitor:
         for chunk in self.follower.read():
             self.traffic.add(chunk, self.clock())
             total += len(chunk)
+        for notice in self.follower.notices:
+            self.notice = notice
+            self.say(notice)
+        self.follower.notices.clear()
         return total
 
     def tick(self, now: float) -> None:
@@ -131,6 +136,8 @@ class Monitor:
         if s:
             rows.append(f"server {s.client.url}: {s.sent:,} points sent · {len(s.pending):,} buffered · "
                         f"{s.dropped:,} dropped" + (f" · last error: {s.last_error}" if s.last_error else ""))
+        if self.notice:
+            rows.append("file: " + self.notice)
         if self.traffic.last_malformed is not None:
             rows.append("last malformed line: " + self.traffic.last_malformed[:100].decode("utf-8", "replace"))
         return rows
@@ -144,7 +151,11 @@ class Monitor:
             self.out.write("\x1b[H\x1b[2J" + text + "\n")
             self.out.flush()
         elif self.args.view != "none":
-            print(line(now, info, self.alert), file=self.out, flush=True)
+            shipped = (f"; server: {self.shipper.sent} sent, {len(self.shipper.pending)} buffered, "
+                       f"{self.shipper.dropped} dropped" + (f" ({self.shipper.last_error})"
+                                                            if self.shipper.last_error else "")
+                       if self.shipper else "")
+            print(line(now, info, self.alert) + shipped, file=self.out, flush=True)
 
     def run(self) -> int:
         """Loop until SIGTERM/SIGINT (or --duration); the last bins are pushed and the state written on the way out."""
@@ -156,6 +167,8 @@ class Monitor:
         end = now + self.args.duration if self.args.duration else None
         while not self.stopping and (end is None or now < end):
             got = self.read()
+            if self.args.once and got == 0 and not self.follower.draining:
+                break
             now = self.clock()
             if now >= next_tick:
                 self.tick(now)

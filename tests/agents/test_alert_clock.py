@@ -1,0 +1,39 @@
+"""The alert through the whole monitor on a real file, with an injected clock: exact trigger and recovery times."""
+import io
+
+from bench.accesslog import line
+from metrics_server.agents.alert import clock_text
+from metrics_server.agents.cli import build_parser
+from metrics_server.agents.tail import Monitor
+
+T0 = 1_800_000_000  # a whole second, so ticks fall on whole seconds
+
+
+def test_alert_triggers_and_recovers_at_the_ticks_the_log_timestamps_imply(tmp_path):
+    """30 lines/s for 20 s, threshold 20 req/s over 5 s. The tick at T0+4 sees 4 full seconds (120 hits, 24/s):
+    it fires. Traffic stops after T0+19; the tick at T0+22 sees 3 seconds (90 hits, 18/s): it recovers,
+    with no line arriving (the clock tick does it)."""
+    import random
+    log, alerts = tmp_path / "access.log", tmp_path / "alerts.txt"
+    log.touch()
+    args = build_parser().parse_args([
+        "tail", str(log), "--view", "lines", "--alert-window", "5", "--alert-threshold", "20", "--poll", "0.25",
+        "--alert-log", str(alerts), "--duration", "30"])
+    clock = {"now": float(T0)}
+    rng, written = random.Random(3), set()
+
+    def sleep(seconds):
+        clock["now"] += seconds
+        for second in range(T0, min(T0 + 20, int(clock["now"] - 0.5) + 1)):
+            if second not in written:  # a second's 30 lines land half a second after it starts
+                written.add(second)
+                with open(log, "a") as f:
+                    f.write("".join(line(rng, second) for _ in range(30)))
+
+    out = io.StringIO()
+    assert Monitor(args, clock=lambda: clock["now"], sleep=sleep, out=out).run() == 0
+    expected = [f"High traffic generated an alert - hits = 24, triggered at {clock_text(T0 + 4)}",
+                f"High traffic alert recovered - hits = 18, recovered at {clock_text(T0 + 22)}"]
+    printed = [row for row in out.getvalue().splitlines() if row.startswith("High traffic")]
+    assert printed == expected
+    assert alerts.read_text().splitlines() == expected
