@@ -40,3 +40,33 @@ def write_file(path, lines: int, start: float, per_second: int, seed: int = 1, r
     with open(path, "w") as out:
         for i in range(lines):
             out.write(line(rng, start + i // per_second, request_time=request_time))
+
+
+def generate(path, rate: int, seconds: float, seed: int = 1) -> dict[int, int]:
+    """Append `rate` lines a second for `seconds`, stamped with the current time, in 10 ms slices (as a busy
+    server writes them); returns the lines written per log second."""
+    rng, per_second, written = random.Random(seed), {}, 0
+    start = time.time()
+    with open(path, "a") as out:
+        while (now := time.time()) < start + seconds:
+            due = int((now - start) * rate) - written
+            if due > 0:
+                second = int(now)
+                out.write("".join(line(rng, second) for _ in range(due)))
+                out.flush()
+                per_second[second] = per_second.get(second, 0) + due
+                written += due
+            time.sleep(0.01)
+    return per_second
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m bench.accesslog", description=generate.__doc__)
+    parser.add_argument("path")
+    parser.add_argument("--rate", type=int, default=7000)
+    parser.add_argument("--seconds", type=float, default=30)
+    options = parser.parse_args()
+    print(json.dumps(generate(options.path, options.rate, options.seconds)))
