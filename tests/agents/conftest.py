@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.parse
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -60,7 +60,6 @@ class Server:
 
 
 def parse_ts(value) -> float:
-    from datetime import datetime
     return value / 1000 if isinstance(value, (int, float)) else datetime.fromisoformat(value).timestamp()
 
 
@@ -159,7 +158,3 @@ def wait_for(predicate, timeout: float = 60, what: str = "condition"):
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{random.randrange(1 << 30):x}"
-
-
-def query(url: str, **params) -> str:
-    return url + "?" + urllib.parse.urlencode(params)

@@ -21,6 +21,16 @@ def append(path, *texts: str) -> None:
         f.write("".join(texts))
 
 
+def saved_after_reading(log, text: str) -> dict:
+    """A follower's state after reading `text` from the start, the follower then stopped."""
+    append(log, text)
+    first = Follower(log, from_start=True)
+    assert lines(first) == text.encode().splitlines()
+    saved = first.state()
+    first.close()
+    return saved
+
+
 def test_joins_at_the_end_and_reads_only_complete_lines(tmp_path):
     log = tmp_path / "access.log"
     append(log, "old 1\nold 2\n")
@@ -101,11 +111,7 @@ def test_truncated_and_grown_back_past_the_offset_is_noticed_by_the_fingerprint(
 
 def test_restart_continues_at_the_saved_offset(tmp_path):
     log = tmp_path / "access.log"
-    append(log, "1\n2\n")
-    first = Follower(log, from_start=True)
-    assert lines(first) == [b"1", b"2"]
-    saved = first.state()
-    first.close()
+    saved = saved_after_reading(log, "1\n2\n")
     append(log, "3\n")
     second = Follower(log)
     second.restore(saved)
@@ -114,11 +120,7 @@ def test_restart_continues_at_the_saved_offset(tmp_path):
 
 def test_restart_after_a_rotation_while_stopped_drains_the_rotated_file_first(tmp_path):
     log = tmp_path / "access.log"
-    append(log, "1\n")
-    first = Follower(log, from_start=True)
-    assert lines(first) == [b"1"]
-    saved = first.state()
-    first.close()
+    saved = saved_after_reading(log, "1\n")
     append(log, "2\n")
     os.rename(log, tmp_path / "access.log.1")
     append(log, "3\n")
@@ -130,11 +132,7 @@ def test_restart_after_a_rotation_while_stopped_drains_the_rotated_file_first(tm
 
 def test_restart_after_a_copytruncate_while_stopped_reads_the_copy_then_the_log(tmp_path):
     log = tmp_path / "access.log"
-    append(log, "line 1\n")
-    first = Follower(log, from_start=True)
-    assert lines(first) == [b"line 1"]
-    saved = first.state()
-    first.close()
+    saved = saved_after_reading(log, "line 1\n")
     append(log, "line 2\n")
     (tmp_path / "access.log.1").write_bytes(log.read_bytes())
     log.write_text("line 3 grown back past the old offset\n")

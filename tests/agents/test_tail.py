@@ -58,11 +58,17 @@ def joined(agent):
              timeout=60, what="the agent to open the log")
 
 
+def begin(prefix, tmp_path, log, server, agents, *extra):
+    """An agent that has opened the log under a fresh `log` label, a writer, and a base second 10 min ago."""
+    name = unique_name(prefix)
+    agent = start(agents, tmp_path, log, server, name, *extra)
+    joined(agent)
+    return agent, name, Writer(log), int(time.time()) - 600
+
+
 def test_appends_are_counted_once_per_log_second_and_half_lines_wait_for_their_end(tmp_path, log, running_server,
                                                                                    agents):
-    name, writer, base = unique_name("append"), Writer(log), int(time.time()) - 600
-    agent = start(agents, tmp_path, log, running_server, name)
-    joined(agent)
+    agent, name, writer, base = begin("append", tmp_path, log, running_server, agents)
     for i in range(6):
         writer.write(40 + i, base + i)
     text = line(writer.rng, base + 6)
@@ -90,9 +96,7 @@ def test_a_log_that_does_not_exist_yet_is_read_whole_once_it_appears(tmp_path, r
 
 
 def test_rename_and_create_rotation_by_logrotate_loses_and_repeats_nothing(tmp_path, log, running_server, agents):
-    name, writer, base = unique_name("rename"), Writer(log), int(time.time()) - 600
-    agent = start(agents, tmp_path, log, running_server, name)
-    joined(agent)
+    agent, name, writer, base = begin("rename", tmp_path, log, running_server, agents)
     writer.write(100, base)
     logrotate(tmp_path, log, "create")
     writer.write(50, base + 1, path=tmp_path / "access.log.1")  # written to the old file before the reopen
@@ -105,9 +109,7 @@ def test_rename_and_create_rotation_by_logrotate_loses_and_repeats_nothing(tmp_p
 
 
 def test_copytruncate_rotation_by_logrotate_loses_and_repeats_nothing(tmp_path, log, running_server, agents):
-    name, writer, base = unique_name("copytruncate"), Writer(log), int(time.time()) - 600
-    agent = start(agents, tmp_path, log, running_server, name)
-    joined(agent)
+    agent, name, writer, base = begin("copytruncate", tmp_path, log, running_server, agents)
     writer.write(100, base)
     assert_counted(running_server, name, writer)
     writer.write(80, base + 1)  # very likely still unread when the copy is taken: found again in the copy
@@ -119,9 +121,7 @@ def test_copytruncate_rotation_by_logrotate_loses_and_repeats_nothing(tmp_path, 
 
 
 def test_kill_9_and_restart_from_the_state_file_loses_and_repeats_nothing(tmp_path, log, running_server, agents):
-    name, writer, base = unique_name("restart"), Writer(log), int(time.time()) - 600
-    agent = start(agents, tmp_path, log, running_server, name)
-    joined(agent)
+    agent, name, writer, base = begin("restart", tmp_path, log, running_server, agents)
     stop = threading.Event()
 
     def write():  # 20 log seconds of 200 lines, written over about 4 s, while the agent is killed and restarted
@@ -149,9 +149,7 @@ def test_kill_9_and_restart_from_the_state_file_loses_and_repeats_nothing(tmp_pa
 
 def test_server_down_and_back_buffers_then_sends_everything_once(tmp_path, log, agent_server, agents):
     agent_server.start()
-    name, writer, base = unique_name("outage"), Writer(log), int(time.time()) - 600
-    agent = start(agents, tmp_path, log, agent_server, name)
-    joined(agent)
+    agent, name, writer, base = begin("outage", tmp_path, log, agent_server, agents)
     writer.write(60, base)
     assert_counted(agent_server, name, writer)
     agent_server.stop()
@@ -176,9 +174,7 @@ def cpu_seconds(pid: int) -> float:
 
 @pytest.mark.slow
 def test_7000_lines_a_second_for_30_seconds_every_line_counted_once(tmp_path, log, running_server, agents):
-    name = unique_name("load")
-    agent = start(agents, tmp_path, log, running_server, name, "--interval", "2")
-    joined(agent)
+    agent, name, _, _ = begin("load", tmp_path, log, running_server, agents, "--interval", "2")
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "bench.accesslog", str(log), "--rate", "7000", "--seconds", "30"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
