@@ -3,7 +3,7 @@ PY := .venv/bin/python
 NODES ?= 1
 INSTANCES ?= 4
 
-.PHONY: up down status deps test test-unit lint demo bench cluster-up clean
+.PHONY: up down status deps test test-unit lint demo simulate tail bench bench-tail cluster-up clean
 
 up: deps  ## install what is missing, start Cassandra, the schema, the instances and nginx; print the URL
 	@$(PY) -m tools.stack up --nodes $(NODES) --instances $(INSTANCES)
@@ -38,9 +38,19 @@ lint:  ## ruff over the Python tree (ruff.toml), ESLint over the frontend (front
 demo: deps  ## load a realistic month of demo data into the running stack
 	@$(PY) -m tools.demo --url http://127.0.0.1:8080
 
+simulate: deps  ## send 20 metrics every 300 ms to the running stack (DURATION=seconds, default until Ctrl-C)
+	@.venv/bin/metrics-server simulate --url http://127.0.0.1:8080 $(if $(DURATION),--duration $(DURATION),)
+
+tail: deps  ## the console view of the running stack's nginx access log (`make up` already pushes its metrics)
+	@.venv/bin/metrics-server tail var/log/nginx-access.log --format metrics_server
+
 bench:  ## benchmarks against InfluxDB and VictoriaMetrics (QUICK=1 for a small run)
 	@tools/install.sh bench
 	@$(PY) -m bench.run $(if $(QUICK),--quick,)
+
+bench-tail:  ## the tail agent's parse rate beside GoAccess on the same 1M-line log (writes bench/TAIL_RESULTS.md)
+	@tools/install.sh bench
+	@$(PY) -m bench.tail
 
 clean: down  ## stop the stack and delete its data
 	rm -rf var

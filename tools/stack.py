@@ -44,6 +44,7 @@ class Stack:
     durable_system: bool = False
     frontend: Path = ROOT / "frontend" / "dist"
     env: dict[str, str] = field(default_factory=dict)
+    monitor: bool = False  # run `metrics-server tail` on nginx's access log, pushing to this stack (make up)
 
     @property
     def backend_ports(self) -> list[int]:
@@ -226,10 +227,30 @@ def up(stack: Stack) -> None:
     wait_http(f"{stack.url}/api/health", ok_statuses=(200,))
     if stack.graphite_port:
         start_graphite(stack)
+    if stack.monitor:
+        start_monitor(stack)
+
+
+def start_monitor(stack: Stack) -> None:
+    """The tail agent on nginx's access log, pushing its metrics through nginx to the stack itself: the demo
+    monitors itself. Its state file makes a second `make up` continue where the last one stopped."""
+    pid_file = stack.run_dir / "tail-nginx.pid"
+    if pidfile.running(pid_file):
+        return
+    log = open(stack.log_dir / "tail-nginx.log", "ab")
+    command = [str(ROOT / ".venv" / "bin" / "metrics-server"), "tail", str(stack.log_dir / "nginx-access.log"),
+               "--format", "metrics_server", "--name", "nginx", "--url", stack.url,
+               "--state-file", str(stack.run_dir / "tail-nginx.state"),
+               "--alert-log", str(stack.log_dir / "alerts.log"), "--view", "lines", "--refresh", "60"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               start_new_session=True)
+    pid_file.write_text(str(process.pid))
 
 
 def down(stack: Stack) -> None:
-    """Stop nginx, every instance and every Cassandra node this stack started; data stays."""
+    """Stop the log monitor (its last push goes through nginx), nginx, every instance and every Cassandra node
+    this stack started; data stays."""
+    pidfile.stop(stack.run_dir / "tail-nginx.pid")
     pidfile.stop(stack.run_dir / "nginx.pid", signal.SIGQUIT)
     pidfile.stop(stack.run_dir / "graphite.pid")
     for pid_file in sorted(stack.run_dir.glob("backend-*.pid")):
@@ -246,6 +267,8 @@ def status(stack: Stack) -> list[tuple[str, int | None]]:
     rows.append((f"nginx {stack.url}", pidfile.running(stack.run_dir / "nginx.pid")))
     if stack.graphite_port:
         rows.append((f"graphite 127.0.0.1:{stack.graphite_port}", pidfile.running(stack.run_dir / "graphite.pid")))
+    if stack.monitor:
+        rows.append(("metrics-server tail (nginx's access log)", pidfile.running(stack.run_dir / "tail-nginx.pid")))
     return rows
 
 
@@ -269,7 +292,7 @@ def main(argv: list[str]) -> int:
                          args.log_dir, args.frontend_root, args.max_body, args.rate_limit), end="")
         return 0
     stack = Stack(nodes=args.nodes, instances=args.instances, port=args.port,
-                  graphite_port=int(os.environ.get("METRICS_SERVER_GRAPHITE_PORT") or 2003))
+                  graphite_port=int(os.environ.get("METRICS_SERVER_GRAPHITE_PORT") or 2003), monitor=True)
     try:
         if args.command == "up":
             up(stack)

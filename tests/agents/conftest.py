@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from bench.accesslog import line
+from tools import pidfile
 from tools import stack as stacks
 
 OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "0"))
@@ -38,7 +39,7 @@ class Server:
         stacks.wait_http(f"{self.url}/api/health", timeout=120, ok_statuses=(200,))
 
     def stop(self) -> None:
-        stacks.stop_pid(self.pid_file)
+        pidfile.stop(self.pid_file)
 
     def requests_per_second(self, log: str, start: int, end: int) -> dict[int, float]:
         """Stored http_requests of one log summed per timestamp (s): what the agent counted, as the server has it."""
