@@ -36,7 +36,7 @@ class Server:
         for folder in (self.stack.run_dir, self.stack.log_dir):
             folder.mkdir(parents=True, exist_ok=True)
         stacks.start_instance(self.stack, self.port)
-        stacks.wait_http(f"{self.url}/api/health", timeout=120, ok_statuses=(200,))
+        stacks.wait_http(f"{self.url}/api/health", timeout=300, ok_statuses=(200,))
 
     def stop(self) -> None:
         pidfile.stop(self.pid_file)
@@ -145,15 +145,15 @@ class Writer:
         return sum(self.per_second.values())
 
 
-def wait_for(predicate, timeout: float = 60, what: str = "condition"):
-    """Poll until predicate() is truthy (returns it); fails with `what` after the timeout."""
+def wait_for(predicate, timeout: float = 60, what: str = "condition", detail=lambda: ""):
+    """Poll until predicate() is truthy (returns it); fails with `what` (and `detail()`) after the timeout."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{detail()}")
         time.sleep(0.1)
 
 

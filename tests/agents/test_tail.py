@@ -24,7 +24,7 @@ def start(agents, tmp_path, log, server, name, *extra):
                   *OPTIONS, *extra)
 
 
-def assert_counted(server, name, writer, timeout=90):
+def assert_counted(server, name, writer, timeout=180):
     """Wait until the server holds, for every log second, exactly the lines written in it."""
     lo, hi = min(writer.per_second) - 60, max(writer.per_second) + 60
     deadline = time.monotonic() + timeout
@@ -159,7 +159,8 @@ def test_server_down_and_back_buffers_then_sends_everything_once(tmp_path, log, 
             time.sleep(0.3)
         # the view line reports what waits and why: "...; server: 540 sent, 325 buffered, 0 dropped (...refused)"
         wait_for(lambda: re.search(r" [1-9][0-9]* buffered, 0 dropped \(.*refused", agent.text()), timeout=30,
-                 what="the agent to report points buffered while the server is unreachable")
+                 what="the agent to report points buffered while the server is unreachable",
+                 detail=lambda: agent.text()[-2000:])
     finally:
         agent_server.start()
     assert_counted(agent_server, name, writer)
