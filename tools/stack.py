@@ -231,7 +231,7 @@ def up(stack: Stack) -> None:
         start_monitor(stack)
 
 
-def start_monitor(stack: Stack) -> None:
+def start_monitor(stack: Stack, refresh: float = 60) -> None:
     """The tail agent on nginx's access log, pushing its metrics through nginx to the stack itself: the demo
     monitors itself. Its state file makes a second `make up` continue where the last one stopped."""
     pid_file = stack.run_dir / "tail-nginx.pid"
@@ -241,7 +241,8 @@ def start_monitor(stack: Stack) -> None:
     command = [str(ROOT / ".venv" / "bin" / "metrics-server"), "tail", str(stack.log_dir / "nginx-access.log"),
                "--format", "metrics_server", "--name", "nginx", "--url", stack.url,
                "--state-file", str(stack.run_dir / "tail-nginx.state"),
-               "--alert-log", str(stack.log_dir / "alerts.log"), "--view", "lines", "--refresh", "60"]
+               "--alert-log", str(stack.log_dir / "alerts.log"), "--server-rule", "--view", "lines",
+               "--refresh", str(refresh)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                start_new_session=True)
     pid_file.write_text(str(process.pid))

@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--alert-threshold", type=positive(float), default=10.0,
                    help="alert when the average req/s over the alert window exceeds this (default 10)")
     t.add_argument("--alert-window", type=positive(float), default=120.0, help="seconds (default 120)")
+    t.add_argument("--server-rule", action="store_true",
+                   help="also install the same alert as a rule group on the server (PUT /api/alerts/rules/"
+                        "metrics-server-tail-NAME), so it shows on the dashboard and notifies")
     t.add_argument("--alert-log", help="append every alert and recovery message to this file")
     t.add_argument("--max-sections", type=positive(int), default=200,
                    help="distinct sections tracked; later new ones count as (other) (default 200)")

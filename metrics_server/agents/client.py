@@ -110,6 +110,14 @@ class Client:
             reason = payload.get("error") if isinstance(payload, dict) else None
             raise SendError(f"defining {name}: HTTP {status}: {reason}", status)
 
+    def put_rule_group(self, group: dict) -> None:
+        """Create or replace an alert rule group on the server (PUT /api/alerts/rules/<name>)."""
+        path = "/api/alerts/rules/" + urllib.parse.quote(group["name"], safe="")
+        status, payload = self.request("PUT", path, orjson.dumps(group))
+        if status >= 300:
+            reason = payload.get("error") if isinstance(payload, dict) else None
+            raise SendError(f"rule group {group['name']}: HTTP {status}: {reason}", status)
+
     def close(self) -> None:
         if self.connection is not None:
             self.connection.close()

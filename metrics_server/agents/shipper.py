@@ -13,13 +13,16 @@ from metrics_server.agents.client import Client, SendError
 class Shipper:
     """Buffers points and ships them in batches, retrying with backoff while the server is unreachable."""
 
-    def __init__(self, client: Client, max_points: int = 200_000, batch: int = 20_000, definitions=(),
+    def __init__(self, client: Client, max_points: int = 200_000, batch: int = 20_000, setup=(),
                  clock=time.monotonic):
         self.client, self.max_points, self.batch, self.clock = client, max_points, batch, clock
-        self.definitions = list(definitions)  # (name, type, label keys, unit, description), sent once
+        # Requests made once before the first points (metric definitions, the alert rule): a step the server
+        # refuses for good (a 4xx) is reported and skipped, one that may succeed later is retried.
+        self.setup = list(setup)
         self.pending: dict[tuple, object] = {}
         self.sent = self.dropped = self.rejected = self.failures = 0
         self.last_error: str | None = None
+        self.refused: list[str] = []  # setup steps the server refused (printed by the monitor)
         self.retry_at = 0.0
         self.backoff = 0.5
         self.thread: threading.Thread | None = None
@@ -37,9 +40,14 @@ class Shipper:
 
     def _send(self, batch) -> None:
         try:
-            while self.definitions:
-                self.client.define(*self.definitions[0])
-                self.definitions.pop(0)
+            while self.setup:
+                try:
+                    self.setup[0](self.client)
+                except SendError as error:
+                    if error.retryable:
+                        raise
+                    self.refused.append(str(error))
+                self.setup.pop(0)
             self.client.send([(*key, value) for key, value in batch])
             self.outcome = None
         except SendError as error:

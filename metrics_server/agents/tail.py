@@ -35,6 +35,21 @@ DEFINITIONS = [
 ]
 
 
+def server_rule(log: str, threshold: float, window: float, interval: float) -> dict:
+    """The console's alert as a rule group for the server's evaluator (the alerting API): the same window and
+    threshold over the pushed http_requests, so it also shows on the dashboard and notifies. Evaluated a push
+    interval (+5 s) behind, when that window's bins have arrived."""
+    seconds = int(window)
+    name = log.replace("\\", "\\\\").replace('"', '\\"')
+    return {"name": f"metrics-server-tail-{log}", "interval": "10s", "query_offset": f"{int(interval) + 5}s",
+            "rules": [{"alert": "HighTraffic",
+                       "expr": f'sum(sum_over_time(http_requests{{log="{name}"}}[{seconds}s])) / {seconds} '
+                               f"> {threshold:g}",
+                       "labels": {"severity": "warning", "log": log},
+                       "annotations": {"summary": "High traffic generated an alert - hits = {{ $value }}",
+                                       "description": f"{log}: average req/s over {seconds}s above {threshold:g}"}}]}
+
+
 class Monitor:
     """The tail agent's state and loop; `clock` (epoch seconds) and `sleep` are injectable for tests."""
 
@@ -48,7 +63,11 @@ class Monitor:
         self.shipper = None
         if args.url:
             client = Client(args.url, token=args.token, timeout=args.timeout)
-            self.shipper = Shipper(client, max_points=args.buffer_points, definitions=DEFINITIONS)
+            setup = [lambda c, d=d: c.define(*d) for d in DEFINITIONS]
+            if args.server_rule:
+                rule = server_rule(self.log, args.alert_threshold, args.alert_window, args.interval)
+                setup.append(lambda c: c.put_rule_group(rule))
+            self.shipper = Shipper(client, max_points=args.buffer_points, setup=setup)
         self.started = clock()
         self.stopping = False
         self.notice = ""
@@ -94,6 +113,9 @@ class Monitor:
             self.notice = notice
             self.say(notice)
         self.follower.notices.clear()
+        while self.shipper and self.shipper.refused:
+            self.notice = "server refused: " + self.shipper.refused.pop(0)
+            self.say(self.notice)
         return total
 
     def tick(self, now: float) -> None:

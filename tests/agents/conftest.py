@@ -6,6 +6,7 @@ stopped by the tests that need it (the server-down test stops it on purpose), al
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,8 +36,15 @@ class Server:
     def start(self) -> None:
         for folder in (self.stack.run_dir, self.stack.log_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        if not pidfile.running(self.pid_file) and port_taken(self.port):
+            raise RuntimeError(f"port {self.port} is taken by a process this session did not start "
+                               "(an instance left by an interrupted run?)")
         stacks.start_instance(self.stack, self.port)
-        stacks.wait_http(f"{self.url}/api/health", timeout=300, ok_statuses=(200,))
+        try:
+            stacks.wait_http(f"{self.url}/api/health", timeout=300, ok_statuses=(200,))
+        except RuntimeError as error:
+            log = (self.stack.log_dir / f"backend-{self.port}.log").read_text()[-3000:]
+            raise RuntimeError(f"{error}; the instance's log ends:\n{log}") from None
 
     def stop(self) -> None:
         pidfile.stop(self.pid_file)
@@ -58,6 +66,11 @@ class Server:
             cursor = response.headers.get("X-Next-Cursor")
             if not cursor:
                 return out
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def parse_ts(value) -> float:

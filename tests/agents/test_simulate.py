@@ -1,6 +1,7 @@
 """`metrics-server simulate` as a process: every shape stored on a real instance, errors counted and printed, and
 the bearer token sent on every request."""
 import http.server
+import re
 import subprocess
 import threading
 
@@ -15,18 +16,24 @@ def simulate(*options: str, timeout: float = 120) -> subprocess.CompletedProcess
 
 
 def test_every_shape_reaches_the_server_from_concurrent_senders(running_server):
+    """Every point the simulator says it sent is stored (a loaded machine may send fewer than 10 a metric in 3 s;
+    what is sent must arrive), each metric with its type."""
     prefix = unique_name("sim").replace("-", "_")
     result = simulate("--url", running_server.url, "--metrics", "6", "--interval", "0.3", "--duration", "3",
                       "--prefix", prefix)
     assert result.returncode == 0, result.stdout + result.stderr
     per_second = [row for row in result.stdout.splitlines() if "points/s" in row]
     assert len(per_second) >= 2 and all(", 0 errors" in row for row in per_second), result.stdout
+    sent = int(re.search(r"simulate: (\d+) points sent, 0 errors", result.stdout).group(1))
+    stored = 0
     for name, kind in metric_names(6, prefix):
         metric = requests.get(f"{running_server.url}/api/metrics/{name}", timeout=30).json()
         assert metric["type"] == {"counter": "counter", "enum": "enum", "histogram": "histogram"}.get(kind, "gauge")
         points = requests.get(f"{running_server.url}/api/metrics/{name}/data", params={"start_time": "-1h"},
                               timeout=30).json()
-        assert len(points) >= 5, f"{name}: {len(points)} points in 3 s at 300 ms"
+        assert points, f"{name}: no points"
+        stored += len(points)
+    assert stored == sent
     assert {kind for _, kind in metric_names(6, prefix)} == set(SHAPES)
 
 

@@ -10,7 +10,7 @@ from tools import stack as stacks
 
 
 def test_the_stack_monitors_its_own_nginx_access_log(live_stack):
-    stacks.start_monitor(live_stack)
+    stacks.start_monitor(live_stack, refresh=1)
     try:
         wait_for(lambda: "reading from its end" in (live_stack.log_dir / "tail-nginx.log").read_text(), timeout=60,
                  what="the monitor to open nginx's access log")
@@ -24,9 +24,17 @@ def test_the_stack_monitors_its_own_nginx_access_log(live_stack):
                                     timeout=30)
             return response.ok and sum(p["value"] for p in response.json() if p["labels"]["method"] == "GET")
 
-        assert wait_for(counted, timeout=90, what="the stack's own requests as http_requests") >= 25
-        times = requests.get(f"{live_stack.url}/api/metrics/http_request_seconds/data",
-                             params={"log": "nginx", "start_time": since, "limit": 10_000}, timeout=30).json()
-        assert times and all(parse_ts(p["timestamp"]) >= since for p in times)  # $request_time is in the format
+        wait_for(lambda: counted() >= 25, timeout=90, what="the stack's own 25 requests as http_requests")
+
+        def timed():  # the histogram goes in the push's second request, right after the gauges
+            response = requests.get(f"{live_stack.url}/api/metrics/http_request_seconds/data",
+                                    params={"log": "nginx", "start_time": since, "limit": 10_000}, timeout=30)
+            return response.ok and response.json()
+
+        times = wait_for(timed, timeout=60, what="request times ($request_time) as http_request_seconds",
+                         detail=lambda: (live_stack.log_dir / "tail-nginx.log").read_text()[-3000:])
+        assert all(parse_ts(p["timestamp"]) >= since and sum(p["buckets"].values()) >= 1 for p in times)
+        rule = requests.get(f"{live_stack.url}/api/alerts/rules/metrics-server-tail-nginx", timeout=30).json()
+        assert rule["rules"][0]["alert"] == "HighTraffic"  # the console's alert, also the server's
     finally:
         pidfile.stop(live_stack.run_dir / "tail-nginx.pid")

@@ -192,3 +192,20 @@ def test_7000_lines_a_second_for_30_seconds_every_line_counted_once(tmp_path, lo
           f"({100 * cpu / 30:.0f}% of a core), worst lag {worst:.1f}s")
     assert worst < 10, f"the agent fell {worst}s behind the log"
     assert agent.stop() == 0
+
+
+def test_the_console_alert_is_installed_as_a_server_rule_over_the_pushed_metrics(tmp_path, log, running_server,
+                                                                                 agents):
+    agent, name, writer, base = begin("rule", tmp_path, log, running_server, agents, "--server-rule",
+                                      "--alert-window", "60", "--alert-threshold", "3")
+    for i in range(5):
+        writer.write(30 + i, base + i)
+    assert_counted(running_server, name, writer)
+    group = requests.get(f"{running_server.url}/api/alerts/rules/metrics-server-tail-{name}", timeout=30).json()
+    expr = group["rules"][0]["expr"]
+    assert expr == f'sum(sum_over_time(http_requests{{log="{name}"}}[60s])) / 60 > 3'
+    # the rule's expression over the pushed data gives the console's figure: hits in the window / window seconds
+    answer = requests.get(f"{running_server.url}/api/v1/query", timeout=30, params={
+        "query": expr.rsplit(" > ", 1)[0], "time": base + 30}).json()
+    assert float(answer["data"]["result"][0]["value"][1]) == pytest.approx(writer.total / 60)
+    assert agent.stop() == 0
