@@ -91,10 +91,10 @@ export function TimeControls({ state, range, update, onRefresh, busy, updatedAt,
         ))}
       </div>
       <AbsoluteRange key={state.tz} range={range} onApply={(a, b) => update({ from: String(a), to: String(b), zoom: null, refresh: 'off' })} />
-      <button type="button" className="btn btn-small tz-switch" data-testid="tz" aria-label={`Times in ${zone}; switch`}
+      <button type="button" className="btn btn-small tz-switch" data-testid="tz" aria-label={`Times in ${state.tz === 'utc' ? 'UTC' : `local time (${zone})`}; switch`}
         title={`Times are shown in ${zone}; click for ${state.tz === 'utc' ? 'local time' : 'UTC'}`}
         onClick={() => update({ tz: state.tz === 'utc' ? 'local' : 'utc' })}>
-        {state.tz === 'utc' ? 'UTC' : zone}
+        {state.tz === 'utc' ? 'UTC' : 'local'}
       </button>
       <div className="refresh">
         <button type="button" className={`btn btn-icon${busy ? ' is-spinning' : ''}`} onClick={onRefresh}
