@@ -406,3 +406,34 @@ def test_times_show_in_utc_or_local_time_and_the_switch_is_in_the_url(browser, s
     queries = browser.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/api/query?'))")
     assert any("tz=UTC" in q for q in queries)
+
+
+def test_keyboard_shortcuts_and_the_dark_theme(browser, site_url, data):
+    browser.get(data.url(site_url, [data.cpu]))
+    main_chart(browser)
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("/")
+    wait(browser, lambda d: d.switch_to.active_element.get_attribute("aria-label") == "Search metrics",
+         message="'/' did not focus the search")
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    browser.execute_script("document.activeElement.blur()")
+    body.send_keys(Keys.ARROW_LEFT)
+    wait(browser, lambda d: query_of(d).get("to") == [str(data.end - (data.end - data.start) // 2)],
+         message="← did not pan back half a view")
+    body.send_keys("-")
+    wait(browser, lambda d: int(query_of(d)["to"][0]) - int(query_of(d)["from"][0]) == 2 * (data.end - data.start),
+         message="- did not zoom out twice")
+    focus = browser.execute_script("""
+        const b = document.querySelector('button[aria-label=Refresh]'); b.focus();
+        return getComputedStyle(b).outlineStyle + ' ' + getComputedStyle(b).outlineWidth""")
+    assert focus.startswith("solid") and not focus.endswith(" 0px"), focus
+
+    switch = browser.find_element(By.CSS_SELECTOR, ".theme-switch")
+    while "dark" not in switch.get_attribute("aria-label").split(" (")[0]:
+        switch.click()
+    assert browser.execute_script("return document.documentElement.dataset.theme") == "dark"
+    background = browser.execute_script("return getComputedStyle(document.querySelector('.panel')).backgroundColor")
+    assert background == "rgb(23, 28, 36)", background
+    browser.get(browser.current_url)  # the choice is kept
+    assert browser.execute_script("return document.documentElement.dataset.theme") == "dark"
+    browser.execute_script("localStorage.removeItem('metrics_server.theme')")
