@@ -180,8 +180,9 @@ class Monitor:
             print(line(now, info, self.alert) + shipped, file=self.out, flush=True)
 
     def run(self) -> int:
-        """Loop until SIGTERM/SIGINT (or --duration); the last bins are pushed and the state written on the way out."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        """Loop until SIGTERM/SIGINT/SIGHUP (or --duration); the last bins are pushed and the state written on the
+        way out."""
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self.stop)
         self.restore()
         now = self.clock()
