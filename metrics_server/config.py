@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from metrics_server.protocols.graphite import parse_template
+from metrics_server.model import MAX_BUCKETS
 
 ENV_PREFIX = "METRICS_SERVER_"
 CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
@@ -134,7 +135,7 @@ class ConfigSchema(Schema):
     max_series_per_metric = _int(1, 10_000_000, load_default=20_000)
     max_new_series_per_request = _int(1, 1_000_000, load_default=10_000)
     max_label_names_per_series = _int(1, 32, load_default=32)
-    max_buckets_per_point = _int(1, 10_000, load_default=256)
+    max_buckets_per_point = _int(1, MAX_BUCKETS, load_default=256)
     max_quantiles = _int(1, 100, load_default=20)
     max_query_series = _int(1, 1_000_000, load_default=1_000)
     max_query_cells = _int(1, 100_000_000, load_default=2_000_000)

@@ -11,6 +11,8 @@ LABEL_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
 REQUIRED_FIELD = {"gauge": "value", "counter": "value", "enum": "state", "histogram": "buckets"}
 EXTRA_COLUMN = {metric_type: column for metric_type, column in REQUIRED_FIELD.items() if column != "value"}
 
+MAX_BUCKETS = 10_000  # buckets of one histogram point, the most max_buckets_per_point may be set to
+
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
 ROLLUP_AGGS = ("avg", "min", "max", "sum", "count", "first", "last")
 AGGS = (*ROLLUP_AGGS, *PERCENTILES, "rate")

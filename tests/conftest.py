@@ -6,6 +6,7 @@ folder, so a `make up` stack on the default ports is never touched.
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import webtest
 
 from metrics_server.app import create_app
 from metrics_server.config import load_config
+from metrics_server.errors import StorageUnavailable
 from metrics_server.storage.cql_schema import apply_schema
 from metrics_server.storage.db import Database
 from tools import stack as stacks
@@ -64,7 +66,14 @@ def config(cassandra_node):
 def db(config):
     """One driver session for the test process, with the schema applied."""
     database = Database(config)
-    apply_schema(database)
+    for attempt in range(6):  # a just-started node on a loaded machine may miss the driver's 5 s connect timeout
+        try:
+            apply_schema(database)
+            break
+        except StorageUnavailable:
+            if attempt == 5:
+                raise
+            time.sleep(3)
     yield database
     database.close()
 

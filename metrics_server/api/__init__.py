@@ -17,12 +17,13 @@ from metrics_server.api import (
     query,
     remote_read,
     remote_write,
+    series,
 )
 
 
 def init_app(app: Flask) -> None:
     """Register every blueprint."""
-    for module in (health, metrics, data, query, enums, histograms, prom, alerts, dashboards, remote_write,
+    for module in (health, metrics, data, series, query, enums, histograms, prom, alerts, dashboards, remote_write,
                    remote_read):
         app.register_blueprint(module.blueprint, url_prefix="/api")
     for module in (influx, otlp):

@@ -74,13 +74,6 @@ def write():
     return json_response({"message": "Success", "id": written}, 201)
 
 
-@blueprint.get("/metrics/<name>/series")
-@documented("The label sets of a metric")
-def series(name: str):
-    """The label sets a metric has, for filter drop-downs."""
-    return json_response([labels for _, labels in registry().series(find_metric(name))])
-
-
 @dataclass
 class Raw:
     """Raw points of the matching series, as columns ordered by time, then series id: each point's series (an

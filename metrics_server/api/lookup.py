@@ -8,6 +8,7 @@ from metrics_server.storage.dashboards import DashboardStore
 from metrics_server.storage.points import PointStore
 from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups
+from metrics_server.storage.series_index import matchers_of
 
 
 def registry() -> Registry:
@@ -50,5 +51,4 @@ def matching_series(metric: Metric, filters: dict[str, list[str]]) -> list[tuple
     if unknown:
         raise ApiError(f"{unknown[0]}: not a label of metric '{metric.name}' "
                        f"(labels: {list(metric.label_keys)})", 400)
-    return [(sid, labels) for sid, labels in registry().series(metric)
-            if all(labels.get(key) in values for key, values in filters.items())]
+    return registry().select(metric, matchers_of(filters))

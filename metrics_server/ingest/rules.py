@@ -93,7 +93,8 @@ def admit(registry: Registry, plan: list[tuple[Metric, dict, Points]], config: d
     """Refuse a write that would create more new series than max_new_series_per_request, or take a metric past
     max_series_per_metric (a 400 naming the limit: nothing of the request is stored, nothing dropped silently).
     Known series cost nothing here; new ones one index look-up per 100."""
-    new = {metric.name: registry.unknown_series(metric, list(labels)) for metric, labels, _ in plan}
+    new = {metric.name: registry.unknown_series(metric, list(labels)) if registry.get(metric.name) else list(labels)
+           for metric, labels, _ in plan}  # a metric this request creates has only new series
     total = sum(len(sids) for sids in new.values())
     if total > config["max_new_series_per_request"]:
         raise ApiError(f"labels: the request would create {total} new series (at most "

@@ -4,24 +4,42 @@ Run once per deployment (make up, the compose schema job), not by every instance
 several processes can leave Cassandra's nodes disagreeing about the schema.
 """
 import sys
+from collections import defaultdict
 from typing import Any
 
 from metrics_server.config import ConfigError, load_config
 from metrics_server.storage.db import Database
+from metrics_server.storage.registry import Registry
 
 TABLES = (
     # One row per metric; the registry every request starts from.
     """CREATE TABLE IF NOT EXISTS {ks}.metrics (
         name text PRIMARY KEY, id uuid, type text, label_keys list<text>, unit text, description text,
         created_at timestamp, retention_days int, partition_hours int, open_labels boolean)""",
-    # The label sets of a metric, one partition per metric, so label filters never scan data.
-    """CREATE TABLE IF NOT EXISTS {ks}.series (
-        metric text, series_id text, labels frozen<map<text, text>>,
-        PRIMARY KEY (metric, series_id))""",
-    # The time buckets each series has data in: what a delete must drop and a range read must visit.
-    """CREATE TABLE IF NOT EXISTS {ks}.partitions (
-        metric text, series_id text, bucket timestamp,
-        PRIMARY KEY (metric, series_id, bucket))""",
+    # The series index (storage/series_index.py): every partition per metric and shard (16), so none holds more
+    # than a metric's series / 16 rows. The label sets of a metric, for listing and for selectors that name no
+    # value:
+    """CREATE TABLE IF NOT EXISTS {ks}.series_index (
+        metric text, shard int, series_id text, labels frozen<map<text, text>>,
+        PRIMARY KEY ((metric, shard), series_id))""",
+    # Postings: the series (with their labels) that have a label value, so `host="a"` reads only its own.
+    """CREATE TABLE IF NOT EXISTS {ks}.postings (
+        metric text, key text, value text, shard int, series_id text, labels frozen<map<text, text>>,
+        PRIMARY KEY ((metric, key, value, shard), series_id))""",
+    # The values of each label key, for drop-downs and for regex selectors.
+    """CREATE TABLE IF NOT EXISTS {ks}.label_values (
+        metric text, key text, shard int, value text,
+        PRIMARY KEY ((metric, key, shard), value))""",
+    # The time buckets in which a metric has points (a row per bucket): what a long range read visits.
+    """CREATE TABLE IF NOT EXISTS {ks}.metric_buckets (
+        metric text, bucket timestamp,
+        PRIMARY KEY (metric, bucket))""",
+    # The series with points in each bucket: what a delete must drop.
+    """CREATE TABLE IF NOT EXISTS {ks}.series_buckets (
+        metric text, bucket timestamp, shard int, series_id text,
+        PRIMARY KEY ((metric, bucket, shard), series_id))""",
+    # Data migrations done (by name), so that each runs once per keyspace.
+    """CREATE TABLE IF NOT EXISTS {ks}.migrations (name text PRIMARY KEY, done_at timestamp)""",
     # Raw points: a partition per metric + series + time bucket; a row per hour and write holds that write's
     # points of the hour as blobs (storage/codec.py). Retention by TTL; Zstd finds the shuffled blobs' runs.
     """CREATE TABLE IF NOT EXISTS {ks}.chunks (
@@ -97,7 +115,37 @@ def apply_schema(db: Database) -> list[str]:
     for statement in statements:
         session.execute(statement, timeout=60)
     session.cluster.control_connection.wait_for_schema_agreement()
+    migrate_series_index(db)
     return statements
+
+
+def migrate_series_index(db: Database) -> int:
+    """Copy a keyspace's series index of the layout before issue 14 (`series` and `partitions`, one partition
+    per metric each) into the sharded tables, once; returns the series copied. The old tables are left as they
+    were (nothing reads them any more; drop them when you like)."""
+    session = db.session
+    if session.execute(f"SELECT name FROM {db.keyspace}.migrations WHERE name = 'series_index_v2'").one():
+        return 0
+    old = {row.table_name for row in session.execute(
+        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (db.keyspace,))}
+    copied = 0
+    if {"series", "partitions"} <= old:
+        registry = Registry(db)
+        series: dict[str, dict] = defaultdict(dict)
+        for row in session.execute(f"SELECT metric, series_id, labels FROM {db.keyspace}.series"):
+            series[row.metric][row.series_id] = dict(row.labels or {})
+        partitions: dict[str, set] = defaultdict(set)
+        for row in session.execute(f"SELECT metric, series_id, toUnixTimestamp(bucket) AS bucket"
+                                   f" FROM {db.keyspace}.partitions"):
+            partitions[row.metric].add((row.series_id, row.bucket))
+        for name in sorted(set(series) | set(partitions)):
+            metric = registry.get(name)
+            if metric is not None:
+                registry.index(metric, series[name], partitions[name])
+                copied += len(series[name])
+    session.execute(f"INSERT INTO {db.keyspace}.migrations (name, done_at) VALUES ('series_index_v2',"
+                    f" toTimestamp(now()))")
+    return copied
 
 
 def main(argv: list[str]) -> int:

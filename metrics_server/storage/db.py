@@ -99,10 +99,12 @@ class Database:
             self._prepared[cql] = statement
         return statement
 
-    def execute_all(self, statements: list[tuple], failure: str, profile=EXEC_PROFILE_DEFAULT) -> list:
-        """Run (statement, values) pairs concurrently and return their results in order; when any fails, raise
-        StorageUnavailable with `failure` (what the caller could not do), how many failed and the first reason,
-        so that a client is never told that something was stored or read when it was not."""
+    def execute_all(self, statements: list[tuple], failure: str, profile=EXEC_PROFILE_DEFAULT,
+                    retries: int = 0) -> list:
+        """Run (statement, values) pairs concurrently and return their results in order; when any fails (after
+        `retries` more tries of the failed ones, for idempotent statements), raise StorageUnavailable with
+        `failure` (what the caller could not do), how many failed and the first reason, so that a client is never
+        told that something was stored or read when it was not."""
         if not statements:
             return []
         check_deadline()
@@ -114,6 +116,15 @@ class Database:
             results += execute_concurrent(self.session, statements[start:start + slice_size], concurrency=CONCURRENCY,
                                           raise_on_first_error=False, results_generator=False,
                                           execution_profile=profile)
+        for _ in range(retries):  # statements the caller knows to be idempotent: the failed ones once more
+            again = [position for position, (ok, _) in enumerate(results) if not ok]
+            if not again:
+                break
+            redone = execute_concurrent(self.session, [statements[position] for position in again],
+                                        concurrency=CONCURRENCY, raise_on_first_error=False, results_generator=False,
+                                        execution_profile=profile)
+            for position, result in zip(again, redone):
+                results[position] = result
         failures = [result for ok, result in results if not ok]
         if failures:
             raise StorageUnavailable(f"{failure} ({len(failures)} of {len(statements)} Cassandra requests failed): "

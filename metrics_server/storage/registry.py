@@ -1,4 +1,5 @@
-"""The metric registry and the series index: which metrics exist, and which label sets each one has."""
+"""The metric registry and the series index: which metrics exist, which label sets each one has, and which
+time buckets hold its points. Every index partition is bounded (storage/series_index.py says how and why)."""
 import hashlib
 import random
 import time
@@ -11,11 +12,22 @@ from cassandra.protocol import ErrorMessage
 
 from metrics_server.model import Metric
 from metrics_server.storage.db import RAW_PROFILE, READ_PROFILE, Database, unlogged_batches
+from metrics_server.storage.series_index import (
+    MAX_POSTING_VALUES,
+    SHARDS,
+    Matcher,
+    SelectionCache,
+    postings_plan,
+    shard_of_series,
+    shard_of_value,
+)
 
 CACHE_SECONDS = 5.0
 COUNT_SECONDS = 30.0
 LOOKUP_BATCH = 100
-INDEX_BATCH = 100
+INDEX_BATCH = 32  # rows per unlogged batch, sorted by partition so that most batches hold one or two
+INDEX_RETRIES = 2  # index rows are idempotent inserts: a batch that timed out is sent again (a 10,000-series
+# write on a loaded machine had 7 of 1,251 index batches time out)
 CAS_ATTEMPTS = 5
 CAS_WRITE_UNKNOWN = 0x1700  # protocol v5: a contended lightweight transaction whose outcome is not known
 DIRECT_BUCKETS = 31  # a read of up to this many buckets per series skips the partition index
@@ -41,7 +53,9 @@ class Registry:
         self.db = db
         self._metrics: dict[str, tuple[float, Metric | None]] = {}
         self._known_series: set[tuple[uuid.UUID, str]] = set()
+        self._known_buckets: set[tuple[uuid.UUID, int]] = set()
         self._counts: dict[str, tuple[float, int]] = {}
+        self.selections = SelectionCache()
 
     def all(self, search: str = "") -> list[Metric]:
         rows = self.db.session.execute(
@@ -94,37 +108,119 @@ class Registry:
         return self.get(metric.name, fresh=True)
 
     def delete(self, metric: Metric) -> int:
-        """Remove a metric, its series and every point partition it has; returns the partitions dropped."""
-        session = self.db.session
-        partitions = list(session.execute(self.db.prepare(
-            "SELECT series_id, bucket FROM {ks}.partitions WHERE metric = ?"), (metric.name,)))
-        drop = self.db.prepare("DELETE FROM {ks}.chunks WHERE metric = ? AND series_id = ? AND bucket = ?")
-        self.db.execute_all([(drop, (metric.name, row.series_id, row.bucket)) for row in partitions],
-                            f"deleting the points of {metric.name}")
-        for table in ("partitions", "series", "metrics"):
-            column = "name" if table == "metrics" else "metric"
-            session.execute(self.db.prepare(f"DELETE FROM {{ks}}.{table} WHERE {column} = ?"), (metric.name,))
-        self._metrics.pop(metric.name, None)
+        """Remove a metric, its series, its index and every point partition it has; returns the partitions
+        dropped (all found through the bounded index partitions, all deleted concurrently)."""
+        name = metric.name
+        buckets = self.metric_buckets(metric)
+        partitions = self.read_all([("SELECT series_id FROM {ks}.series_buckets WHERE metric = ? AND bucket = ?"
+                                     " AND shard = ?", (name, self.as_time(bucket), shard))
+                                    for bucket in buckets for shard in range(SHARDS)], bucket_of=buckets)
+        everything = self.series(metric, cached=False)
+        values = {(key, value, shard_of_series(sid)) for sid, labels in everything for key, value in labels.items()}
+        deletes = [("DELETE FROM {ks}.chunks WHERE metric = ? AND series_id = ? AND bucket = ?",
+                     (name, sid, self.as_time(bucket))) for sid, bucket in partitions]
+        deletes += [("DELETE FROM {ks}.postings WHERE metric = ? AND key = ? AND value = ? AND shard = ?",
+                     (name, key, value, shard)) for key, value, shard in values]
+        deletes += [("DELETE FROM {ks}.series_buckets WHERE metric = ? AND bucket = ? AND shard = ?",
+                     (name, self.as_time(bucket), shard)) for bucket in buckets for shard in range(SHARDS)]
+        deletes += [(f"DELETE FROM {{ks}}.{table} WHERE metric = ? AND shard = ?", (name, shard))
+                    for table in ("series_index",) for shard in range(SHARDS)]
+        deletes += [("DELETE FROM {ks}.label_values WHERE metric = ? AND key = ? AND shard = ?", (name, key, shard))
+                    for key in {key for _, labels in everything for key in labels} for shard in range(SHARDS)]
+        self.db.execute_all([(self.db.prepare(cql), values) for cql, values in deletes], f"deleting {name}")
+        for table, column in (("metric_buckets", "metric"), ("metrics", "name")):
+            self.db.session.execute(self.db.prepare(f"DELETE FROM {{ks}}.{table} WHERE {column} = ?"), (name,))
+        self._metrics.pop(name, None)
+        self._counts.pop(name, None)
+        self.selections.forget(metric.id)
         return len(partitions)
 
-    def series(self, metric: Metric) -> list[tuple[str, dict[str, str]]]:
-        """Every (series id, labels) of a metric: one partition read, never a data scan."""
-        rows = self.db.session.execute(self.db.prepare(
-            "SELECT series_id, labels FROM {ks}.series WHERE metric = ?"), (metric.name,),
-            execution_profile=READ_PROFILE)
-        return sorted(((row.series_id, dict(row.labels or {})) for row in rows),
-                      key=lambda item: sorted(item[1].items()))
+    @staticmethod
+    def as_time(bucket_ms: int) -> datetime:
+        return datetime.fromtimestamp(bucket_ms / 1000, UTC)
+
+    def read_all(self, queries: list[tuple[str, tuple]], bucket_of: list[int] | None = None) -> list:
+        """Rows of many index reads at once (tuples); with `bucket_of`, (first column, bucket) pairs of reads made
+        SHARDS per bucket in that order."""
+        results = self.db.execute_all([(self.db.prepare(cql), values) for cql, values in queries],
+                                      "reading the series index", RAW_PROFILE)
+        if bucket_of is None:
+            return [row for rows in results for row in rows]
+        return [(row[0], bucket_of[position // SHARDS]) for position, rows in enumerate(results) for row in rows]
+
+    def series(self, metric: Metric, cached: bool = True) -> list[tuple[str, dict[str, str]]]:
+        """Every (series id, labels) of a metric, ordered by labels: SHARDS small partition reads (or the cache)."""
+        return self.select(metric, (), cached)
+
+    def select(self, metric: Metric, matchers: tuple[Matcher, ...],
+               cached: bool = True) -> list[tuple[str, dict[str, str]]]:
+        """The series whose labels satisfy every matcher, ordered by labels. Reads the postings of the matcher
+        that names the fewest values (or of the few label values a regex matches), never every label set
+        unless no matcher narrows; checks the other matchers on the labels in hand. Cached per process."""
+        key = (metric.id, tuple(sorted(matchers, key=repr)))
+        found = self.selections.get(key) if cached else None
+        if found is None:
+            found = sorted(((sid, labels) for sid, labels in self.candidates(metric, matchers)
+                            if all(m.matches(labels) for m in matchers)), key=lambda item: sorted(item[1].items()))
+            self.selections.put(key, found)
+        return found
+
+    def candidates(self, metric: Metric, matchers: tuple[Matcher, ...]) -> list[tuple[str, dict[str, str]]]:
+        """Series that may match: the postings of one matcher, or every series of the metric."""
+        chosen = postings_plan(matchers)
+        values = chosen.positive_values if chosen else None
+        if chosen is None:
+            for matcher in matchers:
+                if matcher.op == "=~":
+                    accepted = [value for value in self.label_values(metric, matcher.key)
+                                if matcher.matches({matcher.key: value})]
+                    if len(accepted) <= MAX_POSTING_VALUES and not matcher.matches({}):
+                        chosen, values = matcher, accepted
+                        break
+        if chosen is None:
+            rows = self.read_all([("SELECT series_id, labels FROM {ks}.series_index WHERE metric = ? AND shard = ?",
+                                   (metric.name, shard)) for shard in range(SHARDS)])
+        else:
+            rows = self.read_all([("SELECT series_id, labels FROM {ks}.postings WHERE metric = ? AND key = ? AND "
+                                   "value = ? AND shard = ?", (metric.name, chosen.key, value, shard))
+                                  for value in values for shard in range(SHARDS)])
+        return [(sid, dict(labels or {})) for sid, labels in rows]
+
+    def label_values(self, metric: Metric, key: str) -> list[str]:
+        """The values a label key takes in a metric, sorted: SHARDS small partition reads."""
+        rows = self.read_all([("SELECT value FROM {ks}.label_values WHERE metric = ? AND key = ? AND shard = ?",
+                               (metric.name, key, shard)) for shard in range(SHARDS)])
+        return sorted(row[0] for row in rows)
+
+    def page(self, metric: Metric, limit: int, after: tuple[int, str] | None) -> tuple[list, tuple[int, str] | None]:
+        """Up to `limit` (series id, labels) in index order (shard, then id) after a cursor, and the next cursor
+        (None at the end): a page of 200,000 series costs its own rows, never the whole index."""
+        shard, last = after if after else (0, "")
+        found: list[tuple[str, dict]] = []
+        select = self.db.prepare("SELECT series_id, labels FROM {ks}.series_index WHERE metric = ? AND shard = ?"
+                                 " AND series_id > ? LIMIT ?")
+        while shard < SHARDS:
+            rows = self.db.session.execute(select, (metric.name, shard, last, limit - len(found)),
+                                           execution_profile=RAW_PROFILE)
+            found += [(sid, dict(labels or {})) for sid, labels in rows]
+            if len(found) >= limit:
+                return found, (shard, found[-1][0])
+            shard, last = shard + 1, ""
+        return found, None
 
     def unknown_series(self, metric: Metric, sids: list[str]) -> list[str]:
-        """The series of `sids` not in the index yet; known ones cost nothing, the rest one read per 100."""
+        """The series of `sids` not in the index yet; known ones cost nothing, the rest one read per 100 of a
+        shard."""
         fresh = [sid for sid in sids if (metric.id, sid) not in self._known_series]
         if not fresh:
             return []
-        select = self.db.prepare("SELECT series_id FROM {ks}.series WHERE metric = ? AND series_id IN ?")
-        results = self.db.execute_all([(select, (metric.name, fresh[start:start + LOOKUP_BATCH]))
-                                       for start in range(0, len(fresh), LOOKUP_BATCH)],
-                                      f"looking up the series of {metric.name}", RAW_PROFILE)
-        found = {row[0] for rows in results for row in rows}
+        by_shard: dict[int, list[str]] = {}
+        for sid in fresh:
+            by_shard.setdefault(shard_of_series(sid), []).append(sid)
+        rows = self.read_all([("SELECT series_id FROM {ks}.series_index WHERE metric = ? AND shard = ? AND "
+                               "series_id IN ?", (metric.name, shard, group[start:start + LOOKUP_BATCH]))
+                              for shard, group in by_shard.items() for start in range(0, len(group), LOOKUP_BATCH)])
+        found = {row[0] for row in rows}
         self._known_series.update((metric.id, sid) for sid in found)
         return [sid for sid in fresh if sid not in found]
 
@@ -134,43 +230,62 @@ class Registry:
         cached = self._counts.get(metric.name)
         if cached and time.monotonic() - cached[0] < COUNT_SECONDS:
             return cached[1]
-        count = self.db.session.execute(self.db.prepare("SELECT COUNT(*) FROM {ks}.series WHERE metric = ?"),
-                                        (metric.name,), execution_profile=RAW_PROFILE).one()[0]
+        rows = self.read_all([("SELECT COUNT(*) FROM {ks}.series_index WHERE metric = ? AND shard = ?",
+                               (metric.name, shard)) for shard in range(SHARDS)])
+        count = sum(row[0] for row in rows)
         self._counts[metric.name] = (time.monotonic(), count)
         return count
 
+    def metric_buckets(self, metric: Metric, start_ms: int | None = None, end_ms: int | None = None) -> list[int]:
+        """The time buckets in which any series of the metric has points (one small partition: a row a bucket)."""
+        rows = self.db.session.execute(self.db.prepare(
+            "SELECT toUnixTimestamp(bucket) FROM {ks}.metric_buckets WHERE metric = ?"), (metric.name,),
+            execution_profile=RAW_PROFILE)
+        return [bucket for (bucket,) in rows if (start_ms is None or bucket > start_ms - metric.partition_ms)
+                and (end_ms is None or bucket < end_ms)]
+
     def buckets(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int) -> dict[str, list[int]]:
-        """The time buckets (partition starts, ms) of each series that may hold points in [start, end): every
-        one for a range of a few buckets (reading an empty partition costs less than a round trip to the index
-        first), else the stored ones, from one read of the index partition (a row per series and bucket)."""
+        """The time buckets (partition starts, ms) to read for each series in [start, end): every one for a
+        range of a few buckets (reading an empty partition costs less than a round trip to the index first),
+        else those in which the metric has any points (so an 8,000-year range over a month costs a month)."""
         first = start_ms - start_ms % metric.partition_ms
         if end_ms - first <= DIRECT_BUCKETS * metric.partition_ms:
-            return {sid: list(range(first, end_ms, metric.partition_ms)) for sid in series_ids}
-        rows = self.db.session.execute(self.db.prepare(
-            "SELECT series_id, toUnixTimestamp(bucket) FROM {ks}.partitions WHERE metric = ?"), (metric.name,),
-            execution_profile=RAW_PROFILE)
-        found: dict[str, list[int]] = {sid: [] for sid in series_ids}
-        low = start_ms - metric.partition_ms
-        for sid, bucket in rows:
-            if sid in found and low < bucket < end_ms:
-                found[sid].append(bucket)
-        return found
+            every = list(range(first, end_ms, metric.partition_ms))
+        else:
+            every = self.metric_buckets(metric, start_ms, end_ms)
+        return {sid: every for sid in series_ids}
 
     def index(self, metric: Metric, series: dict[str, dict[str, str]], partitions: set[tuple[str, int]]) -> None:
-        """Record new series and partitions before their points, so every stored point is reachable."""
+        """Record new series (label set, postings, label values) and new (series, bucket) pairs before their
+        points, so every stored point is reachable; what this process indexed before costs nothing."""
         new_series = [(sid, labels) for sid, labels in series.items() if (metric.id, sid) not in self._known_series]
-        new_partitions = [(sid, bucket) for sid, bucket in partitions if (metric.id, f"{sid}@{bucket}")
-                          not in self._known_series]
+        new_partitions = [(sid, bucket) for sid, bucket in partitions
+                          if (metric.id, f"{sid}@{bucket}") not in self._known_series]
+        new_buckets = sorted({bucket for _, bucket in new_partitions} - {
+            bucket for known, bucket in self._known_buckets if known == metric.id})
         if not new_series and not new_partitions:
             return
-        add_series = self.db.prepare("INSERT INTO {ks}.series (metric, series_id, labels) VALUES (?, ?, ?)")
-        add_partition = self.db.prepare("INSERT INTO {ks}.partitions (metric, series_id, bucket) VALUES (?, ?, ?)")
-        rows = [(add_series, (metric.name, sid, labels)) for sid, labels in new_series]
-        rows += [(add_partition, (metric.name, sid, datetime.fromtimestamp(bucket / 1000, UTC)))
-                 for sid, bucket in new_partitions]
-        self.db.execute_all(unlogged_batches(rows, INDEX_BATCH), f"indexing the series of {metric.name}")
+        name = metric.name
+        rows = [("INSERT INTO {ks}.series_index (metric, shard, series_id, labels) VALUES (?, ?, ?, ?)",
+                 (name, shard_of_series(sid), sid, labels)) for sid, labels in new_series]
+        rows += [("INSERT INTO {ks}.postings (metric, key, value, shard, series_id, labels) VALUES (?, ?, ?, ?, ?, ?)",
+                  (name, key, value, shard_of_series(sid), sid, labels))
+                 for sid, labels in new_series for key, value in labels.items()]
+        rows += [("INSERT INTO {ks}.label_values (metric, key, shard, value) VALUES (?, ?, ?, ?)",
+                  (name, key, shard_of_value(value), value))
+                 for key, value in {pair for _, labels in new_series for pair in labels.items()}]
+        rows += [("INSERT INTO {ks}.series_buckets (metric, bucket, shard, series_id) VALUES (?, ?, ?, ?)",
+                  (name, self.as_time(bucket), shard_of_series(sid), sid)) for sid, bucket in new_partitions]
+        rows += [("INSERT INTO {ks}.metric_buckets (metric, bucket) VALUES (?, ?)", (name, self.as_time(bucket)))
+                 for bucket in new_buckets]
+        rows.sort(key=lambda row: (row[0], row[1][:4]))
+        self.db.execute_all(unlogged_batches([(self.db.prepare(cql), values) for cql, values in rows], INDEX_BATCH),
+                            f"indexing the series of {name}", retries=INDEX_RETRIES)
         self._known_series.update((metric.id, sid) for sid, _ in new_series)
-        if metric.name in self._counts:
-            counted_at, count = self._counts[metric.name]
-            self._counts[metric.name] = (counted_at, count + len(new_series))
         self._known_series.update((metric.id, f"{sid}@{bucket}") for sid, bucket in new_partitions)
+        self._known_buckets.update((metric.id, bucket) for bucket in new_buckets)
+        if new_series:
+            self.selections.forget(metric.id)
+            if name in self._counts:
+                counted_at, count = self._counts[name]
+                self._counts[name] = (counted_at, count + len(new_series))

@@ -102,7 +102,7 @@ def test_raw_limit_stops_reading_once_the_page_is_full(small, app, name):
     execute_all = db.execute_all
 
     def counting(statements, *args, **kwargs):
-        counted.append(len(statements))
+        counted.append(sum(".chunks" in getattr(statement, "query_string", "") for statement, _ in statements))
         return execute_all(statements, *args, **kwargs)
 
     db.execute_all = counting
@@ -111,7 +111,7 @@ def test_raw_limit_stops_reading_once_the_page_is_full(small, app, name):
     finally:
         del db.execute_all
     assert [point["timestamp"] for point in page.json][:2] == ["2023-11-15T00:00:00Z"] * 2 and len(page.json) == 10
-    assert sum(counted) <= 8, counted  # the index, then the first bucket of each series: not 80 partitions
+    assert sum(counted) == 2, counted  # the first bucket of each series: not 80 partitions
     following = small.get(page.headers["Link"].split(";")[0].strip("<>")).json
     assert following[0]["timestamp"] == "2023-11-15T05:00:00Z"
     refused = small.get(f"/api/metrics/{name}/data", {"format": "csv"}, status=422).json

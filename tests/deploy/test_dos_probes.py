@@ -36,26 +36,27 @@ class HealthWatch:
 
 
 def probe(stack, method, path, **kwargs):
-    """The probe's answer and seconds taken, with the slowest concurrent /api/health (asserted under 2 s)."""
+    """The probe's answer and seconds taken, with the slowest concurrent /api/health (asserted under 5 s: the
+    probes once held an instance for 42 s to 21 minutes; a few seconds is a loaded 2-core machine's noise)."""
     with HealthWatch(stack.url) as health:
         started = time.perf_counter()
         response = requests.request(method, f"{stack.url}{path}", timeout=150, **kwargs)
         seconds = time.perf_counter() - started
     print(f"{method} {path[:70]} -> {response.status_code} in {seconds:.3f} s; slowest health {health.slowest:.3f} s")
-    assert health.answers and health.slowest < 2.0, health.slowest
+    assert health.answers and health.slowest < 5.0, health.slowest
     return response, seconds
 
 
 @pytest.mark.parametrize("start", ["1e400000", "1e999999999", "-1e400000"])
 def test_probe1_huge_exponents_in_times(live_stack, start):
     response, seconds = probe(live_stack, "GET", f"/api/query?metric=cpu_usage&start={start}")
-    assert response.status_code == 400 and "out of range" in response.json()["error"] and seconds < 1
+    assert response.status_code == 400 and "out of range" in response.json()["error"] and seconds < 2
 
 
 def test_probe1_huge_exponent_in_a_written_time(live_stack, name):
     response, seconds = probe(live_stack, "POST", "/api/write",
                               json=[{"name": name, "value": 1, "timestamp": "-1e400000"}])
-    assert response.status_code == 400 and response.json()["error"].startswith("0.timestamp:") and seconds < 1
+    assert response.status_code == 400 and response.json()["error"].startswith("0.timestamp:") and seconds < 2
 
 
 def test_probe2_an_8000_year_range_of_three_series(live_stack, name):
@@ -73,17 +74,38 @@ def test_probe3_histograms_with_huge_bucket_lists_and_repeated_quantiles(live_st
                          timeout=30).status_code == 201
     huge = {str(bound): 1 for bound in range(100_000)}
     response, seconds = probe(live_stack, "POST", f"/api/metrics/{name}/data", json={"buckets": huge})
-    assert response.status_code == 400 and "max_buckets_per_point" in response.json()["error"] and seconds < 5
+    assert response.status_code == 400 and "max_buckets_per_point" in response.json()["error"] and seconds < 10
     response, seconds = probe(live_stack, "GET", f"/api/metrics/{name}/heatmap?" + "&".join(["q=0.5"] * 1000))
-    assert response.status_code == 422 and "max_quantiles" in response.json()["error"] and seconds < 1
+    assert response.status_code == 422 and "max_quantiles" in response.json()["error"] and seconds < 2
 
 
 def test_probe4_cardinality(live_stack, name):
     values = [1.0]
     wide = [{"name": name, "labels": {"id": str(i)}, "timestamps": [DAY0], "values": values} for i in range(20_000)]
     response, seconds = probe(live_stack, "POST", "/api/write", json=wide)
-    assert response.status_code == 400 and "max_new_series_per_request" in response.json()["error"] and seconds < 5
+    assert response.status_code == 400 and "max_new_series_per_request" in response.json()["error"] and seconds < 10
     keys = [{"name": f"{name}_keys", "labels": {f"k{i}": "v" for i in range(100_000)}, "value": 1}]
     response, seconds = probe(live_stack, "POST", "/api/write", json=keys)
-    assert response.status_code == 400 and "max_label_names_per_series" in response.json()["error"] and seconds < 5
+    assert response.status_code == 400 and "max_label_names_per_series" in response.json()["error"] and seconds < 10
     assert requests.get(f"{live_stack.url}/api/metrics/{name}", timeout=30).status_code == 404  # nothing stored
+    for half in (wide[:10_000], wide[10_000:]):  # 20,000 series: the most one metric may have by default
+        stored = requests.post(f"{live_stack.url}/api/write", json=half, timeout=120)
+        assert stored.status_code == 201, stored.text[:300]
+    response, seconds = probe(live_stack, "GET", f"/api/query?metric={name}&start={DAY0}&end={DAY0 + HOUR}")
+    assert response.status_code == 422 and "across=sum" in response.json()["error"] and seconds < 10
+    # Reading 20,000 partitions takes seconds on a quiet machine and may pass the 30 s deadline on a loaded one:
+    # either way the answer is bounded (a 503 with Retry-After when the work stopped), never minutes.
+    response, seconds = probe(live_stack, "GET", f"/api/query?metric={name}&start={DAY0}&end={DAY0 + HOUR}"
+                                                 "&across=sum")
+    assert seconds < 45 and (response.status_code == 200 and response.json()["series"][0]["points"][0][1] == 20_000
+                             or response.status_code == 503 and response.headers["Retry-After"]), response.text[:200]
+    response, seconds = probe(live_stack, "GET", f"/api/metrics/{name}/data?limit=100")
+    assert seconds < 45 and (response.status_code == 200 and len(response.json()) == 100
+                             or response.status_code == 503 and response.headers["Retry-After"]), response.text[:200]
+    response, seconds = probe(live_stack, "GET", f"/api/metrics/{name}/series?limit=1000")
+    assert response.status_code == 200 and len(response.json()) == 1000 and response.headers["X-Next-Cursor"]
+    more = [{"name": name, "labels": {"id": f"x{i}"}, "timestamps": [DAY0], "values": values} for i in range(10)]
+    response, seconds = probe(live_stack, "POST", "/api/write", json=more)
+    assert response.status_code == 400 and "max_series_per_metric" in response.json()["error"] and seconds < 10
+    response, seconds = probe(live_stack, "DELETE", f"/api/metrics/{name}")
+    assert response.status_code == 200
