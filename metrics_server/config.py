@@ -7,8 +7,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from metrics_server.protocols.graphite import parse_template
 from metrics_server.model import MAX_BUCKETS
+from metrics_server.protocols.graphite import parse_template
 
 ENV_PREFIX = "METRICS_SERVER_"
 CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
