@@ -72,6 +72,11 @@ class Rollups:
         self.db.execute_all(batches, "points stored, but their rollup marks were not; retry the request "
                                      "(safe, writes are idempotent)")
 
+    def forget(self, metric: Metric) -> None:
+        """Clear a deleted metric's marks (one range delete in its shard), so no worker goes through them."""
+        self.db.session.execute(self.db.prepare("DELETE FROM {ks}.dirty WHERE shard = ? AND metric = ?"),
+                                (shard_of(metric.name), metric.name))
+
     def pending(self, metric: Metric) -> set[tuple[str, int]]:
         """(series, raw partition start) pairs of the metric whose rollups are not recomputed yet."""
         rows = self.db.session.execute(self.db.prepare(MARKS_OF), (shard_of(metric.name), metric.name),

@@ -28,6 +28,15 @@ def small(cassandra_node, db):
     return webtest.TestApp(create_app(config, db=db))
 
 
+
+@pytest.fixture(autouse=True)
+def dropped(client, name):
+    """The test's metrics deleted afterwards, with their rollup marks, so that later tests' workers do not wade
+    through thousands of them."""
+    yield
+    for suffix in ("", "_w", "_m"):
+        client.delete(f"/api/metrics/{name}{suffix}", status="*")
+
 def series_items(name, hosts, start=DAY0, hours=3, step=600_000, value=lambda host, ts: 1.0):
     times = list(range(start, start + hours * HOUR, step))
     return [{"name": name, "labels": {"host": host}, "timestamps": times,

@@ -11,6 +11,15 @@ from metrics_server.storage.series_index import SHARDS, Matcher
 DAY0 = 1_700_006_400_000
 
 
+
+@pytest.fixture(autouse=True)
+def dropped(client, name):
+    """The test's metrics deleted afterwards, with their rollup marks, so that later tests' workers do not wade
+    through thousands of them."""
+    yield
+    for suffix in ("", "_w", "_m"):
+        client.delete(f"/api/metrics/{name}{suffix}", status="*")
+
 def write_hosts(client, name, count, dcs=("eu", "us"), ts=DAY0):
     items = [{"name": name, "labels": {"dc": dcs[i % len(dcs)], "host": f"h{i:05d}"}, "timestamps": [ts],
               "values": [float(i)]} for i in range(count)]
@@ -99,7 +108,10 @@ def test_known_series_cost_no_index_work_on_the_write_path(client, app, name, in
 def test_delete_removes_points_and_every_index_row(client, app, db, name):
     write_hosts(client, name, 30)
     write_hosts(client, name, 30, ts=DAY0 + 40 * 86_400_000)
+    metric = app.extensions["registry"].get(name)
+    assert app.extensions["rollups"].pending(metric)
     assert client.delete(f"/api/metrics/{name}").json["deleted_partitions"] == 60
+    assert app.extensions["rollups"].pending(metric) == set()
     for table in ("series_index", "postings", "label_values", "series_buckets", "metric_buckets"):
         rows = db.session.execute(f"SELECT * FROM {db.keyspace}.{table} WHERE metric = %s ALLOW FILTERING", (name,))
         assert list(rows) == [], table
