@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from bench import remote_write
+from bench import promql, remote_write
 from bench.base import BEGAN, BenchError, Chart, Results, machine, percentile, say, timed
 from bench.dataset import DAY, make_dataset
 from bench.influx import Influx
@@ -44,7 +44,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="working folder (default bench/out/full or bench/out/quick)")
     parser.add_argument("--results", type=Path, help="Markdown table (default bench/RESULTS.md, OUT with --quick)")
     parser.add_argument("--base-port", type=int, default=38000,
-                        help="nginx BASE+80, instances +81.., CQL +1042, InfluxDB +86, VictoriaMetrics +428")
+                        help="nginx BASE+80, instances +81.., CQL +1042, InfluxDB +86, Prometheus +90, "
+                             "VictoriaMetrics +428")
     parser.add_argument("--clients", type=int, default=4, help="concurrent writers, the same for every system")
     parser.add_argument("--batch", type=int, default=5000, help="points per write request")
     parser.add_argument("--remote-write-only", action="store_true",
@@ -158,6 +159,33 @@ def measure_raw(systems, dataset, rounds: int, results: dict) -> None:
             results["raw"].setdefault(system.name, []).append(count / seconds)
 
 
+def measure_promql(systems, dataset, args, results: dict) -> None:
+    """The PromQL round (bench/promql.py), when Debian's Prometheus is installed."""
+    if not shutil.which("prometheus"):
+        if not args.no_peers_if_missing:
+            raise BenchError("prometheus is not installed: run `tools/install.sh bench` "
+                             "(or pass --no-peers-if-missing)")
+        say("prometheus is not installed: no PromQL round")
+        return
+    victoria = next((system for system in systems if system.name == "victoria"), None)
+    results["promql"] = promql.measure(systems[0], victoria, dataset, args)
+
+
+def promql_table(results: dict) -> list[str]:
+    """The PromQL round's section of RESULTS.md (empty when it did not run)."""
+    if not results.get("promql"):
+        return []
+    names = ["ours", *(name for name in ("prometheus", "victoria") if name in next(iter(results["promql"].values())))]
+    rows = Results(names)
+    for label, values in results["promql"].items():
+        rows.add(f"query_range, {label}: p50", "ms", "lower", values)
+    return ["## PromQL: query_range through each system's Prometheus API", "",
+            "The same requests to `/api/v1/query_range` of ours (through nginx), Prometheus (Debian's, given the "
+            "data set by remote write) and VictoriaMetrics (MetricsQL, response cache off), systems alternating; "
+            "p50 of the chart rounds, after one warm-up request whose answers (series and point counts) must "
+            "equal Prometheus'. `bench/promql.py`.", "", rows.markdown(), ""]
+
+
 def rotated(items: list, by: int) -> list:
     by %= len(items)
     return items[by:] + items[:by]
@@ -229,7 +257,7 @@ def markdown(args, dataset, systems, result: Results, results: dict, facts: dict
         "series (what a Prometheus scraping once a minute sends), `backlog`: 10 minutes of every series per request "
         "(2,000 samples, as when it catches up); each slice's background work waited for, uncounted",
         "- ratios: ours ÷ peer (for latencies and bytes lower is better, for rates higher)",
-        "", "## Results", "", *caveat(facts, results), result.markdown(), "",
+        "", "## Results", "", *caveat(facts, results), result.markdown(), "", *promql_table(results),
     ]
     return "\n".join(lines)
 
@@ -255,7 +283,7 @@ def write(args, dataset, systems, result: Results, results: dict, facts: dict) -
                "raw": results["raw"]}
     (args.out / "results.json").write_bytes(orjson.dumps(
         {**facts, "mode": args.mode, "points": len(dataset), **result.to_json(), "retries": results["retries"],
-         "catch_up_seconds": results["catch_up"],
+         "catch_up_seconds": results["catch_up"], "promql_p50_ms": results["promql"],
          "samples": samples},
         option=orjson.OPT_INDENT_2))
     say(f"wrote {args.results} and {args.out / 'results.json'}")
@@ -278,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             started.append(system)
             system.start()
         results: dict = {key: {} for key in ("ingest", "ingest_total", "retries", "load", "catch_up", "disk",
-                                              "chart", "shipped", "raw", "remote_write")}
+                                              "chart", "shipped", "raw", "remote_write", "promql")}
         if args.remote_write_only:
             for system in systems:
                 system.prepare(dataset)  # InfluxDB's database
@@ -287,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             measure_charts(systems, chart_plans(dataset, args.chart_rounds, args.days), results)
             measure_raw(systems, dataset, args.raw_rounds, results)
         remote_write.measure(systems, dataset, args.mode, args.clients, results["remote_write"])
+        if not args.remote_write_only:
+            measure_promql(systems, dataset, args, results)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

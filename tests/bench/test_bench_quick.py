@@ -1,5 +1,6 @@
 """The benchmark harness end to end in quick mode against real services, so it never rots: it must start every
 installed system, load, query and measure them, stop them, and fill every row. No speed is asserted."""
+import itertools
 import json
 import math
 import shutil
@@ -11,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "RESULTS.md"
-BASE_PORT = 48000  # nginx 48080, instances 48081-48084, CQL 49042, InfluxDB 48086, VictoriaMetrics 48428
+BASE_PORT = 48000  # nginx 48080, instances 48081-48084, CQL 49042, InfluxDB 48086, Prometheus 48090, VictoriaMetrics 48428
 
 
 def committed_results() -> bytes | None:
@@ -51,7 +52,9 @@ def test_every_row_has_a_figure_for_every_system(quick_run):
 @pytest.mark.timeout(420)
 def test_markdown_table_is_complete_and_the_committed_results_untouched(quick_run):
     text = (quick_run["folder"] / "RESULTS.md").read_text()
-    table = [line for line in text.splitlines() if line.startswith("| ")]
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("| "))
+    table = list(itertools.takewhile(lambda line: line.startswith("| "), lines[first:]))  # the main table
     assert len(table) == 2 + len(quick_run["json"]["rows"])  # header, rule, one line per figure
     for line in table:
         cells = [cell.strip() for cell in line.strip("|").split("|")]
@@ -65,3 +68,13 @@ def test_everything_it_started_is_stopped(quick_run):
     out = quick_run["folder"] / "out"
     assert not list(out.rglob("*.pid")), "a pid file is left: something still runs"
     assert "stopping ours" in quick_run["stdout"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not shutil.which("prometheus"), reason="Debian's prometheus is not installed")
+def test_the_promql_round_times_ours_against_prometheus(quick_run):
+    rounds = quick_run["json"]["promql_p50_ms"]
+    assert len(rounds) == 4
+    for label, values in rounds.items():
+        assert values["ours"] > 0 and values["prometheus"] > 0, label
+    assert "## PromQL" in (quick_run["folder"] / "RESULTS.md").read_text()
