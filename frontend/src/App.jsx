@@ -152,12 +152,14 @@ export function App() {
           </Empty>
         </section>
       )}
-      {state.picks.length > 0 && !catalog.data && (
+      {state.picks.length > 0 && !catalog.data && (catalog.error || state.tab !== 'graph') && (
         <section className="panel">
           {catalog.error ? <ErrorNotice error={catalog.error} /> : <Spinner label="Loading metrics…" />}
         </section>
       )}
-      {catalog.data && state.tab === 'graph' && state.picks.length > 0 && (
+      {/* The graph does not wait for the catalog: until it arrives every pick is drawn as a line (the server
+          picks each metric's aggregation), and enums and histograms move to their panels once it is in. */}
+      {!catalog.error && state.tab === 'graph' && state.picks.length > 0 && (
         <div className="panels">
           {linePicks.length > 0 && (
             <ErrorBoundary>
