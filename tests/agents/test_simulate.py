@@ -20,7 +20,7 @@ def test_every_shape_reaches_the_server_from_concurrent_senders(running_server):
     what is sent must arrive), each metric with its type."""
     prefix = unique_name("sim").replace("-", "_")
     result = simulate("--url", running_server.url, "--metrics", "6", "--interval", "0.3", "--duration", "3",
-                      "--prefix", prefix)
+                      "--prefix", prefix, "--timeout", "60")
     assert result.returncode == 0, result.stdout + result.stderr
     per_second = [row for row in result.stdout.splitlines() if "points/s" in row]
     assert len(per_second) >= 2 and all(", 0 errors" in row for row in per_second), result.stdout

@@ -16,7 +16,7 @@ from conftest import ROOT, Writer, unique_name, wait_for
 
 from bench.accesslog import line
 
-OPTIONS = ("--interval", "0.5", "--poll", "0.05", "--view", "lines", "--rotate-grace", "1", "--refresh", "1")
+OPTIONS = ("--interval", "0.5", "--poll", "0.05", "--view", "lines", "--refresh", "1")
 
 
 def start(agents, tmp_path, log, server, name, *extra):
