@@ -261,8 +261,7 @@ class Registry:
         new_series = [(sid, labels) for sid, labels in series.items() if (metric.id, sid) not in self._known_series]
         new_partitions = [(sid, bucket) for sid, bucket in partitions
                           if (metric.id, f"{sid}@{bucket}") not in self._known_series]
-        new_buckets = sorted({bucket for _, bucket in new_partitions} - {
-            bucket for known, bucket in self._known_buckets if known == metric.id})
+        new_buckets = sorted({bucket for _, bucket in new_partitions if (metric.id, bucket) not in self._known_buckets})
         if not new_series and not new_partitions:
             return
         name = metric.name
