@@ -75,8 +75,9 @@ export function DashboardList({ open }) {
         </Empty>
       )}
       {list.data && list.data.length > 0 && (
+        <div className="table-wrap">
         <table className="data-table dashboard-table" data-testid="dashboard-list">
-          <thead><tr><th>Title</th><th className="num">Panels</th><th>Saved</th><th className="num">Version</th><th /></tr></thead>
+          <thead><tr><th>Title</th><th className="num">Panels</th><th className="wide-only">Saved</th><th className="num wide-only">Version</th><th /></tr></thead>
           <tbody>
             {list.data.map((d) => (
               <tr key={d.id} data-id={d.id}>
@@ -85,8 +86,8 @@ export function DashboardList({ open }) {
                   {d.description && <div className="muted">{d.description}</div>}
                 </td>
                 <td className="num">{d.panels}</td>
-                <td className="mono">{formatTime(Date.parse(d.updated_at))}</td>
-                <td className="num">{d.version}</td>
+                <td className="mono wide-only">{formatTime(Date.parse(d.updated_at))}</td>
+                <td className="num wide-only">{d.version}</td>
                 <td>
                   <div className="row-actions">
                   <button type="button" className="btn btn-small" onClick={() => duplicate(d)}>Duplicate</button>
@@ -98,6 +99,7 @@ export function DashboardList({ open }) {
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );
