@@ -29,6 +29,11 @@ def init_app(app: Flask) -> SelfMetrics:
     """Time every request and expose the registry."""
     metrics = SelfMetrics(CollectorRegistry())
     app.extensions["selfmetrics"] = metrics
+    rollups = app.extensions.get("rollups")
+    if rollups is not None:  # the rollup backlog (issue 14): marked partitions waiting, as this worker last saw
+        Gauge("metrics_server_rollup_backlog", "Raw partitions marked and not yet recomputed into hourly rollups, "
+              "as this instance's worker last counted them", registry=metrics.registry).set_function(
+            lambda: sum(rollups.backlog.values()))
 
     @app.before_request
     def start_timer():

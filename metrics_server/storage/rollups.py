@@ -59,6 +59,7 @@ class Rollups:
         self.db = db
         self.registry = registry
         self.points = points
+        self.backlog: dict[int, int] = {}  # per shard: marks left after this process's last look at it
 
     def mark(self, touched: list[tuple[Metric, str, int]]) -> None:
         """Record the raw partitions a write touched (called after the points were acknowledged), in
@@ -141,10 +142,12 @@ class Rollups:
                 marks = [tuple(mark[:3]) for mark in self.db.session.execute(
                     self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE) if mark[3] <= marked_before]
                 random.shuffle(marks)
+                self.backlog[shard] = len(marks)
                 for start in range(0, len(marks), GROUP):
                     if done >= limit or not keep_going():
                         return done
                     done += self.refresh_group(pool, shard, marks[start:start + min(GROUP, limit - done)])
+                    self.backlog[shard] = max(0, len(marks) - start - GROUP)
         return done
 
     def refresh_group(self, pool: ThreadPoolExecutor, shard: int, marks: list[tuple[str, str, int]]) -> int:

@@ -6,7 +6,7 @@ import pytest
 
 from metrics_server.run import QUIET, InFlight
 from metrics_server.storage.registry import series_id
-from metrics_server.storage.rollups import RollupWorker
+from metrics_server.storage.rollups import RollupWorker, shard_of
 
 DAY0 = 1_704_067_200_000  # 2024-01-01
 
@@ -89,3 +89,20 @@ def test_a_pass_stops_at_its_limit(client, app, db, name):
     assert before >= 3
     assert app.extensions["rollups"].run_once(limit=2) == 2
     assert marks() == before - 2
+
+
+def test_the_rollup_backlog_is_a_self_metric(marked, client):
+    rollups, metric = marked
+    shard = shard_of(metric.name)
+    for _ in range(50):  # each pass stops at the first shard holding marks; shards come in random order
+        rollups.run_once(keep_going=lambda: False)
+        if rollups.backlog.get(shard):
+            break
+    assert rollups.backlog[shard] >= 1
+    text = client.get("/metrics").text
+    gauge = next(line for line in text.splitlines() if line.startswith("metrics_server_rollup_backlog "))
+    assert float(gauge.split()[1]) >= 1
+    for _ in range(100):  # bounded: a pass recomputes up to 2,000 marks
+        if not rollups.run_once():
+            break
+    assert rollups.backlog[shard] == 0 and not rollups.pending(metric)
