@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import pidfile
+
 CACHE = Path(os.environ.get("METRICS_SERVER_DOCKER_CACHE", Path.home() / ".cache" / "metrics_server" / "docker"))
 # Debian's docker.io client (20.10) speaks the engine's API and builds with its built-in BuildKit; a newer
 # client on the PATH may need the buildx plugin for that.
@@ -95,16 +97,6 @@ def _lock_data_root(engine: Engine) -> Engine:
     raise EngineError(f"both {engine.data_root} and its offset's folder are in use by other engines")
 
 
-def pid_alive(pid_file: Path) -> int | None:
-    """The pid in the file if that process lives (and is not a zombie), else None."""
-    try:
-        pid = int(pid_file.read_text().strip())
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ValueError, IndexError):
-        return None
-    return None if state == "Z" else pid
-
-
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
 
@@ -118,7 +110,7 @@ def start(engine: Engine, timeout: float = 120) -> Engine:
     engine.run_dir.mkdir(parents=True, exist_ok=True)
     if len(str(engine.socket)) > 90:
         raise EngineError(f"run folder {engine.run_dir} is too long for a unix socket path; use a shorter one")
-    if pid_alive(engine.pid_file):
+    if pidfile.running(engine.pid_file):
         _wait_ready(engine, timeout)
         return engine
     engine = _lock_data_root(engine)
@@ -223,18 +215,18 @@ def _kill_all(pids, sig: int) -> None:
 
 def stop(engine: Engine, timeout: float = 60) -> None:
     """Stop the engine and everything it started, whatever state it is in; safe to call twice."""
-    pid = pid_alive(engine.pid_file)
+    pid = pidfile.running(engine.pid_file)
     tree = _descendants(pid) if pid is not None else {}
     if pid is not None:
         # dockerd stops its containers (10 s each, in parallel), then containerd, then itself.
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while pid_alive(engine.pid_file) == pid and time.monotonic() < deadline:
+        while pidfile.running(engine.pid_file) == pid and time.monotonic() < deadline:
             time.sleep(0.5)
     # Whatever survived: the containers' processes first, then the engine's own.
     _kill_all(_container_pids(engine), signal.SIGKILL)
     survivors = [child for child, started in tree.items() if (_stat(child) or (0, None))[1] == started]
-    _kill_all(_our_processes(engine) + survivors + ([pid] if pid_alive(engine.pid_file) else []), signal.SIGKILL)
+    _kill_all(_our_processes(engine) + survivors + ([pid] if pidfile.running(engine.pid_file) else []), signal.SIGKILL)
     deadline = time.monotonic() + 30
     while (_container_pids(engine) or _our_processes(engine)) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -285,7 +277,7 @@ def _drop_firewall_rules(engine: Engine) -> None:
 def leftovers(engine: Engine) -> list[str]:
     """What of the engine still runs (for tests to check the teardown)."""
     found = [f"process {pid}" for pid in _our_processes(engine) + _container_pids(engine)]
-    if pid_alive(engine.pid_file):
+    if pidfile.running(engine.pid_file):
         found.append("dockerd")
     if _ip("link", "show", engine.bridge, check=False).returncode == 0:
         found.append(f"bridge {engine.bridge}")
@@ -305,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             engine = start(engine)
             print(f"export DOCKER_HOST={engine.host}  # images in {engine.data_root}")
             # This process holds the data root's lock; keep it until dockerd ends.
-            while pid_alive(engine.pid_file):
+            while pidfile.running(engine.pid_file):
                 time.sleep(2)
         else:
             stop(engine)

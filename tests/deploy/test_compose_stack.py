@@ -28,7 +28,7 @@ import requests
 from tests.conftest import OFFSET
 from tests.e2e.e2e_support import Api, chromium, idle, main_chart, write_dataset
 from tests.failure.harness import Writers, figures, read_back, status_of, wait_until
-from tools import dockerd
+from tools import dockerd, pidfile
 
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(3000)]
 
@@ -152,7 +152,7 @@ def engine(report):
         yield engine
     finally:
         compose = Compose(engine, run_dir / "compose.env")
-        if compose.env_file.exists() and dockerd.pid_alive(engine.pid_file):
+        if compose.env_file.exists() and pidfile.running(engine.pid_file):
             compose.compose("down", "--volumes", "--remove-orphans", "-t", "10", timeout=300, check=False)
             # Keep the cache from growing run after run: images replaced by newer builds, build cache over 4 GB.
             compose.docker("image", "prune", "-f", check=False)

@@ -10,6 +10,7 @@ import pytest
 import requests
 from harness import BASE_TS, Writers, figures, in_flight, read_back, status_of, wait_until
 
+from tools import pidfile
 from tools import stack as stacks
 
 pytestmark = pytest.mark.failure
@@ -48,14 +49,14 @@ def test_sigterm_drains_slow_requests(cluster, report):
         for thread in slow:
             thread.start()
         wait_until(lambda: in_flight(port, "POST") >= 1, 30, 0.005, what=f"a large write in flight on {port}")
-        pid = stacks.pid_alive(pid_file)
+        pid = pidfile.running(pid_file)
         signalled = time.monotonic()
         os.kill(pid, signal.SIGTERM)
         refused = wait_until(lambda: status_of(f"{direct}/api/health", 2) == "ConnectionError", 10, 0.1,
                              what="the listener to close at once")
         for thread in slow:
             thread.join(timeout=150)
-        wait_until(lambda: stacks.pid_alive(pid_file) is None, 45, 0.2, what="the instance to exit after draining")
+        wait_until(lambda: pidfile.running(pid_file) is None, 45, 0.2, what="the instance to exit after draining")
         exited = time.monotonic()
         time.sleep(1)  # nginx goes on with the three others
     writers_stored = read_back(cluster.url, f"{metric}_bg")
