@@ -26,7 +26,8 @@ class Ours(System):
         self.stack = stacks.Stack(
             var=folder, port=base_port + 80, instances=4, cql_port=base_port + 1042, storage_port=base_port - 1000,
             jmx_port=base_port - 801, keyspace=KEYSPACE, cluster_name="metrics_bench", fast_start=True,
-            env={"METRICS_SERVER_LOG_LEVEL": "WARNING"})
+            # auth off: InfluxDB and VictoriaMetrics run without it too, on the same loopback-only machine
+            env={"METRICS_SERVER_LOG_LEVEL": "WARNING", "METRICS_SERVER_AUTH": "false"})
         self.url = self.stack.url
 
     def version(self) -> str:

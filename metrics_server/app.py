@@ -5,8 +5,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from metrics_server import api
-from metrics_server.api import selfmetrics
+from metrics_server import api, auth
+from metrics_server.api import security, selfmetrics
 from metrics_server.api.errors import register_error_handlers
 from metrics_server.config import load_config
 from metrics_server.storage.dashboards import DashboardStore
@@ -30,6 +30,8 @@ def create_app(config: dict[str, Any] | None = None, db: Database | None = None)
     app.extensions["dashboards"] = DashboardStore(db)
     logging.basicConfig(level=config["log_level"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     register_error_handlers(app)
+    security.init_app(app)
     selfmetrics.init_app(app)
+    auth.init_app(app)
     api.init_app(app)
     return app

@@ -78,6 +78,12 @@ class GraphiteTemplates(fields.Field):
         return items
 
 
+def long_secret(value: str) -> None:
+    """Empty (none), or long enough not to be guessed."""
+    if value and not 32 <= len(value) <= 512:
+        raise ValidationError("expected 32 to 512 characters (use a random token), or empty")
+
+
 def _int(low: int, high: int, **kwargs) -> fields.Integer:
     return fields.Integer(
         strict=False, validate=validate.Range(low, high, error=f"expected an integer from {low} to {high}"),
@@ -120,7 +126,6 @@ class ConfigSchema(Schema):
                                          falsy={"0", "false", "no", "off", "", 0})
     partition_hours = _int(1, 24 * 31, load_default=24)
     default_retention_days = _int(0, 36500, load_default=0)
-    rate_limit = _int(0, 1_000_000, load_default=0)
     alerting = fields.Boolean(load_default=True, truthy={"1", "true", "yes", "on", 1},
                               falsy={"0", "false", "no", "off", "", 0})
     alert_rules_file = fields.String(load_default="")
@@ -146,6 +151,15 @@ class ConfigSchema(Schema):
     graphite_host = fields.String(load_default="127.0.0.1")
     graphite_port = _int(1, 65535, load_default=2003)
     graphite_templates = GraphiteTemplates(load_default=list)
+    rate_limit = _int(0, 1_000_000, load_default=50)
+    login_rate_limit = _int(1, 10_000, load_default=10)
+    auth = fields.Boolean(load_default=True, truthy={"1", "true", "yes", "on", 1},
+                          falsy={"0", "false", "no", "off", "", 0})
+    admin_token = fields.String(load_default="", validate=long_secret)
+    auth_cache_seconds = fields.Float(
+        load_default=10.0, validate=validate.Range(0, 3600, error="expected seconds from 0 to 3600"))
+    session_hours = _int(1, 24 * 90, load_default=12)
+    token_rate_limit = _int(0, 1_000_000, load_default=200)
     log_level = fields.String(
         load_default="INFO", validate=validate.OneOf(("DEBUG", "INFO", "WARNING", "ERROR"),
                                                      error="expected DEBUG, INFO, WARNING or ERROR"))
@@ -153,6 +167,7 @@ class ConfigSchema(Schema):
 
 SCHEMA = ConfigSchema()
 KEYS = tuple(SCHEMA.fields)
+SECRET_KEYS = ("cassandra_password", "admin_token")  # never echoed in an error message
 
 
 def env_name(key: str) -> str:
@@ -196,4 +211,5 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
         message = messages[0] if isinstance(messages, list) else messages
         if message == "Unknown field.":
             message = "unknown setting; expected one of " + ", ".join(KEYS)
-        raise ConfigError(f"{sources.get(key, key)}: {message} (got {raw.get(key)!r})") from None
+        got = "a value" if key in SECRET_KEYS else repr(raw.get(key))
+        raise ConfigError(f"{sources.get(key, key)}: {message} (got {got})") from None

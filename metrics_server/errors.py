@@ -3,15 +3,17 @@ every other exception) into the JSON envelope. Storage and ingest raise these wi
 
 
 class ApiError(Exception):
-    """An error the client should see: HTTP status, one clear message, optional details."""
+    """An error the client should see: HTTP status, one clear message, optional response headers (e.g.
+    Retry-After) and details."""
 
     status = 400
     retry_after: int | None = None  # seconds, sent as Retry-After (a limit that passes with time)
 
-    def __init__(self, message: str, status: int | None = None, **details):
+    def __init__(self, message: str, status: int | None = None, headers: dict | None = None, **details):
         super().__init__(message)
         self.message = message
         self.status = status or self.status
+        self.headers = headers or {}
         self.details = details
 
 

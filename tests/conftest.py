@@ -1,9 +1,12 @@
 """Real services for the tests: a throw-away Cassandra node, the app, and on demand a whole stack behind nginx.
 
 Everything runs on its own ports (Cassandra 19042, nginx 18080, instances 18081-18084) and in a temporary
-folder, so a `make up` stack on the default ports is never touched.
+folder, so a `make up` stack on the default ports is never touched. Auth is on, as by default: the app and
+the stacks get an admin token through config (`admin_token`), which every test client sends; the auth tests
+mint the other tokens they need.
 """
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -25,6 +28,13 @@ from tools.cassandra import node as cassandra
 OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "0"))
 CQL_PORT = 19042 + OFFSET
 KEYSPACE = "metrics_test"
+# The session's admin token, in the environment so that helper modules (tests/failure/harness.py) find it too.
+ADMIN_TOKEN = os.environ.setdefault("METRICS_TEST_ADMIN_TOKEN", "mts_test_admin_" + secrets.token_urlsafe(32))
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+# What every test stack's instances get: auth on with the admin token; no per-token or per-IP rate limits,
+# since the whole test run is one client on 127.0.0.1 (tests/deploy and tests/auth check the limits).
+STACK_ENV = {"METRICS_SERVER_ADMIN_TOKEN": ADMIN_TOKEN, "METRICS_SERVER_TOKEN_RATE_LIMIT": "0",
+             "METRICS_SERVER_RATE_LIMIT": "0"}
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +55,7 @@ def test_stack(test_var) -> stacks.Stack:
                         storage_port=17000 + OFFSET, jmx_port=17199 + OFFSET, graphite_port=12003 + OFFSET,
                         keyspace=KEYSPACE, cluster_name="metrics_test", fast_start=True,
                         env={"METRICS_SERVER_LOG_LEVEL": "WARNING",
-                             "METRICS_SERVER_GRAPHITE_TEMPLATES": "collectd.* .host.name*"})
+                             "METRICS_SERVER_GRAPHITE_TEMPLATES": "collectd.* .host.name*", **STACK_ENV})
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +69,8 @@ def cassandra_node(test_stack):
 
 @pytest.fixture(scope="session")
 def config(cassandra_node):
-    return load_config(environ={}, cassandra=[cassandra_node.address], cassandra_port=CQL_PORT, keyspace=KEYSPACE)
+    return load_config(environ={}, cassandra=[cassandra_node.address], cassandra_port=CQL_PORT, keyspace=KEYSPACE,
+                       admin_token=ADMIN_TOKEN, token_rate_limit=0)
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +97,16 @@ def app(config, db):
 
 @pytest.fixture
 def client(app) -> webtest.TestApp:
-    return webtest.TestApp(app)
+    """The app as the admin token sees it."""
+    client = webtest.TestApp(app)
+    client.authorization = ("Bearer", ADMIN_TOKEN)
+    return client
+
+
+@pytest.fixture(scope="session")
+def auth_headers() -> dict[str, str]:
+    """Headers that authenticate a request to a test stack as admin."""
+    return dict(AUTH)
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
 """Fill a running stack with a realistic month of one-minute data: `make demo` (python -m tools.demo --url ...).
 
 Several hosts; units %, ms, bytes/s, °C and requests; daily cycles, noise, outages as gaps; a counter,
-an enum and a histogram. Deterministic (seeded), ending at the current minute.
+an enum and a histogram. Deterministic (seeded), ending at the current minute. It writes with a write token it
+mints itself (valid for a day), as an agent would.
 """
 import argparse
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import orjson
 import requests
+
+from metrics_server.auth.store import AuthStore, expiry
+from metrics_server.config import load_config
+from metrics_server.errors import ApiError
+from metrics_server.storage.db import Database
 
 MINUTE = 60_000
 DAY = 86_400_000
@@ -103,6 +110,23 @@ def enum_points(rng, start, end) -> list[dict]:
     return items
 
 
+def write_token() -> tuple[str, str]:
+    """A write token for this run, minted straight in Cassandra as `python -m metrics_server.auth` does:
+    (token, id)."""
+    db = Database(load_config(os.environ.get("METRICS_SERVER_CONFIG")))
+    try:
+        token, stored = AuthStore(db).create_token("make demo", ["write"], owner="tools.demo", expires_at=expiry(1))
+    finally:
+        db.close()
+    return token, stored.id
+
+
+def authenticated(token: str) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
 def post(session: requests.Session, url: str, items: list[dict], attempts: int = 5) -> None:
     """Write one batch; a 503 (Cassandra busy) is retried, which is safe because writes are idempotent."""
     for attempt in range(attempts):
@@ -116,9 +140,9 @@ def post(session: requests.Session, url: str, items: list[dict], attempts: int =
     raise RuntimeError(f"write failed: HTTP {response.status_code} {response.text[:300]}")
 
 
-def load(url: str, days: int, seed: int = 42) -> int:
-    """Create the metrics (if missing) and write the data; returns the number of points written."""
-    session = requests.Session()
+def load(url: str, days: int, token: str, seed: int = 42) -> int:
+    """Create the metrics (if missing) and write the data with the token; returns the number of points written."""
+    session = authenticated(token)
     for metric in METRICS:
         response = session.post(f"{url}/api/metrics", json=metric, timeout=30)
         if response.status_code not in (201, 409):
@@ -130,7 +154,7 @@ def load(url: str, days: int, seed: int = 42) -> int:
     items = gauge_points(rng, ts, end) + counter_and_histogram_points(rng, ts, end) + enum_points(rng, start, end)
     batches = [items[i:i + BATCH] for i in range(0, len(items), BATCH)]
     with ThreadPoolExecutor(4) as pool:
-        sessions = [requests.Session() for _ in range(4)]
+        sessions = [authenticated(token) for _ in range(4)]
         list(pool.map(lambda pair: post(sessions[pair[0] % 4], url, pair[1]), enumerate(batches)))
     return len(items)
 
@@ -142,13 +166,14 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        count = load(args.url.rstrip("/"), args.days)
-    except (requests.RequestException, RuntimeError) as error:
+        token, token_id = write_token()
+        count = load(args.url.rstrip("/"), args.days, token)
+    except (requests.RequestException, RuntimeError, ApiError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     seconds = time.monotonic() - started
     print(f"demo data loaded: {count} points in {seconds:.0f}s ({count / seconds:,.0f} points/s); "
-          f"open {args.url}/ and pick cpu_usage and request_latency")
+          f"with write token {token_id} (expires in a day); open {args.url}/ and pick cpu_usage and request_latency")
     return 0
 
 

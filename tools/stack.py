@@ -170,12 +170,23 @@ def wait_tcp(host: str, port: int, process: subprocess.Popen, timeout: float = 6
 
 
 DEFAULT_MAX_BODY = 32 * 1024 * 1024
+DEFAULT_LOGIN_RATE = 10
+# The dashboard's pages: its own scripts, styles and API only (Vite emits no inline script; React and D3 set
+# styles through the DOM, which style-src does not restrict). The API's answers carry their own (api/security.py).
+PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+               "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": PAGE_POLICY, "X-Content-Type-Options": "nosniff",
+                    "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+                    "Cross-Origin-Opener-Policy": "same-origin"}
 
 
 def nginx_conf(upstreams: list[str], listen: str, run_dir: str, log_dir: str, frontend_root: str,
-               max_body: int = DEFAULT_MAX_BODY, rate_limit: int = 0) -> str:
+               max_body: int = DEFAULT_MAX_BODY, rate_limit: int = 0, login_rate: int = DEFAULT_LOGIN_RATE) -> str:
     """nginx/nginx.conf.template with every placeholder filled: the one renderer for the stack and the image."""
     values = {
+        "__SECURITY_HEADERS__": "\n            ".join(
+            f'add_header {name} "{value}" always;' for name, value in SECURITY_HEADERS.items()),
+        "__LOGIN_RATE__": str(login_rate), "__LOGIN_RETRY__": str(-(-60 // login_rate)),
         "__RUN_DIR__": run_dir, "__LOG_DIR__": log_dir, "__LISTEN__": listen, "__FRONTEND_ROOT__": frontend_root,
         "__UPSTREAM_SERVERS__": "\n        ".join(
             f"server {upstream} max_fails=1 fail_timeout=2s;" for upstream in upstreams),
@@ -190,12 +201,13 @@ def nginx_conf(upstreams: list[str], listen: str, run_dir: str, log_dir: str, fr
 
 def render_nginx(stack: Stack) -> Path:
     """Write nginx.conf for this stack from nginx/nginx.conf.template."""
-    env = stack.app_env()
+    from metrics_server.config import load_config  # here, not above: the nginx image renders without the app
+
+    config = load_config(environ=stack.app_env())  # the instances' own settings, defaults included
     text = nginx_conf(
         [f"127.0.0.1:{port}" for port in stack.backend_ports], f"127.0.0.1:{stack.port}", str(stack.run_dir),
-        str(stack.log_dir), str(stack.frontend),
-        max_body=int(env.get("METRICS_SERVER_MAX_BODY_BYTES") or DEFAULT_MAX_BODY),
-        rate_limit=int(env.get("METRICS_SERVER_RATE_LIMIT") or 0))
+        str(stack.log_dir), str(stack.frontend), max_body=config["max_body_bytes"], rate_limit=config["rate_limit"],
+        login_rate=config["login_rate_limit"])
     path = stack.run_dir / "nginx.conf"
     path.write_text(text)
     return path
@@ -248,6 +260,15 @@ def start_monitor(stack: Stack, refresh: float = 60) -> None:
     pid_file.write_text(str(process.pid))
 
 
+def sign_in_hint(stack: Stack) -> str:
+    """How to sign in to the dashboard: a one-time setup link while no user exists (metrics_server.auth setup)."""
+    result = subprocess.run([str(PYTHON), "-m", "metrics_server.auth", "setup", "--url", stack.url], cwd=ROOT,
+                            env=stack.app_env(), capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip() or result.stdout.strip())
+    return result.stdout.strip()
+
+
 def down(stack: Stack) -> None:
     """Stop the log monitor (its last push goes through nginx), nginx, every instance and every Cassandra node
     this stack started; data stays."""
@@ -287,10 +308,11 @@ def main(argv: list[str]) -> int:
     image.add_argument("--frontend-root", default="/usr/share/nginx/html")
     image.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY)
     image.add_argument("--rate-limit", type=int, default=0)
+    image.add_argument("--login-rate", type=int, default=DEFAULT_LOGIN_RATE)
     args = parser.parse_args(argv)
     if args.command == "nginx-conf":
         print(nginx_conf([u.strip() for u in args.upstreams.split(",") if u.strip()], args.listen, args.run_dir,
-                         args.log_dir, args.frontend_root, args.max_body, args.rate_limit), end="")
+                         args.log_dir, args.frontend_root, args.max_body, args.rate_limit, args.login_rate), end="")
         return 0
     stack = Stack(nodes=args.nodes, instances=args.instances, port=args.port,
                   graphite_port=int(os.environ.get("METRICS_SERVER_GRAPHITE_PORT") or 2003), monitor=True)
@@ -299,6 +321,7 @@ def main(argv: list[str]) -> int:
             up(stack)
             print(f"metrics_server is up: dashboard at {stack.url}/  (API {stack.url}/api, docs {stack.url}/api/docs, "
                   f"Graphite on tcp 127.0.0.1:{stack.graphite_port})")
+            print(sign_in_hint(stack))
         elif args.command == "down":
             down(stack)
             print("metrics_server stopped (data kept in var/)")

@@ -4,6 +4,7 @@ from flask import Flask
 
 from metrics_server.api import (
     alerts,
+    auth,
     dashboards,
     data,
     docs,
@@ -24,7 +25,7 @@ from metrics_server.api import (
 def init_app(app: Flask) -> None:
     """Register every blueprint."""
     for module in (health, metrics, data, series, query, enums, histograms, prom, alerts, dashboards, remote_write,
-                   remote_read):
+                   remote_read, auth):
         app.register_blueprint(module.blueprint, url_prefix="/api")
     for module in (influx, otlp):
         app.register_blueprint(module.blueprint)

@@ -1,12 +1,13 @@
 """Points of one metric: insert one or many, read raw points (JSON pages or CSV), list label sets."""
 import base64
-import csv
 import io
 from dataclasses import dataclass
+from urllib.parse import quote, urlencode
 
 import numpy as np
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from metrics_server.api import csvio
 from metrics_server.api.body import json_body
 from metrics_server.api.lookup import find_metric, matching_series, registry, rollups, server_config, store
 from metrics_server.api.openapi import documented
@@ -196,9 +197,11 @@ def read_data(name: str):
 
 
 def next_url(cursor: str) -> str:
+    """This request's URL with the next cursor, every part percent-encoded: a header value is ASCII and cannot
+    close the <...> of a Link, add a parameter or break a line whatever the labels hold."""
     args = request.args.copy()
     args["cursor"] = cursor
-    return request.path + "?" + "&".join(f"{key}={value}" for key, value in args.items(multi=True))
+    return quote(request.path) + "?" + urlencode(list(args.items(multi=True)), quote_via=quote, safe="")
 
 
 def label_columns(metric: Metric, raw: Raw) -> list[str]:
@@ -212,13 +215,14 @@ def csv_columns(metric: Metric, raw: Raw, keys: list[str]) -> list[list]:
     """The CSV columns of some points: ISO time, each label (empty where a series has none), value (empty when
     none), state or bucket counts."""
     labels = raw.labels()
-    columns = [format_iso_array(raw.ts), *([item.get(key, "") for item in labels] for key in keys),
+    columns = [format_iso_array(raw.ts), *(csvio.neutral_column(item.get(key, "") for item in labels)
+                                           for key in keys),
                ["" if value is None else repr(value) for value in nullable(raw.value)]]
     extra = extra_column(metric, raw)
     if extra:
         key, cells = extra
-        columns.append(cells if key == "state" else [
-            ";".join(f"{bound}={count:g}" for bound, count in buckets.items()) for buckets in cells])
+        columns.append(csvio.neutral_column(cells if key == "state" else [
+            ";".join(f"{bound}={count:g}" for bound, count in buckets.items()) for buckets in cells]))
     return columns
 
 
@@ -238,13 +242,12 @@ def csv_response(metric: Metric, raw: Raw) -> Response:
 
     def generate():
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
+        writer = csvio.writer(buffer)
+        writer.writerow(csvio.neutral_column(header))
         yield drain(buffer)
         for start in range(0, len(raw), CSV_CHUNK):
             writer.writerows(zip(*csv_columns(metric, raw[start:start + CSV_CHUNK], keys)))
             yield drain(buffer)
 
-    filename = f"{metric.name}.csv"
     return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": csvio.attachment(f"{metric.name}.csv")})

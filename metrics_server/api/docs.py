@@ -3,11 +3,12 @@ import re
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Blueprint, Flask, current_app
+from flask import Blueprint, Flask, current_app, redirect
 from flask_swagger_ui import get_swaggerui_blueprint
 from marshmallow import Schema, fields
 
 from metrics_server import schemas
+from metrics_server.auth import schemas as auth_schemas
 from metrics_server.jsonio import json_response
 
 blueprint = Blueprint("docs", __name__)
@@ -33,15 +34,22 @@ ERRORS = {status: {"description": text, "content": {"application/json": {"schema
 
 COMPONENTS = (("Error", ErrorSchema), ("Success", SuccessSchema), ("Metric", schemas.MetricSchema),
               ("Point", schemas.PointSchema), ("WriteItem", schemas.WriteItemSchema),
-              ("SeriesItem", schemas.SeriesItemSchema), ("Dashboard", schemas.DashboardSchema))
+              ("SeriesItem", schemas.SeriesItemSchema), ("Dashboard", schemas.DashboardSchema),
+              ("Login", auth_schemas.LoginSchema), ("Setup", auth_schemas.SetupSchema),
+              ("Password", auth_schemas.PasswordSchema), ("User", auth_schemas.UserSchema),
+              ("Token", auth_schemas.TokenSchema))
+OBJECT_BODIES = {"Metric", "Dashboard", "Login", "Setup", "Password", "User", "Token"}  # one object, never a list
 PATH_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 
 def request_body(body: str) -> dict:
     """A body component as JSON: a metric alone, points one or many, write items as either kind of list."""
-    schema = {"Metric": body, "Dashboard": body, "WriteItem": {"oneOf": [{"type": "array", "items": body},
-                                                      {"type": "array", "items": "SeriesItem"}]}}.get(
-        body, {"oneOf": [body, {"type": "array", "items": body}]})
+    if body in OBJECT_BODIES:
+        schema = body
+    elif body == "WriteItem":
+        schema = {"oneOf": [{"type": "array", "items": body}, {"type": "array", "items": "SeriesItem"}]}
+    else:
+        schema = {"oneOf": [body, {"type": "array", "items": body}]}
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
@@ -93,5 +101,7 @@ def openapi():
 def init_app(app: Flask) -> None:
     """Serve /api/openapi.json and Swagger UI at /api/docs (its assets ship in the Python package: no CDN)."""
     app.register_blueprint(blueprint, url_prefix="/api")
-    app.register_blueprint(get_swaggerui_blueprint("/api/docs", "/api/openapi.json",
-                                                   config={"app_name": "metrics_server API"}))
+    # Relative URLs only: nothing in the page or a redirect is built from the client's Host header.
+    app.register_blueprint(get_swaggerui_blueprint("/api/docs", "/api/openapi.json", config={
+        "app_name": "metrics_server API", "oauth2RedirectUrl": "/api/docs/oauth2-redirect.html"}))
+    app.add_url_rule("/api/docs", "docs_slash", lambda: redirect("/api/docs/", 308))

@@ -46,7 +46,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        response = json_response({"error": error.message, **error.details}, error.status)
+        response = json_response({"error": error.message, **error.details}, error.status, headers=error.headers)
         if error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
         return response

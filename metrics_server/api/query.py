@@ -1,9 +1,9 @@
 """GET /api/query: several metrics binned on one time axis, for a chart (width → M4) or a table (granularity)."""
-import csv
 import io
 
 from flask import Blueprint, Response
 
+from metrics_server.api import csvio
 from metrics_server.api.lookup import find_metric, matching_series, rollups, server_config, store
 from metrics_server.api.openapi import documented
 from metrics_server.api.params import bins_for, load_args
@@ -55,11 +55,11 @@ def csv_response(bins: Bins, results: list[Result]) -> Response:
     keys = sorted({key for result in results for key in result.labels})
     stamps = format_iso_array(bins.starts)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["timestamp", "metric", *keys, "value"])
+    writer = csvio.writer(buffer)
+    writer.writerow(csvio.neutral_column(["timestamp", "metric", *keys, "value"]))
     for result in results:
-        labels = [result.labels.get(key, "") for key in keys]
+        text = csvio.neutral_column([result.metric.name, *(result.labels.get(key, "") for key in keys)])
         for stamp, value in zip(stamps, result.values.tolist()):
-            writer.writerow([stamp, result.metric.name, *labels, "" if value != value else repr(value)])
+            writer.writerow([stamp, *text, "" if value != value else repr(value)])
     return Response(buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="query.csv"'})
+                    headers={"Content-Disposition": csvio.attachment("query.csv")})

@@ -84,6 +84,16 @@ TABLES = (
     # Saved dashboards, a row each: the definition as JSON, and the version a save must name (compare-and-set).
     """CREATE TABLE IF NOT EXISTS {ks}.dashboards (
         id text PRIMARY KEY, title text, version int, body text, updated_at timestamp)""",
+    # Access control (metrics_server/auth/): only hashes of tokens, passwords, session ids and setup codes.
+    """CREATE TABLE IF NOT EXISTS {ks}.api_tokens (
+        id text PRIMARY KEY, hash blob, name text, owner text, scopes set<text>, metric_prefixes set<text>,
+        created_at timestamp, expires_at timestamp, revoked_at timestamp, last_used_at timestamp)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.users (
+        name text PRIMARY KEY, password_hash text, scopes set<text>, created_at timestamp)""",
+    # Rows written USING TTL: a session or setup code ends by itself.
+    """CREATE TABLE IF NOT EXISTS {ks}.sessions (
+        id text PRIMARY KEY, hash blob, username text, created_at timestamp)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.setup_codes (id text PRIMARY KEY, hash blob, created_at timestamp)""",
 )
 # Cleared marks are tombstones in a few hot partitions: purge them soon (a mark revived by a lost delete
 # only causes one more recomputation, so a short grace period is safe).

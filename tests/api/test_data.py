@@ -35,7 +35,7 @@ def test_series_sharing_times_page_by_time_then_series(client, name):
     assert len(client.get(f"/api/metrics/{name}/data", {"host": ["a", "c"]}).json) == 22
 
 
-def test_csv_quotes_labels_and_leaves_missing_values_empty(client, name):
+def test_csv_quotes_every_field_and_leaves_missing_values_empty(client, name):
     client.post_json("/api/metrics", {"name": name, "type": "histogram", "label_keys": ["site", "env"]}, status=201)
     labels = {"site": 'Paris, "north"', "env": ""}
     client.post_json(f"/api/metrics/{name}/data", [
@@ -45,9 +45,9 @@ def test_csv_quotes_labels_and_leaves_missing_values_empty(client, name):
         {"labels": labels, "value": None, "buckets": {"0.5": 1, "10": 0, "+inf": 2.5}, "timestamp": "2023-11-15T00:00:00Z"},
         {"labels": labels, "value": 7.25, "buckets": {"1": 3}, "timestamp": "2023-11-15T00:00:01.500Z"}]
     text = client.get(f"/api/metrics/{name}/data", {"format": "csv"}).text
-    assert text == ('timestamp,site,env,value,buckets\n'
-                    '2023-11-15T00:00:00Z,"Paris, ""north""",,,0.5=1;10=0;+inf=2.5\n'
-                    '2023-11-15T00:00:01.500Z,"Paris, ""north""",,7.25,1=3\n')
+    assert text == ('"timestamp","site","env","value","buckets"\n'
+                    '"2023-11-15T00:00:00Z","Paris, ""north""","","","0.5=1;10=0;+inf=2.5"\n'
+                    '"2023-11-15T00:00:01.500Z","Paris, ""north""","","7.25","1=3"\n')
     assert list(csv.DictReader(io.StringIO(text)))[0]["site"] == labels["site"]
 
 
@@ -59,7 +59,7 @@ def test_enum_points_carry_their_state(client, name):
         {"labels": {}, "value": None, "state": "up", "timestamp": "2023-11-15T00:00:00Z"},
         {"labels": {}, "value": None, "state": "down, hard", "timestamp": "2023-11-15T00:01:00Z"}]
     assert client.get(f"/api/metrics/{name}/data", {"format": "csv"}).text == (
-        'timestamp,value,state\n2023-11-15T00:00:00Z,,up\n2023-11-15T00:01:00Z,,"down, hard"\n')
+        '"timestamp","value","state"\n"2023-11-15T00:00:00Z","","up"\n"2023-11-15T00:01:00Z","","down, hard"\n')
 
 
 def test_a_range_and_an_empty_answer(client, name):
@@ -69,6 +69,6 @@ def test_a_range_and_an_empty_answer(client, name):
     assert [p["value"] for p in inside] == [1.0, 2.0]
     assert client.get(f"/api/metrics/{name}/data", {"start_time": DAY0 + 3_600_000}).json == []
     assert client.get(f"/api/metrics/{name}/data", {"format": "csv", "start_time": DAY0 + 3_600_000}).text == \
-        "timestamp,value\n"
+        '"timestamp","value"\n'
     assert client.get(f"/api/metrics/{name}/data", {"cursor": "bm90IGEgY3Vyc29y"}, status=400).json["error"] == \
         "cursor: not a cursor this API returned"

@@ -16,19 +16,21 @@ from tools import stack as stacks
 MAX_BODY = stacks.DEFAULT_MAX_BODY
 
 
-def test_json_and_csv_are_gzipped(live_stack, name):
+def test_json_and_csv_are_gzipped(live_stack, name, auth_headers):
     for i in range(12):  # a catalogue large enough to be worth compressing (gzip_min_length 1024)
-        requests.post(f"{live_stack.url}/api/metrics", json={
+        requests.post(f"{live_stack.url}/api/metrics", headers=auth_headers, json={
             "name": f"{name}_{i}", "description": "a metric the nginx test creates to list " * 3}, timeout=30)
-    gzipped = requests.get(f"{live_stack.url}/api/metrics", headers={"Accept-Encoding": "gzip"}, timeout=30)
+    gzipped = requests.get(f"{live_stack.url}/api/metrics", headers={"Accept-Encoding": "gzip", **auth_headers},
+                           timeout=30)
     assert gzipped.status_code == 200 and gzipped.headers["Content-Encoding"] == "gzip", gzipped.headers
     assert len(gzipped.json()) >= 12
-    plain = requests.get(f"{live_stack.url}/api/metrics", headers={"Accept-Encoding": "identity"}, timeout=30)
+    plain = requests.get(f"{live_stack.url}/api/metrics", headers={"Accept-Encoding": "identity", **auth_headers},
+                         timeout=30)
     assert "Content-Encoding" not in plain.headers
     points = [{"name": name, "value": float(i), "timestamp": 1_700_000_000_000 + i * 1000} for i in range(500)]
-    assert requests.post(f"{live_stack.url}/api/write", json=points, timeout=30).status_code == 201
+    assert requests.post(f"{live_stack.url}/api/write", json=points, headers=auth_headers, timeout=30).status_code == 201
     csv = requests.get(f"{live_stack.url}/api/metrics/{name}/data", params={"format": "csv"},
-                       headers={"Accept-Encoding": "gzip"}, timeout=30)
+                       headers={"Accept-Encoding": "gzip", **auth_headers}, timeout=30)
     assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
     assert csv.headers["Content-Encoding"] == "gzip" and len(csv.text.splitlines()) == 501
 
@@ -45,8 +47,8 @@ def test_hashed_assets_are_cached_for_a_year_and_the_page_is_revalidated(live_st
     assert requests.get(f"{live_stack.url}/assets/missing-0000.js", timeout=30).status_code == 404
 
 
-def test_body_limit_matches_max_body_bytes(live_stack):
-    headers = {"Content-Type": "application/json"}
+def test_body_limit_matches_max_body_bytes(live_stack, auth_headers):
+    headers = {"Content-Type": "application/json", **auth_headers}
     over = requests.post(f"{live_stack.url}/api/write", data=b"[" + b" " * (MAX_BODY - 1) + b"]", headers=headers,
                          timeout=120)
     assert over.status_code == 413 and over.headers["Content-Type"] == "application/json", over.text[:200]

@@ -1,9 +1,10 @@
 """Fixtures for the browser tests: an HTTP client for the stack's API and a headless Chromium."""
 import os
+import secrets
 from pathlib import Path
 
 import pytest
-from e2e_support import Api, chromium, write_dataset
+from e2e_support import Api, chromium, sign_in, write_dataset
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
@@ -22,10 +23,22 @@ def api(site_url):
     return Api(site_url)
 
 
+@pytest.fixture(scope="session")
+def viewer(site_url):
+    """A dashboard user of the stack under test who may read, save and delete (dashboards, alert rules), not
+    administer: (user name, password)."""
+    name, password = f"member_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    status, text = Api(site_url).request("POST", "/api/auth/users", {"username": name, "password": password,
+                                                                      "scopes": ["read", "write", "delete"]})
+    assert status == 201, text
+    return name, password
+
+
 @pytest.fixture(scope="module")
-def browser():
-    """Debian's Chromium, headless, with a fresh profile; closed after the module."""
+def browser(site_url, viewer):
+    """Debian's Chromium, headless, with a fresh profile, signed in as the viewer; closed after the module."""
     with chromium() as driver:
+        sign_in(driver, site_url, *viewer)
         SCREENSHOTS.mkdir(exist_ok=True)
         yield driver
 

@@ -2,6 +2,7 @@
 and reading the chart's SVG."""
 import json
 import math
+import os
 import random
 import re
 import shutil
@@ -29,16 +30,17 @@ BATCH = 100  # points per write: ~10 kB, what a small exporter sends
 
 
 class Api:
-    """A small JSON/CSV client for the stack's /api, through nginx like the browser."""
+    """A small JSON/CSV client for the stack's /api, through nginx like the browser, as the admin token."""
 
     def __init__(self, base_url):
         self.base = base_url.rstrip("/")
+        self.headers = {"Content-Type": "application/json",
+                        "Authorization": "Bearer " + os.environ["METRICS_TEST_ADMIN_TOKEN"]}
 
     def request(self, method, path, body=None):
         """Sends a request and returns (status, text) without raising on 4xx/5xx."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=self.headers)
         try:
             with urllib.request.urlopen(req, timeout=60) as res:
                 return res.status, res.read().decode()
@@ -62,6 +64,19 @@ class Api:
         return json.loads(text)
 
 
+def sign_in(driver, site_url: str, name: str, password: str) -> None:
+    """Give the browser a session: signed in through the API, the cookie handed to the browser as the
+    server set it (HttpOnly, SameSite=Strict). tests/e2e/test_sign_in.py signs in through the page itself."""
+    request = urllib.request.Request(f"{site_url}/api/auth/login", method="POST",
+                                     data=json.dumps({"username": name, "password": password}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        cookie = response.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    driver.get(f"{site_url}/api/health")
+    driver.add_cookie({"name": "mts_session", "value": cookie, "path": "/", "httpOnly": True,
+                       "sameSite": "Strict"})
+
+
 @contextmanager
 def chromium():
     """Debian's Chromium, headless, with a fresh profile that is deleted afterwards."""
@@ -77,6 +92,7 @@ def chromium():
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--window-size=1440,900", f"--user-data-dir={profile}"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console: CSP violations show there
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     try:

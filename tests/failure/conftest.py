@@ -31,7 +31,11 @@ def failure_stack(request) -> stacks.Stack:
                          cluster_name="metrics_failure", heap="768M", fast_start=True, durable_system=True,
                          env={"METRICS_SERVER_LOG_LEVEL": "WARNING", "METRICS_SERVER_REPLICATION": "3",
                               "METRICS_SERVER_READ_CONSISTENCY": "QUORUM",
-                              "METRICS_SERVER_WRITE_CONSISTENCY": "QUORUM", "METRICS_SERVER_THREADS": "8"})
+                              "METRICS_SERVER_WRITE_CONSISTENCY": "QUORUM", "METRICS_SERVER_THREADS": "8",
+                              # auth on, as by default, with the session's admin token; no rate limits (one
+                              # client under load)
+                              "METRICS_SERVER_ADMIN_TOKEN": os.environ["METRICS_TEST_ADMIN_TOKEN"],
+                              "METRICS_SERVER_TOKEN_RATE_LIMIT": "0", "METRICS_SERVER_RATE_LIMIT": "0"})
     started = time.monotonic()
     try:
         stacks.up(stack)

@@ -1,6 +1,7 @@
 """The failure tests' harness: writer threads that count what they sent and what was acknowledged, read-back
 through the API, and helpers to wait for real processes. Every loop is bounded in count and in time."""
 import json
+import os
 import re
 import threading
 import time
@@ -12,6 +13,15 @@ import requests
 BASE_TS = 1_704_067_200_000  # 2024-01-01T00:00:00Z: every point of a test falls in one day, one partition a writer
 CUT_RETRIES = 3
 REPORT: list[str] = []  # lines printed in pytest's terminal summary (see conftest.py)
+# The session's admin token (tests/conftest.py puts it in the environment and into every stack's config).
+AUTH = {"Authorization": "Bearer " + os.environ["METRICS_TEST_ADMIN_TOKEN"]}
+
+
+def session() -> requests.Session:
+    """A keep-alive HTTP session that authenticates as the admin token."""
+    http = requests.Session()
+    http.headers.update(AUTH)
+    return http
 
 
 @dataclass
@@ -59,7 +69,7 @@ class Writers:
 
     def _run(self, index: int) -> None:
         outcome, writer = self.outcomes[index], f"w{index}"
-        http = requests.Session()
+        http = session()
         seq = 0
         deadline = self.started + self.max_seconds
         for _ in range(self.max_batches):
@@ -139,7 +149,7 @@ class Writers:
 
 def read_back(url: str, metric: str, timeout: float = 120) -> set:
     """Every stored (writer, ts) of a metric, read through the API page by page (bounded)."""
-    http = requests.Session()
+    http = session()
     found: set = set()
     cursor = None
     deadline = time.monotonic() + timeout

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from harness import Writers, figures, read_back, status_of, wait_until
+from harness import AUTH, Writers, figures, read_back, status_of, wait_until
 
 from tools.cassandra import node as cassandra
 
@@ -34,7 +34,7 @@ def test_all_nodes_down_then_back(cluster, report):
         wait_until(lambda: status_of(f"{cluster.url}/api/health") == 503, 30, what="health to say 503")
         acked_at_outage = writers.acked_count()
         health = requests.get(f"{cluster.url}/api/health", timeout=10)
-        write = requests.post(f"{cluster.url}/api/write", json=[{"name": metric, "labels": {"writer": "probe"},
+        write = requests.post(f"{cluster.url}/api/write", headers=AUTH, json=[{"name": metric, "labels": {"writer": "probe"},
                                                                  "value": 1.0}], timeout=30)
         time.sleep(5)  # the writers keep trying against a dead database
         acked_during_outage = writers.acked_count() - acked_at_outage

@@ -14,7 +14,7 @@ import requests
 from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import WhiteListRoundRobinPolicy
-from harness import BASE_TS, Writers, figures, node_by_address, read_back, status_of, wait_until
+from harness import AUTH, BASE_TS, Writers, figures, node_by_address, read_back, status_of, wait_until
 
 from metrics_server.storage import codec
 from metrics_server.storage.registry import series_id
@@ -37,7 +37,7 @@ class Queries:
         params = {"metric": self.metric, "start": BASE_TS, "end": BASE_TS + 86_400_000, "width": 200}
         for _ in range(2):
             try:
-                status = requests.get(f"{self.url}/api/query", params=params, timeout=30).status_code
+                status = requests.get(f"{self.url}/api/query", params=params, headers=AUTH, timeout=30).status_code
             except requests.RequestException as error:
                 status = type(error).__name__
             if status == 200:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 import requests
-from harness import BASE_TS, Writers, figures, in_flight, read_back, status_of, wait_until
+from harness import AUTH, BASE_TS, Writers, figures, in_flight, read_back, status_of, wait_until
 
 from tools import pidfile
 from tools import stack as stacks
@@ -28,13 +28,14 @@ def test_sigterm_drains_slow_requests(cluster, report):
     direct = f"http://127.0.0.1:{port}"
     pid_file = cluster.run_dir / f"backend-{port}.pid"
     # A large series to read back slowly, written before the signal.
-    assert requests.post(f"{cluster.url}/api/write", json=big_batch(metric, "read"), timeout=120).status_code == 201
+    assert requests.post(f"{cluster.url}/api/write", json=big_batch(metric, "read"), headers=AUTH,
+                         timeout=120).status_code == 201
     results: dict[str, tuple] = {}
 
     def call(name: str, method: str, url: str, **kwargs) -> None:
         begun = time.monotonic()
         try:
-            response = requests.request(method, url, timeout=120, **kwargs)
+            response = requests.request(method, url, headers=AUTH, timeout=120, **kwargs)
             results[name] = (response.status_code, time.monotonic(), len(response.content), time.monotonic() - begun)
         except requests.RequestException as error:
             results[name] = (type(error).__name__, time.monotonic(), 0, time.monotonic() - begun)

@@ -3,7 +3,7 @@ from metrics_server.api.docs import PATH_PARAMETER, build_spec
 from metrics_server.app import create_app
 from metrics_server.config import load_config
 
-SELF_DESCRIBING = {"/api/openapi.json", "/api/docs/", "/api/docs/<path:path>"}
+SELF_DESCRIBING = {"/api/openapi.json", "/api/docs", "/api/docs/", "/api/docs/<path:path>"}
 
 
 def test_every_api_route_is_documented_with_its_methods():

@@ -1,0 +1,32 @@
+// Shows the dashboard to a signed-in user, the sign-in (or first-admin) form to anyone else, and the settings
+// page on demand. The only change outside this folder is main.jsx wrapping <App/> in <AuthGate>.
+import { useEffect, useState } from 'react';
+import { Settings } from './Settings.jsx';
+import { SignIn } from './SignIn.jsx';
+import { setupCode, signOut, whoAmI } from './session.js';
+import './auth.css';
+
+export function AuthGate({ children }) {
+  const [who, setWho] = useState(undefined);
+  const [error, setError] = useState('');
+  const [settings, setSettings] = useState(false);
+
+  useEffect(() => { whoAmI().then(setWho, (err) => setError(err.message)); }, []);
+
+  if (error) return <p className="auth-error" role="alert">Cannot reach the server: {error}</p>;
+  if (who === undefined) return null;
+  if (who === null) return <SignIn code={setupCode(window.location.hash)} onSignedIn={(w) => setWho({ kind: 'session', ...w, name: w.username })} />;
+  const leave = () => signOut().finally(() => setWho(null));
+  return (
+    <>
+      {settings ? <Settings who={who} onClose={() => setSettings(false)} /> : children}
+      {who.auth !== false && (
+        <nav className="auth-bar" aria-label="Account">
+          <span className="muted">{who.name}</span>
+          <button type="button" onClick={() => setSettings(!settings)}>{settings ? 'Dashboard' : 'Settings'}</button>
+          {who.kind === 'session' && <button type="button" onClick={leave}>Sign out</button>}
+        </nav>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,28 @@
+"""CSV exports that a spreadsheet opens safely: every field quoted (a bare CR or a comma in a label cannot split
+a row), and a text cell that a spreadsheet would run as a formula (starting with = + - @ TAB or CR: OWASP's
+CSV injection advice, CWE-1236) prefixed with ' so it stays text. Numbers the server formats are left alone."""
+import csv
+import io
+import re
+from urllib.parse import quote
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(cell: str) -> str:
+    """A text cell as a spreadsheet should show it, never as a formula."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
+def neutral_column(cells) -> list[str]:
+    return [neutral(cell) for cell in cells]
+
+
+def writer(buffer: io.StringIO):
+    return csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition value naming the download, ASCII-safe whatever the name holds."""
+    plain = re.sub(r"[^A-Za-z0-9_.:-]", "_", filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -1,0 +1,46 @@
+"""Which scope a request needs: the one table every route is judged by, by method and URL rule.
+
+Read top to bottom, first match wins:
+
+    public (no credentials)   GET /api/health, GET /api/openapi.json, /api/docs..., GET /metrics (each instance's
+                              own metrics, not routed by nginx), POST /api/auth/login, POST /api/auth/setup
+    any signed-in principal   /api/auth/me, POST /api/auth/logout, POST /api/auth/password
+    admin                     /api/auth/tokens..., /api/auth/users...
+    read                      GET, HEAD, OPTIONS; POST to the read-only endpoints Prometheus' API also takes by
+                              POST (query, query_range, series, labels, ...: a form body instead of a query string)
+    delete                    DELETE
+    write                     every other POST, PUT, PATCH (/api/write, /write, /api/v1/write, /api/v2/write,
+                              /v1/metrics, /api/metrics, /api/dashboards, /api/v1/rules, ...)
+
+A new route therefore needs credentials from the moment it exists: it is public only by being listed here.
+"""
+PUBLIC = "public"
+SIGNED_IN = "signed-in"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PUBLIC_ROUTES = frozenset({
+    ("GET", "/api/health"), ("GET", "/api/openapi.json"), ("GET", "/metrics"),
+    ("POST", "/api/auth/login"), ("POST", "/api/auth/setup"),
+})
+PUBLIC_PREFIXES = ("/api/docs",)  # Swagger UI's page and assets
+SIGNED_IN_ROUTES = frozenset({("GET", "/api/auth/me"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/password")})
+ADMIN_PREFIXES = ("/api/auth/tokens", "/api/auth/users")
+READ_BY_POST = frozenset({
+    "/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels", "/api/v1/query_exemplars",
+    "/api/v1/format_query", "/api/v1/parse_query",
+})
+
+
+def required_scope(method: str, rule: str) -> str:
+    """PUBLIC, SIGNED_IN or the scope ('read', 'write', 'delete', 'admin') a request for this URL rule needs."""
+    method = "GET" if method == "HEAD" else method
+    if (method, rule) in PUBLIC_ROUTES or (method in SAFE_METHODS and rule.startswith(PUBLIC_PREFIXES)):
+        return PUBLIC
+    if (method, rule) in SIGNED_IN_ROUTES:
+        return SIGNED_IN
+    if rule.startswith(ADMIN_PREFIXES):
+        return "admin"
+    if method in SAFE_METHODS or (method == "POST" and rule in READ_BY_POST):
+        return "read"
+    if method == "DELETE":
+        return "delete"
+    return "write"
