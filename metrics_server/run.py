@@ -16,6 +16,7 @@ from waitress import create_server, wasyncore
 
 from metrics_server.alerting.rules import RuleError
 from metrics_server.alerting.wiring import start_evaluator
+from metrics_server.api.selfmetrics import ClosingIterable
 from metrics_server.app import create_app
 from metrics_server.config import ConfigError, load_config
 from metrics_server.storage.rollups import RollupWorker
@@ -46,29 +47,12 @@ class InFlight:
         except BaseException:
             self._done()
             raise
-        return _ClosingIterable(body, self._done)
+        return ClosingIterable(body, self._done)
 
     def _done(self):
         with self._lock:
             self.count -= 1
             self.last_done = time.monotonic()
-
-
-class _ClosingIterable:
-    """Calls `on_close` once waitress has consumed and closed the response body."""
-
-    def __init__(self, body, on_close):
-        self.body, self.on_close = body, on_close
-
-    def __iter__(self):
-        return iter(self.body)
-
-    def close(self):
-        try:
-            if hasattr(self.body, "close"):
-                self.body.close()
-        finally:
-            self.on_close()
 
 
 def serve(config: dict) -> None:

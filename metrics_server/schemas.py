@@ -1,9 +1,10 @@
 """marshmallow schemas for every request body and query string; they also generate the OpenAPI document."""
+import re
 import time
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from metrics_server.model import AGGS, LABEL_KEY_PATTERN, MAX_BUCKETS, METRIC_TYPES, NAME_PATTERN
+from metrics_server.model import AGGS, CONTROL_CHARACTERS, LABEL_KEY_PATTERN, MAX_BUCKETS, METRIC_TYPES, NAME_PATTERN
 from metrics_server.query.aggregate import ACROSS
 from metrics_server.query.histogram import parse_bound
 from metrics_server.query.timeparse import parse_instant
@@ -67,9 +68,15 @@ def name_field() -> fields.String:
         NAME_PATTERN, error="expected letters, digits, _ : . - starting with a letter or _, at most 200 characters"))
 
 
+def printable(text: str) -> None:
+    """No control characters (NUL, CR, LF, TAB, ESC, DEL...) in text that is stored and shown again."""
+    if re.search(CONTROL_CHARACTERS, text):
+        raise ValidationError("control characters (NUL, CR, LF, TAB, ...) are not allowed")
+
+
 def labels_field() -> fields.Dict:
     return fields.Dict(keys=fields.String(validate=validate.Regexp(LABEL_KEY_PATTERN)),
-                       values=fields.String(validate=validate.Length(max=512)), load_default=dict)
+                       values=fields.String(validate=[validate.Length(max=512), printable]), load_default=dict)
 
 
 class MetricSchema(Schema):
@@ -83,7 +90,7 @@ class MetricSchema(Schema):
     label_keys = fields.List(fields.String(validate=validate.Regexp(
         LABEL_KEY_PATTERN, error="expected letters, digits and _, starting with a letter or _")),
         load_default=list, validate=validate.Length(max=32))
-    unit = fields.String(load_default="", validate=validate.Length(max=32))
+    unit = fields.String(load_default="", validate=[validate.Length(max=32), printable])
     description = fields.String(load_default="", validate=validate.Length(max=2000))
     retention_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 36500))
     partition_hours = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 744),
@@ -107,7 +114,7 @@ class PointSchema(Schema):
     timestamp = Instant(load_default=None, allow_none=True,
                         metadata={"description": "ISO 8601 with offset or Z, or epoch s/ms; default now (UTC)"})
     buckets = Buckets(load_default=None, allow_none=True)
-    state = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    state = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=200), printable])
 
 
 class WriteItemSchema(PointSchema):

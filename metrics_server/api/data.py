@@ -17,7 +17,7 @@ from metrics_server.ingest.columns import load_batch
 from metrics_server.ingest.rules import admit, check_buckets, points_of, save, write_batch
 from metrics_server.jsonio import json_response
 from metrics_server.limits import QueryLimits
-from metrics_server.model import EXTRA_COLUMN, Metric
+from metrics_server.model import EXTRA_COLUMN, POINT_END_MS, POINT_MIN_MS, Metric
 from metrics_server.query.engine import read_raw
 from metrics_server.query.histogram import bound_text
 from metrics_server.query.timeparse import format_iso_array
@@ -29,7 +29,6 @@ point_schema = PointSchema()
 points_schema = PointSchema(many=True)
 write_schema = WriteItemSchema(many=True)
 query_schema = DataQuerySchema()
-DEFAULT_END_MS = 7_258_118_400_000  # 2200-01-01: "no end" without overflowing Cassandra timestamps
 CSV_CHUNK = 5000
 
 
@@ -103,8 +102,8 @@ class Raw:
 def raw_points(metric: Metric, args: dict, filters: dict[str, list[str]], limit: int | None) -> Raw:
     """Points of matching series in the asked range, after the cursor when there is one; once more than `limit`
     of them are read (in time order), no more are."""
-    start = args["start_time"] if args["start_time"] is not None else 0
-    end = args["end_time"] if args["end_time"] is not None else DEFAULT_END_MS
+    start = args["start_time"] if args["start_time"] is not None else POINT_MIN_MS
+    end = args["end_time"] if args["end_time"] is not None else POINT_END_MS
     after = decode_cursor(args["cursor"]) if args["cursor"] else None
     if after:
         start = max(start, after[0])

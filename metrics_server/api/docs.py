@@ -5,19 +5,27 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app, redirect
 from flask_swagger_ui import get_swaggerui_blueprint
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 
 from metrics_server import schemas
+from metrics_server.auth import policy
 from metrics_server.auth import schemas as auth_schemas
+from metrics_server.auth.guard import SESSION_COOKIE
 from metrics_server.jsonio import json_response
 
 blueprint = Blueprint("docs", __name__)
 
 
 class ErrorSchema(Schema):
-    """Every error response."""
+    """Every error response: the message, and for a bad request body where it is (other details may follow)."""
+
+    class Meta:
+        unknown = INCLUDE
 
     error = fields.String(required=True, metadata={"description": "what went wrong, naming the field"})
+    field = fields.String(metadata={"description": "the field at fault"})
+    index = fields.Integer(allow_none=True, metadata={"description": "the item at fault, in a batch"})
+    fields = fields.Dict(metadata={"description": "every problem found, by field"})
 
 
 class SuccessSchema(Schema):
@@ -27,10 +35,30 @@ class SuccessSchema(Schema):
     id = fields.Raw(metadata={"description": "the metric id, the point id, or the number of points written"})
 
 
-ERRORS = {status: {"description": text, "content": {"application/json": {"schema": "Error"}}}
-          for status, text in {"400": "invalid request: the message names the field", "404": "no such metric",
-                               "409": "the metric exists", "413": "body over max_body_bytes",
-                               "415": "body is not JSON", "503": "Cassandra unavailable: nothing was stored"}.items()}
+def error(text: str, headers: tuple[str, ...] = ()) -> dict:
+    response = {"description": text, "content": {"application/json": {"schema": "Error"}}}
+    if headers:
+        response["headers"] = {name: {"schema": {"type": "string" if name != "Retry-After" else "integer"}}
+                               for name in headers}
+    return response
+
+
+ERRORS = {status: error(text) for status, text in {
+    "400": "invalid request: the message names the field", "404": "no such metric", "409": "the metric exists",
+    "413": "body over max_body_bytes", "415": "body is not JSON", "503": "Cassandra unavailable: nothing was stored",
+}.items()}
+GUARDED = {"401": error("no credentials, or bad, expired or revoked ones", ("WWW-Authenticate",)),
+           "403": error("the credentials lack the scope or metric prefix this needs, or a CSRF check failed"),
+           "429": error("too many requests for this token", ("Retry-After",))}
+# How clients authenticate (metrics_server/auth/guard.py); an operation that needs nothing says `security: []`.
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer mts_<id>_<secret>"},
+    "token": {"type": "apiKey", "in": "header", "name": "Authorization",
+              "description": "Authorization: Token mts_... (InfluxDB 2.x clients)"},
+    "basic": {"type": "http", "scheme": "basic", "description": "any user name, the token as the password"},
+    "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                "description": "the dashboard's session after POST /auth/login; changes also need X-CSRF-Token"},
+}
 
 COMPONENTS = (("Error", ErrorSchema), ("Success", SuccessSchema), ("Metric", schemas.MetricSchema),
               ("Point", schemas.PointSchema), ("WriteItem", schemas.WriteItemSchema),
@@ -53,13 +81,18 @@ def request_body(body: str) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def operation_of(rule, doc: dict) -> dict:
-    """One route's OpenAPI operation from what its view declared with @documented."""
+def operation_of(rule, method: str, doc: dict) -> dict:
+    """One route's OpenAPI operation from what its view declared with @documented, and what it needs to pass
+    the guard (policy.py)."""
     content = {"application/json": {"schema": "Success" if doc["status"] == "201" else {}}}
     if doc["csv"]:
         content["text/csv"] = {"schema": {"type": "string"}}
     operation = {"summary": doc["summary"], "responses": {doc["status"]: {"description": "OK", "content": content},
                                                           **ERRORS}}
+    if policy.required_scope(method, rule.rule) == policy.PUBLIC:
+        operation["security"] = []
+    else:
+        operation["responses"].update(GUARDED)
     parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
                   for name in rule.arguments]
     if doc["query"] is not None:
@@ -77,6 +110,8 @@ def build_spec(app: Flask) -> dict:
                    plugins=[MarshmallowPlugin()], servers=[{"url": "/api"}])
     for name, schema in COMPONENTS:
         spec.components.schema(name, schema=schema)
+    for name, scheme in SECURITY_SCHEMES.items():
+        spec.components.security_scheme(name, scheme)
     paths: dict[str, dict] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
         doc = getattr(app.view_functions[rule.endpoint], "openapi", None)
@@ -84,10 +119,12 @@ def build_spec(app: Flask) -> dict:
             continue
         path = PATH_PARAMETER.sub(r"{\1}", rule.rule.removeprefix("/api"))
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = operation_of(rule, doc)
+            paths.setdefault(path, {})[method.lower()] = operation_of(rule, method, doc)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    document = spec.to_dict()
+    document["security"] = [{name: []} for name in SECURITY_SCHEMES]
+    return document
 
 
 @blueprint.get("/openapi.json")

@@ -25,6 +25,41 @@ class SelfMetrics:
                                         "was unreachable or did not acknowledge", ("route",), registry=registry)
 
 
+class ClosingIterable:
+    """A WSGI answer that calls `on_close` once the server has sent it and closed it (a streamed CSV too)."""
+
+    def __init__(self, body, on_close):
+        self.body, self.on_close = body, on_close
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self):
+        try:
+            if hasattr(self.body, "close"):
+                self.body.close()
+        finally:
+            self.on_close()
+
+
+class CountedInFlight:
+    """WSGI middleware keeping the in-flight gauge: up when a request comes in, down when its answer is closed.
+    (Flask's teardown runs twice for an answer streamed with stream_with_context, once before the stream.)"""
+
+    def __init__(self, app, gauge: Gauge):
+        self.app, self.gauge = app, gauge
+
+    def __call__(self, environ, start_response):
+        gauge = self.gauge.labels(environ.get("REQUEST_METHOD", ""))
+        gauge.inc()
+        try:
+            body = self.app(environ, start_response)
+        except BaseException:
+            gauge.dec()
+            raise
+        return ClosingIterable(body, gauge.dec)
+
+
 def init_app(app: Flask) -> SelfMetrics:
     """Time every request and expose the registry."""
     metrics = SelfMetrics(CollectorRegistry())
@@ -35,15 +70,11 @@ def init_app(app: Flask) -> SelfMetrics:
               "as this instance's worker last counted them", registry=metrics.registry).set_function(
             lambda: sum(rollups.backlog.values()))
 
+    app.wsgi_app = CountedInFlight(app.wsgi_app, metrics.in_flight)
+
     @app.before_request
     def start_timer():
         g.started = time.perf_counter()
-        metrics.in_flight.labels(request.method).inc()
-
-    @app.teardown_request
-    def finish(error):
-        if "started" in g:
-            metrics.in_flight.labels(request.method).dec()
 
     @app.after_request
     def record(response: Response) -> Response:

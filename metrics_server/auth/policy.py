@@ -3,7 +3,8 @@
 Read top to bottom, first match wins:
 
     public (no credentials)   GET /api/health, GET /api/openapi.json, /api/docs..., GET /metrics (each instance's
-                              own metrics, not routed by nginx), POST /api/auth/login, POST /api/auth/setup
+                              own metrics, not routed by nginx), GET /ping (InfluxDB clients' liveness check),
+                              POST /api/auth/login, POST /api/auth/setup
     any signed-in principal   /api/auth/me, POST /api/auth/logout, POST /api/auth/password
     admin                     /api/auth/tokens..., /api/auth/users...
     read                      GET, HEAD, OPTIONS; POST to the read-only endpoints Prometheus' API also takes by
@@ -18,7 +19,7 @@ PUBLIC = "public"
 SIGNED_IN = "signed-in"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_ROUTES = frozenset({
-    ("GET", "/api/health"), ("GET", "/api/openapi.json"), ("GET", "/metrics"),
+    ("GET", "/api/health"), ("GET", "/api/openapi.json"), ("GET", "/metrics"), ("GET", "/ping"),
     ("POST", "/api/auth/login"), ("POST", "/api/auth/setup"),
 })
 PUBLIC_PREFIXES = ("/api/docs",)  # Swagger UI's page and assets

@@ -9,7 +9,7 @@ from functools import cached_property
 import numpy as np
 from marshmallow import Schema
 
-from metrics_server.model import LABEL_KEY_PATTERN, NAME_PATTERN
+from metrics_server.model import CONTROL_CHARACTERS, LABEL_KEY_PATTERN, NAME_PATTERN
 from metrics_server.query.timeparse import EPOCH_MS_FROM, MAX_MS, MIN_MS, _from_iso, parse_instant
 from metrics_server.schemas import SeriesItemSchema, now_ms
 from metrics_server.storage.registry import series_id
@@ -20,6 +20,7 @@ series_schema = SeriesItemSchema(many=True)
 MAX_LABEL_VALUE = 512
 _name_ok = re.compile(NAME_PATTERN).match
 _label_key_ok = re.compile(LABEL_KEY_PATTERN).match
+_control = re.compile(CONTROL_CHARACTERS).search
 _EMPTY: dict = {}
 
 
@@ -139,7 +140,7 @@ def distinct_label_sets(labels: list) -> tuple[list | None, np.ndarray | None]:
         return None, None
     for pairs in index:
         if not all(type(key) is str and _label_key_ok(key) and type(value) is str and len(value) <= MAX_LABEL_VALUE
-                   for key, value in pairs):
+                   and not _control(value) for key, value in pairs):
             return None, None
     return [dict(pairs) for pairs in index], codes
 

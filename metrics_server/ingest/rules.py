@@ -5,7 +5,7 @@ import numpy as np
 
 from metrics_server.errors import ApiError
 from metrics_server.ingest.columns import Batch
-from metrics_server.model import REQUIRED_FIELD, Metric
+from metrics_server.model import POINT_END_MS, POINT_MIN_MS, REQUIRED_FIELD, Metric
 from metrics_server.storage.points import Points, PointStore
 from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups
@@ -29,7 +29,8 @@ def given(batch: Batch, field: str, positions: np.ndarray) -> np.ndarray:
 
 def check(metric: Metric, batch: Batch, positions: np.ndarray, indexed: bool) -> None:
     """Refuse the first point (in request order) that breaks its metric's rules, with the first rule it breaks:
-    exactly its label keys (any, when its labels are open), the field its type requires, no field of another type."""
+    exactly its label keys (any, when its labels are open), the field its type requires, no field of another type,
+    a time reads cover."""
     keys = set(metric.label_keys)
     codes = batch.labels[positions]
     used = np.unique(codes)
@@ -41,6 +42,9 @@ def check(metric: Metric, batch: Batch, positions: np.ndarray, indexed: bool) ->
                 (~given(batch, required, positions), required, f"required for {metric.type} metrics")]
     problems += [(given(batch, other, positions), other, f"not allowed for {metric.type} metrics")
                  for other in ("state", "buckets") if other != required]
+    ts = batch.ts[positions]
+    problems.append(((ts < POINT_MIN_MS) | (ts >= POINT_END_MS), "timestamp",
+                     "expected a time from 1970-01-01T00:00:00Z up to 2200-01-01T00:00:00Z (what reads cover)"))
     found = [(int(np.argmax(bad)), rule) for rule, (bad, _, _) in enumerate(problems) if bad.any()]
     if found:
         first, rule = min(found)

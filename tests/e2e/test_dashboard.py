@@ -126,7 +126,7 @@ def test_download_csv_is_the_apis_csv(browser, site_url, api, data):
     direct = api.get_text(urlparse(href).path + "?" + urlparse(href).query)
     assert downloaded == direct
     header = downloaded.splitlines()[0]
-    assert header.startswith("timestamp,metric") and header.endswith("value")
+    assert header.startswith('"timestamp","metric"') and header.endswith('"value"')  # every field quoted
     assert len(downloaded.splitlines()) > 10
 
 
