@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.alerting.conftest import INSTANCE_PORTS, amtool_alerts
-from tests.failure.harness import wait_until
+from tests.failure.harness import AUTH, wait_until
 
 pytestmark = pytest.mark.alerting
 
@@ -43,7 +43,7 @@ class Signal:
         while not self.stopping.wait(0.3):
             for port in INSTANCE_PORTS:
                 try:
-                    requests.post(f"http://127.0.0.1:{port}/api/write", timeout=5, json=[
+                    requests.post(f"http://127.0.0.1:{port}/api/write", timeout=5, headers=AUTH, json=[
                         {"name": "kill_signal", "labels": {"host": "a"}, "value": self.level,
                          "timestamp": int(time.time() * 1000)}])
                     break
@@ -52,7 +52,7 @@ class Signal:
 
 
 def get(port: int, path: str) -> dict:
-    return requests.get(f"http://127.0.0.1:{port}{path}", timeout=10).json()
+    return requests.get(f"http://127.0.0.1:{port}{path}", headers=AUTH, timeout=10).json()
 
 
 def kill_alert(port: int) -> dict | None:
@@ -105,7 +105,7 @@ def test_the_evaluator_killed_while_pending_and_while_firing_neither_resets_for_
         firing = wait_until(lambda: (kill_alert(survivor) or {}).get("state") == "firing" and kill_alert(survivor),
                             60, what="KillSwitch to fire")
         assert firing["activeAt"] == pending["activeAt"], "ActiveAt was reset by the takeover"
-        history = requests.get(f"http://127.0.0.1:{survivor}/api/alerts/history",
+        history = requests.get(f"http://127.0.0.1:{survivor}/api/alerts/history", headers=AUTH,
                                params={"group": "kill", "start": "-10m"}, timeout=10).json()["transitions"]
         moves = [(t["from"], t["to"], t["at"]) for t in reversed(history)]
         assert [(f, t) for f, t, _ in moves] == [("inactive", "pending"), ("pending", "firing")]

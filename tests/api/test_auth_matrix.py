@@ -9,11 +9,12 @@ import webtest
 from metrics_server.auth.store import AuthStore, now
 
 # What the README promises, written out independently of metrics_server/auth/policy.py.
-PUBLIC = {("GET", "/api/health"), ("GET", "/api/openapi.json"), ("GET", "/metrics"), ("POST", "/api/auth/login"),
+PUBLIC = {("GET", "/api/health"), ("GET", "/api/openapi.json"), ("GET", "/metrics"), ("GET", "/ping"),
+          ("POST", "/api/auth/login"),
           ("POST", "/api/auth/setup"), ("GET", "/api/docs"), ("GET", "/api/docs/"), ("GET", "/api/docs/<path:path>")}
 SIGNED_IN = {("GET", "/api/auth/me"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/password")}
 READ_POSTS = {"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
-              "/api/v1/query_exemplars", "/api/v1/format_query", "/api/v1/parse_query"}
+              "/api/v1/query_exemplars", "/api/v1/format_query", "/api/v1/parse_query", "/api/alerts/backtest"}
 
 
 def needed(method: str, rule: str) -> str | None:

@@ -82,7 +82,8 @@ def test_in_flight_comes_back_to_zero_after_streamed_csv(client, name):
 
 
 def test_csv_cells_that_would_be_formulas_are_neutralised_and_every_field_is_quoted(client, name):
-    formulas = ["=HYPERLINK(\"http://evil.example\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rsplit"]
+    # (a leading TAB or CR cannot be stored at all: control characters are refused, see below)
+    formulas = ["=HYPERLINK(\"http://evil.example\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "=1,\"x\""]
     client.post_json("/api/metrics", {"name": name, "label_keys": ["host"]}, status=201)
     client.post_json("/api/write", [{"name": name, "labels": {"host": host}, "value": -1.5, "timestamp": DAY0 + i}
                                     for i, host in enumerate(formulas)], status=201)
