@@ -1,5 +1,4 @@
 """marshmallow schemas for every request body and query string; they also generate the OpenAPI document."""
-import re
 import time
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
@@ -68,10 +67,19 @@ def name_field() -> fields.String:
         NAME_PATTERN, error="expected letters, digits, _ : . - starting with a letter or _, at most 200 characters"))
 
 
-def printable(text: str) -> None:
-    """No control characters (NUL, CR, LF, TAB, ESC, DEL...) in text that is stored and shown again."""
-    if re.search(CONTROL_CHARACTERS, text):
-        raise ValidationError("control characters (NUL, CR, LF, TAB, ...) are not allowed")
+# No control characters (NUL, CR, LF, TAB, ESC, DEL...) in text that is stored and shown again; as a pattern, so
+# the OpenAPI document says so too.
+class WholeMatch(validate.Regexp):
+    """A pattern the whole value must match (Python's `$` would let a final newline through)."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+printable = WholeMatch(f"^[^{CONTROL_CHARACTERS[1:-1]}]*$",
+                       error="control characters (NUL, CR, LF, TAB, ...) are not allowed")
 
 
 def labels_field() -> fields.Dict:
@@ -92,8 +100,8 @@ class MetricSchema(Schema):
         load_default=list, validate=validate.Length(max=32))
     unit = fields.String(load_default="", validate=[validate.Length(max=32), printable])
     description = fields.String(load_default="", validate=validate.Length(max=2000))
-    retention_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 36500))
-    partition_hours = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 744),
+    retention_days = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(0, 36500))
+    partition_hours = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1, 744),
                                      metadata={"description": "time span of one Cassandra partition; lower it for "
                                                "series written more often than once a second"})
 

@@ -161,7 +161,8 @@ def list_groups():
 
 
 @blueprint.post("/alerts/rules")
-@documented("Create a rule group (JSON or YAML body, as in a rule file); 409 if the name exists", status="201")
+@documented("Create a rule group (JSON or YAML body, as in a rule file); 409 if the name exists", status="201",
+            body="object", answer="object")
 def create_group():
     group = group_of(body())
     store = alert_store(current_app)
@@ -181,7 +182,7 @@ def get_group(name: str):
 
 
 @blueprint.put("/alerts/rules/<name>")
-@documented("Create or replace a rule group (its alerts keep their state, rule by rule name)")
+@documented("Create or replace a rule group (its alerts keep their state, rule by rule name)", body="object")
 def put_group(name: str):
     group = group_of(body(), name)
     store = alert_store(current_app)
@@ -249,7 +250,7 @@ def backtest_group(spec: dict) -> Group:
 
 @blueprint.post("/alerts/backtest")
 @documented("The transitions a rule (saved or not) would have produced over a past range: body {group | "
-            "rule, interval, start, end}")
+            "rule, interval, start, end}", body="object")
 def run_backtest():
     spec = body()
     if not isinstance(spec, dict):

@@ -28,7 +28,7 @@ def signed_in(username: str, scopes, status: int = 200) -> Response:
 
 
 @blueprint.post("/auth/login")
-@documented("Sign in with a user name and password: sets the session cookie", body="Login")
+@documented("Sign in with a user name and password: sets the session cookie", body="Login", answer="SignedIn")
 def login():
     data = LoginSchema().load(json_body())
     user = auth.store().user(data["username"])
@@ -39,7 +39,7 @@ def login():
 
 @blueprint.post("/auth/setup")
 @documented("Create the first admin with the one-time setup code `make up` printed, and sign in", body="Setup",
-            status="201")
+            status="201", answer="SignedIn")
 def setup():
     data = SetupSchema().load(json_body())
     if not auth.store().take_setup_code(data["code"]):
@@ -93,7 +93,8 @@ def list_tokens():
 
 
 @blueprint.post("/auth/tokens")
-@documented("Create an API token: the answer is the only time the token is shown", body="Token", status="201")
+@documented("Create an API token: the answer is the only time the token is shown", body="Token", status="201",
+            answer="TokenInfo")
 def create_token():
     data = TokenSchema().load(json_body())
     who = auth.principal()
@@ -119,7 +120,7 @@ def list_users():
 
 
 @blueprint.post("/auth/users")
-@documented("Create a user (scopes: read, write, delete, admin)", body="User", status="201")
+@documented("Create a user (scopes: read, write, delete, admin)", body="User", status="201", answer="UserInfo")
 def create_user():
     data = UserSchema().load(json_body())
     if not auth.store().create_user(data["username"], passwords.hash_password(data["password"]), data["scopes"]):

@@ -23,7 +23,7 @@ class ErrorSchema(Schema):
         unknown = INCLUDE
 
     error = fields.String(required=True, metadata={"description": "what went wrong, naming the field"})
-    field = fields.String(metadata={"description": "the field at fault"})
+    field = fields.String(allow_none=True, metadata={"description": "the field at fault"})
     index = fields.Integer(allow_none=True, metadata={"description": "the item at fault, in a batch"})
     fields = fields.Dict(metadata={"description": "every problem found, by field"})
 
@@ -65,14 +65,18 @@ COMPONENTS = (("Error", ErrorSchema), ("Success", SuccessSchema), ("Metric", sch
               ("SeriesItem", schemas.SeriesItemSchema), ("Dashboard", schemas.DashboardSchema),
               ("Login", auth_schemas.LoginSchema), ("Setup", auth_schemas.SetupSchema),
               ("Password", auth_schemas.PasswordSchema), ("User", auth_schemas.UserSchema),
-              ("Token", auth_schemas.TokenSchema))
+              ("Token", auth_schemas.TokenSchema), ("UserInfo", auth_schemas.UserInfoSchema),
+              ("TokenInfo", auth_schemas.TokenInfoSchema), ("SignedIn", auth_schemas.SignedInSchema))
 OBJECT_BODIES = {"Metric", "Dashboard", "Login", "Setup", "Password", "User", "Token"}  # one object, never a list
+ANY_OBJECT = "object"  # a body or answer no component describes (a rule group): any JSON object
 PATH_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 
 
 def request_body(body: str) -> dict:
     """A body component as JSON: a metric alone, points one or many, write items as either kind of list."""
-    if body in OBJECT_BODIES:
+    if body == ANY_OBJECT:
+        schema = {"type": "object"}
+    elif body in OBJECT_BODIES:
         schema = body
     elif body == "WriteItem":
         schema = {"oneOf": [{"type": "array", "items": body}, {"type": "array", "items": "SeriesItem"}]}
@@ -84,15 +88,18 @@ def request_body(body: str) -> dict:
 def operation_of(rule, method: str, doc: dict) -> dict:
     """One route's OpenAPI operation from what its view declared with @documented, and what it needs to pass
     the guard (policy.py)."""
-    content = {"application/json": {"schema": "Success" if doc["status"] == "201" else {}}}
+    answer = doc.get("answer") or ("Success" if doc["status"] == "201" else {})
+    content = {"application/json": {"schema": {"type": "object"} if answer == ANY_OBJECT else answer}}
     if doc["csv"]:
         content["text/csv"] = {"schema": {"type": "string"}}
-    operation = {"summary": doc["summary"], "responses": {doc["status"]: {"description": "OK", "content": content},
-                                                          **ERRORS}}
+    success = {"description": "OK", "content": content} if doc["status"] != "204" else {"description": "done"}
+    operation = {"summary": doc["summary"], "responses": {doc["status"]: success, **ERRORS}}
+    if method == "PUT":  # creates (201) or replaces (200)
+        operation["responses"].update({"200": success, "201": success})
     if policy.required_scope(method, rule.rule) == policy.PUBLIC:
         operation["security"] = []
-    else:
-        operation["responses"].update(GUARDED)
+    if policy.required_scope(method, rule.rule) != policy.PUBLIC or rule.rule.startswith("/api/auth/"):
+        operation["responses"].update(GUARDED)  # sign-in and setup answer 401/403 too, and nginx limits them
     parameters = [{"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
                   for name in rule.arguments]
     if doc["query"] is not None:

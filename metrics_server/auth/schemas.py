@@ -44,6 +44,34 @@ class UserSchema(Strict):
     scopes = scopes(load_default=lambda: ["read"])
 
 
+class UserInfoSchema(Schema):
+    """A user as the API shows it (never the password's hash)."""
+
+    username = fields.String(required=True)
+    scopes = fields.List(fields.String(), required=True)
+
+
+class SignedInSchema(UserInfoSchema):
+    """The answer to sign-in and setup: the session cookie is set, the CSRF token is in the body."""
+
+    csrf_token = fields.String(required=True, metadata={"description": "send it back as X-CSRF-Token"})
+
+
+class TokenInfoSchema(Schema):
+    """A token as the API shows it; `token` itself only in the answer that created it."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    owner = fields.String(required=True)
+    scopes = fields.List(fields.String(), required=True)
+    metric_prefixes = fields.List(fields.String(), required=True)
+    created_at = fields.String(required=True, allow_none=True)
+    expires_at = fields.String(required=True, allow_none=True)
+    revoked_at = fields.String(required=True, allow_none=True)
+    last_used_at = fields.String(required=True, allow_none=True)
+    token = fields.String(metadata={"description": "mts_<id>_<secret>: shown once, store it safely"})
+
+
 class TokenSchema(Strict):
     """A token to create; the answer carries the token itself, once."""
 
