@@ -2,7 +2,8 @@
 and GET|HEAD /ping, 2.x POST /api/v2/write. Answers as InfluxDB does: 204, or JSON `{"error": ...}`."""
 from flask import Blueprint, Response, request
 
-from metrics_server.api.intake import no_content, protocol_body, store_samples
+from metrics_server.api.body import request_bytes
+from metrics_server.api.intake import no_content, store_samples
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError
 from metrics_server.protocols import influx
@@ -15,7 +16,7 @@ VERSION = "1.8.10-metrics_server"  # what /ping reports: clients check the heade
 def write_points(database: str, precision: str) -> Response:
     """Parse the body's lines and store all of their points or none; the database (or bucket), when named,
     is the `db` label."""
-    body = protocol_body()
+    body = request_bytes()
     try:
         text = body.decode()
     except UnicodeDecodeError as error:

@@ -3,7 +3,8 @@ ExportMetricsServiceResponse in the request's format, its partial_success counti
 from flask import Blueprint, Response, request
 from google.protobuf import json_format
 
-from metrics_server.api.intake import protocol_body, store_samples
+from metrics_server.api.body import request_bytes
+from metrics_server.api.intake import store_samples
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError
 from metrics_server.protocols import otlp
@@ -20,7 +21,7 @@ def export():
     kind = request.mimetype
     if kind not in (PROTOBUF, JSON):
         raise ApiError(f"Content-Type: expected {PROTOBUF} or {JSON}, got {kind or 'none'!r}", 415)
-    samples, rejected, why = otlp.samples(otlp.decode(protocol_body(), kind == JSON), now_ms())
+    samples, rejected, why = otlp.samples(otlp.decode(request_bytes(), kind == JSON), now_ms())
     store_samples(samples, "otlp")
     answer = otlp.response(rejected, why)
     if kind == JSON:

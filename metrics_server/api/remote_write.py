@@ -1,7 +1,8 @@
 """Prometheus remote_write 1.0 at POST /api/v1/write (Prometheus, vmagent and other senders)."""
 from flask import Blueprint, current_app
 
-from metrics_server.api.intake import no_content, protocol_body, store_samples
+from metrics_server.api.body import request_bytes
+from metrics_server.api.intake import no_content, store_samples
 from metrics_server.api.lookup import server_config
 from metrics_server.api.openapi import documented
 from metrics_server.protocols import remote_write
@@ -22,7 +23,7 @@ def families() -> dict[str, remote_write.Family]:
 def write():
     """Store every sample of the request or none (a 400 names the first bad series: senders do not retry 4xx);
     a 503 when Cassandra does not take them (senders retry)."""
-    body = protocol_body(("snappy", "identity"))
+    body = request_bytes(("snappy", "identity"))
     decoded = remote_write.decode(body, server_config()["max_body_bytes"])
     known = families()
     if decoded.metadata:

@@ -56,14 +56,20 @@ def wait_for(what: str, probe: Callable[[], object], timeout: float = ARRIVAL_TI
     pytest.fail(f"{what}: not within {timeout:.0f} s (last answer: {last!r})")
 
 
+# The session's admin token (tests/conftest.py): the senders authenticate with it each in their own way.
+TOKEN = os.environ["METRICS_TEST_ADMIN_TOKEN"]
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 def series_of(url: str, metric: str) -> list[dict]:
     """The label sets a metric has in our API (none while the metric does not exist)."""
-    response = requests.get(f"{url}/api/metrics/{metric}/series", timeout=30)
+    response = requests.get(f"{url}/api/metrics/{metric}/series", headers=AUTH, timeout=30)
     return response.json() if response.status_code == 200 else []
 
 
 def points_of(url: str, metric: str, **labels: str) -> list[dict]:
-    response = requests.get(f"{url}/api/metrics/{metric}/data", params={**labels, "limit": 100_000}, timeout=30)
+    response = requests.get(f"{url}/api/metrics/{metric}/data", params={**labels, "limit": 100_000}, headers=AUTH,
+                            timeout=30)
     return response.json() if response.status_code == 200 else []
 
 

@@ -14,7 +14,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from tests.protocols.conftest import points_of, running, series_of, wait_for
+from tests.protocols.conftest import AUTH, TOKEN, points_of, running, series_of, wait_for
 
 pytestmark = pytest.mark.peers
 COLLECTD_CONFIG = """Hostname "{host}"
@@ -38,8 +38,10 @@ LoadPlugin write_graphite
 
 def influx(stack, *arguments: str) -> subprocess.CompletedProcess:
     port = urlparse(stack.url).port
+    # the 1.x CLI's user and password: any user, the token as the password (as basic auth)
     return subprocess.run(["influx", "-host", "127.0.0.1", "-port", str(port), "-database", "telegraf",
-                           "-precision", "s", *arguments], capture_output=True, text=True, timeout=60)
+                           "-username", "telegraf", "-password", TOKEN, "-precision", "s", *arguments],
+                          capture_output=True, text=True, timeout=60)
 
 
 def test_influx_cli_inserts_and_a_bad_line_is_refused_with_its_reason(live_stack):
@@ -78,7 +80,8 @@ def test_collectd_write_graphite_every_second_arrives_through_the_template(live_
 
 def test_the_opentelemetry_sdk_exports_counters_histograms_and_gauges(live_stack):
     service = f"svc-{uuid.uuid4().hex[:8]}"
-    exporter = OTLPMetricExporter(endpoint=f"{live_stack.url}/v1/metrics", compression=Compression.Gzip)
+    exporter = OTLPMetricExporter(endpoint=f"{live_stack.url}/v1/metrics", compression=Compression.Gzip,
+                                  headers=AUTH)
     reader = PeriodicExportingMetricReader(exporter, export_interval_millis=500)
     provider = MeterProvider(metric_readers=[reader], resource=Resource.create({"service.name": service}))
     meter = provider.get_meter("tests")
@@ -91,7 +94,7 @@ def test_the_opentelemetry_sdk_exports_counters_histograms_and_gauges(live_stack
         assert provider.force_flush(30_000)
         counter = wait_for("otel_requests", lambda: points_of(live_stack.url, "otel_requests", service_name=service))
         assert counter[-1]["value"] == 5.0 and counter[-1]["labels"]["route"] == "/a"
-        metric = requests.get(f"{live_stack.url}/api/metrics/otel_requests", timeout=30).json()
+        metric = requests.get(f"{live_stack.url}/api/metrics/otel_requests", headers=AUTH, timeout=30).json()
         assert metric["type"] == "counter" and metric["description"] == "requests served"
         buckets = points_of(live_stack.url, "otel_latency_bucket", service_name=service, le="+Inf")
         assert buckets and buckets[-1]["value"] == 1.0

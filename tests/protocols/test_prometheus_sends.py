@@ -8,8 +8,10 @@ import requests
 
 from tests.protocols.conftest import (
     ARRIVAL_TIMEOUT,
+    AUTH,
     NODE_EXPORTER_PORT,
     PROMETHEUS_PORT,
+    TOKEN,
     VMAGENT_PORT,
     points_of,
     running,
@@ -25,6 +27,7 @@ scrape_configs:
   - {{job_name: node, static_configs: [{{targets: ['127.0.0.1:{node}']}}]}}
 remote_write:
   - url: {url}/api/v1/write
+    authorization: {{credentials: {token}}}
     queue_config: {{batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s}}
     metadata_config: {{send_interval: 5s}}
 """
@@ -39,7 +42,8 @@ def prometheus_value(query: str) -> float | None:
 
 def test_prometheus_scraping_itself_and_node_exporter_remote_writes_to_us(live_stack, folder):
     config = folder / "prometheus.yml"
-    config.write_text(PROMETHEUS_CONFIG.format(prometheus=PROMETHEUS_PORT, node=NODE_EXPORTER_PORT, url=live_stack.url))
+    config.write_text(PROMETHEUS_CONFIG.format(prometheus=PROMETHEUS_PORT, node=NODE_EXPORTER_PORT, url=live_stack.url,
+                                               token=TOKEN))
     node = ["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{NODE_EXPORTER_PORT}",
             "--collector.disable-defaults", "--collector.loadavg", "--collector.meminfo", "--collector.cpu"]
     prometheus = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={folder / 'data'}",
@@ -53,7 +57,7 @@ def test_prometheus_scraping_itself_and_node_exporter_remote_writes_to_us(live_s
         assert time.time() - datetime.fromisoformat(load[-1]["timestamp"]).timestamp() < ARRIVAL_TIMEOUT
         for name in ("node_cpu_seconds_total", "prometheus_tsdb_head_samples_appended_total"):
             metric = wait_for(f"{name} created", lambda name=name: requests.get(
-                f"{live_stack.url}/api/metrics/{name}", timeout=30).json().get("type"))
+                f"{live_stack.url}/api/metrics/{name}", headers=AUTH, timeout=30).json().get("type"))
             assert metric == "counter", name
         wait_for("node_cpu_seconds_total's modes", lambda: {
             labels.get("mode") for labels in series_of(live_stack.url, "node_cpu_seconds_total")} >= {"idle", "user"})
@@ -67,7 +71,9 @@ def test_vmagent_scraping_itself_remote_writes_to_us(live_stack, folder):
     scrape = folder / "scrape.yml"
     scrape.write_text("global: {scrape_interval: 1s}\nscrape_configs:\n"
                       f"  - {{job_name: vmagent_self, static_configs: [{{targets: ['127.0.0.1:{VMAGENT_PORT}']}}]}}\n")
+    # basic auth, the token as the password (Prometheus above sends it as a bearer token)
     vmagent = ["vmagent", f"-promscrape.config={scrape}", f"-remoteWrite.url={live_stack.url}/api/v1/write",
+               "-remoteWrite.basicAuth.username=vmagent", f"-remoteWrite.basicAuth.password={TOKEN}",
                f"-remoteWrite.tmpDataPath={folder / 'buffer'}", "-remoteWrite.flushInterval=1s",
                f"-httpListenAddr=127.0.0.1:{VMAGENT_PORT}", "-loggerLevel=WARN"]
     with running(vmagent, folder, "vmagent"):

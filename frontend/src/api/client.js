@@ -1,4 +1,5 @@
 // The only module that talks HTTP: JSON requests under /api, with the API's {"error": "..."} turned into ApiError.
+import { csrfHeaders } from '../auth/session.js';
 import { buildMetricQueryString } from './query.js';
 
 export const API = '/api';
@@ -42,7 +43,11 @@ export async function sendJson(method, url, body, { signal } = {}) {
 async function fetchJson(method, url, body, signal) {
   let res;
   try {
-    const headers = { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
+    const headers = {
+      Accept: 'application/json',
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...(method === 'GET' ? {} : csrfHeaders()), // a change made with the session cookie carries its CSRF token
+    };
     res = await fetch(url, { method, signal, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     if (err.name === 'AbortError') throw err;
