@@ -27,7 +27,7 @@ def list_dashboards():
 
 
 @blueprint.post("/dashboards")
-@documented("Create a dashboard, or import an exported one", body="Dashboard", status="201")
+@documented("Create a dashboard, or import an exported one", body="Dashboard", status="201", answer="object")
 def create_dashboard():
     body, _ = load_body()
     return json_response(dashboards().create(body).to_json(), 201)

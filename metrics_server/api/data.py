@@ -12,6 +12,7 @@ from metrics_server.api.body import json_body
 from metrics_server.api.lookup import find_metric, matching_series, registry, rollups, server_config, store
 from metrics_server.api.openapi import documented
 from metrics_server.api.params import label_filters, load_args
+from metrics_server.auth import check_metrics
 from metrics_server.errors import ApiError
 from metrics_server.ingest.columns import load_batch
 from metrics_server.ingest.rules import admit, check_buckets, points_of, save, write_batch
@@ -67,6 +68,7 @@ def write():
     if not body or len(body) > limit:
         raise ApiError(f"expected 1 to {limit} points in a batch, got {len(body)} items", 400)
     batch = load_batch(body, write_schema)
+    check_metrics(name for name, _ in batch.by_name())  # a token limited to metric prefixes
     if len(batch) > limit:
         raise ApiError(f"expected 1 to {limit} points in a batch, got {len(batch)}", 400)
     written = write_batch(registry(), store(), rollups(), batch, server_config())

@@ -7,6 +7,7 @@ from metrics_server.api import csvio
 from metrics_server.api.lookup import find_metric, matching_series, rollups, server_config, store
 from metrics_server.api.openapi import documented
 from metrics_server.api.params import bins_for, load_args
+from metrics_server.auth import check_metrics
 from metrics_server.errors import ApiError
 from metrics_server.jsonio import json_response
 from metrics_server.limits import QueryLimits
@@ -29,6 +30,7 @@ def run_query(args: dict) -> tuple[Bins, list[Result]]:
             name, filters = parse_selector(text)
         except ValueError as error:
             raise ApiError(f"metric.{index}: {error}", 400, field="metric") from None
+        check_metrics([name])  # a token limited to metric prefixes
         metric = find_metric(name)
         plans.append(plan(store(), rollups(), metric, matching_series(metric, filters), bins, args["agg"],
                           args["group_by"], chart=args["width"] is not None, across=args["across"]))

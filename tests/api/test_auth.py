@@ -50,6 +50,13 @@ def test_token_limited_to_prefixes_touches_only_those_metrics(client, anonymous,
                                                  "metric_prefixes": ["team_a_"]}, status=201).json
     assert "limited to" in anonymous.get(f"/api/metrics/{name}", headers=bearer(made["token"]), status=403).json[
         "error"]
+    assert "may not touch metric" in anonymous.get("/api/query", {"metric": name, "start": "-1h"},
+                                                   headers=bearer(made["token"]), status=403).json["error"]
+    writer = client.post_json("/api/auth/tokens", {"name": "team w", "scopes": ["write"],
+                                                   "metric_prefixes": ["team_a_"]}, status=201).json["token"]
+    anonymous.post_json("/api/write", [{"name": f"team_a_{name}", "value": 1}], headers=bearer(writer), status=201)
+    assert "may not touch metric" in anonymous.post_json("/api/write", [{"name": name, "value": 1}],
+                                                         headers=bearer(writer), status=403).json["error"]
 
 
 def test_token_bodies_are_checked_naming_the_field(client):

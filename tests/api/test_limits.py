@@ -1,6 +1,7 @@
 """Bounded work on the real app and Cassandra (issue 10): every limit answers at once with the status and a
 message naming what to change, aggregation across series is the way past the series cap, `limit` on raw reads
 stops reading, and work past the deadline stops."""
+import os
 import time
 
 import numpy as np
@@ -25,7 +26,9 @@ def small(cassandra_node, db):
                          keyspace=db.keyspace, max_query_series=5, max_new_series_per_request=50,
                          max_series_per_metric=80, max_query_reads=20, max_buckets_per_point=8, max_quantiles=3,
                          max_label_names_per_series=4)
-    return webtest.TestApp(create_app(config, db=db))
+    client = webtest.TestApp(create_app(config, db=db))
+    client.authorization = ("Bearer", os.environ["METRICS_TEST_ADMIN_TOKEN"])
+    return client
 
 
 

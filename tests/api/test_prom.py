@@ -124,6 +124,7 @@ def test_a_query_over_the_read_budget_is_refused_naming_the_limit(config, db, co
 
     from metrics_server.app import create_app
     strict = webtest.TestApp(create_app({**config, "max_query_reads": 1}, db=db))
+    strict.authorization = ("Bearer", config["admin_token"])
     body = strict.get("/api/v1/query_range", {"query": f"rate({counter}[1m])", "start": T0, "end": T0 + 600,
                                               "step": 60}, status=422).json
     assert body["errorType"] == "execution" and "max_query_reads" in body["error"]

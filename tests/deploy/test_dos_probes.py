@@ -1,13 +1,19 @@
-"""Issue 10's probes of bounded work, replayed through nginx against four instances: each answers fast with the
-right status while /api/health, asked concurrently on the same stack, stays fast (no request holds an instance)."""
+"""Issue 10's probes, replayed through nginx against four instances: each answers fast with the right status
+while /api/health, asked concurrently on the same stack, stays fast (no request holds an instance). Probes 1-4:
+bounded work; 5-9: access control and hardening (10, the OpenAPI document, is tests/api/test_schemathesis.py).
+Requests carry the session's admin token unless a probe is about having none."""
+import gzip
+import os
 import threading
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 DAY0 = 1_700_006_400_000
 HOUR = 3_600_000
+AUTH = {"Authorization": "Bearer " + os.environ["METRICS_TEST_ADMIN_TOKEN"]}
 
 
 class HealthWatch:
@@ -35,12 +41,13 @@ class HealthWatch:
         self.thread.join(timeout=90)
 
 
-def probe(stack, method, path, **kwargs):
+def probe(stack, method, path, anonymous: bool = False, **kwargs):
     """The probe's answer and seconds taken, with the slowest concurrent /api/health (asserted under 5 s: the
     probes once held an instance for 42 s to 21 minutes; a few seconds is a loaded 2-core machine's noise)."""
     with HealthWatch(stack.url) as health:
         started = time.perf_counter()
-        response = requests.request(method, f"{stack.url}{path}", timeout=150, **kwargs)
+        headers = {**({} if anonymous else AUTH), **kwargs.pop("headers", {})}
+        response = requests.request(method, f"{stack.url}{path}", timeout=150, headers=headers, **kwargs)
         seconds = time.perf_counter() - started
     print(f"{method} {path[:70]} -> {response.status_code} in {seconds:.3f} s; slowest health {health.slowest:.3f} s")
     assert health.answers and health.slowest < 5.0, health.slowest
@@ -63,14 +70,14 @@ def test_probe2_an_8000_year_range_of_three_series(live_stack, name):
     times = list(range(DAY0, DAY0 + 48 * HOUR, 60_000))
     items = [{"name": name, "labels": {"host": f"h{i}"}, "timestamps": times, "values": [1.0] * len(times)}
              for i in range(3)]
-    assert requests.post(f"{live_stack.url}/api/write", json=items, timeout=60).status_code == 201
+    assert requests.post(f"{live_stack.url}/api/write", json=items, headers=AUTH, timeout=60).status_code == 201
     response, seconds = probe(live_stack, "GET", f"/api/query?metric={name}&start=0001-01-01T00:00:00Z"
                                                  "&end=9999-12-31T00:00:00Z&width=10")
     assert response.status_code == 200 and len(response.json()["series"]) == 3 and seconds < 10
 
 
 def test_probe3_histograms_with_huge_bucket_lists_and_repeated_quantiles(live_stack, name):
-    assert requests.post(f"{live_stack.url}/api/metrics", json={"name": name, "type": "histogram"},
+    assert requests.post(f"{live_stack.url}/api/metrics", json={"name": name, "type": "histogram"}, headers=AUTH,
                          timeout=30).status_code == 201
     huge = {str(bound): 1 for bound in range(100_000)}
     response, seconds = probe(live_stack, "POST", f"/api/metrics/{name}/data", json={"buckets": huge})
@@ -87,9 +94,9 @@ def test_probe4_cardinality(live_stack, name):
     keys = [{"name": f"{name}_keys", "labels": {f"k{i}": "v" for i in range(100_000)}, "value": 1}]
     response, seconds = probe(live_stack, "POST", "/api/write", json=keys)
     assert response.status_code == 400 and "max_label_names_per_series" in response.json()["error"] and seconds < 10
-    assert requests.get(f"{live_stack.url}/api/metrics/{name}", timeout=30).status_code == 404  # nothing stored
+    assert requests.get(f"{live_stack.url}/api/metrics/{name}", headers=AUTH, timeout=30).status_code == 404  # nothing stored
     for half in (wide[:10_000], wide[10_000:]):  # 20,000 series: the most one metric may have by default
-        stored = requests.post(f"{live_stack.url}/api/write", json=half, timeout=120)
+        stored = requests.post(f"{live_stack.url}/api/write", json=half, headers=AUTH, timeout=120)
         assert stored.status_code == 201, stored.text[:300]
     response, seconds = probe(live_stack, "GET", f"/api/query?metric={name}&start={DAY0}&end={DAY0 + HOUR}")
     assert response.status_code == 422 and "across=sum" in response.json()["error"] and seconds < 10
@@ -109,3 +116,64 @@ def test_probe4_cardinality(live_stack, name):
     assert response.status_code == 400 and "max_series_per_metric" in response.json()["error"] and seconds < 10
     response, seconds = probe(live_stack, "DELETE", f"/api/metrics/{name}")
     assert response.status_code == 200
+
+
+def test_probe5_no_credentials_no_access_and_rate_limits_answer_429(live_stack, name):
+    assert requests.post(f"{live_stack.url}/api/metrics", json={"name": name}, headers=AUTH, timeout=30).ok
+    response, seconds = probe(live_stack, "DELETE", f"/api/metrics/{name}", anonymous=True)
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer") and seconds < 1
+    response, seconds = probe(live_stack, "DELETE", f"/api/metrics/{name}",
+                              headers={"Authorization": "Bearer mts_AAAAAAAA_" + "A" * 43})
+    assert response.status_code == 401 and seconds < 1
+    assert requests.get(f"{live_stack.url}/api/metrics/{name}", headers=AUTH, timeout=30).status_code == 200
+
+
+def test_probe6_link_header_built_from_hostile_values_is_encoded(live_stack, name):
+    items = [{"name": name, "labels": {"host": host}, "value": 1, "timestamp": DAY0 + i}
+             for i, host in enumerate(['x>; rel="prev", <https://evil.example/', "x&cursor=zzz", "東京"] * 2)]
+    assert requests.post(f"{live_stack.url}/api/write", json=items, headers=AUTH, timeout=60).status_code == 201
+    for host in ('x>; rel="prev", <https://evil.example/', "x&cursor=zzz", "東京"):
+        response, seconds = probe(live_stack, "GET", f"/api/metrics/{name}/data",
+                                  params={"host": [host, "a\r\nSet-Cookie: x=y"], "limit": 1})
+        link = response.headers["Link"]
+        assert response.status_code == 200 and seconds < 1 and link.isascii() and link.count("<") == 1
+        assert parse_qs(urlsplit(link[1:link.index(">")]).query)["host"] == [host, "a\r\nSet-Cookie: x=y"]
+
+
+def test_probe7_csv_formulas_are_neutralised(live_stack, name):
+    items = [{"name": name, "labels": {"host": host}, "value": 1, "timestamp": DAY0 + i}
+             for i, host in enumerate(["=HYPERLINK(\"http://evil.example\")", "+cmd|' /C calc'!A0", "@SUM(A1)"])]
+    assert requests.post(f"{live_stack.url}/api/write", json=items, headers=AUTH, timeout=60).status_code == 201
+    response, seconds = probe(live_stack, "GET", f"/api/metrics/{name}/data", params={"format": "csv"})
+    assert response.status_code == 200 and seconds < 1
+    assert '"\'=HYPERLINK(' in response.text and '"\'+cmd' in response.text and '"\'@SUM' in response.text
+
+
+def test_probe8_docs_redirect_keeps_the_port_and_ignores_a_forwarded_host(live_stack):
+    response, seconds = probe(live_stack, "GET", "/api/docs", allow_redirects=False,
+                              headers={"X-Forwarded-Host": "evil.example"})
+    assert response.status_code == 308 and response.headers["Location"] == "/api/docs/" and seconds < 1
+    page = requests.get(f"{live_stack.url}/api/docs/", headers={"X-Forwarded-Host": "evil.example"}, timeout=30)
+    assert page.status_code == 200 and "evil.example" not in page.text
+    assert urlsplit(page.url).port == urlsplit(live_stack.url).port
+
+
+def test_probe9_headers_nginx_errors_gzip_control_characters_and_time_range(live_stack, name):
+    for path in ("/", "/api/metrics", "/api/nothing-here", "/assets/missing.js"):
+        response, seconds = probe(live_stack, "GET", path)
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], path
+        assert response.headers["X-Content-Type-Options"] == "nosniff" and seconds < 1
+    for method in ("POST", "PUT", "PATCHX"):  # nginx's own errors are JSON too
+        response, seconds = probe(live_stack, method, "/")
+        assert response.status_code == 405 and response.headers["Content-Type"] == "application/json", method
+        assert "error" in response.json() and "Content-Security-Policy" in response.headers and seconds < 1
+    body = gzip.compress(b'[{"name": "%s", "value": 2.5, "timestamp": %d}]' % (name.encode(), DAY0))
+    response, seconds = probe(live_stack, "POST", "/api/write", data=body,
+                              headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert response.status_code == 201 and seconds < 1
+    response, seconds = probe(live_stack, "POST", "/api/write",
+                              json=[{"name": name, "labels": {}, "value": 1, "timestamp": "0001-01-01T00:00:00Z"}])
+    assert response.status_code == 400 and "1970-01-01" in response.json()["error"] and seconds < 1
+    response, seconds = probe(live_stack, "POST", "/api/write", json=[{"name": f"{name}_l", "labels": {"k": "a\x00"},
+                                                                       "value": 1}])
+    assert response.status_code == 400 and "control characters" in response.json()["error"] and seconds < 1

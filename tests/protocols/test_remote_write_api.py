@@ -26,7 +26,7 @@ def test_samples_are_stored_under_their_name_with_labels_that_vary(client, name)
     assert sorted((p["labels"].get("job"), p["value"]) for p in points) == [("a", 1.0), ("a", 2.0), ("b", 3.0)]
     assert [p["value"] for p in client.get(f"/api/metrics/{name}/data", {"job": "b"}).json] == [3.0]
     csv = client.get(f"/api/metrics/{name}/data", {"format": "csv"}).text.splitlines()
-    assert csv[0] == "timestamp,instance,job,value"
+    assert csv[0] == '"timestamp","instance","job","value"'
     assert sorted(line.split(",", 1)[1] for line in csv[1:]) == [",b,3.0", "x:1,a,1.0", "x:1,a,2.0"]
 
 
