@@ -38,7 +38,7 @@ lint:  ## ruff over the Python tree (ruff.toml), ESLint over the frontend (front
 demo: deps  ## load a realistic month of demo data into the running stack
 	@$(PY) -m tools.demo --url http://127.0.0.1:8080
 
-simulate: deps  ## send 20 metrics every 300 ms to the running stack (DURATION=seconds, default until Ctrl-C)
+simulate: deps  ## send 20 metrics every 300 ms to the running stack (DURATION=seconds, default until Ctrl-C; a write token in METRICS_SERVER_TOKEN)
 	@.venv/bin/metrics-server simulate --url http://127.0.0.1:8080 $(if $(DURATION),--duration $(DURATION),)
 
 tail: deps  ## the console view of the running stack's nginx access log (`make up` already pushes its metrics)

@@ -11,6 +11,8 @@ from metrics_server.model import MAX_BUCKETS
 from metrics_server.protocols.graphite import parse_template
 
 ENV_PREFIX = "METRICS_SERVER_"
+# Variables of ours that are not settings: the config file's path, and the agents' token (metrics_server/agents).
+NOT_SETTINGS = (ENV_PREFIX + "CONFIG", ENV_PREFIX + "TOKEN")
 CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
 
 
@@ -195,7 +197,7 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
     raw: dict[str, Any] = read_file(path) if path else {}
     sources = {key: f"{path}: {key}" for key in raw}
     unknown_env = sorted(name for name in environ if name.startswith(ENV_PREFIX)
-                         and name[len(ENV_PREFIX):].lower() not in KEYS and name != ENV_PREFIX + "CONFIG")
+                         and name[len(ENV_PREFIX):].lower() not in KEYS and name not in NOT_SETTINGS)
     if unknown_env:
         raise ConfigError(f"{unknown_env[0]}: unknown setting; expected one of "
                           + ", ".join(env_name(key) for key in KEYS))

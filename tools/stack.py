@@ -255,9 +255,29 @@ def start_monitor(stack: Stack, refresh: float = 60) -> None:
                "--state-file", str(stack.run_dir / "tail-nginx.state"),
                "--alert-log", str(stack.log_dir / "alerts.log"), "--server-rule", "--view", "lines",
                "--refresh", str(refresh)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+    env = {**os.environ, "METRICS_SERVER_TOKEN": monitor_token(stack)}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
     pid_file.write_text(str(process.pid))
+
+
+def monitor_token(stack: Stack) -> str:
+    """The log monitor's write token: the stack's configured admin token when it has one (tests), else one minted
+    once in Cassandra (`python -m metrics_server.auth`) and kept in the run folder, readable by its owner only."""
+    configured = stack.app_env().get("METRICS_SERVER_ADMIN_TOKEN")
+    if configured:
+        return configured
+    kept = stack.run_dir / "tail-nginx.token"
+    if kept.exists():
+        return kept.read_text().strip()
+    result = subprocess.run([str(PYTHON), "-m", "metrics_server.auth", "token", "create", "make up log monitor",
+                             "--scope", "write", "--quiet"], cwd=ROOT, env=stack.app_env(), capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip() or result.stdout.strip())
+    kept.touch(mode=0o600)
+    kept.write_text(result.stdout.strip())
+    return result.stdout.strip()
 
 
 def sign_in_hint(stack: Stack) -> str:

@@ -9,7 +9,7 @@ Read top to bottom, first match wins:
     admin                     /api/auth/tokens..., /api/auth/users...
     read                      GET, HEAD, OPTIONS; POST to the read-only endpoints Prometheus' API also takes by
                               POST (query, query_range, series, labels, ...: a form body instead of a query string),
-                              and POST /api/alerts/backtest (a computation that stores nothing)
+                              remote_read (/api/v1/read), and /api/alerts/backtest (a computation that stores nothing)
     delete                    DELETE
     write                     every other POST, PUT, PATCH (/api/write, /write, /api/v1/write, /api/v2/write,
                               /v1/metrics, /api/metrics, /api/dashboards, /api/v1/rules, ...)
@@ -28,7 +28,7 @@ SIGNED_IN_ROUTES = frozenset({("GET", "/api/auth/me"), ("POST", "/api/auth/logou
 ADMIN_PREFIXES = ("/api/auth/tokens", "/api/auth/users")
 READ_BY_POST = frozenset({
     "/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels", "/api/v1/query_exemplars",
-    "/api/v1/format_query", "/api/v1/parse_query", "/api/alerts/backtest",
+    "/api/v1/format_query", "/api/v1/parse_query", "/api/v1/read", "/api/alerts/backtest",
 })
 
 

@@ -21,6 +21,9 @@ from tools import pidfile
 from tools import stack as stacks
 
 OFFSET = int(os.environ.get("TEST_PORT_OFFSET", "0"))
+# The agents send the session's admin token (their --token default is $METRICS_SERVER_TOKEN).
+AUTH = {"Authorization": "Bearer " + os.environ["METRICS_TEST_ADMIN_TOKEN"]}
+AGENT_ENV = {**os.environ, "METRICS_SERVER_TOKEN": os.environ["METRICS_TEST_ADMIN_TOKEN"]}
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = [sys.executable, "-m", "metrics_server.agents"]
 
@@ -56,7 +59,8 @@ class Server:
             params = {"log": log, "start_time": start, "end_time": end, "limit": 100_000}
             if cursor:
                 params["cursor"] = cursor
-            response = requests.get(f"{self.url}/api/metrics/http_requests/data", params=params, timeout=60)
+            response = requests.get(f"{self.url}/api/metrics/http_requests/data", params=params, headers=AUTH,
+                                    timeout=60)
             if response.status_code == 404:
                 return out
             response.raise_for_status()
@@ -105,8 +109,8 @@ class Agent:
 
     def start(self) -> "Agent":
         out = open(self.output, "ab")
-        self.process = subprocess.Popen([*COMMAND, "tail", str(self.log), *self.options], cwd=ROOT, stdout=out,
-                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen([*COMMAND, "tail", str(self.log), *self.options], cwd=ROOT, env=AGENT_ENV,
+                                        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return self
 
     def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> int:

@@ -6,13 +6,14 @@ import subprocess
 import threading
 
 import requests
-from conftest import COMMAND, ROOT, unique_name
+from conftest import AGENT_ENV, AUTH, COMMAND, ROOT, unique_name
 
 from metrics_server.agents.simulate import SHAPES, metric_names
 
 
 def simulate(*options: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*COMMAND, "simulate", *options], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*COMMAND, "simulate", *options], cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          env=AGENT_ENV)
 
 
 def test_every_shape_reaches_the_server_from_concurrent_senders(running_server):
@@ -27,9 +28,10 @@ def test_every_shape_reaches_the_server_from_concurrent_senders(running_server):
     sent = int(re.search(r"simulate: (\d+) points sent, 0 errors", result.stdout).group(1))
     stored = 0
     for name, kind in metric_names(6, prefix):
-        metric = requests.get(f"{running_server.url}/api/metrics/{name}", timeout=30).json()
+        metric = requests.get(f"{running_server.url}/api/metrics/{name}", headers=AUTH, timeout=30).json()
         assert metric["type"] == {"counter": "counter", "enum": "enum", "histogram": "histogram"}.get(kind, "gauge")
-        points = requests.get(f"{running_server.url}/api/metrics/{name}/data", params={"start_time": "-1h"},
+        points = requests.get(f"{running_server.url}/api/metrics/{name}/data", headers=AUTH,
+                              params={"start_time": "-1h"},
                               timeout=30).json()
         assert points, f"{name}: no points"
         stored += len(points)

@@ -12,7 +12,7 @@ import time
 
 import pytest
 import requests
-from conftest import ROOT, Writer, unique_name, wait_for
+from conftest import AUTH, ROOT, Writer, unique_name, wait_for
 
 from bench.accesslog import line
 
@@ -185,7 +185,7 @@ def test_7000_lines_a_second_for_30_seconds_every_line_counted_once(tmp_path, lo
     assert writer.total >= 7000 * 30 * 0.95, f"the generator fell behind: {writer.total} lines"
     cpu = cpu_seconds(agent.process.pid)
     assert_counted(running_server, name, writer, timeout=180)
-    lags = requests.get(f"{running_server.url}/api/metrics/tail_lag_seconds/data",
+    lags = requests.get(f"{running_server.url}/api/metrics/tail_lag_seconds/data", headers=AUTH,
                         params={"log": name, "start_time": "-1h", "limit": 100_000}, timeout=60).json()
     worst = max(point["value"] for point in lags)
     print(f"\n7000 lines/s: {writer.total} lines in {time.monotonic() - started:.0f}s, agent CPU {cpu:.1f}s "
@@ -201,11 +201,12 @@ def test_the_console_alert_is_installed_as_a_server_rule_over_the_pushed_metrics
     for i in range(5):
         writer.write(30 + i, base + i)
     assert_counted(running_server, name, writer)
-    group = requests.get(f"{running_server.url}/api/alerts/rules/metrics-server-tail-{name}", timeout=30).json()
+    group = requests.get(f"{running_server.url}/api/alerts/rules/metrics-server-tail-{name}", headers=AUTH,
+                         timeout=30).json()
     expr = group["rules"][0]["expr"]
     assert expr == f'sum(sum_over_time(http_requests{{log="{name}"}}[60s])) / 60 > 3'
     # the rule's expression over the pushed data gives the console's figure: hits in the window / window seconds
-    answer = requests.get(f"{running_server.url}/api/v1/query", timeout=30, params={
+    answer = requests.get(f"{running_server.url}/api/v1/query", headers=AUTH, timeout=30, params={
         "query": expr.rsplit(" > ", 1)[0], "time": base + 30}).json()
     assert float(answer["data"]["result"][0]["value"][1]) == pytest.approx(writer.total / 60)
     assert agent.stop() == 0

@@ -14,7 +14,8 @@ PUBLIC = {("GET", "/api/health"), ("GET", "/api/openapi.json"), ("GET", "/metric
           ("POST", "/api/auth/setup"), ("GET", "/api/docs"), ("GET", "/api/docs/"), ("GET", "/api/docs/<path:path>")}
 SIGNED_IN = {("GET", "/api/auth/me"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/password")}
 READ_POSTS = {"/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels",
-              "/api/v1/query_exemplars", "/api/v1/format_query", "/api/v1/parse_query", "/api/alerts/backtest"}
+              "/api/v1/query_exemplars", "/api/v1/format_query", "/api/v1/parse_query", "/api/v1/read",
+              "/api/alerts/backtest"}
 
 
 def needed(method: str, rule: str) -> str | None:
