@@ -1,4 +1,5 @@
-"""The `metrics-server` command: `tail` (the access-log monitor) and `simulate` (the load simulator).
+"""The `metrics-server` command: `tail` (the access-log monitor), `simulate` (the load simulator) and `auth`
+(tokens and users: `metrics-server auth token create NAME --scope write`, as `python -m metrics_server.auth`).
 
 Bad options stop with argparse's one line naming the option, before anything starts.
 """
@@ -38,7 +39,8 @@ def server_options(parser: argparse.ArgumentParser, url: str | None) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="metrics-server", description="metrics_server's agents.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{tail,simulate}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{tail,simulate,auth}")
+    commands.add_parser("auth", help="tokens and users (metrics-server auth -h)", add_help=False)
 
     t = commands.add_parser("tail", help="follow an access log: console view, high-traffic alert, metrics pushed",
                             description="Follow an HTTP access log like a log shipper (rotation, truncation, "
@@ -100,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["auth"]:
+        from metrics_server.auth.cli import main as auth_main  # its own parser; needs Cassandra's settings only
+
+        return auth_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -6,6 +6,8 @@
     python -m metrics_server.auth user password alice [--password-stdin]
     python -m metrics_server.auth setup --url http://127.0.0.1:8080   (what `make up` runs: how to sign in)
 
+`metrics-server auth ...` is the same command.
+
 Settings as for the server (METRICS_SERVER_CONFIG, METRICS_SERVER_*).
 """
 import argparse
