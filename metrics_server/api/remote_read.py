@@ -3,7 +3,7 @@ answers PromQL over our history too. Bounded like every query (series, partition
 from flask import Blueprint, Response
 
 from metrics_server import promql
-from metrics_server.api.intake import protocol_body
+from metrics_server.api.body import request_bytes
 from metrics_server.api.lookup import registry, server_config, store
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError
@@ -18,7 +18,7 @@ blueprint = Blueprint("remote_read", __name__)
 @documented("Prometheus remote_read: a snappy-compressed protobuf ReadRequest in, the samples of each query out")
 def read():
     """Each query's series with their samples in [start, end], one QueryResult per query, in order."""
-    queries = remote_read.decode(protocol_body(("snappy", "identity")), server_config()["max_body_bytes"])
+    queries = remote_read.decode(request_bytes(("snappy", "identity")), server_config()["max_body_bytes"])
     limits = QueryLimits.of(server_config())
     source = StoreSource(registry(), store(), limits=limits)
     try:
