@@ -14,6 +14,7 @@ The compose file's published port is 38080 + TEST_PORT_OFFSET here (HTTP_PORT in
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,7 @@ import pytest
 import requests
 
 from tests.conftest import OFFSET
-from tests.e2e.e2e_support import Api, chromium, idle, main_chart, write_dataset
+from tests.e2e.e2e_support import Api, chromium, idle, main_chart, sign_in, write_dataset
 from tests.failure.harness import Writers, figures, read_back, status_of, wait_until
 from tools import dockerd, pidfile
 
@@ -35,6 +36,7 @@ pytestmark = [pytest.mark.compose, pytest.mark.timeout(3000)]
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_PORT = 38080 + OFFSET
 PROJECT = f"metrics_server_compose{OFFSET}"
+AUTH = {"Authorization": "Bearer " + os.environ["METRICS_TEST_ADMIN_TOKEN"]}
 SERVICES = ["cassandra1", "cassandra2", "cassandra3", "schema", "backend1", "backend2", "backend3", "backend4", "nginx"]
 IMAGES = ["metrics-server-cassandra", "metrics-server-backend", "metrics-server-nginx"]
 # Start-up waits shortened as the failure tests' nodes do (gossip settling, ring delay); everything else is the
@@ -56,6 +58,7 @@ def compose_env() -> str:
         "HTTP_PORT": str(HTTP_PORT), "CASSANDRA_HEAP": "768M", "CASSANDRA_JVM_EXTRA_OPTS": FAST_START,
         "CASSANDRA_NOFILE": str(100_000 if nofile == -1 else min(nofile, 100_000)),
         "CASSANDRA_MEMLOCK": str(hard_limit(resource.RLIMIT_MEMLOCK)), "METRICS_SERVER_LOG_LEVEL": "WARNING",
+        "METRICS_SERVER_ADMIN_TOKEN": os.environ["METRICS_TEST_ADMIN_TOKEN"],
     }
     lines = []
     for line in (ROOT / ".env.example").read_text().splitlines():
@@ -196,12 +199,12 @@ def test_a_batch_written_through_nginx_is_read_back(stack):
     metric = f"compose_{uuid.uuid4().hex[:8]}"
     items = [{"name": metric, "labels": {"host": f"web-{i % 3}"}, "value": float(i), "timestamp": 1_706_874_000 + 60 * i}
              for i in range(300)]
-    response = requests.post(f"{stack.url}/api/write", json=items, timeout=60)
+    response = requests.post(f"{stack.url}/api/write", headers=AUTH, json=items, timeout=60)
     assert response.status_code == 201, response.text
-    points = requests.get(f"{stack.url}/api/metrics/{metric}/data", params={"limit": 1000}, timeout=60).json()
+    points = requests.get(f"{stack.url}/api/metrics/{metric}/data", headers=AUTH, params={"limit": 1000}, timeout=60).json()
     assert sorted((p["labels"]["host"], p["value"]) for p in points) == \
         sorted((item["labels"]["host"], item["value"]) for item in items)
-    query = requests.get(f"{stack.url}/api/query", params={"metric": metric, "start": 1_706_874_000,
+    query = requests.get(f"{stack.url}/api/query", headers=AUTH, params={"metric": metric, "start": 1_706_874_000,
                                                             "end": 1_706_874_000 + 18_000, "granularity": "hour",
                                                             "agg": "count"}, timeout=60).json()
     assert query, "the query answered nothing"
@@ -210,7 +213,11 @@ def test_a_batch_written_through_nginx_is_read_back(stack):
 
 def test_the_dashboard_draws_the_data_in_chromium(stack):
     data = write_dataset(Api(stack.url))
+    name, password = f"viewer_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
+    assert Api(stack.url).request("POST", "/api/auth/users", {"username": name, "password": password,
+                                                              "scopes": ["read"]})[0] == 201
     with chromium() as browser:
+        sign_in(browser, stack.url, name, password)
         browser.get(data.url(stack.url, [data.cpu, data.latency]))
         chart = main_chart(browser)
         idle(browser)
@@ -266,6 +273,6 @@ def test_down_and_up_again_keeps_the_data(stack, report):
         if metric.startswith("compose_kill_"):
             stored = read_back(stack.url, metric)
         else:
-            points = requests.get(f"{stack.url}/api/metrics/{metric}/data", params={"limit": 1000}, timeout=60).json()
+            points = requests.get(f"{stack.url}/api/metrics/{metric}/data", headers=AUTH, params={"limit": 1000}, timeout=60).json()
             stored = {(p["labels"]["host"], p["timestamp"]) for p in points}
         assert acked <= stored, f"{metric}: {len(acked - stored)} of {len(acked)} points gone after down and up"
