@@ -3,7 +3,7 @@ tails it and pushes through nginx, so the stack's own traffic shows up as http_r
 import time
 
 import requests
-from conftest import parse_ts, wait_for
+from conftest import AUTH, parse_ts, wait_for
 
 from tools import pidfile
 from tools import stack as stacks
@@ -19,7 +19,7 @@ def test_the_stack_monitors_its_own_nginx_access_log(live_stack):
             assert requests.get(f"{live_stack.url}/api/health", timeout=30).status_code == 200
 
         def counted():
-            response = requests.get(f"{live_stack.url}/api/metrics/http_requests/data",
+            response = requests.get(f"{live_stack.url}/api/metrics/http_requests/data", headers=AUTH,
                                     params={"log": "nginx", "section": "/api", "start_time": since, "limit": 10_000},
                                     timeout=30)
             return response.ok and sum(p["value"] for p in response.json() if p["labels"]["method"] == "GET")
@@ -27,14 +27,14 @@ def test_the_stack_monitors_its_own_nginx_access_log(live_stack):
         wait_for(lambda: counted() >= 25, timeout=90, what="the stack's own 25 requests as http_requests")
 
         def timed():  # the histogram goes in the push's second request, right after the gauges
-            response = requests.get(f"{live_stack.url}/api/metrics/http_request_seconds/data",
+            response = requests.get(f"{live_stack.url}/api/metrics/http_request_seconds/data", headers=AUTH,
                                     params={"log": "nginx", "start_time": since, "limit": 10_000}, timeout=30)
             return response.ok and response.json()
 
         times = wait_for(timed, timeout=60, what="request times ($request_time) as http_request_seconds",
                          detail=lambda: (live_stack.log_dir / "tail-nginx.log").read_text()[-3000:])
         assert all(parse_ts(p["timestamp"]) >= since and sum(p["buckets"].values()) >= 1 for p in times)
-        rule = requests.get(f"{live_stack.url}/api/alerts/rules/metrics-server-tail-nginx", timeout=30).json()
+        rule = requests.get(f"{live_stack.url}/api/alerts/rules/metrics-server-tail-nginx", headers=AUTH, timeout=30).json()
         assert rule["rules"][0]["alert"] == "HighTraffic"  # the console's alert, also the server's
     finally:
         pidfile.stop(live_stack.run_dir / "tail-nginx.pid")

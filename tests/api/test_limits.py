@@ -25,7 +25,7 @@ def small(cassandra_node, db):
     config = load_config(environ={}, cassandra=[cassandra_node.address], cassandra_port=db.config["cassandra_port"],
                          keyspace=db.keyspace, max_query_series=5, max_new_series_per_request=50,
                          max_series_per_metric=80, max_query_reads=20, max_buckets_per_point=8, max_quantiles=3,
-                         max_label_names_per_series=4)
+                         max_label_names_per_series=4, admin_token=os.environ["METRICS_TEST_ADMIN_TOKEN"])
     client = webtest.TestApp(create_app(config, db=db))
     client.authorization = ("Bearer", os.environ["METRICS_TEST_ADMIN_TOKEN"])
     return client
