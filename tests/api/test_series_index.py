@@ -86,12 +86,17 @@ def test_series_are_listed_in_pages_and_label_values_at_once(client, name):
 
 
 def test_a_new_series_is_visible_at_once_where_written_and_within_the_bound_elsewhere(config, db, name):
+    def as_admin(app) -> webtest.TestApp:
+        client = webtest.TestApp(app)
+        client.authorization = ("Bearer", config["admin_token"])
+        return client
+
     writer, other = create_app(config, db=db), create_app(config, db=db)
-    write_hosts(webtest.TestApp(writer), name, 2)
-    reader = webtest.TestApp(other)
+    write_hosts(as_admin(writer), name, 2)
+    reader = as_admin(other)
     assert len(reader.get("/api/query", {"metric": name, "start": DAY0, "end": DAY0 + 60_000}).json["series"]) == 2
-    write_hosts(webtest.TestApp(writer), name, 3)
-    seen_by_writer = webtest.TestApp(writer).get("/api/query", {"metric": name, "start": DAY0, "end": DAY0 + 60_000})
+    write_hosts(as_admin(writer), name, 3)
+    seen_by_writer = as_admin(writer).get("/api/query", {"metric": name, "start": DAY0, "end": DAY0 + 60_000})
     assert len(seen_by_writer.json["series"]) == 3
     assert len(reader.get("/api/query", {"metric": name, "start": DAY0, "end": DAY0 + 60_000}).json["series"]) == 2
     other.extensions["registry"].selections.seconds = 0  # what CACHE_SECONDS later looks like

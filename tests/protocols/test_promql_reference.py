@@ -10,20 +10,25 @@ second Prometheus with no data of its own, reading ours by remote_read, must ans
 import json
 import math
 import subprocess
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 
 from metrics_server.protocols import remote_write
-from tests.protocols.conftest import PROMETHEUS_PORT, running, wait_for
+from tests.protocols.conftest import AUTH, PROMETHEUS_PORT, TOKEN, running, wait_for
 
 pytestmark = pytest.mark.peers
 
 READER_PORT = PROMETHEUS_PORT + 2  # the second Prometheus, reading us by remote_read
 HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
-           "X-Prometheus-Remote-Write-Version": "0.1.0"}
+           "X-Prometheus-Remote-Write-Version": "0.1.0", **AUTH}  # Prometheus' receiver ignores the token
+# promtool's HTTP client configuration: our server wants the token (Prometheus' own API ignores it)
+HTTP_CONFIG = Path(tempfile.mkdtemp(prefix="promtool_")) / "http.yml"
+HTTP_CONFIG.write_text(f"authorization: {{credentials: {TOKEN}}}\n")
 T0 = 1_700_000_000  # seconds; the data spans T0 .. T0 + 1 h (Prometheus' head takes an hour's span at once)
 INSTANTS = [T0 + 12, T0 + 1807.5, T0 + 3570, T0 + 3840]  # 3840: lookback reaching past the end of the data
 RANGES = [(T0, T0 + 4200, "60s"), (T0 + 5, T0 + 3900, "37s")]
@@ -115,7 +120,8 @@ def both(prometheus, live_stack):
 
 
 def promtool(*args: str):
-    done = subprocess.run(["promtool", "query", *args], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(["promtool", "query", f"--http.config.file={HTTP_CONFIG}", *args], capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode == 0, f"promtool {' '.join(args)}: {done.stderr}"
     return json.loads(done.stdout)
 
@@ -182,7 +188,8 @@ def reader(tmp_path_factory, both):
     """A second Prometheus with no data of its own, reading ours through remote_read (/api/v1/read)."""
     folder = tmp_path_factory.mktemp("reader")
     (folder / "prometheus.yml").write_text(
-        f"scrape_configs: []\nremote_read:\n  - {{url: '{both[1]}/api/v1/read', read_recent: true}}\n")
+        f"scrape_configs: []\nremote_read:\n  - {{url: '{both[1]}/api/v1/read', read_recent: true, "
+        f"authorization: {{credentials: {TOKEN}}}}}\n")
     url = f"http://127.0.0.1:{READER_PORT}"
     with running(["prometheus", f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
                   f"--web.listen-address=127.0.0.1:{READER_PORT}"], folder, "reader"):

@@ -27,7 +27,7 @@ def test_samples_are_stored_under_their_name_with_labels_that_vary(client, name)
     assert [p["value"] for p in client.get(f"/api/metrics/{name}/data", {"job": "b"}).json] == [3.0]
     csv = client.get(f"/api/metrics/{name}/data", {"format": "csv"}).text.splitlines()
     assert csv[0] == '"timestamp","instance","job","value"'
-    assert sorted(line.split(",", 1)[1] for line in csv[1:]) == [",b,3.0", "x:1,a,1.0", "x:1,a,2.0"]
+    assert sorted(line.split(",", 1)[1] for line in csv[1:]) == ['"","b","3.0"', '"x:1","a","1.0"', '"x:1","a","2.0"']
 
 
 def test_a_total_is_a_counter_and_metadata_gives_type_and_help(client, name):
