@@ -97,7 +97,7 @@ class MetricSchema(Schema):
     type = fields.String(load_default="gauge", validate=validate.OneOf(METRIC_TYPES))
     label_keys = fields.List(fields.String(validate=validate.Regexp(
         LABEL_KEY_PATTERN, error="expected letters, digits and _, starting with a letter or _")),
-        load_default=list, validate=validate.Length(max=32))
+        load_default=list, validate=validate.Length(max=32), metadata={"uniqueItems": True})
     unit = fields.String(load_default="", validate=[validate.Length(max=32), printable])
     description = fields.String(load_default="", validate=validate.Length(max=2000))
     retention_days = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(0, 36500))
@@ -257,7 +257,7 @@ class YAxisSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    log = fields.Boolean(load_default=False)
+    log = fields.Boolean(load_default=False, truthy={True}, falsy={False})  # JSON booleans only, as documented
     min = FiniteFloat(load_default=None, allow_none=True)
     max = FiniteFloat(load_default=None, allow_none=True)
     thresholds = fields.List(FiniteFloat(), load_default=list, validate=validate.Length(max=10))

@@ -145,7 +145,9 @@ class AuthStore:
         return (row.username, secret) if row and tokens.matches(secret, row.hash) else None
 
     def delete_session(self, cookie: str) -> None:
-        self._run("DELETE FROM {ks}.sessions WHERE id = ?", (cookie.partition(".")[0],))
+        session_id = cookie.partition(".")[0]
+        if session_id:  # a malformed cookie names no session (and Cassandra refuses an empty key)
+            self._run("DELETE FROM {ks}.sessions WHERE id = ?", (session_id,))
 
     # setup codes: how the first admin signs up (printed by `make up` while no user exists)
     def create_setup_code(self) -> str:
