@@ -43,6 +43,16 @@ class FiniteFloat(fields.Float):
         }, **kwargs)
 
 
+class JsonBoolean(fields.Boolean):
+    """true or false only, as the document says: marshmallow's Boolean also takes 0, 1, "yes" and "off" (and a
+    set of {True} still holds 1, since 1 == True)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not bool:
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class Buckets(fields.Dict):
     """Histogram buckets: upper bound ('10', '0.5', '+inf') to a non-negative count of observations."""
 
@@ -257,7 +267,7 @@ class YAxisSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    log = fields.Boolean(load_default=False, truthy={True}, falsy={False})  # JSON booleans only, as documented
+    log = JsonBoolean(load_default=False)
     min = FiniteFloat(load_default=None, allow_none=True)
     max = FiniteFloat(load_default=None, allow_none=True)
     thresholds = fields.List(FiniteFloat(), load_default=list, validate=validate.Length(max=10))
