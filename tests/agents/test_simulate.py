@@ -6,9 +6,9 @@ import subprocess
 import threading
 
 import requests
-from conftest import AGENT_ENV, AUTH, COMMAND, ROOT, unique_name
 
 from metrics_server.agents.simulate import SHAPES, metric_names
+from tests.agents.conftest import AGENT_ENV, AUTH, COMMAND, ROOT, unique_name
 
 
 def simulate(*options: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -3,8 +3,8 @@ tails it and pushes through nginx, so the stack's own traffic shows up as http_r
 import time
 
 import requests
-from conftest import AUTH, parse_ts, wait_for
 
+from tests.agents.conftest import AUTH, parse_ts, wait_for
 from tools import pidfile
 from tools import stack as stacks
 

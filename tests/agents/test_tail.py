@@ -12,9 +12,9 @@ import time
 
 import pytest
 import requests
-from conftest import AUTH, ROOT, Writer, unique_name, wait_for
 
 from bench.accesslog import line
+from tests.agents.conftest import AUTH, ROOT, Writer, unique_name, wait_for
 
 OPTIONS = ("--interval", "0.5", "--poll", "0.05", "--view", "lines", "--refresh", "1")
 

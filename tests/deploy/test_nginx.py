@@ -90,7 +90,7 @@ def limited_stack(live_stack):
     var = Path(tempfile.mkdtemp(prefix="metrics_server_limited_"))
     var.chmod(0o755)  # nginx's unprivileged workers use it
     offset = int(os.environ.get("TEST_PORT_OFFSET", "0"))
-    stack = stacks.Stack(var=var, port=18090 + offset, instances=1, cql_port=live_stack.cql_port,
+    stack = stacks.Stack(var=var, port=18092 + offset, instances=1, cql_port=live_stack.cql_port,
                          keyspace=live_stack.keyspace, frontend=live_stack.frontend,
                          env={**live_stack.env, "METRICS_SERVER_RATE_LIMIT": "5"})
     for folder in (stack.run_dir, stack.log_dir):
