@@ -335,7 +335,8 @@ class DashboardSchema(Schema):
     refresh = fields.String(load_default="off", validate=validate.OneOf(("off", "5s", "10s", "30s", "1m", "5m")))
     variables = fields.List(fields.Nested(VariableSchema), load_default=list, validate=validate.Length(max=20))
     panels = fields.List(fields.Nested(PanelSchema), load_default=list, validate=validate.Length(max=50))
-    version = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=2**31 - 1))  # a CQL int
+    version = fields.Integer(load_default=None, strict=True,
+                             validate=validate.Range(min=1, max=2**31 - 2))  # a save stores version + 1, a CQL int
     id = fields.String(load_default=None)
     updated_at = fields.String(load_default=None)
 
