@@ -121,3 +121,12 @@ def live_stack(test_stack, db):
     stacks.up(test_stack)
     yield test_stack
     stacks.down(test_stack)
+
+
+@pytest.fixture
+def metrics_dropped(client, name):
+    """The test's metrics (`name` and its _w, _m variants) deleted afterwards, with their rollup marks, so that
+    later tests' workers do not wade through thousands of them."""
+    yield
+    for suffix in ("", "_w", "_m"):
+        client.delete(f"/api/metrics/{name}{suffix}", status="*")

@@ -15,6 +15,8 @@ from metrics_server.query.bins import make_bins
 from metrics_server.query.engine import plan, run_plans
 
 DAY0 = 1_700_006_400_000  # 2023-11-15T00:00:00Z
+
+pytestmark = pytest.mark.usefixtures("metrics_dropped")
 HOUR = 3_600_000
 DAY = 24 * HOUR
 
@@ -30,15 +32,6 @@ def small(cassandra_node, db):
     client.authorization = ("Bearer", os.environ["METRICS_TEST_ADMIN_TOKEN"])
     return client
 
-
-
-@pytest.fixture(autouse=True)
-def dropped(client, name):
-    """The test's metrics deleted afterwards, with their rollup marks, so that later tests' workers do not wade
-    through thousands of them."""
-    yield
-    for suffix in ("", "_w", "_m"):
-        client.delete(f"/api/metrics/{name}{suffix}", status="*")
 
 def series_items(name, hosts, start=DAY0, hours=3, step=600_000, value=lambda host, ts: 1.0):
     times = list(range(start, start + hours * HOUR, step))

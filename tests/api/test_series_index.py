@@ -10,15 +10,8 @@ from metrics_server.storage.series_index import SHARDS, Matcher
 
 DAY0 = 1_700_006_400_000
 
+pytestmark = pytest.mark.usefixtures("metrics_dropped")
 
-
-@pytest.fixture(autouse=True)
-def dropped(client, name):
-    """The test's metrics deleted afterwards, with their rollup marks, so that later tests' workers do not wade
-    through thousands of them."""
-    yield
-    for suffix in ("", "_w", "_m"):
-        client.delete(f"/api/metrics/{name}{suffix}", status="*")
 
 def write_hosts(client, name, count, dcs=("eu", "us"), ts=DAY0):
     items = [{"name": name, "labels": {"dc": dcs[i % len(dcs)], "host": f"h{i:05d}"}, "timestamps": [ts],

@@ -15,11 +15,11 @@ from metrics_server.query.timeparse import parse_instant
 @pytest.mark.parametrize("value", ["1e400000", "-1e400000", "1e999999999", "9" * 100_000,
                                    "-" + "9" * 5000 + "h", 10 ** 5000, -(10 ** 400), "1e16", "1" + "0" * 15],
                          ids=lambda value: f"{type(value).__name__}-{len(str(value)) if isinstance(value, str) else 'int'}")
-def test_huge_times_are_refused_in_microseconds(value):
+def test_huge_times_are_refused_before_any_conversion(value):
     started = time.perf_counter()
     with pytest.raises(ValueError, match="out of range|expected"):
         parse_instant(value, 0)
-    assert time.perf_counter() - started < 0.01
+    assert time.perf_counter() - started < 0.5  # converting these took 42 s (issue 10): far below it, never flaky
 
 
 def test_the_largest_epochs_still_parse():
@@ -28,7 +28,7 @@ def test_the_largest_epochs_still_parse():
     assert parse_instant("1.7e12", 0) == 1_700_000_000_000
     started = time.perf_counter()
     assert parse_instant("1e-999999999", 0) == 0
-    assert time.perf_counter() - started < 0.01
+    assert time.perf_counter() - started < 0.5  # converting these took 42 s (issue 10): far below it, never flaky
 
 
 def test_a_costly_query_is_refused_naming_what_to_narrow():
