@@ -2,7 +2,7 @@
 from flask import Blueprint, request
 
 from metrics_server.api.body import json_body
-from metrics_server.api.lookup import find_metric, registry, rollups, server_config
+from metrics_server.api.lookup import find_metric, registry, rollups, server_config, store
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, Conflict
 from metrics_server.jsonio import json_response
@@ -53,6 +53,7 @@ def get_metric(name: str):
 def delete_metric(name: str):
     """Remove a metric with all its series and points."""
     metric = find_metric(name)
-    partitions = registry().delete(metric)
+    partitions = store().drop(metric, registry().metric_buckets(metric))
+    series = registry().delete(metric)
     rollups().forget(metric)
-    return json_response({"message": "Success", "deleted_partitions": partitions})
+    return json_response({"message": "Success", "deleted_partitions": partitions, "deleted_series": series})

@@ -7,9 +7,14 @@ import sys
 from collections import defaultdict
 from typing import Any
 
+from cassandra.query import UNSET_VALUE
+
 from metrics_server.config import ConfigError, load_config
 from metrics_server.storage.db import Database
+from metrics_server.storage.points import INSERT, shard_of
 from metrics_server.storage.registry import Registry
+
+MIGRATION_PAGE = 1000  # chunks copied at once by migrate_chunks
 
 TABLES = (
     # One row per metric; the registry every request starts from.
@@ -34,18 +39,15 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS {ks}.metric_buckets (
         metric text, bucket timestamp,
         PRIMARY KEY (metric, bucket))""",
-    # The series with points in each bucket: what a delete must drop.
-    """CREATE TABLE IF NOT EXISTS {ks}.series_buckets (
-        metric text, bucket timestamp, shard int, series_id text,
-        PRIMARY KEY ((metric, bucket, shard), series_id))""",
     # Data migrations done (by name), so that each runs once per keyspace.
     """CREATE TABLE IF NOT EXISTS {ks}.migrations (name text PRIMARY KEY, done_at timestamp)""",
-    # Raw points: a partition per metric + series + time bucket; a row per hour and write holds that write's
-    # points of the hour as blobs (storage/codec.py). Retention by TTL; Zstd finds the shuffled blobs' runs.
-    """CREATE TABLE IF NOT EXISTS {ks}.chunks (
-        metric text, series_id text, bucket timestamp, hour timestamp, written timeuuid,
+    # Raw points (storage/points.py): a partition per metric, time bucket and shard of its series (64); a row per
+    # hour, series and write holds that write's points of the hour as blobs (storage/codec.py). A series is a
+    # slice, every series of an hour is one slice per shard. Retention by TTL; Zstd finds the shuffled blobs' runs.
+    """CREATE TABLE IF NOT EXISTS {ks}.sharded_chunks (
+        metric text, shard int, bucket timestamp, hour timestamp, series_id text, written timeuuid,
         ts blob, value blob, state blob, buckets blob,
-        PRIMARY KEY ((metric, series_id, bucket), hour, written))
+        PRIMARY KEY ((metric, shard, bucket), hour, series_id, written))
         WITH compression = {{'class': 'ZstdCompressor'}}
         AND compaction = {{'class': 'TimeWindowCompactionStrategy',
                            'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}}""",
@@ -126,6 +128,7 @@ def apply_schema(db: Database) -> list[str]:
         session.execute(statement, timeout=60)
     session.cluster.control_connection.wait_for_schema_agreement()
     migrate_series_index(db)
+    migrate_chunks(db)
     return statements
 
 
@@ -151,9 +154,36 @@ def migrate_series_index(db: Database) -> int:
         for name in sorted(set(series) | set(partitions)):
             metric = registry.get(name)
             if metric is not None:
-                registry.index(metric, series[name], partitions[name])
+                registry.index(metric, series[name], {bucket for _, bucket in partitions[name]})
                 copied += len(series[name])
     session.execute(f"INSERT INTO {db.keyspace}.migrations (name, done_at) VALUES ('series_index_v2',"
+                    f" toTimestamp(now()))")
+    return copied
+
+
+def migrate_chunks(db: Database) -> int:
+    """Copy the points of the layout before (`chunks`, a partition per series and bucket) into `sharded_chunks`
+    once, with their remaining TTLs; returns the chunks copied. The old table is left as it was (unread)."""
+    session = db.session
+    if session.execute(f"SELECT name FROM {db.keyspace}.migrations WHERE name = 'sharded_chunks_v1'").one():
+        return 0
+    old = {row.table_name for row in session.execute(
+        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (db.keyspace,))}
+    copied = 0
+    if "chunks" in old:
+        insert = db.prepare(INSERT)
+        rows = session.execute(f"SELECT metric, series_id, toUnixTimestamp(bucket), toUnixTimestamp(hour), written,"
+                               f" ts, value, state, buckets, TTL(value) FROM {db.keyspace}.chunks")
+        page: list = []
+        for metric, sid, bucket, hour, written, ts, value, state, buckets, ttl in rows:
+            page.append((insert, (metric, shard_of(sid), bucket, hour, sid, written, ts, value,
+                                  UNSET_VALUE if state is None else state,
+                                  UNSET_VALUE if buckets is None else buckets, ttl or 0)))
+            if len(page) == MIGRATION_PAGE:
+                copied += len(db.execute_all(page, "copying chunks"))
+                page = []
+        copied += len(db.execute_all(page, "copying chunks"))
+    session.execute(f"INSERT INTO {db.keyspace}.migrations (name, done_at) VALUES ('sharded_chunks_v1',"
                     f" toTimestamp(now()))")
     return copied
 

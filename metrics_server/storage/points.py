@@ -1,6 +1,12 @@
 """Raw points in Cassandra as chunks: a write stores each series' points of each hour as one row of blobs
 (storage/codec.py), so Cassandra's cost is per chunk, not per point; a read merges an hour's chunks, the later
-write winning a repeated time, as a rewritten cell would."""
+write winning a repeated time, as a rewritten cell would.
+
+A partition holds one time bucket of a metric's series that share a shard (SHARDS per metric), rows ordered by
+hour, then series: one series is a slice of it, and every series of an hour is SHARDS slices. So an aggregate
+over 20,000 series of an hour reads 64 partitions, not 20,000 (issue 14), and a partition holds series ÷ 64 of
+a bucket's points however many series the metric has (a metric of a million series a minute apart wants
+partition_hours of a few hours to keep partitions under ~100 MB)."""
 import random
 import uuid
 from collections import defaultdict
@@ -16,19 +22,31 @@ from metrics_server.storage.db import RAW_PROFILE, Database
 from metrics_server.storage.registry import Registry
 
 HOUR_MS = 3_600_000
+SHARDS = 64
+SERIES_IN = 64  # a partition read names up to this many series (and SLICES series × hours), else reads the
+SLICES = 1024  # hours whole and keeps the series it wants
 MAX_CHUNK_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
 COMPACT_AT = 8  # chunks in an hour that make the worker rewrite them as one (fewer cost less to read than rewrite)
 BATCH_BYTES = 32 * 1024  # chunks sent together: well under Cassandra's default batch_size_fail_threshold (50 KiB)
-# ... and at most this many partitions a batch: 190 one-point chunks in a batch made its coordinator time out
+# ... and at most this many rows a batch: 190 one-point chunks in a batch made its coordinator time out
 # waiting on the replicas of as many partitions (a 10,000-series write on a loaded 2-core machine: 50 of 54 failed).
 BATCH_ROWS = 32
 ROW_OVERHEAD = 128  # bytes Cassandra counts for a chunk row besides its blobs (keys, cell timestamps, TTLs), at most
 NODE = random.getrandbits(48) | 1 << 40  # this process's random timeuuid node (multicast bit set, per RFC 4122)
-INSERT = ("INSERT INTO {ks}.chunks (metric, series_id, bucket, hour, written, ts, value, state, buckets)"
-          " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")
-SELECT = ("SELECT written, ts, value{columns}, toUnixTimestamp(hour) FROM {{ks}}.chunks"
-          " WHERE metric = ? AND series_id = ? AND bucket = ? AND hour >= ? AND hour < ?")
-DELETE = "DELETE FROM {ks}.chunks WHERE metric = ? AND series_id = ? AND bucket = ? AND hour = ? AND written = ?"
+INSERT = ("INSERT INTO {ks}.sharded_chunks (metric, shard, bucket, hour, series_id, written, ts, value, state,"
+          " buckets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")
+SELECT = ("SELECT series_id, written, ts, value{columns}, toUnixTimestamp(hour) FROM {{ks}}.sharded_chunks"
+          " WHERE metric = ? AND shard = ? AND bucket = ? AND {where}")
+SOME = "hour IN ? AND series_id IN ?"  # named series of some hours: one slice each
+HOURS = "hour >= ? AND hour < ?"  # every series of some hours: one slice
+DELETE = ("DELETE FROM {ks}.sharded_chunks WHERE metric = ? AND shard = ? AND bucket = ? AND hour = ?"
+          " AND series_id = ? AND written = ?")
+DROP = "DELETE FROM {ks}.sharded_chunks WHERE metric = ? AND shard = ? AND bucket = ?"
+
+
+def shard_of(sid: str) -> int:
+    """The chunk shard of a series id (a hex hash already, so its first digits spread evenly)."""
+    return int(sid[:8], 16) % SHARDS
 
 
 @dataclass
@@ -96,8 +114,8 @@ def chunk_rows_of(metric: Metric, chunks: list[tuple[str, int]], written: list[u
     extras = [[UNSET_VALUE] * len(chunks) if column is None else
               [codec.encode_cells(column[start:end]) for start, end in spans]
               for column in (points.state, points.buckets)]
-    return [(metric.name, sid, hour - hour % metric.partition_ms, hour, when, ts_blob, value_blob, state, buckets,
-             metric.ttl_seconds)
+    return [(metric.name, shard_of(sid), hour - hour % metric.partition_ms, hour, sid, when, ts_blob, value_blob,
+             state, buckets, metric.ttl_seconds)
             for (sid, hour), when, ts_blob, value_blob, state, buckets in zip(
                 chunks, written, codec.encode_ts(points.ts, sizes), codec.encode_values(points.value, sizes), *extras)]
 
@@ -107,12 +125,13 @@ def picked(column: list | None, positions: np.ndarray) -> list | None:
 
 
 def batched(insert: PreparedStatement, rows: list[tuple]) -> list[BatchStatement]:
-    """Chunks in unlogged batches of up to BATCH_BYTES: one request and one acknowledgement for many partitions,
-    where a statement each made the driver's per-request work the limit of ingest. A batch is not atomic across
-    partitions, and needs not be: a failed write is reported whole and a retry rewrites the same points."""
+    """Chunks in unlogged batches of up to BATCH_BYTES, ordered by partition so that a batch holds few: one
+    request and one acknowledgement for many chunks, where a statement each made the driver's per-request work
+    the limit of ingest. A batch is not atomic across partitions, and needs not be: a failed write is reported
+    whole and a retry rewrites the same points."""
     batches, size = [], BATCH_BYTES
-    for row in rows:
-        row_size = ROW_OVERHEAD + len(row[0]) + len(row[1]) + sum(len(cell) for cell in row[5:9]
+    for row in sorted(rows, key=lambda row: row[:3]):
+        row_size = ROW_OVERHEAD + len(row[0]) + len(row[4]) + sum(len(cell) for cell in row[6:10]
                                                                   if isinstance(cell, bytes))
         if size + row_size > BATCH_BYTES or len(batches[-1]) >= BATCH_ROWS:
             batches.append(BatchStatement(batch_type=BatchType.UNLOGGED))
@@ -138,7 +157,7 @@ class PointStore:
         touched = []
         for metric, labels_by_series, points in batches:
             partitions, rows = chunk_rows(metric, points)
-            self.registry.index(metric, labels_by_series, partitions)
+            self.registry.index(metric, labels_by_series, {bucket for _, bucket in partitions})
             statements += [(batch, None) for batch in batched(insert, rows)]
             touched += [(metric, sid, bucket) for sid, bucket in sorted(partitions)]
         self.db.execute_all(statements, "Cassandra did not acknowledge every batch of points; the request can be "
@@ -174,17 +193,44 @@ class PointStore:
 
     def fetch(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int, end_ms: int,
               extra: tuple[str, ...]) -> dict[str, list[tuple]]:
-        """The chunk rows (written, ts, value, *extra, hour) of each series' hours that meet [start, end)."""
-        select = self.db.prepare(SELECT.format(columns="".join(f", {name}" for name in extra)))
-        first_hour = start_ms - start_ms % HOUR_MS
-        plan = [(sid, bucket) for sid in series_ids for bucket in buckets[sid]]
-        statements = [(select, (metric.name, sid, bucket, max(first_hour, bucket),
-                                min(end_ms, bucket + metric.partition_ms))) for sid, bucket in plan]
-        results = self.db.execute_all(statements, "Cassandra read failed", RAW_PROFILE)
+        """The chunk rows (written, ts, value, *extra, hour) of each series' hours that meet [start, end), in time
+        order: one read per partition holding any of them (see `reads`)."""
         rows_by_series: dict[str, list] = {sid: [] for sid in series_ids}
-        for (sid, _), rows in zip(plan, results):
-            rows_by_series[sid].extend(rows)
+        for rows in self.db.execute_all(self.reads(metric, series_ids, buckets, start_ms, end_ms, extra),
+                                        "Cassandra read failed", RAW_PROFILE):
+            for row in rows:
+                if row[0] in rows_by_series:
+                    rows_by_series[row[0]].append(row[1:])
         return rows_by_series
+
+    def reads(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int, end_ms: int,
+              extra: tuple[str, ...]) -> list[tuple]:
+        """The statements reading the chunks (series_id, written, ts, value, *extra, hour) of the series' hours in
+        [start, end), one per partition (bucket and shard) in time order: naming its series when they are few,
+        else reading its hours whole (the caller keeps the series it wants)."""
+        columns = "".join(f", {name}" for name in extra)
+        some, hours = (self.db.prepare(SELECT.format(columns=columns, where=where)) for where in (SOME, HOURS))
+        wanted: dict[tuple[int, int], list[str]] = defaultdict(list)
+        for sid in series_ids:
+            for bucket in buckets[sid]:
+                wanted[(bucket, shard_of(sid))].append(sid)
+        first_hour = start_ms - start_ms % HOUR_MS
+        statements = []
+        for (bucket, shard), sids in sorted(wanted.items()):
+            low, high = max(first_hour, bucket), min(end_ms, bucket + metric.partition_ms)
+            named = list(range(low, high, HOUR_MS))
+            if len(sids) <= SERIES_IN and len(sids) * len(named) <= SLICES:
+                statements.append((some, (metric.name, shard, bucket, named, sids)))
+            else:
+                statements.append((hours, (metric.name, shard, bucket, low, high)))
+        return statements
+
+    def drop(self, metric: Metric, buckets: list[int]) -> int:
+        """Delete every chunk of a metric in these buckets, concurrently; returns the partitions dropped."""
+        drop = self.db.prepare(DROP)
+        statements = [(drop, (metric.name, shard, bucket)) for bucket in buckets for shard in range(SHARDS)]
+        self.db.execute_all(statements, f"deleting the points of {metric.name}")
+        return len(statements)
 
     def compact(self, metric: Metric, sid: str, bucket: int) -> SeriesPoints:
         """A partition's points, after rewriting as one chunk each hour that has COMPACT_AT chunks or more
@@ -209,7 +255,7 @@ class PointStore:
                                                 np.array([len(points)]))[0])
                 for chunk in chunks:
                     if chunk[0] != newest:
-                        batch.add(delete, (metric.name, sid, bucket, hour, chunk[0]))
+                        batch.add(delete, (metric.name, shard_of(sid), bucket, hour, sid, chunk[0]))
                 statements.append((batch, None))
         self.db.execute_all(statements, f"compacting {metric.name} {sid}")
         return merged(rows, extra, bucket, end)

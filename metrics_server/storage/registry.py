@@ -108,23 +108,15 @@ class Registry:
         return self.get(metric.name, fresh=True)
 
     def delete(self, metric: Metric) -> int:
-        """Remove a metric, its series, its index and every point partition it has; returns the partitions
-        dropped (all found through the bounded index partitions, all deleted concurrently)."""
+        """Remove a metric, its series and its index (the points are PointStore.drop's: first, while the
+        metric's buckets are still listed); returns how many series it had. Every delete is concurrent."""
         name = metric.name
-        buckets = self.metric_buckets(metric)
-        partitions = self.read_all([("SELECT series_id FROM {ks}.series_buckets WHERE metric = ? AND bucket = ?"
-                                     " AND shard = ?", (name, self.as_time(bucket), shard))
-                                    for bucket in buckets for shard in range(SHARDS)], bucket_of=buckets)
         everything = self.series(metric, cached=False)
         values = {(key, value, shard_of_series(sid)) for sid, labels in everything for key, value in labels.items()}
-        deletes = [("DELETE FROM {ks}.chunks WHERE metric = ? AND series_id = ? AND bucket = ?",
-                     (name, sid, self.as_time(bucket))) for sid, bucket in partitions]
-        deletes += [("DELETE FROM {ks}.postings WHERE metric = ? AND key = ? AND value = ? AND shard = ?",
-                     (name, key, value, shard)) for key, value, shard in values]
-        deletes += [("DELETE FROM {ks}.series_buckets WHERE metric = ? AND bucket = ? AND shard = ?",
-                     (name, self.as_time(bucket), shard)) for bucket in buckets for shard in range(SHARDS)]
-        deletes += [(f"DELETE FROM {{ks}}.{table} WHERE metric = ? AND shard = ?", (name, shard))
-                    for table in ("series_index",) for shard in range(SHARDS)]
+        deletes = [("DELETE FROM {ks}.postings WHERE metric = ? AND key = ? AND value = ? AND shard = ?",
+                    (name, key, value, shard)) for key, value, shard in values]
+        deletes += [("DELETE FROM {ks}.series_index WHERE metric = ? AND shard = ?", (name, shard))
+                    for shard in range(SHARDS)]
         deletes += [("DELETE FROM {ks}.label_values WHERE metric = ? AND key = ? AND shard = ?", (name, key, shard))
                     for key in {key for _, labels in everything for key in labels} for shard in range(SHARDS)]
         self.db.execute_all([(self.db.prepare(cql), values) for cql, values in deletes], f"deleting {name}")
@@ -133,20 +125,17 @@ class Registry:
         self._metrics.pop(name, None)
         self._counts.pop(name, None)
         self.selections.forget(metric.id)
-        return len(partitions)
+        return len(everything)
 
     @staticmethod
     def as_time(bucket_ms: int) -> datetime:
         return datetime.fromtimestamp(bucket_ms / 1000, UTC)
 
-    def read_all(self, queries: list[tuple[str, tuple]], bucket_of: list[int] | None = None) -> list:
-        """Rows of many index reads at once (tuples); with `bucket_of`, (first column, bucket) pairs of reads made
-        SHARDS per bucket in that order."""
+    def read_all(self, queries: list[tuple[str, tuple]]) -> list:
+        """Rows of many index reads at once (tuples)."""
         results = self.db.execute_all([(self.db.prepare(cql), values) for cql, values in queries],
                                       "reading the series index", RAW_PROFILE)
-        if bucket_of is None:
-            return [row for rows in results for row in rows]
-        return [(row[0], bucket_of[position // SHARDS]) for position, rows in enumerate(results) for row in rows]
+        return [row for rows in results for row in rows]
 
     def series(self, metric: Metric, cached: bool = True) -> list[tuple[str, dict[str, str]]]:
         """Every (series id, labels) of a metric, ordered by labels: SHARDS small partition reads (or the cache)."""
@@ -255,14 +244,12 @@ class Registry:
             every = self.metric_buckets(metric, start_ms, end_ms)
         return {sid: every for sid in series_ids}
 
-    def index(self, metric: Metric, series: dict[str, dict[str, str]], partitions: set[tuple[str, int]]) -> None:
-        """Record new series (label set, postings, label values) and new (series, bucket) pairs before their
-        points, so every stored point is reachable; what this process indexed before costs nothing."""
+    def index(self, metric: Metric, series: dict[str, dict[str, str]], buckets: set[int]) -> None:
+        """Record new series (label set, postings, label values) and new time buckets before their points, so
+        every stored point is reachable; what this process indexed before costs nothing."""
         new_series = [(sid, labels) for sid, labels in series.items() if (metric.id, sid) not in self._known_series]
-        new_partitions = [(sid, bucket) for sid, bucket in partitions
-                          if (metric.id, f"{sid}@{bucket}") not in self._known_series]
-        new_buckets = sorted({bucket for _, bucket in new_partitions if (metric.id, bucket) not in self._known_buckets})
-        if not new_series and not new_partitions:
+        new_buckets = sorted(bucket for bucket in buckets if (metric.id, bucket) not in self._known_buckets)
+        if not new_series and not new_buckets:
             return
         name = metric.name
         rows = [("INSERT INTO {ks}.series_index (metric, shard, series_id, labels) VALUES (?, ?, ?, ?)",
@@ -273,15 +260,12 @@ class Registry:
         rows += [("INSERT INTO {ks}.label_values (metric, key, shard, value) VALUES (?, ?, ?, ?)",
                   (name, key, shard_of_value(value), value))
                  for key, value in {pair for _, labels in new_series for pair in labels.items()}]
-        rows += [("INSERT INTO {ks}.series_buckets (metric, bucket, shard, series_id) VALUES (?, ?, ?, ?)",
-                  (name, self.as_time(bucket), shard_of_series(sid), sid)) for sid, bucket in new_partitions]
         rows += [("INSERT INTO {ks}.metric_buckets (metric, bucket) VALUES (?, ?)", (name, self.as_time(bucket)))
                  for bucket in new_buckets]
         rows.sort(key=lambda row: (row[0], row[1][:4]))
         self.db.execute_all(unlogged_batches([(self.db.prepare(cql), values) for cql, values in rows], INDEX_BATCH),
                             f"indexing the series of {name}", retries=INDEX_RETRIES)
         self._known_series.update((metric.id, sid) for sid, _ in new_series)
-        self._known_series.update((metric.id, f"{sid}@{bucket}") for sid, bucket in new_partitions)
         self._known_buckets.update((metric.id, bucket) for bucket in new_buckets)
         if new_series:
             self.selections.forget(metric.id)

@@ -1,6 +1,10 @@
 """Raw points as chunks in a real Cassandra: an hour of many small writes becomes one chunk once the worker has
 passed, with the same points as before, the later write of a repeated time still winning."""
+import numpy as np
+
 from metrics_server.query.timeparse import format_iso_array
+from metrics_server.storage import codec, points
+from metrics_server.storage.cql_schema import migrate_chunks
 from metrics_server.storage.points import COMPACT_AT
 from metrics_server.storage.registry import series_id
 from metrics_server.storage.rollups import MARKS_NOW, UNMARK, shard_of
@@ -10,10 +14,11 @@ DAY0 = 1_704_067_200_000  # 2024-01-01
 
 
 def chunks_per_hour(db, name: str, sid: str) -> dict[int, int]:
-    rows = db.session.execute(f"SELECT toUnixTimestamp(hour) FROM {db.keyspace}.chunks"
-                              f" WHERE metric = %s AND series_id = %s AND bucket = %s", (name, sid, DAY0))
+    rows = db.session.execute(f"SELECT toUnixTimestamp(hour), series_id FROM {db.keyspace}.sharded_chunks"
+                              f" WHERE metric = %s AND shard = %s AND bucket = %s", (name, points.shard_of(sid), DAY0))
     counts: dict[int, int] = {}
-    for (hour,) in rows:
+    for hour, stored_sid in rows:
+        assert stored_sid == sid
         counts[hour] = counts.get(hour, 0) + 1
     return counts
 
@@ -80,3 +85,24 @@ def test_a_mark_set_again_during_a_recompute_survives_its_delete(client, app, db
     assert rollups.pending(metric) == set()
     hours = rollups.read(metric, [sid], DAY0, DAY0 + HOUR)[sid]
     assert hours["count"].tolist() == [2] and hours["max"].tolist() == [5.0]
+
+
+def test_chunks_of_the_layout_before_are_copied_once_with_their_ttl(client, db, name):
+    ks = db.keyspace
+    db.session.execute(f"CREATE TABLE IF NOT EXISTS {ks}.chunks (metric text, series_id text, bucket timestamp,"
+                       f" hour timestamp, written timeuuid, ts blob, value blob, state blob, buckets blob,"
+                       f" PRIMARY KEY ((metric, series_id, bucket), hour, written))")
+    client.post_json("/api/write", [{"name": name, "labels": {"host": "a"}, "value": 1, "timestamp": DAY0}],
+                     status=201)
+    sid, times, one = series_id({"host": "a"}), np.array([DAY0 + HOUR, DAY0 + HOUR + 60_000]), np.array([2])
+    db.session.execute(f"INSERT INTO {ks}.chunks (metric, series_id, bucket, hour, written, ts, value)"
+                       f" VALUES (%s, %s, %s, %s, now(), %s, %s) USING TTL 3600",
+                       (name, sid, DAY0, DAY0 + HOUR, codec.encode_ts(times, one)[0],
+                        codec.encode_values(np.array([2.5, 3.5]), one)[0]))
+    db.session.execute(f"DELETE FROM {ks}.migrations WHERE name = 'sharded_chunks_v1'")
+    assert migrate_chunks(db) >= 1
+    assert migrate_chunks(db) == 0  # once
+    assert [value for _, value, _ in raw(client, name)] == [1.0, 2.5, 3.5]
+    ttl = db.session.execute(f"SELECT TTL(value) FROM {ks}.sharded_chunks WHERE metric = %s AND shard = %s"
+                             f" AND bucket = %s AND hour = %s", (name, points.shard_of(sid), DAY0, DAY0 + HOUR)).one()
+    assert 0 < ttl[0] <= 3600

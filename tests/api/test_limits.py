@@ -107,7 +107,7 @@ def test_raw_limit_stops_reading_once_the_page_is_full(small, app, name):
     execute_all = db.execute_all
 
     def counting(statements, *args, **kwargs):
-        counted.append(sum(".chunks" in getattr(statement, "query_string", "") for statement, _ in statements))
+        counted.append(sum(".sharded_chunks" in getattr(statement, "query_string", "") for statement, _ in statements))
         return execute_all(statements, *args, **kwargs)
 
     db.execute_all = counting

@@ -4,6 +4,7 @@ import pytest
 import webtest
 
 from metrics_server.app import create_app
+from metrics_server.storage import points
 from metrics_server.storage.cql_schema import migrate_series_index
 from metrics_server.storage.registry import Registry, series_id
 from metrics_server.storage.series_index import SHARDS, Matcher
@@ -108,9 +109,10 @@ def test_delete_removes_points_and_every_index_row(client, app, db, name):
     write_hosts(client, name, 30, ts=DAY0 + 40 * 86_400_000)
     metric = app.extensions["registry"].get(name)
     assert app.extensions["rollups"].pending(metric)
-    assert client.delete(f"/api/metrics/{name}").json["deleted_partitions"] == 60
+    deleted = client.delete(f"/api/metrics/{name}").json
+    assert (deleted["deleted_series"], deleted["deleted_partitions"]) == (30, 2 * points.SHARDS)
     assert app.extensions["rollups"].pending(metric) == set()
-    for table in ("series_index", "postings", "label_values", "series_buckets", "metric_buckets"):
+    for table in ("series_index", "postings", "label_values", "metric_buckets", "sharded_chunks"):
         rows = db.session.execute(f"SELECT * FROM {db.keyspace}.{table} WHERE metric = %s ALLOW FILTERING", (name,))
         assert list(rows) == [], table
     write_hosts(client, name, 2)

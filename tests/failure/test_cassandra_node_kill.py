@@ -17,6 +17,7 @@ from cassandra.policies import WhiteListRoundRobinPolicy
 from harness import AUTH, BASE_TS, Writers, figures, node_by_address, read_back, status_of, wait_until
 
 from metrics_server.storage import codec
+from metrics_server.storage.points import shard_of
 from metrics_server.storage.registry import series_id
 from tools.cassandra import node as cassandra
 
@@ -57,7 +58,8 @@ def points_on_node_alone(stack, metric: str, expected: set, rounds: int = 3) -> 
                                                consistency_level=ConsistencyLevel.ONE, request_timeout=15)})
     session = cluster.connect()
     others = [node for node in stack.cassandra_nodes() if node.address != VICTIM]
-    select = session.prepare(f"SELECT ts FROM {stack.keyspace}.chunks WHERE metric = ? AND series_id = ? AND bucket = ?")
+    select = session.prepare(f"SELECT ts FROM {stack.keyspace}.sharded_chunks WHERE metric = ? AND shard = ?"
+                             f" AND bucket = ? AND series_id = ? ALLOW FILTERING")
     bucket = datetime.fromtimestamp(BASE_TS / 1000, UTC)
     writers = sorted({writer for writer, _ in expected})
     found: set = set()
@@ -75,7 +77,8 @@ def points_on_node_alone(stack, metric: str, expected: set, rounds: int = 3) -> 
                 while time.monotonic() < deadline:
                     try:  # until the node sees the frozen ones down, a read sent to one of them times out
                         found = {(writer, ts) for writer in writers for row in session.execute(
-                            select, (metric, series_id({"writer": writer}), bucket))
+                            select, (metric, shard_of(series_id({"writer": writer})), bucket,
+                                     series_id({"writer": writer})))
                                  for ts in codec.decode_ts([row[0]]).tolist()}
                         if expected <= found:
                             return found

@@ -68,20 +68,21 @@ def test_a_write_stores_a_chunk_per_series_and_hour():
     points = Points(series=["a", "b"], series_index=np.array([0, 0, 0, 1, 1]), ts=ts, value=np.arange(5.0))
     partitions, rows = chunk_rows(METRIC, points)
     assert partitions == {("a", HOUR * 24), ("b", HOUR * 24), ("b", HOUR * 48)}
-    assert [(row[1], row[2], row[3], codec.decode_ts([row[5]]).tolist(), codec.decode_values([row[6]]).tolist())
+    assert [(row[4], row[2], row[3], codec.decode_ts([row[6]]).tolist(), codec.decode_values([row[7]]).tolist())
             for row in rows] == [("a", HOUR * 24, HOUR * 24, [HOUR * 24 + 5, HOUR * 24 + 10], [0.0, 1.0]),
                                  ("a", HOUR * 24, HOUR * 25, [HOUR * 25], [2.0]),
                                  ("b", HOUR * 24, HOUR * 24, [HOUR * 24 + 7], [3.0]),
                                  ("b", HOUR * 48, HOUR * 48, [HOUR * 48], [4.0])]
-    assert all(row[7] is UNSET_VALUE and row[8] is UNSET_VALUE and row[9] == METRIC.ttl_seconds for row in rows)
-    assert len({row[4] for row in rows}) == len(rows)
+    assert all(row[1] == store.shard_of(row[4]) for row in rows)
+    assert all(row[8] is UNSET_VALUE and row[9] is UNSET_VALUE and row[10] == METRIC.ttl_seconds for row in rows)
+    assert len({row[5] for row in rows}) == len(rows)
 
 
 def test_a_big_hour_is_split_into_several_chunks(monkeypatch):
     monkeypatch.setattr(store, "MAX_CHUNK_POINTS", 4)
     points = Points(series=["a"], series_index=np.zeros(10, dtype=np.int64), ts=np.arange(10), value=np.arange(10.0))
     _, rows = chunk_rows(METRIC, points)
-    assert [codec.decode_ts([row[5]]).tolist() for row in rows] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert [codec.decode_ts([row[6]]).tolist() for row in rows] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
 def row(written: uuid.UUID, ts: list[int], values: list[float], states: list | None = None) -> tuple:
