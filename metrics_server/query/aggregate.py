@@ -177,6 +177,30 @@ def rate(ts_ms, values, edges) -> np.ndarray:
     return pairs.spread(pairs.reduce(np.add, increase) / (np.diff(edges)[pairs.bins] / 1000))
 
 
+def by_series(series: np.ndarray, ts: np.ndarray, values: np.ndarray, edges, agg: str) -> tuple[np.ndarray, ...]:
+    """One rollup-computable aggregate per series and non-empty bin of many series' raw points at once (each
+    series' points in time order, as PointStore.columns gives them), as the (series, bin, value) of each such
+    cell: how a fold across thousands of series bins them with no Python loop over series."""
+    _check(agg, ROLLUP_AGGS)
+    edges = np.asarray(edges, dtype=np.int64)
+    n_bins = len(edges) - 1
+    bins = np.searchsorted(edges, ts, side="right") - 1
+    keep = (bins >= 0) & (bins < n_bins) & ~np.isnan(values)
+    key = series[keep] * n_bins + bins[keep]
+    order = np.argsort(key, kind="stable")  # runs of one series and bin, still in time order
+    key, ordered = key[order], values[keep][order]
+    starts = np.flatnonzero(np.append(True, key[1:] != key[:-1])) if len(key) else np.empty(0, np.int64)
+    stops = np.append(starts[1:], len(key))
+    if agg in ("count", "avg"):
+        counts = (stops - starts).astype(np.float64)
+        cells = counts if agg == "count" else np.add.reduceat(ordered, starts) / counts
+    elif agg in ("first", "last"):
+        cells = ordered[starts if agg == "first" else stops - 1]
+    else:
+        cells = FOLDS[agg].reduceat(ordered, starts) if len(starts) else ordered[:0]
+    return key[starts] // n_bins, key[starts] % n_bins, cells
+
+
 def sum_series(arrays) -> np.ndarray:
     """Aligned series summed with NaN as missing; a bin missing in every series stays NaN."""
     if not len(arrays):
@@ -211,6 +235,15 @@ class Across:
         self.sum += np.where(present, values, 0.0)
         np.fmin(self.min, values, out=self.min)
         np.fmax(self.max, values, out=self.max)
+
+    def add_cells(self, bins: np.ndarray, values: np.ndarray) -> None:
+        """Fold in many series' values at once, as the (bin, value) of each non-empty cell (a series has at most
+        one per bin); the caller counts the series in `series`."""
+        n_bins = len(self.count)
+        self.count += np.bincount(bins, minlength=n_bins)
+        self.sum += np.bincount(bins, weights=values, minlength=n_bins)
+        np.minimum.at(self.min, bins, values)
+        np.maximum.at(self.max, bins, values)
 
     def result(self) -> np.ndarray:
         """The folded line: sum, avg, min, max, or how many series had a value, per bin (NaN where none had)."""

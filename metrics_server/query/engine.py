@@ -182,7 +182,10 @@ def lines_of(points: PointStore, rollups: Rollups, plan: Plan, series: list[tupl
 
 def fold_across(points: PointStore, rollups: Rollups, plan: Plan) -> list[Result]:
     """Aggregation across series (sum/avg/min/max/count per bin, by group_by labels or over all): series are
-    read and binned SLICE at a time and folded, so memory stays bounded however many a metric has."""
+    read and binned SLICE at a time and folded, so memory stays bounded however many a metric has; raw numbers
+    are read and binned in bulk instead (fold_columns)."""
+    if not plan.rollup and plan.metric.type in ROLLUP_TYPES and plan.agg in ROLLUP_AGGS:
+        return fold_columns(points, plan)
     shown: dict[tuple, dict] = {}
     folds: dict[tuple, agg_ops.Across] = {}
     stale_ids = pending(rollups, plan)
@@ -200,6 +203,35 @@ def fold_across(points: PointStore, rollups: Rollups, plan: Plan) -> list[Result
         values = fold.result()
         results.append(Result(plan.metric, shown[key], plan.agg, values, (values,) * 4 if plan.chart else None,
                               resolution, plan.across, fold.series))
+    return results
+
+
+def fold_columns(points: PointStore, plan: Plan) -> list[Result]:
+    """Aggregation across series of raw numbers, a slice of partitions at a time (an hour of every shard):
+    each slice's points binned per series and folded per group in a few array operations, so 20,000 series of
+    an hour cost 64 reads and no Python work per series (issue 14: 7.4 s before, a read and a binning per
+    series)."""
+    shown = [{key: labels.get(key, "") for key in plan.group_by} for _, labels in plan.series]
+    keys = sorted({tuple(sorted(labels.items())) for labels in shown})
+    position = {key: i for i, key in enumerate(keys)}
+    group_of = np.array([position[tuple(sorted(labels.items()))] for labels in shown], dtype=np.int64)
+    folds = [agg_ops.Across(plan.across, len(plan.bins)) for _ in keys]
+    for fold, size in zip(folds, np.bincount(group_of, minlength=len(keys)).tolist()):
+        fold.series = size
+    start, end = int(plan.bins.edges[0]), int(plan.bins.edges[-1])
+    for series, ts, values in points.columns(plan.metric, [sid for sid, _ in plan.series], plan.buckets, start, end):
+        check_deadline()
+        cell_series, cell_bins, cell_values = agg_ops.by_series(series, ts, values, plan.bins.edges, plan.agg)
+        groups = group_of[cell_series]
+        order = np.argsort(groups, kind="stable")
+        for cells in np.split(order, np.flatnonzero(np.diff(groups[order])) + 1):
+            if len(cells):
+                folds[groups[cells[0]]].add_cells(cell_bins[cells], cell_values[cells])
+    results = []
+    for key, fold in zip(keys, folds):
+        values = fold.result()
+        results.append(Result(plan.metric, dict(key), plan.agg, values, (values,) * 4 if plan.chart else None,
+                              "raw", plan.across, fold.series))
     return results
 
 

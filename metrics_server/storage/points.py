@@ -10,7 +10,7 @@ partition_hours of a few hours to keep partitions under ~100 MB)."""
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +25,7 @@ HOUR_MS = 3_600_000
 SHARDS = 64
 SERIES_IN = 64  # a partition read names up to this many series (and SLICES series × hours), else reads the
 SLICES = 1024  # hours whole and keeps the series it wants
+COLUMN_READS = 64  # partitions read at once when folding across series (an hour of every shard)
 MAX_CHUNK_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
 COMPACT_AT = 8  # chunks in an hour that make the worker rewrite them as one (fewer cost less to read than rewrite)
 BATCH_BYTES = 32 * 1024  # chunks sent together: well under Cassandra's default batch_size_fail_threshold (50 KiB)
@@ -225,6 +226,19 @@ class PointStore:
                 statements.append((hours, (metric.name, shard, bucket, low, high)))
         return statements
 
+    def columns(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int,
+                end_ms: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The points of many series in [start, end) as columns (each point's position in series_ids, time,
+        value), COLUMN_READS partitions at a time: for folding across thousands of series with no Python
+        object per series or point, in memory bounded by a slice."""
+        position = {sid: i for i, sid in enumerate(series_ids)}
+        statements = self.reads(metric, series_ids, buckets, start_ms, end_ms, ())
+        for first in range(0, len(statements), COLUMN_READS):
+            results = self.db.execute_all(statements[first:first + COLUMN_READS], "Cassandra read failed",
+                                          RAW_PROFILE)
+            yield flattened([row for rows in results for row in rows if row[0] in position], position, start_ms,
+                            end_ms)
+
     def drop(self, metric: Metric, buckets: list[int]) -> int:
         """Delete every chunk of a metric in these buckets, concurrently; returns the partitions dropped."""
         drop = self.db.prepare(DROP)
@@ -268,14 +282,8 @@ def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int
     value = codec.decode_values([row[2] for row in rows])
     sizes = codec.sizes_of([row[1] for row in rows])
     keep = np.arange(len(ts))
-    if np.any(ts[1:] <= ts[:-1]):  # chunks of one hour overlap: by time, then by the order they were written in
-        written = sorted(range(len(rows)), key=lambda i: (rows[i][0].time, rows[i][0].bytes))
-        rank = np.empty(len(rows), dtype=np.int64)
-        rank[written] = np.arange(len(rows))
-        keep = np.lexsort((np.repeat(rank, sizes), ts))
-        last = np.ones(len(keep), dtype=bool)
-        last[:-1] = ts[keep][1:] != ts[keep][:-1]
-        keep = keep[last]
+    if np.any(ts[1:] <= ts[:-1]):  # chunks of one hour overlap
+        keep = latest([row[0] for row in rows], sizes, ts)
     keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
     columns = {}
     for position, name in enumerate(extra):
@@ -283,6 +291,33 @@ def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int
                  for cell in codec.decode_cells(row[3 + position], size)]
         columns[name] = [every[i] for i in keep.tolist()]
     return SeriesPoints(ts=ts[keep], value=value[keep], **columns)
+
+
+def flattened(rows: list[tuple], position: dict[str, int], start_ms: int, end_ms: int) -> tuple[np.ndarray, ...]:
+    """Chunk rows (series_id, written, ts, value, hour) of many series as columns: each point's series (its
+    position), time and value, in [start, end); of points with the same series and time, the one written last."""
+    blobs = [row[2] for row in rows]
+    ts, value, sizes = codec.decode_ts(blobs), codec.decode_values([row[3] for row in rows]), codec.sizes_of(blobs)
+    series = np.repeat(np.fromiter((position[row[0]] for row in rows), np.int64, len(rows)), sizes)
+    keep = np.arange(len(ts))
+    if len({(row[0], row[-1]) for row in rows}) < len(rows):  # a series' hour in several chunks
+        keep = latest([row[1] for row in rows], sizes, ts, series)
+    keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
+    return series[keep], ts[keep], value[keep]
+
+
+def latest(written: list[uuid.UUID], sizes: np.ndarray, ts: np.ndarray, series: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the points to keep, by series and time, when chunks overlap (an hour written more than once):
+    of points with the same series and time, the one of the chunk written last."""
+    order = sorted(range(len(written)), key=lambda i: (written[i].time, written[i].bytes))
+    rank = np.empty(len(written), dtype=np.int64)
+    rank[order] = np.arange(len(written))
+    keys = [np.repeat(rank, sizes), ts] + ([] if series is None else [series])
+    keep = np.lexsort(keys)
+    same = ts[keep][1:] == ts[keep][:-1]
+    if series is not None:
+        same &= series[keep][1:] == series[keep][:-1]
+    return keep[np.append(~same, True)]
 
 
 def joined(parts: list[SeriesPoints]) -> SeriesPoints:

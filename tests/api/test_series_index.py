@@ -46,6 +46,16 @@ def test_an_equality_selector_reads_its_postings_not_every_label_set(client, app
     assert index_reads and all("postings" in cql for cql in index_reads) and len(index_reads) == SHARDS
 
 
+def test_a_selector_of_many_values_reads_their_postings_a_hundred_at_a_time(client, app, name, index_reads):
+    write_hosts(client, name, 300)
+    index_reads.clear()
+    hosts = [f"h{i:05d}" for i in range(0, 300, 2)]
+    registry = app.extensions["registry"]
+    found = registry.select(registry.get(name), (Matcher("host", "in", tuple(hosts)),), cached=False)
+    assert sorted(labels["host"] for _, labels in found) == hosts
+    assert len(index_reads) == 2 * SHARDS and all("value IN" in cql for cql in index_reads)
+
+
 def test_selectors_with_every_operator(app, client, name):
     write_hosts(client, name, 40)
     registry = app.extensions["registry"]

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from metrics_server.limits import QueryLimits, QueryTimeout, TooCostly, check_deadline, deadline
-from metrics_server.query.aggregate import Across
+from metrics_server.model import ROLLUP_AGGS
+from metrics_server.query.aggregate import ACROSS, Across, aggregate, by_series
 from metrics_server.query.timeparse import parse_instant
 
 
@@ -86,3 +87,26 @@ def test_fold_across_series_equals_numpy_per_bin_with_gaps_kept(series, how):
 def test_unknown_fold_is_refused():
     with pytest.raises(ValueError, match="across must be one of"):
         Across("median", 3)
+
+
+many_series = st.lists(st.lists(st.tuples(st.integers(-5, 130), st.one_of(st.none(), st.floats(-1e6, 1e6))),
+                                max_size=12), min_size=1, max_size=10)
+
+
+@settings(max_examples=80, deadline=None)
+@given(series=many_series, agg=st.sampled_from(ROLLUP_AGGS), how=st.sampled_from(ACROSS))
+def test_binning_many_series_at_once_folds_as_one_at_a_time(series, agg, how):
+    edges = np.arange(0, 121, 20)
+    one_at_a_time, at_once = Across(how, 6), Across(how, 6)
+    columns = [], [], []
+    for position, points in enumerate(series):
+        times = sorted({ts for ts, _ in points})  # a series' points in time order, one per time
+        values = [dict(points)[ts] for ts in times]
+        values = np.array([np.nan if value is None else value for value in values])
+        one_at_a_time.add(aggregate(np.array(times, dtype=np.int64), values, edges, agg))
+        for column, part in zip(columns, ([position] * len(times), times, values)):
+            column.extend(part)
+    cells = by_series(np.array(columns[0], dtype=np.int64), np.array(columns[1], dtype=np.int64),
+                      np.array(columns[2], dtype=np.float64), edges, agg)
+    at_once.add_cells(*cells[1:])
+    np.testing.assert_allclose(at_once.result(), one_at_a_time.result(), rtol=1e-9, atol=1e-6)
