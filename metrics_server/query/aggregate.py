@@ -189,7 +189,9 @@ def by_series(series: np.ndarray, ts: np.ndarray, values: np.ndarray, edges, agg
     key = series[keep] * n_bins + bins[keep]
     order = np.argsort(key, kind="stable")  # runs of one series and bin, still in time order
     key, ordered = key[order], values[keep][order]
-    starts = np.flatnonzero(np.append(True, key[1:] != key[:-1])) if len(key) else np.empty(0, np.int64)
+    if not len(key):
+        return key, key, ordered
+    starts = np.flatnonzero(np.append(True, key[1:] != key[:-1]))
     stops = np.append(starts[1:], len(key))
     if agg in ("count", "avg"):
         counts = (stops - starts).astype(np.float64)
@@ -197,7 +199,7 @@ def by_series(series: np.ndarray, ts: np.ndarray, values: np.ndarray, edges, agg
     elif agg in ("first", "last"):
         cells = ordered[starts if agg == "first" else stops - 1]
     else:
-        cells = FOLDS[agg].reduceat(ordered, starts) if len(starts) else ordered[:0]
+        cells = FOLDS[agg].reduceat(ordered, starts)
     return key[starts] // n_bins, key[starts] % n_bins, cells
 
 

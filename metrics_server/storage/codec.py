@@ -1,35 +1,48 @@
 """Chunks' columns as blobs: times as deltas and values as float64, both byte-shuffled (every value's first
 byte, then every second byte, ...) so that Cassandra's Zstd compression finds the long runs that regular
 timestamps and slowly moving values have; state and histogram buckets as JSON. Times and values of many chunks
-are encoded and decoded together, with one scatter or gather however many chunks there are."""
+are encoded and decoded together, with one transpose per distinct chunk length however many chunks there are."""
 import numpy as np
 import orjson
 
 WIDTH = 8
 
 
-def shuffled_positions(sizes: np.ndarray) -> np.ndarray:
-    """Where each byte of consecutive chunks' values goes in their blobs, joined: byte j of a chunk's value i
-    sits at the chunk's offset + j × its length + i. One row per value, one column per byte."""
-    starts = np.cumsum(sizes) - sizes
-    chunk_of = np.repeat(np.arange(len(sizes)), sizes)
-    first_byte = WIDTH * starts[chunk_of] + np.arange(len(chunk_of)) - starts[chunk_of]
-    return first_byte[:, None] + np.arange(WIDTH) * sizes[chunk_of][:, None]
+def spans(starts: np.ndarray, size: int) -> np.ndarray:
+    """The positions of chunks of one length, one after the other."""
+    return (starts[:, None] + np.arange(size)).ravel()
 
 
 def shuffle(values: np.ndarray, sizes: np.ndarray) -> list[bytes]:
-    """8-byte values of consecutive chunks of `sizes` as one shuffled blob per chunk."""
-    joined = np.empty(len(values) * WIDTH, dtype=np.uint8)
-    joined[shuffled_positions(sizes)] = values.view(np.uint8).reshape(-1, WIDTH)
-    raw = joined.tobytes()
-    ends = (np.cumsum(sizes) * WIDTH).tolist()
-    return [raw[start:end] for start, end in zip([0, *ends[:-1]], ends)]
+    """8-byte values of consecutive chunks of `sizes` as one shuffled blob per chunk: the chunks of each length
+    as one transpose."""
+    blobs = [b""] * len(sizes)
+    starts = np.cumsum(sizes) - sizes
+    as_bytes = np.ascontiguousarray(values).view(np.uint8).reshape(-1, WIDTH)
+    for size in np.unique(sizes[sizes > 0]).tolist():
+        chosen = np.flatnonzero(sizes == size)
+        picked = as_bytes if len(chosen) == len(sizes) else as_bytes[spans(starts[chosen], size)]
+        raw = picked.reshape(-1, size, WIDTH).transpose(0, 2, 1).tobytes()
+        step = size * WIDTH
+        for n, i in enumerate(chosen.tolist()):
+            blobs[i] = raw[n * step:(n + 1) * step]
+    return blobs
 
 
 def unshuffle(blobs: list[bytes], dtype: str) -> np.ndarray:
-    """Shuffled blobs back to one array of their values, one chunk after the other."""
-    joined = np.frombuffer(b"".join(blobs), dtype=np.uint8)
-    return joined[shuffled_positions(sizes_of(blobs))].view(dtype).ravel()
+    """Shuffled blobs back to one array of their values, one chunk after the other: the chunks of each length
+    as one transpose (a read of thousands of series' hours has few distinct lengths, often one)."""
+    sizes = sizes_of(blobs)
+    out = np.empty(int(sizes.sum()), dtype=dtype)
+    starts = np.cumsum(sizes) - sizes
+    for size in np.unique(sizes[sizes > 0]).tolist():
+        chosen = np.flatnonzero(sizes == size)
+        raw = np.frombuffer(b"".join([blobs[i] for i in chosen.tolist()]), dtype=np.uint8)
+        values = raw.reshape(-1, WIDTH, size).transpose(0, 2, 1).copy().view(dtype).ravel()
+        if len(chosen) == len(blobs):
+            return values
+        out[spans(starts[chosen], size)] = values
+    return out
 
 
 def sizes_of(blobs: list[bytes]) -> np.ndarray:
