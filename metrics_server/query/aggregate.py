@@ -177,29 +177,33 @@ def rate(ts_ms, values, edges) -> np.ndarray:
     return pairs.spread(pairs.reduce(np.add, increase) / (np.diff(edges)[pairs.bins] / 1000))
 
 
-def by_series(series: np.ndarray, ts: np.ndarray, values: np.ndarray, edges, agg: str) -> tuple[np.ndarray, ...]:
-    """One rollup-computable aggregate per series and non-empty bin of many series' raw points at once (each
-    series' points in time order, as PointStore.columns gives them), as the (series, bin, value) of each such
-    cell: how a fold across thousands of series bins them with no Python loop over series."""
+def by_series(series: np.ndarray, rows: dict, edges, agg: str) -> tuple[np.ndarray, ...]:
+    """One rollup-computable aggregate per series and non-empty bin of many series' rollup rows at once (raw
+    points as one-point rows, points_as_rows; each series' rows in time order, nested in the bins), as the
+    (series, bin, value) of each such cell: how a fold across thousands of series bins them with no Python
+    loop over series."""
     _check(agg, ROLLUP_AGGS)
     edges = np.asarray(edges, dtype=np.int64)
     n_bins = len(edges) - 1
-    bins = np.searchsorted(edges, ts, side="right") - 1
-    keep = (bins >= 0) & (bins < n_bins) & ~np.isnan(values)
+    bins = np.searchsorted(edges, rows["start"], side="right") - 1
+    keep = (bins >= 0) & (bins < n_bins)
     key = series[keep] * n_bins + bins[keep]
     order = np.argsort(key, kind="stable")  # runs of one series and bin, still in time order
-    key, ordered = key[order], values[keep][order]
+    key = key[order]
     if not len(key):
-        return key, key, ordered
+        return key, key, np.empty(0)
     starts = np.flatnonzero(np.append(True, key[1:] != key[:-1]))
-    stops = np.append(starts[1:], len(key))
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(rows[name])[keep][order]
+
     if agg in ("count", "avg"):
-        counts = (stops - starts).astype(np.float64)
-        cells = counts if agg == "count" else np.add.reduceat(ordered, starts) / counts
+        counts = np.add.reduceat(column("count"), starts).astype(np.float64)
+        cells = counts if agg == "count" else np.add.reduceat(column("sum"), starts) / counts
     elif agg in ("first", "last"):
-        cells = ordered[starts if agg == "first" else stops - 1]
+        cells = column(agg)[starts if agg == "first" else np.append(starts[1:], len(key)) - 1]
     else:
-        cells = FOLDS[agg].reduceat(ordered, starts)
+        cells = FOLDS[agg].reduceat(column(agg), starts)
     return key[starts] // n_bins, key[starts] % n_bins, cells
 
 

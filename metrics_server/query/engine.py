@@ -140,10 +140,8 @@ def plan(points: PointStore, rollups: Rollups, metric: Metric, series: list[tupl
         raise ApiError(f"across: expected one of {', '.join(agg_ops.ACROSS)}; got {across!r}", 400)
     start, end = int(bins.edges[0]), int(bins.edges[-1])
     buckets = points.registry.buckets(metric, [sid for sid, _ in series], start, end)
-    rollup = uses_rollups(metric, agg, bins)
-    reads = rollups.partitions(buckets, metric) if rollup else buckets
-    return Plan(metric, series, bins, agg, group_by, chart, across, rollup, buckets,
-                sum(len(starts) for starts in reads.values()))
+    return Plan(metric, series, bins, agg, group_by, chart, across, uses_rollups(metric, agg, bins), buckets,
+                sum(len(starts) for starts in buckets.values()))
 
 
 def execute(points: PointStore, rollups: Rollups, plan: Plan) -> list[Result]:
@@ -171,7 +169,7 @@ def lines_of(points: PointStore, rollups: Rollups, plan: Plan, series: list[tupl
     groups = groups_of(series, group_by).values()
     if plan.rollup:
         fresh = [sid for sid in sids if sid not in stale_ids]
-        rows = rollups.read(metric, fresh, start, end, rollups.partitions({sid: buckets[sid] for sid in fresh}, metric))
+        rows = rollups.read(metric, fresh, start, end, buckets)
         stale = [sid for sid in sids if sid in stale_ids]
         if stale:
             for sid, series_points in points.read(metric, stale, start, end, buckets=buckets).items():
@@ -184,36 +182,33 @@ def lines_of(points: PointStore, rollups: Rollups, plan: Plan, series: list[tupl
 
 
 def fold_across(points: PointStore, rollups: Rollups, plan: Plan) -> list[Result]:
-    """Aggregation across series (sum/avg/min/max/count per bin, by group_by labels or over all): series are
-    read and binned SLICE at a time and folded, so memory stays bounded however many a metric has; raw numbers
-    are read and binned in bulk instead (fold_columns)."""
-    if not plan.rollup and plan.metric.type in ROLLUP_TYPES and plan.agg in ROLLUP_AGGS:
-        return fold_columns(points, plan)
+    """Aggregation across series (sum/avg/min/max/count per bin, by group_by labels or over all). Numbers are
+    read and binned in bulk (fold_columns); other types a SLICE of series at a time, each binned on its own;
+    either way memory stays bounded however many series a metric has."""
+    if plan.metric.type in ROLLUP_TYPES and plan.agg in ROLLUP_AGGS:
+        return fold_columns(points, rollups, plan)
     shown: dict[tuple, dict] = {}
     folds: dict[tuple, agg_ops.Across] = {}
-    stale_ids = pending(rollups, plan)
-    resolution = "hour" if plan.rollup else "raw"
     for first in range(0, len(plan.series), SLICE):
         check_deadline()
-        for line in lines_of(points, rollups, plan, plan.series[first:first + SLICE], [], stale_ids):
+        for line in lines_of(points, rollups, plan, plan.series[first:first + SLICE], [], set()):
             labels = {key: line.labels.get(key, "") for key in plan.group_by}
             key = tuple(sorted(labels.items()))
             shown.setdefault(key, labels)
             folds.setdefault(key, agg_ops.Across(plan.across, len(plan.bins))).add(line.values)
-            resolution = line.resolution if line.resolution == "raw" else resolution
     results = []
     for key, fold in sorted(folds.items()):
         values = fold.result()
         results.append(Result(plan.metric, shown[key], plan.agg, values, (values,) * 4 if plan.chart else None,
-                              resolution, plan.across, fold.series))
+                              "raw", plan.across, fold.series))
     return results
 
 
-def fold_columns(points: PointStore, plan: Plan) -> list[Result]:
-    """Aggregation across series of raw numbers, a slice of partitions at a time (an hour of every shard):
-    each slice's points binned per series and folded per group in a few array operations, so 20,000 series of
-    an hour cost 64 reads and no Python work per series (issue 14: 7.4 s before, a read and a binning per
-    series)."""
+def fold_columns(points: PointStore, rollups: Rollups, plan: Plan) -> list[Result]:
+    """Aggregation across series of numbers, a slice of partitions at a time (a bucket of every shard): each
+    slice's hour rows (or raw points, for series whose rollups are being recomputed or bins finer than hours)
+    binned per series and folded per group in a few array operations, so 20,000 series cost 64 reads a bucket
+    and no Python work per series (issue 14: 7.4 s for an hour before, a read and a binning per series)."""
     group_by = sorted(plan.group_by)
     values = [tuple(labels.get(key, "") for key in group_by) for _, labels in plan.series]
     keys = sorted(set(values))
@@ -222,21 +217,40 @@ def fold_columns(points: PointStore, plan: Plan) -> list[Result]:
     folds = [agg_ops.Across(plan.across, len(plan.bins)) for _ in keys]
     for fold, size in zip(folds, np.bincount(group_of, minlength=len(keys)).tolist()):
         fold.series = size
-    start, end = int(plan.bins.edges[0]), int(plan.bins.edges[-1])
-    for series, ts, values in points.columns(plan.metric, [sid for sid, _ in plan.series], plan.buckets, start, end):
+    stale = pending(rollups, plan)
+    for series, rows in column_slices(points, rollups, plan, stale):
         check_deadline()
-        cell_series, cell_bins, cell_values = agg_ops.by_series(series, ts, values, plan.bins.edges, plan.agg)
+        cell_series, cell_bins, cell_values = agg_ops.by_series(series, rows, plan.bins.edges, plan.agg)
         groups = group_of[cell_series]
         order = np.argsort(groups, kind="stable")
         for cells in np.split(order, np.flatnonzero(np.diff(groups[order])) + 1):
             if len(cells):
                 folds[groups[cells[0]]].add_cells(cell_bins[cells], cell_values[cells])
+    resolution = "hour" if plan.rollup and not stale else "raw"
     results = []
     for key, fold in zip(keys, folds):
         values = fold.result()
         results.append(Result(plan.metric, dict(zip(group_by, key)), plan.agg, values,
-                              (values,) * 4 if plan.chart else None, "raw", plan.across, fold.series))
+                              (values,) * 4 if plan.chart else None, resolution, plan.across, fold.series))
     return results
+
+
+def column_slices(points: PointStore, rollups: Rollups, plan: Plan, stale: set[str]):
+    """(each row's position in plan.series, rollup columns) a slice of partitions at a time: hour rows of the
+    series whose rollups answer, raw points as one-point rows of the others."""
+    sids = [sid for sid, _ in plan.series]
+    start, end = int(plan.bins.edges[0]), int(plan.bins.edges[-1])
+    hourly = [i for i, sid in enumerate(sids) if plan.rollup and sid not in stale]
+    raw = [i for i, sid in enumerate(sids) if not plan.rollup or sid in stale]
+    if hourly:
+        chosen = np.array(hourly, dtype=np.int64)
+        for series, rows in rollups.columns(plan.metric, [sids[i] for i in hourly], plan.buckets, start, end):
+            yield chosen[series], rows
+    if raw:
+        chosen = np.array(raw, dtype=np.int64)
+        for series, ts, values in points.columns(plan.metric, [sids[i] for i in raw], plan.buckets, start, end):
+            present = ~np.isnan(values)
+            yield chosen[series[present]], agg_ops.points_as_rows(ts[present], values[present])
 
 
 def run_plans(points: PointStore, rollups: Rollups, plans: list[Plan], limits: QueryLimits) -> list[Result]:

@@ -95,9 +95,9 @@ class StoreSource:
             if any(sid in sids and bucket < end_ms and bucket + metric.partition_ms > start_ms
                    for sid, bucket in self.rollups.pending(metric)):
                 return None
-            partitions = self.rollups.partitions(self.registry.buckets(metric, sorted(sids), start_ms, end_ms), metric)
-            self.charge(sum(map(len, partitions.values())))
-            rows = self.rollups.read(metric, sorted(sids), start_ms, end_ms, partitions)
+            buckets = self.registry.buckets(metric, sorted(sids), start_ms, end_ms)
+            self.charge(sum(map(len, buckets.values())))
+            rows = self.rollups.read(metric, sorted(sids), start_ms, end_ms, buckets)
             found += [HourlySeries(labels, rows[sid]) for sid, labels in series]
         return found
 

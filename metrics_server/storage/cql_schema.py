@@ -7,12 +7,15 @@ import sys
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 from cassandra.query import UNSET_VALUE
 
 from metrics_server.config import ConfigError, load_config
+from metrics_server.model import ROLLUP_COLUMNS
 from metrics_server.storage.db import Database
-from metrics_server.storage.points import INSERT, shard_of
+from metrics_server.storage.points import HOUR_MS, INSERT, shard_of
 from metrics_server.storage.registry import Registry
+from metrics_server.storage.rollups import STORE
 
 MIGRATION_PAGE = 1000  # chunks copied at once by migrate_chunks
 
@@ -51,12 +54,12 @@ TABLES = (
         WITH compression = {{'class': 'ZstdCompressor'}}
         AND compaction = {{'class': 'TimeWindowCompactionStrategy',
                            'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}}""",
-    # Hourly pre-aggregates of gauges and counters, a partition per metric + series + 90 days.
-    """CREATE TABLE IF NOT EXISTS {ks}.rollups (
-        metric text, series_id text, resolution text, bucket timestamp, ts timestamp,
-        count bigint, sum double, min double, max double, first double, last double,
-        first_ts timestamp, last_ts timestamp,
-        PRIMARY KEY ((metric, series_id, resolution, bucket), ts))""",
+    # Hourly pre-aggregates of gauges and counters (storage/rollups.py): a row per series and raw partition, its
+    # columns by hour as one float64 table, in the chunks' partitions (metric, bucket, shard).
+    """CREATE TABLE IF NOT EXISTS {ks}.partition_rollups (
+        metric text, shard int, bucket timestamp, series_id text, hours blob,
+        PRIMARY KEY ((metric, shard, bucket), series_id))
+        WITH compression = {{'class': 'ZstdCompressor'}}""",
     # Raw partitions written since their rollups were last recomputed, a few shard partitions in all.
     """CREATE TABLE IF NOT EXISTS {ks}.dirty (
         shard int, metric text, series_id text, bucket timestamp, marked_at timestamp,
@@ -129,6 +132,7 @@ def apply_schema(db: Database) -> list[str]:
     session.cluster.control_connection.wait_for_schema_agreement()
     migrate_series_index(db)
     migrate_chunks(db)
+    migrate_rollups(db)
     return statements
 
 
@@ -186,6 +190,40 @@ def migrate_chunks(db: Database) -> int:
     session.execute(f"INSERT INTO {db.keyspace}.migrations (name, done_at) VALUES ('sharded_chunks_v1',"
                     f" toTimestamp(now()))")
     return copied
+
+
+def migrate_rollups(db: Database) -> int:
+    """Copy the hourly rollups of the layout before (`rollups`, a row per series and hour) into
+    `partition_rollups` once, a row per series and raw partition with the newest write time and the shortest
+    TTL of its hours; returns the rows written. The old table is left as it was (unread)."""
+    session = db.session
+    if session.execute(f"SELECT name FROM {db.keyspace}.migrations WHERE name = 'partition_rollups_v1'").one():
+        return 0
+    old = {row.table_name for row in session.execute(
+        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (db.keyspace,))}
+    hours: dict[tuple, list] = defaultdict(list)
+    if "rollups" in old:
+        registry = Registry(db)
+        for row in session.execute(f"SELECT metric, series_id, toUnixTimestamp(ts), count, sum, min, max, first,"
+                                   f" last, toUnixTimestamp(first_ts), toUnixTimestamp(last_ts), writetime(count),"
+                                   f" TTL(count) FROM {db.keyspace}.rollups"):
+            metric = registry.get(row[0])
+            if metric is not None:
+                hours[(metric, row[1], row[2] - row[2] % metric.partition_ms)].append(row[2:])
+    store = db.prepare(STORE)
+    statements = []
+    for (metric, sid, bucket), rows in hours.items():
+        table = np.zeros((len(ROLLUP_COLUMNS), metric.partition_hours))
+        for start, *values, _, _ in rows:
+            table[:, (start - bucket) // HOUR_MS] = values
+        ttls = [ttl for *_, ttl in rows if ttl]
+        statements.append((store, (metric.name, shard_of(sid), bucket, sid, table.astype("<f8").tobytes(),
+                                   max(row[-2] for row in rows), min(ttls) if ttls else 0)))
+    for first in range(0, len(statements), MIGRATION_PAGE):
+        db.execute_all(statements[first:first + MIGRATION_PAGE], "copying rollups")
+    session.execute(f"INSERT INTO {db.keyspace}.migrations (name, done_at) VALUES ('partition_rollups_v1',"
+                    f" toTimestamp(now()))")
+    return len(statements)
 
 
 def main(argv: list[str]) -> int:

@@ -79,6 +79,15 @@ class SeriesPoints:
         return len(self.ts)
 
 
+def by_partition(series_ids: list[str], buckets: dict[str, list[int]]) -> dict[tuple[int, int], list[str]]:
+    """The series to read from each partition (bucket, shard), in time order."""
+    wanted: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for sid in series_ids:
+        for bucket in buckets[sid]:
+            wanted[(bucket, shard_of(sid))].append(sid)
+    return dict(sorted(wanted.items()))
+
+
 def stored_order(points: Points) -> np.ndarray:
     """Positions of the points to store, by series then time: a time repeated within a series in one request
     keeps the request's last point."""
@@ -211,13 +220,9 @@ class PointStore:
         else reading its hours whole (the caller keeps the series it wants)."""
         columns = "".join(f", {name}" for name in extra)
         some, hours = (self.db.prepare(SELECT.format(columns=columns, where=where)) for where in (SOME, HOURS))
-        wanted: dict[tuple[int, int], list[str]] = defaultdict(list)
-        for sid in series_ids:
-            for bucket in buckets[sid]:
-                wanted[(bucket, shard_of(sid))].append(sid)
         first_hour = start_ms - start_ms % HOUR_MS
         statements = []
-        for (bucket, shard), sids in sorted(wanted.items()):
+        for (bucket, shard), sids in by_partition(series_ids, buckets).items():
             low, high = max(first_hour, bucket), min(end_ms, bucket + metric.partition_ms)
             named = list(range(low, high, HOUR_MS))
             if len(sids) <= SERIES_IN and len(sids) * len(named) <= SLICES:

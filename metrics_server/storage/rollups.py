@@ -6,6 +6,10 @@ own write timestamp, then deletes the mark at that timestamp. A recomputation th
 can only carry an older timestamp, so it never overwrites a newer one, and a mark set again while a partition
 was being recomputed survives its delete. Queries read rollups only for series with no pending mark in their
 range; the rest are read raw.
+
+The hours of one series' raw partition (a day by default) are one row, a table of its columns by hour, in the
+chunks' layout: a partition per metric, bucket and shard. So a 30-day chart reads 30 small rows, and the day of
+20,000 series is 64 reads of 312 rows (issue 14: 20,000 partitions, a row per hour, before).
 """
 import logging
 import random
@@ -13,7 +17,7 @@ import threading
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -23,15 +27,16 @@ from metrics_server.errors import one_line
 from metrics_server.model import ROLLUP_COLUMNS, ROLLUP_TYPES, Metric
 from metrics_server.query.aggregate import rollup
 from metrics_server.storage.db import RAW_PROFILE, Database, unlogged_batches
-from metrics_server.storage.points import HOUR_MS, PointStore
+from metrics_server.storage.points import COLUMN_READS, HOUR_MS, SERIES_IN, PointStore, by_partition
+from metrics_server.storage.points import shard_of as series_shard
 from metrics_server.storage.registry import Registry
 
 log = logging.getLogger(__name__)
-PARTITION_MS = 90 * 24 * HOUR_MS
 SHARDS = 8
 MARKS_PER_BATCH = 100
 REFRESH_THREADS = 8
 GROUP = 2 * REFRESH_THREADS  # marks checked and cleared together
+INT_COLUMNS = ("count", "first_ts", "last_ts")
 MAX_DEFER = 30.0  # seconds a busy process may put rollups off
 BUSY_POLL = 0.2
 MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
@@ -40,11 +45,10 @@ MARKS = "SELECT metric, series_id, toUnixTimestamp(bucket), writetime(marked_at)
 MARKS_OF = ("SELECT series_id, toUnixTimestamp(bucket) FROM {ks}.dirty WHERE shard = ? AND metric = ?")
 MARKS_NOW = ("SELECT metric, series_id, toUnixTimestamp(bucket), writetime(marked_at) FROM {ks}.dirty"
              " WHERE shard = ? AND (metric, series_id, bucket) IN ?")
-STORE = ("INSERT INTO {ks}.rollups (metric, series_id, resolution, bucket, ts, count, sum, min, max, first, last,"
-         " first_ts, last_ts) VALUES (?, ?, 'hour', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?")
-SELECT = ("SELECT toUnixTimestamp(ts), count, sum, min, max, first, last, toUnixTimestamp(first_ts),"
-          " toUnixTimestamp(last_ts) FROM {ks}.rollups WHERE metric = ? AND series_id = ? AND resolution = 'hour'"
-          " AND bucket = ? AND ts >= ? AND ts < ?")
+STORE = ("INSERT INTO {ks}.partition_rollups (metric, shard, bucket, series_id, hours) VALUES (?, ?, ?, ?, ?)"
+         " USING TIMESTAMP ? AND TTL ?")
+SELECT = "SELECT series_id, hours FROM {ks}.partition_rollups WHERE metric = ? AND shard = ? AND bucket = ?"
+SOME = " AND series_id IN ?"
 
 
 def shard_of(metric_name: str) -> int:
@@ -84,30 +88,46 @@ class Rollups:
                                        execution_profile=RAW_PROFILE)
         return {(sid, bucket) for sid, bucket in rows}
 
-    @staticmethod
-    def partitions(buckets: dict[str, list[int]], metric: Metric) -> dict[str, list[int]]:
-        """The rollup partitions holding the hours of each series' raw buckets: only where data exists, so an
-        8,000-year range over a month of data reads one partition, not 32,500 (issue 10)."""
-        return {sid: sorted({edge - edge % PARTITION_MS for bucket in starts
-                             for edge in (bucket, bucket + metric.partition_ms - 1)})
-                for sid, starts in buckets.items()}
+    def reads(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]]) -> list[tuple]:
+        """The statements reading the rows (series_id, hours) of the series' buckets: one per partition,
+        naming its series when they are few, else reading it whole (the caller keeps the series it wants)."""
+        some, every = self.db.prepare(SELECT + SOME), self.db.prepare(SELECT)
+        return [(some, (metric.name, shard, bucket, sids)) if len(sids) <= SERIES_IN else
+                (every, (metric.name, shard, bucket))
+                for (bucket, shard), sids in by_partition(series_ids, buckets).items()]
 
     def read(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int,
-             partitions: dict[str, list[int]] | None = None) -> dict[str, dict]:
+             buckets: dict[str, list[int]] | None = None) -> dict[str, dict]:
         """Hour rows of each series in [start, end), as the column arrays the query engine combines; from the
-        given rollup partitions of each series (those that can hold data), else from every one in the range."""
-        select = self.db.prepare(SELECT)
-        first = start_ms - start_ms % PARTITION_MS
-        every = range(first, end_ms, PARTITION_MS)
-        plan = [(sid, bucket) for sid in series_ids for bucket in (every if partitions is None else [
-            part for part in partitions[sid] if first <= part < end_ms])]
-        statements = [(select, (metric.name, sid, bucket, max(start_ms, bucket), min(end_ms, bucket + PARTITION_MS)))
-                      for sid, bucket in plan]
-        results = self.db.execute_all(statements, "Cassandra read failed", RAW_PROFILE)
-        rows_by_series: dict[str, list] = defaultdict(list)
-        for (sid, _), rows in zip(plan, results):
-            rows_by_series[sid].extend(rows)
-        return {sid: columns(rows_by_series[sid]) for sid in series_ids}
+        given buckets of each series (those that can hold data), else from the index's."""
+        if buckets is None:
+            buckets = self.registry.buckets(metric, series_ids, start_ms, end_ms)
+        found = next(self.columns(metric, series_ids, buckets, start_ms, end_ms, slice_reads=0), None)
+        if found is None:
+            return {sid: stacked([], np.empty(0, np.int64))[1] for sid in series_ids}
+        series, hours = found
+        order = np.argsort(series, kind="stable")
+        bounds = np.searchsorted(series[order], np.arange(len(series_ids) + 1)).tolist()
+        return {sid: {key: column[order[bounds[at]:bounds[at + 1]]] for key, column in hours.items()}
+                for at, sid in enumerate(series_ids)}
+
+    def columns(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int,
+                end_ms: int, slice_reads: int = COLUMN_READS) -> Iterator[tuple[np.ndarray, dict]]:
+        """The hour rows of many series in [start, end) as columns with each row's position in series_ids (each
+        series' rows in time order), `slice_reads` partitions at a time (0: all at once): for folding across
+        thousands of series in bounded memory."""
+        position = {sid: i for i, sid in enumerate(series_ids)}
+        statements = self.reads(metric, series_ids, buckets)
+        step = slice_reads or len(statements) or 1
+        for first in range(0, len(statements), step):
+            some = statements[first:first + step]
+            results = self.db.execute_all(some, "Cassandra read failed", RAW_PROFILE)
+            found = [(position[sid], bucket, blob) for (_, (_, _, bucket, *_)), rows in zip(some, results)
+                     for sid, blob in rows if sid in position]
+            rows, hours = stacked([blob for *_, blob in found], np.array([bucket for _, bucket, _ in found], np.int64))
+            series = np.array([at for at, _, _ in found], dtype=np.int64)[rows]
+            inside = (hours["start"] >= start_ms) & (hours["start"] < end_ms)
+            yield series[inside], {key: column[inside] for key, column in hours.items()}
 
     def refresh(self, metric: Metric, sid: str, bucket: int, timestamp: int) -> int:
         """Compact one raw partition and recompute its hours from its points; returns how many hours it has."""
@@ -116,17 +136,12 @@ class Rollups:
             return 0
         edges = np.arange(bucket, bucket + metric.partition_ms + 1, HOUR_MS, dtype=np.int64)
         rows = rollup(data.ts, data.value, edges)
-        store = self.db.prepare(STORE)
-        batches: dict[int, BatchStatement] = {}
-        for i, start in enumerate(rows["start"].tolist()):
-            partition = start - start % PARTITION_MS
-            batch = batches.setdefault(partition, BatchStatement(batch_type=BatchType.UNLOGGED))
-            batch.add(store, (metric.name, sid, partition, start,
-                              int(rows["count"][i]), *(float(rows[c][i]) for c in ROLLUP_COLUMNS[1:6]),
-                              int(rows["first_ts"][i]), int(rows["last_ts"][i]),
-                              timestamp, metric.ttl_seconds))
-        for batch in batches.values():
-            self.db.session.execute(batch)
+        table = np.zeros((len(ROLLUP_COLUMNS), len(edges) - 1))
+        hour = (rows["start"] - bucket) // HOUR_MS
+        for i, name in enumerate(ROLLUP_COLUMNS):
+            table[i, hour] = rows[name]
+        self.db.session.execute(self.db.prepare(STORE), (metric.name, series_shard(sid), bucket, sid,
+                                                         table.astype("<f8").tobytes(), timestamp, metric.ttl_seconds))
         return len(rows["start"])
 
     def run_once(self, limit: int = 2000, settle: float = 0.0, keep_going: Callable[[], bool] = lambda: True) -> int:
@@ -170,13 +185,18 @@ class Rollups:
             self.refresh(metric, sid, bucket, timestamp)
 
 
-def columns(rows: list[tuple]) -> dict[str, np.ndarray]:
-    """Stored hour rows (start, count, sum, min, max, first, last, first_ts, last_ts) as arrays."""
-    table = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + len(ROLLUP_COLUMNS))
-    result = {"start": table[:, 0].astype(np.int64), "count": table[:, 1].astype(np.int64)}
-    result.update({name: table[:, 2 + i] for i, name in enumerate(ROLLUP_COLUMNS[1:6])})
-    result.update({"first_ts": table[:, 7].astype(np.int64), "last_ts": table[:, 8].astype(np.int64)})
-    return result
+def stacked(blobs: list[bytes], buckets: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Stored rows (each a table of the rollup columns by hour of its bucket, count 0 for an hour without
+    points; one length for a metric) as the columns of their non-empty hours, each row's hours in order, and
+    the row each comes from."""
+    tables = np.frombuffer(b"".join(blobs), dtype="<f8").reshape(len(blobs), len(ROLLUP_COLUMNS), -1) if blobs \
+        else np.zeros((0, len(ROLLUP_COLUMNS), 0))
+    rows, hours = np.nonzero(tables[:, 0, :] > 0)
+    columns = {"start": buckets[rows] + hours * HOUR_MS}
+    for i, name in enumerate(ROLLUP_COLUMNS):
+        column = tables[rows, i, hours]
+        columns[name] = column.astype(np.int64) if name in INT_COLUMNS else column
+    return rows, columns
 
 
 class RollupWorker(threading.Thread):

@@ -4,7 +4,7 @@ import numpy as np
 
 from metrics_server.query.timeparse import format_iso_array
 from metrics_server.storage import codec, points
-from metrics_server.storage.cql_schema import migrate_chunks
+from metrics_server.storage.cql_schema import migrate_chunks, migrate_rollups
 from metrics_server.storage.points import COMPACT_AT
 from metrics_server.storage.registry import series_id
 from metrics_server.storage.rollups import MARKS_NOW, UNMARK, shard_of
@@ -106,3 +106,26 @@ def test_chunks_of_the_layout_before_are_copied_once_with_their_ttl(client, db, 
     ttl = db.session.execute(f"SELECT TTL(value) FROM {ks}.sharded_chunks WHERE metric = %s AND shard = %s"
                              f" AND bucket = %s AND hour = %s", (name, points.shard_of(sid), DAY0, DAY0 + HOUR)).one()
     assert 0 < ttl[0] <= 3600
+
+
+def test_rollups_of_the_layout_before_are_copied_once_as_a_row_per_partition(client, app, db, name):
+    ks = db.keyspace
+    db.session.execute(f"CREATE TABLE IF NOT EXISTS {ks}.rollups (metric text, series_id text, resolution text,"
+                       f" bucket timestamp, ts timestamp, count bigint, sum double, min double, max double,"
+                       f" first double, last double, first_ts timestamp, last_ts timestamp,"
+                       f" PRIMARY KEY ((metric, series_id, resolution, bucket), ts))")
+    client.post_json("/api/write", [{"name": name, "labels": {"host": "a"}, "value": 1, "timestamp": DAY0}],
+                     status=201)
+    sid = series_id({"host": "old"})
+    for hour, (count, total) in enumerate([(2, 5.0), (1, 7.0)]):
+        db.session.execute(f"INSERT INTO {ks}.rollups (metric, series_id, resolution, bucket, ts, count, sum, min,"
+                           f" max, first, last, first_ts, last_ts) VALUES (%s, %s, 'hour', %s, %s, %s, %s, 1, 4, 1,"
+                           f" 4, %s, %s) USING TTL 3600", (name, sid, DAY0, DAY0 + hour * HOUR, count, total,
+                                                          DAY0 + hour * HOUR, DAY0 + hour * HOUR + 60_000))
+    db.session.execute(f"DELETE FROM {ks}.migrations WHERE name = 'partition_rollups_v1'")
+    assert migrate_rollups(db) >= 1
+    assert migrate_rollups(db) == 0  # once
+    metric = app.extensions["registry"].get(name)
+    hours = app.extensions["rollups"].read(metric, [sid], DAY0, DAY0 + 3 * HOUR, {sid: [DAY0]})[sid]
+    assert hours["start"].tolist() == [DAY0, DAY0 + HOUR] and hours["count"].tolist() == [2, 1]
+    assert hours["sum"].tolist() == [5.0, 7.0] and hours["last_ts"].tolist() == [DAY0 + 60_000, DAY0 + HOUR + 60_000]

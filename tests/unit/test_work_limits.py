@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from metrics_server.limits import QueryLimits, QueryTimeout, TooCostly, check_deadline, deadline
 from metrics_server.model import ROLLUP_AGGS
-from metrics_server.query.aggregate import ACROSS, Across, aggregate, by_series
+from metrics_server.query.aggregate import ACROSS, Across, aggregate, by_series, points_as_rows, rollup
 from metrics_server.query.timeparse import parse_instant
 
 
@@ -106,7 +106,17 @@ def test_binning_many_series_at_once_folds_as_one_at_a_time(series, agg, how):
         one_at_a_time.add(aggregate(np.array(times, dtype=np.int64), values, edges, agg))
         for column, part in zip(columns, ([position] * len(times), times, values)):
             column.extend(part)
-    cells = by_series(np.array(columns[0], dtype=np.int64), np.array(columns[1], dtype=np.int64),
-                      np.array(columns[2], dtype=np.float64), edges, agg)
+    values = np.array(columns[2], dtype=np.float64)
+    present = ~np.isnan(values)
+    rows = points_as_rows(np.array(columns[1], dtype=np.int64)[present], values[present])
+    owner = np.array(columns[0], dtype=np.int64)[present]
+    cells = by_series(owner, rows, edges, agg)
     at_once.add_cells(*cells[1:])
     np.testing.assert_allclose(at_once.result(), one_at_a_time.result(), rtol=1e-9, atol=1e-6)
+    fine = [rollup(rows["start"][owner == at], rows["sum"][owner == at], np.arange(-10, 141, 10))
+            for at in range(len(series))]  # rows of 10 units nested in the bins of 20
+    nested = {key: np.concatenate([part[key] for part in fine]) for key in fine[0]}
+    owners = np.concatenate([np.full(len(part["start"]), at) for at, part in enumerate(fine)])
+    from_rollups = Across(how, 6)
+    from_rollups.add_cells(*by_series(owners, nested, edges, agg)[1:])
+    np.testing.assert_allclose(from_rollups.result(), one_at_a_time.result(), rtol=1e-9, atol=1e-6)
