@@ -69,7 +69,8 @@ def queries(system, metric: str, count: int) -> dict:
 
         def chart(chosen):
             selector = metric + "{" + ",".join(f'host="{host}"' for host in chosen) + "}"
-            return get(f"{url}/api/query", {"metric": selector, "start": start, "end": end, "width": 1200})
+            return get(f"{url}/api/query", {"metric": selector, "start": start, "end": end,
+                                            "granularity": "minute"})
         return {
             "series page (1,000)": lambda: get(f"{url}/api/metrics/{metric}/series", {"limit": 1000}),
             "label values (dc)": lambda: get(f"{url}/api/metrics/{metric}/labels/dc/values"),

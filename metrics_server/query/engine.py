@@ -156,7 +156,7 @@ def pending(rollups: Rollups, plan: Plan) -> set[str]:
     if not plan.rollup:
         return set()
     start, end = int(plan.bins.edges[0]), int(plan.bins.edges[-1])
-    return {sid for sid, bucket in rollups.pending(plan.metric)
+    return {sid for sid, bucket in rollups.pending(plan.metric, [sid for sid, _ in plan.series])
             if bucket < end and bucket + plan.metric.partition_ms > start}
 
 

@@ -93,7 +93,7 @@ class StoreSource:
         for metric, series in self.by_metric(matchers):
             sids = {sid for sid, _ in series}
             if any(sid in sids and bucket < end_ms and bucket + metric.partition_ms > start_ms
-                   for sid, bucket in self.rollups.pending(metric)):
+                   for sid, bucket in self.rollups.pending(metric, sorted(sids))):
                 return None
             buckets = self.registry.buckets(metric, sorted(sids), start_ms, end_ms)
             self.charge(sum(map(len, buckets.values())))

@@ -32,7 +32,7 @@ from metrics_server.storage.points import shard_of as series_shard
 from metrics_server.storage.registry import Registry
 
 log = logging.getLogger(__name__)
-SHARDS = 8
+SHARDS = 32
 MARKS_PER_BATCH = 100
 REFRESH_THREADS = 8
 GROUP = 2 * REFRESH_THREADS  # marks checked and cleared together
@@ -42,7 +42,7 @@ BUSY_POLL = 0.2
 MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
 UNMARK = "DELETE FROM {ks}.dirty USING TIMESTAMP ? WHERE shard = ? AND metric = ? AND series_id = ? AND bucket = ?"
 MARKS = "SELECT metric, series_id, toUnixTimestamp(bucket), writetime(marked_at) FROM {ks}.dirty WHERE shard = ?"
-MARKS_OF = ("SELECT series_id, toUnixTimestamp(bucket) FROM {ks}.dirty WHERE shard = ? AND metric = ?")
+MARKS_OF = "SELECT series_id, toUnixTimestamp(bucket) FROM {ks}.dirty WHERE shard = ? AND metric = ?"
 MARKS_NOW = ("SELECT metric, series_id, toUnixTimestamp(bucket), writetime(marked_at) FROM {ks}.dirty"
              " WHERE shard = ? AND (metric, series_id, bucket) IN ?")
 STORE = ("INSERT INTO {ks}.partition_rollups (metric, shard, bucket, series_id, hours) VALUES (?, ?, ?, ?, ?)"
@@ -51,9 +51,11 @@ SELECT = "SELECT series_id, hours FROM {ks}.partition_rollups WHERE metric = ? A
 SOME = " AND series_id IN ?"
 
 
-def shard_of(metric_name: str) -> int:
-    """All marks of a metric share one shard partition, so a query finds them with one read."""
-    return zlib.crc32(metric_name.encode()) % SHARDS
+def shard_of(metric_name: str, sid: str) -> int:
+    """The mark partition of a series: a metric's marks spread over every shard, so that a write of 200,000
+    series leaves a few thousand marks (and, once cleared, tombstones) in each, not all in one, and a chart of a
+    few series reads only theirs."""
+    return (zlib.crc32(metric_name.encode()) + series_shard(sid)) % SHARDS
 
 
 class Rollups:
@@ -67,26 +69,35 @@ class Rollups:
 
     def mark(self, touched: list[tuple[Metric, str, int]]) -> None:
         """Record the raw partitions a write touched (called after the points were acknowledged), in
-        single-partition batches: a metric's marks share its shard partition."""
+        single-partition batches."""
         statement = self.db.prepare(MARK)
-        by_metric: dict[str, list] = defaultdict(list)
+        by_shard: dict[int, list] = defaultdict(list)
         for metric, sid, bucket in touched:
-            by_metric[metric.name].append((shard_of(metric.name), metric.name, sid, bucket))
-        batches = [batch for rows in by_metric.values()
+            shard = shard_of(metric.name, sid)
+            by_shard[shard].append((shard, metric.name, sid, bucket))
+        batches = [batch for rows in by_shard.values()
                    for batch in unlogged_batches([(statement, values) for values in rows], MARKS_PER_BATCH)]
         self.db.execute_all(batches, "points stored, but their rollup marks were not; retry the request "
                                      "(safe, writes are idempotent)")
 
     def forget(self, metric: Metric) -> None:
-        """Clear a deleted metric's marks (one range delete in its shard), so no worker goes through them."""
-        self.db.session.execute(self.db.prepare("DELETE FROM {ks}.dirty WHERE shard = ? AND metric = ?"),
-                                (shard_of(metric.name), metric.name))
+        """Clear a deleted metric's marks (a range delete in each shard), so no worker goes through them."""
+        forget = self.db.prepare("DELETE FROM {ks}.dirty WHERE shard = ? AND metric = ?")
+        self.db.execute_all([(forget, (shard, metric.name)) for shard in range(SHARDS)], "clearing rollup marks")
 
-    def pending(self, metric: Metric) -> set[tuple[str, int]]:
-        """(series, raw partition start) pairs of the metric whose rollups are not recomputed yet."""
-        rows = self.db.session.execute(self.db.prepare(MARKS_OF), (shard_of(metric.name), metric.name),
-                                       execution_profile=RAW_PROFILE)
-        return {(sid, bucket) for sid, bucket in rows}
+    def pending(self, metric: Metric, series_ids: list[str] | None = None) -> set[tuple[str, int]]:
+        """(series, raw partition start) pairs of the metric whose rollups are not recomputed yet: of the
+        given series (a read of their own marks when they are few), else of every series (a read per shard)."""
+        if series_ids is not None and len(series_ids) <= SERIES_IN:
+            of_series = self.db.prepare(MARKS_OF + " AND series_id IN ?")
+            by_shard: dict[int, list[str]] = defaultdict(list)
+            for sid in series_ids:
+                by_shard[shard_of(metric.name, sid)].append(sid)
+            statements = [(of_series, (shard, metric.name, sids)) for shard, sids in by_shard.items()]
+        else:
+            statements = [(self.db.prepare(MARKS_OF), (shard, metric.name)) for shard in range(SHARDS)]
+        results = self.db.execute_all(statements, "reading rollup marks", RAW_PROFILE)
+        return {(sid, bucket) for rows in results for sid, bucket in rows}
 
     def reads(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]]) -> list[tuple]:
         """The statements reading the rows (series_id, hours) of the series' buckets: one per partition,

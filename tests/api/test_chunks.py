@@ -75,7 +75,7 @@ def test_a_mark_set_again_during_a_recompute_survives_its_delete(client, app, db
     rollups, sid = app.extensions["rollups"], series_id({})
     client.post_json("/api/write", [{"name": name, "value": 1, "timestamp": DAY0}], status=201)
     metric = app.extensions["registry"].get(name)
-    key = (shard_of(name), name, sid, DAY0)
+    key = (shard_of(name, sid), name, sid, DAY0)
     first = db.session.execute(db.prepare(MARKS_NOW), (key[0], [key[1:]])).one()[3]
     client.post_json("/api/write", [{"name": name, "value": 5, "timestamp": DAY0 + 60_000}], status=201)
     rollups.refresh(metric, sid, DAY0, first)  # a recompute that started from the first mark ...

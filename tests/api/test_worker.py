@@ -93,7 +93,7 @@ def test_a_pass_stops_at_its_limit(client, app, db, name):
 
 def test_the_rollup_backlog_is_a_self_metric(marked, client):
     rollups, metric = marked
-    shard = shard_of(metric.name)
+    shard = shard_of(metric.name, series_id({}))
     for _ in range(50):  # each pass stops at the first shard holding marks; shards come in random order
         rollups.run_once(keep_going=lambda: False)
         if rollups.backlog.get(shard):
