@@ -7,7 +7,8 @@ hour, and the sum by dc across every series per minute over that hour and per ho
 it. A figure whose warm-up answer took over SLOW_S seconds is that answer alone (InfluxDB's aggregate over
 200,000 series would take hours in every round). Also how long our rollups lag behind the load: the seconds
 from its last acknowledged write until every partition it marked is recomputed. Prints p50/p95 and writes
-bench/CARDINALITY.md. Disk per point is the main benchmark's (bench/run.py), not repeated here.
+bench/CARDINALITY.md. Disk per point: what each system's store grew by for that size's metric, once flushed and
+compacted (bench/run.py's method), ÷ its points.
 """
 import argparse
 import os
@@ -45,8 +46,9 @@ def bodies(system: str, metric: str, count: int) -> list[bytes]:
     times = np.arange(END_MS - HOUR, END_MS, 60_000)
     per = max(1, BATCH_POINTS // len(times))
     out = []
+    every = series_of(count)
     for first in range(0, count, per):
-        chunk = series_of(count)[first:first + per]
+        chunk = every[first:first + per]
         values = [(40 + (i % 50) + np.sin(times / 6e5)).round(2).tolist() for i in range(first, first + len(chunk))]
         if system == "ours":
             out.append(orjson.dumps([{"name": metric, "labels": {"host": host, "dc": dc}, "timestamps":
@@ -122,7 +124,7 @@ def queries(system, metric: str, count: int) -> dict:
     }
 
 
-def run(sizes: list[int], rounds: int, out: Path, base_port: int) -> dict:
+def run(sizes: list[int], rounds: int, out: Path, base_port: int, results: Path) -> dict:
     systems = [Ours(out / "stack", base_port), Influx(out / "influxdb", base_port),
                Victoria(out / "victoria", base_port)]
     systems[0].stack.env.update(OUR_LIMITS)
@@ -132,6 +134,8 @@ def run(sizes: list[int], rounds: int, out: Path, base_port: int) -> dict:
             say(f"starting {system.name}")
             system.start()
         session().post(f"{systems[1].url}/query", params={"q": f"CREATE DATABASE {DATABASE}"}, timeout=30)
+        systems[2].first_ms, systems[2].last_ms = END_MS - HOUR, END_MS - 1  # the month VictoriaMetrics merges
+        disk = {system.name: system.disk() for system in systems}
         for size in sizes:
             metric = f"card_{size}"
             for system in systems:
@@ -141,6 +145,10 @@ def run(sizes: list[int], rounds: int, out: Path, base_port: int) -> dict:
                 figures.setdefault(size, {}).setdefault("ingest, points/s", {})[system.name] = [size * 60 / took]
                 if system.name == "ours":
                     figures[size]["rollups caught up after the load, s"] = {"ours": [caught]}
+                stored = system.disk()  # flushed and compacted; this size's metric is what grew
+                figures[size].setdefault("disk, bytes/point", {})[system.name] = [(stored - disk[system.name]) /
+                                                                                  (size * 60)]
+                disk[system.name] = stored
                 say(f"{size} series: {system.name} ingested {size * 60:,} points in {took:.1f} s"
                     f" (+{caught:.1f} s rollups)")
             asked = {system.name: queries(system, metric, size) for system in systems}
@@ -157,6 +165,7 @@ def run(sizes: list[int], rounds: int, out: Path, base_port: int) -> dict:
                         if round_ or seconds > SLOW_S:  # the first round warms up, unless it took that long
                             figures[size].setdefault(label, {}).setdefault(system.name, []).append(seconds * 1000)
             say(f"{size} series: queries done")
+            results.write_text(markdown(figures, [done for done in sizes if done in figures], rounds))
     finally:
         for system in systems:
             system.stop()
@@ -172,9 +181,10 @@ def markdown(figures: dict, sizes: list[int], rounds: int) -> str:
              "|---:|---|---:|---:|---:|---:|---:|"]
     for size in sizes:
         for label, per_system in figures[size].items():
-            if label.startswith(("ingest", "rollups")):
+            if label.startswith(("ingest", "rollups", "disk")):
                 cells = {name: float(np.median(values)) for name, values in per_system.items()}
-                text = {name: f"{value:,.0f}" for name, value in cells.items()}
+                text = {name: f"{value:,.2f}" if label.startswith("disk") else f"{value:,.0f}"
+                        for name, value in cells.items()}
             else:
                 cells = {name: percentile(values, 50) for name, values in per_system.items()}
                 text = {name: f"{percentile(values, 50):.0f} / {percentile(values, 95):.0f}"
@@ -197,7 +207,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
     try:
-        figures = run(sizes, args.rounds, args.out.resolve(), args.base_port)
+        figures = run(sizes, args.rounds, args.out.resolve(), args.base_port, args.results)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -22,6 +22,9 @@ bind-address = "127.0.0.1:{rpc_port}"
   query-log-enabled = false
   cache-snapshot-write-cold-duration = "2s"
   compact-full-write-cold-duration = "10s"
+  # no cardinality caps: the cardinality curve writes 200,000 values of one tag (the default refuses past 100,000)
+  max-values-per-tag = 0
+  max-series-per-database = 0
 
 [monitor]
   store-enabled = false

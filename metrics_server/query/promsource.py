@@ -14,6 +14,7 @@ import numpy as np
 from metrics_server.limits import QueryLimits
 from metrics_server.model import ROLLUP_TYPES, Metric
 from metrics_server.promql import HourlySeries, Matcher, RawSeries, TooMuchData
+from metrics_server.storage.series_index import Matcher as IndexMatcher
 
 if TYPE_CHECKING:  # the stores are passed in; the source only calls their read methods
     from metrics_server.storage.points import PointStore
@@ -52,16 +53,16 @@ class StoreSource:
 
     def select(self, matchers: tuple[Matcher, ...]) -> list[tuple[Metric, str, dict]]:
         """(metric, series id, Prometheus labels) of every series all matchers accept; at most max_series."""
+        on_labels = tuple(IndexMatcher(m.name, m.op, m.value) for m in matchers if m.name != NAME)
         chosen = []
         for metric in self.metrics(matchers):
-            for sid, labels in self.registry.series(metric):
+            for sid, labels in self.registry.select(metric, on_labels):  # answered from the postings
                 full = {key: value for key, value in labels.items() if value}
                 full[NAME] = metric.name
-                if all(m.matches(full.get(m.name, "")) for m in matchers):
-                    chosen.append((metric, sid, full))
-                    if len(chosen) > self.max_series:
-                        raise TooMuchData(f"the query selects more than {self.max_series} series; "
-                                          "narrow its label matchers")
+                chosen.append((metric, sid, full))
+                if len(chosen) > self.max_series:
+                    raise TooMuchData(f"the query selects more than {self.max_series} series; "
+                                      "narrow its label matchers")
         return chosen
 
     def by_metric(self, matchers: tuple[Matcher, ...]) -> list[tuple[Metric, list[tuple[str, dict]]]]:
