@@ -152,6 +152,8 @@ def run(sizes: list[int], rounds: int, out: Path, base_port: int, results: Path)
                 say(f"{size} series: {system.name} ingested {size * 60:,} points in {took:.1f} s"
                     f" (+{caught:.1f} s rollups)")
             asked = {system.name: queries(system, metric, size) for system in systems}
+            for label in asked["ours"]:  # the table's rows in the queries' order
+                figures[size].setdefault(label, {})
             slow: set[tuple[str, str]] = set()
             for round_ in range(rounds + 1):
                 for system in systems[round_ % 3:] + systems[:round_ % 3]:
