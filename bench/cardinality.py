@@ -11,6 +11,7 @@ bench/CARDINALITY.md. Disk per point: what each system's store grew by for that 
 compacted (bench/run.py's method), ÷ its points.
 """
 import argparse
+import math
 import os
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import requests
 
 from bench.base import BenchError, get, machine, percentile, say, session, timed
 from bench.influx import DATABASE, Influx
@@ -161,7 +163,10 @@ def run(sizes: list[int], rounds: int, out: Path, base_port: int, results: Path)
                         measured = figures[size].get(label, {}).get(system.name, [])
                         if (system.name, label) in slow and measured:
                             continue
-                        seconds, _ = timed(ask)
+                        try:
+                            seconds, _ = timed(ask)
+                        except (requests.Timeout, requests.ConnectionError):  # bench.base.get waits 300 s
+                            seconds = math.inf
                         if not round_ and seconds > SLOW_S:
                             slow.add((system.name, label))
                         if round_ or seconds > SLOW_S:  # the first round warms up, unless it took that long
@@ -190,10 +195,10 @@ def markdown(figures: dict, sizes: list[int], rounds: int) -> str:
             else:
                 cells = {name: percentile(values, 50) for name, values in per_system.items()}
                 text = {name: f"{percentile(values, 50):.0f} / {percentile(values, 95):.0f}"
-                        for name, values in per_system.items()}
+                        if math.isfinite(cells[name]) else "no answer in 300 s" for name, values in per_system.items()}
                 label += ", p50 / p95 ms"
-            ratio = [f"{cells['ours'] / cells[peer]:.2f}×" if cells.get(peer) else "" for peer in ("influxdb",
-                                                                                                 "victoria")]
+            ratio = [f"{cells['ours'] / cells[peer]:.2f}×" if cells.get(peer) and math.isfinite(cells[peer]) and
+                     math.isfinite(cells["ours"]) else "" for peer in ("influxdb", "victoria")]
             lines.append(f"| {size:,} | {label} | {text.get('ours', '')} | {text.get('influxdb', '')} | "
                          f"{text.get('victoria', '')} | {ratio[0]} | {ratio[1]} |")
     return "\n".join(lines) + "\n"
