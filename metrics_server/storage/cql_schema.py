@@ -5,6 +5,7 @@ several processes can leave Cassandra's nodes disagreeing about the schema.
 """
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -140,76 +141,64 @@ def migrate_series_index(db: Database) -> int:
     """Copy a keyspace's series index of the layout before issue 14 (`series` and `partitions`, one partition
     per metric each) into the sharded tables, once; returns the series copied. The old tables are left as they
     were (nothing reads them any more; drop them when you like)."""
-    session = db.session
-    if session.execute(f"SELECT name FROM {db.keyspace}.migrations WHERE name = 'series_index_v2'").one():
-        return 0
-    old = {row.table_name for row in session.execute(
-        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (db.keyspace,))}
+    return once(db, "series_index_v2", {"series", "partitions"}, copy_series_index)
+
+
+def copy_series_index(db: Database) -> int:
+    session, registry = db.session, Registry(db)
+    series: dict[str, dict] = defaultdict(dict)
+    for row in session.execute(f"SELECT metric, series_id, labels FROM {db.keyspace}.series"):
+        series[row.metric][row.series_id] = dict(row.labels or {})
+    partitions: dict[str, set] = defaultdict(set)
+    for row in session.execute(f"SELECT metric, series_id, toUnixTimestamp(bucket) AS bucket"
+                               f" FROM {db.keyspace}.partitions"):
+        partitions[row.metric].add((row.series_id, row.bucket))
     copied = 0
-    if {"series", "partitions"} <= old:
-        registry = Registry(db)
-        series: dict[str, dict] = defaultdict(dict)
-        for row in session.execute(f"SELECT metric, series_id, labels FROM {db.keyspace}.series"):
-            series[row.metric][row.series_id] = dict(row.labels or {})
-        partitions: dict[str, set] = defaultdict(set)
-        for row in session.execute(f"SELECT metric, series_id, toUnixTimestamp(bucket) AS bucket"
-                                   f" FROM {db.keyspace}.partitions"):
-            partitions[row.metric].add((row.series_id, row.bucket))
-        for name in sorted(set(series) | set(partitions)):
-            metric = registry.get(name)
-            if metric is not None:
-                registry.index(metric, series[name], {bucket for _, bucket in partitions[name]})
-                copied += len(series[name])
-    session.execute(f"INSERT INTO {db.keyspace}.migrations (name, done_at) VALUES ('series_index_v2',"
-                    f" toTimestamp(now()))")
+    for name in sorted(set(series) | set(partitions)):
+        metric = registry.get(name)
+        if metric is not None:
+            registry.index(metric, series[name], {bucket for _, bucket in partitions[name]})
+            copied += len(series[name])
     return copied
 
 
 def migrate_chunks(db: Database) -> int:
     """Copy the points of the layout before (`chunks`, a partition per series and bucket) into `sharded_chunks`
     once, with their remaining TTLs; returns the chunks copied. The old table is left as it was (unread)."""
-    session = db.session
-    if session.execute(f"SELECT name FROM {db.keyspace}.migrations WHERE name = 'sharded_chunks_v1'").one():
-        return 0
-    old = {row.table_name for row in session.execute(
-        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (db.keyspace,))}
-    copied = 0
-    if "chunks" in old:
-        insert = db.prepare(INSERT)
-        rows = session.execute(f"SELECT metric, series_id, toUnixTimestamp(bucket), toUnixTimestamp(hour), written,"
-                               f" ts, value, state, buckets, TTL(value) FROM {db.keyspace}.chunks")
-        page: list = []
-        for metric, sid, bucket, hour, written, ts, value, state, buckets, ttl in rows:
-            page.append((insert, (metric, shard_of(sid), bucket, hour, sid, written, ts, value,
-                                  UNSET_VALUE if state is None else state,
-                                  UNSET_VALUE if buckets is None else buckets, ttl or 0)))
-            if len(page) == MIGRATION_PAGE:
-                copied += len(db.execute_all(page, "copying chunks"))
-                page = []
-        copied += len(db.execute_all(page, "copying chunks"))
-    session.execute(f"INSERT INTO {db.keyspace}.migrations (name, done_at) VALUES ('sharded_chunks_v1',"
-                    f" toTimestamp(now()))")
-    return copied
+    return once(db, "sharded_chunks_v1", {"chunks"}, copy_chunks)
+
+
+def copy_chunks(db: Database) -> int:
+    insert = db.prepare(INSERT)
+    rows = db.session.execute(f"SELECT metric, series_id, toUnixTimestamp(bucket), toUnixTimestamp(hour), written,"
+                              f" ts, value, state, buckets, TTL(value) FROM {db.keyspace}.chunks")
+    copied, page = 0, []
+    for metric, sid, bucket, hour, written, ts, value, state, buckets, ttl in rows:
+        page.append((insert, (metric, shard_of(sid), bucket, hour, sid, written, ts, value,
+                              UNSET_VALUE if state is None else state,
+                              UNSET_VALUE if buckets is None else buckets, ttl or 0)))
+        if len(page) == MIGRATION_PAGE:
+            copied += len(db.execute_all(page, "copying chunks"))
+            page = []
+    return copied + len(db.execute_all(page, "copying chunks"))
 
 
 def migrate_rollups(db: Database) -> int:
     """Copy the hourly rollups of the layout before (`rollups`, a row per series and hour) into
     `partition_rollups` once, a row per series and raw partition with the newest write time and the shortest
     TTL of its hours; returns the rows written. The old table is left as it was (unread)."""
-    session = db.session
-    if session.execute(f"SELECT name FROM {db.keyspace}.migrations WHERE name = 'partition_rollups_v1'").one():
-        return 0
-    old = {row.table_name for row in session.execute(
-        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (db.keyspace,))}
+    return once(db, "partition_rollups_v1", {"rollups"}, copy_rollups)
+
+
+def copy_rollups(db: Database) -> int:
+    registry = Registry(db)
     hours: dict[tuple, list] = defaultdict(list)
-    if "rollups" in old:
-        registry = Registry(db)
-        for row in session.execute(f"SELECT metric, series_id, toUnixTimestamp(ts), count, sum, min, max, first,"
-                                   f" last, toUnixTimestamp(first_ts), toUnixTimestamp(last_ts), writetime(count),"
-                                   f" TTL(count) FROM {db.keyspace}.rollups"):
-            metric = registry.get(row[0])
-            if metric is not None:
-                hours[(metric, row[1], row[2] - row[2] % metric.partition_ms)].append(row[2:])
+    for row in db.session.execute(f"SELECT metric, series_id, toUnixTimestamp(ts), count, sum, min, max, first,"
+                                  f" last, toUnixTimestamp(first_ts), toUnixTimestamp(last_ts), writetime(count),"
+                                  f" TTL(count) FROM {db.keyspace}.rollups"):
+        metric = registry.get(row[0])
+        if metric is not None:
+            hours[(metric, row[1], row[2] - row[2] % metric.partition_ms)].append(row[2:])
     store = db.prepare(STORE)
     statements = []
     for (metric, sid, bucket), rows in hours.items():
@@ -221,9 +210,21 @@ def migrate_rollups(db: Database) -> int:
                                    max(row[-2] for row in rows), min(ttls) if ttls else 0)))
     for first in range(0, len(statements), MIGRATION_PAGE):
         db.execute_all(statements[first:first + MIGRATION_PAGE], "copying rollups")
-    session.execute(f"INSERT INTO {db.keyspace}.migrations (name, done_at) VALUES ('partition_rollups_v1',"
-                    f" toTimestamp(now()))")
     return len(statements)
+
+
+def once(db: Database, name: str, old_tables: set[str], copy: Callable[[Database], int]) -> int:
+    """A data migration, once per keyspace: `copy` when the layout before left its tables, then the migration
+    recorded by name (also where there was nothing to copy); returns what was copied (0 when done before)."""
+    session = db.session
+    if session.execute(f"SELECT name FROM {db.keyspace}.migrations WHERE name = %s", (name,)).one():
+        return 0
+    present = {row.table_name for row in session.execute(
+        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = %s", (db.keyspace,))}
+    copied = copy(db) if old_tables <= present else 0
+    session.execute(f"INSERT INTO {db.keyspace}.migrations (name, done_at) VALUES (%s, toTimestamp(now()))",
+                    (name,))
+    return copied
 
 
 def main(argv: list[str]) -> int:
