@@ -105,9 +105,10 @@ def admit(registry: Registry, plan: list[tuple[Metric, dict, Points]], config: d
                        f"{config['max_new_series_per_request']}, max_new_series_per_request); send them in "
                        f"smaller requests, or check for a label that takes a new value per point", 400,
                        field="labels", new_series=total)
+    exact_from = config["max_series_per_metric"] - config["max_new_series_per_request"]  # one request's worth
     for metric, _, _ in plan:
         if new[metric.name]:
-            count = registry.series_count(metric)
+            count = registry.series_count(metric, exact_from)
             if count + len(new[metric.name]) > config["max_series_per_metric"]:
                 raise ApiError(f"labels: metric '{metric.name}' has {count} series and the request adds "
                                f"{len(new[metric.name])} (at most {config['max_series_per_metric']}, "

@@ -19,6 +19,9 @@ from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import STORE
 
 MIGRATION_PAGE = 1000  # chunks copied at once by migrate_chunks
+# How long a schema change may take to reach every node: the driver waits 10 s, and a cluster that has just
+# started on a busy machine can take longer, when the next statement would meet a node without the keyspace.
+SCHEMA_AGREEMENT_S = 120
 
 TABLES = (
     # One row per metric; the registry every request starts from.
@@ -129,8 +132,10 @@ def apply_schema(db: Database) -> list[str]:
     ]
     session = db.session
     for statement in statements:
-        session.execute(statement, timeout=60)
-    session.cluster.control_connection.wait_for_schema_agreement()
+        result = session.execute(statement, timeout=60)
+        if not result.response_future.is_schema_agreed and not session.cluster.control_connection \
+                .wait_for_schema_agreement(wait_time=SCHEMA_AGREEMENT_S):
+            raise RuntimeError(f"the nodes did not agree on the schema within {SCHEMA_AGREEMENT_S} s of: {statement}")
     migrate_series_index(db)
     migrate_chunks(db)
     migrate_rollups(db)

@@ -215,11 +215,13 @@ class Registry:
         self._known_series.update((metric.id, sid) for sid in found)
         return [sid for sid in fresh if sid not in found]
 
-    def series_count(self, metric: Metric) -> int:
-        """How many series a metric has, counted at most every COUNT_SECONDS per process (plus those this
-        process added since): a bound for max_series_per_metric, exact to what other instances added lately."""
+    def series_count(self, metric: Metric, exact_from: int) -> int:
+        """How many series a metric has, for max_series_per_metric. A count below `exact_from` is read at most
+        every COUNT_SECONDS per process (plus the series this process added since), so that far from the limit
+        a write with new series costs no count; from `exact_from` on it is read every time, because other
+        instances may have added series since."""
         cached = self._counts.get(metric.name)
-        if cached and time.monotonic() - cached[0] < COUNT_SECONDS:
+        if cached and time.monotonic() - cached[0] < COUNT_SECONDS and cached[1] < exact_from:
             return cached[1]
         rows = self.read_all([("SELECT COUNT(*) FROM {ks}.series_index WHERE metric = ? AND shard = ?",
                                (metric.name, shard)) for shard in range(SHARDS)])

@@ -22,15 +22,23 @@ DAY = 24 * HOUR
 
 
 @pytest.fixture
-def small(cassandra_node, db):
-    """An app with small limits, so that each can be reached with a little data."""
+def small_app(cassandra_node, db):
+    """Makes an app (an instance) with small limits, so that each can be reached with a little data."""
     config = load_config(environ={}, cassandra=[cassandra_node.address], cassandra_port=db.config["cassandra_port"],
                          keyspace=db.keyspace, max_query_series=5, max_new_series_per_request=50,
                          max_series_per_metric=80, max_query_reads=20, max_buckets_per_point=8, max_quantiles=3,
                          max_label_names_per_series=4, admin_token=os.environ["METRICS_TEST_ADMIN_TOKEN"])
-    client = webtest.TestApp(create_app(config, db=db))
-    client.authorization = ("Bearer", os.environ["METRICS_TEST_ADMIN_TOKEN"])
-    return client
+
+    def instance():
+        client = webtest.TestApp(create_app(config, db=db))
+        client.authorization = ("Bearer", os.environ["METRICS_TEST_ADMIN_TOKEN"])
+        return client
+    return instance
+
+
+@pytest.fixture
+def small(small_app):
+    return small_app()
 
 
 def series_items(name, hosts, start=DAY0, hours=3, step=600_000, value=lambda host, ts: 1.0):
@@ -121,6 +129,17 @@ def test_raw_limit_stops_reading_once_the_page_is_full(small, app, name):
     assert following[0]["timestamp"] == "2023-11-15T05:00:00Z"
     refused = small.get(f"/api/metrics/{name}/data", {"format": "csv"}, status=422).json
     assert "read 80 Cassandra partitions (at most 20, max_query_reads)" in refused["error"]
+
+
+def test_near_the_series_limit_an_instance_counts_the_series_other_instances_added(small_app, name):
+    first, second = small_app(), small_app()
+    first.post_json("/api/write", series_items(name, [f"a{i}" for i in range(35)]), status=201)  # counted: 35
+    second.post_json("/api/write", series_items(name, [f"b{i}" for i in range(40)]), status=201)  # 75 in all
+    # 35 + 10 would pass; within one request's worth (50) of the limit (80) the first counts again: 75 + 10
+    full = first.post_json("/api/write", series_items(name, [f"c{i}" for i in range(10)]), status=400).json
+    assert "has 75 series and the request adds 10 (at most 80, max_series_per_metric)" in full["error"]
+    first.post_json("/api/write", series_items(name, [f"c{i}" for i in range(5)]), status=201)
+    assert len(first.get(f"/api/metrics/{name}/series").json) == 80
 
 
 def test_write_limits_answer_400_naming_the_limit_and_store_nothing(small, name):

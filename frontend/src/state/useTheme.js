@@ -13,13 +13,20 @@ const stored = () => {
   }
 };
 
+const apply = (theme) => {
+  const root = document.documentElement;
+  if (theme === 'system') root.removeAttribute('data-theme');
+  else root.setAttribute('data-theme', theme);
+};
+
+// Applied as this module loads, before React's first paint: a dark page never flashes light while it loads.
+apply(stored());
+
 /** Returns [theme, setTheme]. */
 export function useTheme() {
   const [theme, setTheme] = useState(stored);
   useEffect(() => {
-    const root = document.documentElement;
-    if (theme === 'system') root.removeAttribute('data-theme');
-    else root.setAttribute('data-theme', theme);
+    apply(theme);
     try {
       localStorage.setItem(KEY, theme);
     } catch {
