@@ -7,6 +7,8 @@ import zlib
 import numpy as np
 import pytest
 from cassandra.query import UNSET_VALUE
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metrics_server.storage import codec
 from metrics_server.storage import points as store
@@ -49,6 +51,34 @@ def test_several_chunks_encode_and_decode_at_once_like_one_at_a_time():
     assert codec.sizes_of(ts_blobs).tolist() == [1, 5, 3, 200, 1]
     assert codec.decode_ts(ts_blobs[1:2]).tolist() == chunks[1].tolist()
     assert len(codec.decode_ts([])) == 0 and len(codec.decode_values([])) == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=True),
+                                   st.builds(lambda n, digits: n / 10 ** digits, st.integers(-2**54, 2**54),
+                                             st.integers(0, 10)),
+                                   st.integers(-2**60, 2**60).map(float)), min_size=1, max_size=40),
+                min_size=1, max_size=6))
+def test_values_decode_to_the_bits_they_were_written_with_as_decimals_or_floats(chunks):
+    values = np.array([value for chunk in chunks for value in chunk], dtype="<f8")
+    sizes = np.array([len(chunk) for chunk in chunks])
+    blobs = codec.encode_values(values, sizes)
+    assert blobs == [codec.encode_values(np.array(chunk, dtype="<f8"), np.array([len(chunk)]))[0] for chunk in chunks]
+    assert codec.decode_values(blobs).view("<i8").tolist() == values.view("<i8").tolist()
+
+
+def test_decimals_are_stored_as_steps_with_the_fewest_digits_and_compress_to_half():
+    rng = np.random.default_rng(3)
+    cpu = np.round(np.clip(35 + np.cumsum(rng.normal(0, 1.5, 1000)), 0, 100), 2)
+    stored = codec.encode_values(cpu, np.array([1000]))[0]
+    assert len(stored) == 8 * 1000 + 1 and stored[0] == 2
+    as_float = codec.shuffle(cpu, np.array([1000]))[0]  # how every value was stored before, and still decodes
+    assert len(zlib.compress(stored)) < len(zlib.compress(as_float)) / 2
+    assert codec.decode_values([as_float, stored]).tolist() == cpu.tolist() * 2
+    blobs = [codec.encode_values(np.array(chunk), np.array([len(chunk)]))[0]
+             for chunk in ([4096.0, 8192.0], [0.034, 12.5], [1e-9, 2.0], [-0.0, 1.0], [math.pi], [0.1 + 0.2])]
+    digits = [blob[0] if len(blob) % 8 else "float64" for blob in blobs]
+    assert digits == [0, 3, 9, "float64", "float64", "float64"]
 
 
 def test_regular_times_shuffle_into_long_runs():
