@@ -13,10 +13,10 @@ from cassandra.query import UNSET_VALUE
 
 from metrics_server.config import ConfigError, load_config
 from metrics_server.model import ROLLUP_COLUMNS
-from metrics_server.storage.db import Database
+from metrics_server.storage import rollups
+from metrics_server.storage.db import RAW_PROFILE, Database
 from metrics_server.storage.points import HOUR_MS, INSERT, shard_of
 from metrics_server.storage.registry import Registry
-from metrics_server.storage.rollups import STORE
 
 MIGRATION_PAGE = 1000  # chunks copied at once by migrate_chunks
 # How long a schema change may take to reach every node: the driver waits 10 s, and a cluster that has just
@@ -139,6 +139,7 @@ def apply_schema(db: Database) -> list[str]:
     migrate_series_index(db)
     migrate_chunks(db)
     migrate_rollups(db)
+    migrate_marks(db)
     return statements
 
 
@@ -204,7 +205,7 @@ def copy_rollups(db: Database) -> int:
         metric = registry.get(row[0])
         if metric is not None:
             hours[(metric, row[1], row[2] - row[2] % metric.partition_ms)].append(row[2:])
-    store = db.prepare(STORE)
+    store = db.prepare(rollups.STORE)
     statements = []
     for (metric, sid, bucket), rows in hours.items():
         table = np.zeros((len(ROLLUP_COLUMNS), metric.partition_hours))
@@ -216,6 +217,25 @@ def copy_rollups(db: Database) -> int:
     for first in range(0, len(statements), MIGRATION_PAGE):
         db.execute_all(statements[first:first + MIGRATION_PAGE], "copying rollups")
     return len(statements)
+
+
+def migrate_marks(db: Database) -> int:
+    """Move the rollup marks the layout before left in its metric's one shard (of 8) to their series' shard
+    once, so that a chart, which reads only its own series' marks, sees them; returns the marks moved."""
+    return once(db, "rollup_marks_by_series_v1", set(), move_marks)
+
+
+def move_marks(db: Database) -> int:
+    marks = db.prepare(rollups.MARKS)
+    moved = [(shard, metric, sid, bucket, written) for shard in range(rollups.SHARDS)
+             for metric, sid, bucket, written in db.session.execute(marks, (shard,), execution_profile=RAW_PROFILE)
+             if rollups.shard_of(metric, sid) != shard]
+    mark, unmark = db.prepare(rollups.MARK), db.prepare(rollups.UNMARK)
+    db.execute_all([(mark, (rollups.shard_of(metric, sid), metric, sid, bucket))
+                    for _, metric, sid, bucket, _ in moved], "moving rollup marks")
+    db.execute_all([(unmark, (written, shard, metric, sid, bucket))
+                    for shard, metric, sid, bucket, written in moved], "moving rollup marks")  # once marked anew
+    return len(moved)
 
 
 def once(db: Database, name: str, old_tables: set[str], copy: Callable[[Database], int]) -> int:

@@ -4,10 +4,10 @@ import numpy as np
 
 from metrics_server.query.timeparse import format_iso_array
 from metrics_server.storage import codec, points
-from metrics_server.storage.cql_schema import migrate_chunks, migrate_rollups
+from metrics_server.storage.cql_schema import migrate_chunks, migrate_marks, migrate_rollups
 from metrics_server.storage.points import COMPACT_AT
 from metrics_server.storage.registry import series_id
-from metrics_server.storage.rollups import MARKS_NOW, UNMARK, shard_of
+from metrics_server.storage.rollups import MARKS_NOW, SHARDS, UNMARK, shard_of
 
 HOUR = 3_600_000
 DAY0 = 1_704_067_200_000  # 2024-01-01
@@ -98,7 +98,7 @@ def test_chunks_of_the_layout_before_are_copied_once_with_their_ttl(client, db, 
     db.session.execute(f"INSERT INTO {ks}.chunks (metric, series_id, bucket, hour, written, ts, value)"
                        f" VALUES (%s, %s, %s, %s, now(), %s, %s) USING TTL 3600",
                        (name, sid, DAY0, DAY0 + HOUR, codec.encode_ts(times, one)[0],
-                        codec.encode_values(np.array([2.5, 3.5]), one)[0]))
+                        codec.shuffle(np.array([2.5, 3.5]), one)[0]))  # float64, as values were then
     db.session.execute(f"DELETE FROM {ks}.migrations WHERE name = 'sharded_chunks_v1'")
     assert migrate_chunks(db) >= 1
     assert migrate_chunks(db) == 0  # once
@@ -129,3 +129,20 @@ def test_rollups_of_the_layout_before_are_copied_once_as_a_row_per_partition(cli
     hours = app.extensions["rollups"].read(metric, [sid], DAY0, DAY0 + 3 * HOUR, {sid: [DAY0]})[sid]
     assert hours["start"].tolist() == [DAY0, DAY0 + HOUR] and hours["count"].tolist() == [2, 1]
     assert hours["sum"].tolist() == [5.0, 7.0] and hours["last_ts"].tolist() == [DAY0 + 60_000, DAY0 + HOUR + 60_000]
+
+
+def test_marks_of_the_layout_before_move_once_to_their_series_shard(client, app, db, name):
+    client.post_json("/api/write", [{"name": name, "labels": {"host": "a"}, "value": 1, "timestamp": DAY0}],
+                     status=201)
+    drain(app)
+    rollups, metric, sid = app.extensions["rollups"], app.extensions["registry"].get(name), series_id({"host": "a"})
+    old_shard = (shard_of(name, sid) + 1) % SHARDS  # where the layout before kept every mark of a metric
+    db.session.execute(f"INSERT INTO {db.keyspace}.dirty (shard, metric, series_id, bucket, marked_at)"
+                       f" VALUES (%s, %s, %s, %s, toTimestamp(now()))", (old_shard, name, sid, DAY0))
+    assert rollups.pending(metric, [sid]) == set()  # a chart would miss it
+    db.session.execute(f"DELETE FROM {db.keyspace}.migrations WHERE name = 'rollup_marks_by_series_v1'")
+    assert migrate_marks(db) == 1
+    assert migrate_marks(db) == 0  # once
+    assert rollups.pending(metric, [sid]) == {(sid, DAY0)}
+    assert not db.session.execute(f"SELECT * FROM {db.keyspace}.dirty WHERE shard = %s AND metric = %s",
+                                  (old_shard, name)).all()
