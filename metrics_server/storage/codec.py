@@ -65,15 +65,20 @@ def sizes_of(blobs: list[bytes]) -> np.ndarray:
 
 def encode_ts(ts: np.ndarray, sizes: np.ndarray) -> list[bytes]:
     """Epoch ms of consecutive chunks, each sorted, as each chunk's first value and the steps between them."""
-    steps = np.diff(ts.astype("<i8"), prepend=np.int64(0))
-    starts = np.cumsum(sizes) - sizes
-    steps[starts] = ts[starts]
-    return shuffle(steps, sizes)
+    return shuffle(steps_of(ts.astype("<i8"), sizes), sizes)
 
 
 def decode_ts(blobs: list[bytes]) -> np.ndarray:
     """The times of several chunks, one after the other."""
     return running_sums(unshuffle(blobs, "<i8")[0], sizes_of(blobs))
+
+
+def steps_of(integers: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Each chunk's first integer, then the steps between them (what running_sums undoes)."""
+    steps = np.diff(integers, prepend=np.int64(0))
+    starts = np.cumsum(sizes) - sizes
+    steps[starts] = integers[starts]
+    return steps
 
 
 def running_sums(steps: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -97,11 +102,9 @@ def encode_values(values: np.ndarray, sizes: np.ndarray) -> list[bytes]:
     if (digits < 0).all():
         return shuffle(values, sizes)
     _, scaled = as_decimals(values, POWERS[np.repeat(np.maximum(digits, 0), sizes)])
-    starts = np.cumsum(sizes) - sizes
-    steps = np.diff(scaled, prepend=np.int64(0))
-    steps[starts] = scaled[starts]
-    as_float, as_steps = shuffle(values, sizes), shuffle(steps, sizes)
-    return [bytes((d,)) + as_steps[i] if d >= 0 else as_float[i] for i, d in enumerate(digits.tolist())]
+    stored = np.where(np.repeat(digits >= 0, sizes), steps_of(scaled, sizes), values.view("<i8"))
+    blobs = shuffle(stored, sizes)
+    return [bytes((d,)) + blob if d >= 0 else blob for blob, d in zip(blobs, digits.tolist())]
 
 
 def chunk_digits(values: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -138,9 +141,9 @@ def decode_values(blobs: list[bytes]) -> np.ndarray:
     values, digits = unshuffle(blobs, "<f8")
     decimal = digits >= 0
     if decimal.any():
-        sizes = sizes_of(blobs)[decimal]
-        at = np.repeat(decimal, sizes_of(blobs))
-        values[at] = running_sums(values[at].view("<i8"), sizes) / POWERS[np.repeat(digits[decimal], sizes)]
+        sizes = sizes_of(blobs)
+        at, chunks = np.repeat(decimal, sizes), sizes[decimal]
+        values[at] = running_sums(values[at].view("<i8"), chunks) / POWERS[np.repeat(digits[decimal], chunks)]
     return values
 
 
