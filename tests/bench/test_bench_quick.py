@@ -12,7 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "RESULTS.md"
-BASE_PORT = 48000  # nginx 48080, instances 48081-48084, CQL 49042, InfluxDB 48086, Prometheus 48090, VictoriaMetrics 48428
+# nginx 24080, instances 24081-24084, CQL 25042, InfluxDB 24086, Prometheus 24090, VictoriaMetrics 24428: below
+# Linux's ephemeral ports (32768-60999), which a client's connection may hold when a daemon binds (48090 did once)
+BASE_PORT = 24000
 
 
 def committed_results() -> bytes | None:

@@ -8,7 +8,7 @@ backend and a Cassandra node (SIGKILL from the host, as a crash) under writes an
 then `docker-compose down` and `up` and find the data still there (named volumes). The module's teardown
 removes the stack and its volumes and stops the engine with everything it started, whatever happened.
 
-The compose file's published port is 38080 + TEST_PORT_OFFSET here (HTTP_PORT in the test's .env), so a
+The compose file's published port is 23080 + TEST_PORT_OFFSET here (HTTP_PORT in the test's .env), so a
 `make up` stack or a real deployment on 8080 is never touched.
 """
 import json
@@ -34,7 +34,7 @@ from tools import dockerd, pidfile
 pytestmark = [pytest.mark.compose, pytest.mark.timeout(3000)]
 
 ROOT = Path(__file__).resolve().parents[2]
-HTTP_PORT = 38080 + OFFSET
+HTTP_PORT = 23080 + OFFSET  # below the ephemeral ports a client connection may hold
 PROJECT = f"metrics_server_compose{OFFSET}"
 AUTH = {"Authorization": "Bearer " + os.environ["METRICS_TEST_ADMIN_TOKEN"]}
 SERVICES = ["cassandra1", "cassandra2", "cassandra3", "schema", "backend1", "backend2", "backend3", "backend4", "nginx"]
