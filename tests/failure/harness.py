@@ -133,12 +133,13 @@ class Writers:
     def acked_between(self, start: float, end: float) -> set:
         """Points of the batches sent after `start` and acknowledged before `end` (monotonic clock)."""
         start, end = start - self.started, end - self.started
-        return {(writer, ts) for o in self.outcomes for (writer, first), acked in o.acked_at.items()
+        # a copy (one step under the GIL) of what the writer threads are still adding to
+        return {(writer, ts) for o in self.outcomes for (writer, first), acked in o.acked_at.copy().items()
                 if o.sent_at[(writer, first)] >= start and acked <= end for ts in range(first, first + self.batch)}
 
     def batches_of(self, points: set) -> list[str]:
         """The acknowledged batches holding these points, with when each was acknowledged (for a failure's message)."""
-        firsts = {first: at for o in self.outcomes for first, at in o.acked_at.items()}
+        firsts = {first: at for o in self.outcomes for first, at in o.acked_at.copy().items()}
         found = sorted({(writer, ts - (ts - BASE_TS) % self.batch) for writer, ts in points})
         return [f"{writer}@{ts} acked at {firsts.get((writer, ts))}s" for writer, ts in found[:5]]
 
