@@ -123,38 +123,64 @@ def apply_schema(stack: Stack) -> None:
         raise RuntimeError(result.stderr.strip() or result.stdout.strip())
 
 
+def start_supervised(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> int:
+    """Start a long-running process of the stack under its supervisor (metrics_server.supervise: started again
+    when it dies on its own) unless it already runs; its pid is kept in `<name>.pid`, the supervisor's beside it,
+    and its output goes to `<name>.log`. Returns the process's pid."""
+    pid_file = stack.run_dir / f"{name}.pid"
+    keeper = supervisor_pid_file(pid_file)
+    supervisor = pidfile.running(keeper)
+    if not supervisor:
+        pid = pidfile.running(pid_file)
+        if pid:
+            return pid
+        with open(stack.log_dir / f"{name}.log", "ab") as log:
+            supervisor = subprocess.Popen(
+                [str(PYTHON), "-m", "metrics_server.supervise", "--pid-file", str(pid_file), "--", *command],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True).pid
+        pid_file.unlink(missing_ok=True)
+        keeper.write_text(str(supervisor))
+    deadline = time.monotonic() + 30
+    while not pidfile.running(pid_file) and pidfile.running(keeper) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the supervisor has (re)started the process and written its pid
+    return pidfile.running(pid_file) or supervisor
+
+
+def stop_supervised(stack: Stack, name: str, sig: int = signal.SIGTERM) -> None:
+    """Stop a supervised process for good: the supervisor passes the signal on, then both exit."""
+    pid_file = stack.run_dir / f"{name}.pid"
+    pidfile.stop(supervisor_pid_file(pid_file), sig)
+    pidfile.stop(pid_file, sig)
+
+
+def supervisor_pid_file(pid_file: Path) -> Path:
+    """Where the pid of the supervisor that keeps a process running is kept, beside the process's own."""
+    return pid_file.with_suffix(".supervisor.pid")
+
+
 def start_instance(stack: Stack, port: int) -> int:
-    """Start one backend instance on a port unless it already runs; returns its pid."""
-    pid_file = stack.run_dir / f"backend-{port}.pid"
-    pid = pidfile.running(pid_file)
-    if pid:
-        return pid
-    log = open(stack.log_dir / f"backend-{port}.log", "ab")
-    process = subprocess.Popen([str(PYTHON), "-m", "metrics_server.run"], cwd=ROOT, env=stack.app_env(port),
-                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
-    pid_file.write_text(str(process.pid))
-    return process.pid
+    """Start one backend instance unless it already runs; returns its pid."""
+    return start_supervised(stack, f"backend-{port}", [str(PYTHON), "-m", "metrics_server.run"], stack.app_env(port))
+
+
+def stop_instance(stack: Stack, port: int) -> None:
+    """Stop one instance for good (it drains first: metrics_server/run.py)."""
+    stop_supervised(stack, f"backend-{port}")
 
 
 def start_graphite(stack: Stack) -> int:
     """Start the Graphite plaintext listener unless it already runs, and wait until it accepts; returns its pid."""
-    pid_file = stack.run_dir / "graphite.pid"
-    pid = pidfile.running(pid_file)
-    if pid:
-        return pid
     env = {**stack.app_env(), "METRICS_SERVER_GRAPHITE_PORT": str(stack.graphite_port)}
-    with open(stack.log_dir / "graphite.log", "ab") as log:
-        process = subprocess.Popen([str(PYTHON), "-m", "metrics_server.graphite_listener"], cwd=ROOT, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
-    pid_file.write_text(str(process.pid))
-    wait_tcp(env.get("METRICS_SERVER_GRAPHITE_HOST", "127.0.0.1"), stack.graphite_port, process)
-    return process.pid
+    pid = start_supervised(stack, "graphite", [str(PYTHON), "-m", "metrics_server.graphite_listener"], env)
+    wait_tcp(env.get("METRICS_SERVER_GRAPHITE_HOST", "127.0.0.1"), stack.graphite_port,
+             lambda: pidfile.running(supervisor_pid_file(stack.run_dir / "graphite.pid")) is not None)
+    return pid
 
 
-def wait_tcp(host: str, port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    """Wait until a port accepts connections; fail at once when the process that should open it exits."""
+def wait_tcp(host: str, port: int, alive, timeout: float = 60) -> None:
+    """Wait until a port accepts connections; fail at once when `alive()` says the process that should open it
+    is gone."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -162,8 +188,8 @@ def wait_tcp(host: str, port: int, process: subprocess.Popen, timeout: float = 6
             return
         except OSError as error:
             last = str(error)
-        if process.poll() is not None:
-            raise RuntimeError(f"the process for {host}:{port} exited with status {process.returncode}")
+        if not alive():
+            raise RuntimeError(f"the process for {host}:{port} exited")
         if time.monotonic() > deadline:
             raise RuntimeError(f"{host}:{port} did not accept connections within {timeout:.0f}s ({last})")
         time.sleep(0.3)
@@ -246,19 +272,14 @@ def up(stack: Stack) -> None:
 def start_monitor(stack: Stack, refresh: float = 60) -> None:
     """The tail agent on nginx's access log, pushing its metrics through nginx to the stack itself: the demo
     monitors itself. Its state file makes a second `make up` continue where the last one stopped."""
-    pid_file = stack.run_dir / "tail-nginx.pid"
-    if pidfile.running(pid_file):
+    if pidfile.running(stack.run_dir / "tail-nginx.pid"):
         return
-    log = open(stack.log_dir / "tail-nginx.log", "ab")
     command = [str(ROOT / ".venv" / "bin" / "metrics-server"), "tail", str(stack.log_dir / "nginx-access.log"),
                "--format", "metrics_server", "--name", "nginx", "--url", stack.url,
                "--state-file", str(stack.run_dir / "tail-nginx.state"),
                "--alert-log", str(stack.log_dir / "alerts.log"), "--server-rule", "--view", "lines",
                "--refresh", str(refresh)]
-    env = {**os.environ, "METRICS_SERVER_TOKEN": monitor_token(stack)}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
-    pid_file.write_text(str(process.pid))
+    start_supervised(stack, "tail-nginx", command, {**os.environ, "METRICS_SERVER_TOKEN": monitor_token(stack)})
 
 
 def monitor_token(stack: Stack) -> str:
@@ -292,9 +313,11 @@ def sign_in_hint(stack: Stack) -> str:
 def down(stack: Stack) -> None:
     """Stop the log monitor (its last push goes through nginx), nginx, every instance and every Cassandra node
     this stack started; data stays."""
-    pidfile.stop(stack.run_dir / "tail-nginx.pid")
+    stop_supervised(stack, "tail-nginx")
     pidfile.stop(stack.run_dir / "nginx.pid", signal.SIGQUIT)
-    pidfile.stop(stack.run_dir / "graphite.pid")
+    stop_supervised(stack, "graphite")
+    for pid_file in sorted(stack.run_dir.glob("backend-*.supervisor.pid")):
+        pidfile.stop(pid_file)  # passes SIGTERM on to its instance, which drains, then both exit
     for pid_file in sorted(stack.run_dir.glob("backend-*.pid")):
         pidfile.stop(pid_file)
     for node_dir in sorted((stack.var / "cassandra").glob("node*"), reverse=True):

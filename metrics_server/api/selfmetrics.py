@@ -1,8 +1,11 @@
 """The server's own metrics in Prometheus text format at /metrics, one registry per app (per process)."""
+import os
 import time
 
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from metrics_server.supervise import RESTARTS_ENV
 
 
 class SelfMetrics:
@@ -23,6 +26,9 @@ class SelfMetrics:
                                ("protocol", "reason"), registry=registry)
         self.cassandra_errors = Counter("metrics_server_cassandra_errors", "Requests failed because Cassandra "
                                         "was unreachable or did not acknowledge", ("route",), registry=registry)
+        self.restarts = Counter("metrics_server_restarts", "Times this instance died on its own and was started "
+                                "again by its supervisor (metrics_server.supervise)", registry=registry)
+        self.restarts.inc(int(os.environ.get(RESTARTS_ENV, "0")))
 
 
 class ClosingIterable:

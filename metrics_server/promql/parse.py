@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import promql_parser as pp
 
+from metrics_server.labelregex import compile_anchored
 from metrics_server.promql.errors import ParseError, Unsupported
 
 RANGE_FUNCTIONS = ("rate", "irate", "increase", "delta", "idelta", "avg_over_time", "min_over_time",
@@ -30,7 +31,7 @@ class Matcher:
     name: str
     op: str  # =, !=, =~, !~
     value: str
-    regex: re.Pattern | None = field(default=None, compare=False, repr=False)
+    regex: object = field(default=None, compare=False, repr=False)  # labelregex.compile_anchored
 
     @classmethod
     def of(cls, name: str, op: str, value: str) -> "Matcher":
@@ -38,9 +39,9 @@ class Matcher:
         regex = None
         if op in ("=~", "!~"):
             try:
-                regex = re.compile(value)
-            except re.error as error:
-                raise ParseError(f"invalid regular expression {value!r} for label {name}: {error}") from None
+                regex = compile_anchored(value)
+            except ValueError as error:
+                raise ParseError(f"label {name}: {error}") from None
         return cls(name, op, value, regex)
 
     def matches(self, value: str) -> bool:
@@ -103,10 +104,38 @@ class Negate:
     expr: object
 
 
+# Bounds checked on the text before the parser sees it (issue 21): promql-parser recurses natively over the tree,
+# and a 100 KB chain of 5,556 `+` terms, or 30,000 nested parentheses, killed the whole process (a segfault no
+# Python handler can catch); our translation and evaluation recurse once per level too. VictoriaMetrics refuses
+# queries over 16 KiB (-search.maxQueryLen); no real dashboard or rule query nests anywhere near 200 levels.
+MAX_QUERY_BYTES = 16 * 1024
+MAX_QUERY_DEPTH = 200
+_NESTING = re.compile(r"""
+    "(?:[^"\\]|\\.)*" | '(?:[^'\\]|\\.)*' | `[^`]*`    # string literals: nothing inside counts
+  | \{[^}]*\}                                            # a selector's matchers: no nesting inside
+  | (?P<level>[(\[] | [-+*/%^] | [=!<>]=? | \b(?:and|or|unless|atan2)\b)
+""", re.VERBOSE)
+
+
+def check_bounds(text: str) -> None:
+    """ParseError unless the query is at most MAX_QUERY_BYTES long and at most MAX_QUERY_DEPTH levels deep.
+
+    The depth is counted on the text, before any parsing: every opening bracket and every operator may add a
+    level to the tree, so their count bounds its depth from above (linear time; strings and matchers skipped)."""
+    size = len(text.encode())
+    if size > MAX_QUERY_BYTES:
+        raise ParseError(f"query: {size} bytes long (at most {MAX_QUERY_BYTES})")
+    levels = sum(1 for match in _NESTING.finditer(text) if match.group("level"))
+    if levels > MAX_QUERY_DEPTH:
+        raise ParseError(f"query: {levels} operators and brackets (at most {MAX_QUERY_DEPTH}, which bounds how "
+                         f"deeply an expression nests); split it into recording rules")
+
+
 def parse(text: str):
     """The node tree of a PromQL expression; ParseError for bad syntax, Unsupported for what we do not do."""
     if not text or not text.strip():
         raise ParseError("empty query")
+    check_bounds(text)
     try:
         tree = pp.parse(text)
     except (ValueError, OverflowError) as error:

@@ -6,12 +6,13 @@ Why shards: one partition per metric held every label set and was read whole on 
 61 s for a 1 h query). Every index partition is now per metric and shard (16), or per label value and shard, so
 none grows past a metric's series ÷ 16 rows, whatever the cardinality (KairosDB's one row key index per metric is
 the known failure this avoids)."""
-import re
 import threading
 import time
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
+
+from metrics_server.labelregex import compile_anchored
 
 SHARDS = 16
 OPS = ("=", "!=", "=~", "!~", "in")
@@ -43,9 +44,9 @@ class Matcher:
             raise ValueError(f"matcher op must be one of {', '.join(OPS)}; got {self.op!r}")
         if self.op in ("=~", "!~"):
             try:
-                object.__setattr__(self, "_regex", re.compile(self.value))
-            except re.error as error:
-                raise ValueError(f"{self.key}: invalid regular expression {self.value!r}: {error}") from None
+                object.__setattr__(self, "_regex", compile_anchored(self.value))
+            except ValueError as error:
+                raise ValueError(f"{self.key}: {error}") from None
 
     def matches(self, labels: dict[str, str]) -> bool:
         value = labels.get(self.key, "")

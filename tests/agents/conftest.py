@@ -50,7 +50,7 @@ class Server:
             raise RuntimeError(f"{error}; the instance's log ends:\n{log}") from None
 
     def stop(self) -> None:
-        pidfile.stop(self.pid_file)
+        stacks.stop_instance(self.stack, self.port)
 
     def requests_per_second(self, log: str, start: int, end: int) -> dict[int, float]:
         """Stored http_requests of one log summed per timestamp (s): what the agent counted, as the server has it."""

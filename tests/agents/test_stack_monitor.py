@@ -5,7 +5,6 @@ import time
 import requests
 
 from tests.agents.conftest import AUTH, parse_ts, wait_for
-from tools import pidfile
 from tools import stack as stacks
 
 
@@ -37,6 +36,6 @@ def test_the_stack_monitors_its_own_nginx_access_log(live_stack):
         rule = requests.get(f"{live_stack.url}/api/alerts/rules/metrics-server-tail-nginx", headers=AUTH, timeout=30).json()
         assert rule["rules"][0]["alert"] == "HighTraffic"  # the console's alert, also the server's
     finally:
-        pidfile.stop(live_stack.run_dir / "tail-nginx.pid")
+        stacks.stop_supervised(live_stack, "tail-nginx")
         # the session's other tests share this stack: leave no rule group behind for its evaluator
         requests.delete(f"{live_stack.url}/api/alerts/rules/metrics-server-tail-nginx", timeout=30)

@@ -32,7 +32,7 @@ def fuzz_instance(test_stack, cassandra_node):
         stacks.wait_http(f"http://127.0.0.1:{port}/api/health", timeout=120, ok_statuses=(200,))
         yield f"http://127.0.0.1:{port}"
     finally:
-        stacks.pidfile.stop(stack.run_dir / f"backend-{port}.pid")
+        stacks.stop_instance(stack, port)
         shutil.rmtree(var, ignore_errors=True)
 
 

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from metrics_server.storage.registry import CACHE_SECONDS
+from tools import pidfile
 
 DAY0 = 1_700_006_400_000
 HOUR = 3_600_000
@@ -180,3 +181,37 @@ def test_probe9_headers_nginx_errors_gzip_control_characters_and_time_range(live
     response, seconds = probe(live_stack, "POST", "/api/write", json=[{"name": f"{name}_l", "labels": {"k": "a\x00"},
                                                                        "value": 1}])
     assert response.status_code == 400 and "control characters" in response.json()["error"] and seconds < 1
+
+
+def instance_pids(stack) -> list[int | None]:
+    """Each instance's pid: a probe that killed one shows as a changed or missing pid (its supervisor restarts it)."""
+    return [pidfile.running(stack.run_dir / f"backend-{port}.pid") for port in stack.backend_ports]
+
+
+@pytest.mark.parametrize("query", [
+    "+".join(["a"] * 5556),  # issue 21: 5,556 `+` terms (100 KB with longer names) segfaulted all four instances
+    "(" * 30_000 + "a" + ")" * 30_000,  # crashed an instance in 0.1 s
+    "+".join(["metric_name_x"] * 600),  # answered 500 (a recursion error) after seconds
+    "-" * 1000 + "1",
+], ids=["plus-chain", "nested-parens", "600-terms", "unary-chain"])
+def test_probe11_queries_of_death_are_refused_before_parsing(live_stack, query):
+    before = instance_pids(live_stack)
+    response, seconds = probe(live_stack, "POST", "/api/v1/query", data={"query": query, "time": DAY0 / 1000})
+    body = response.json()
+    assert response.status_code == 400 and body["errorType"] == "bad_data" and seconds < 2, body
+    assert body["error"].startswith("query: "), body
+    assert instance_pids(live_stack) == before and None not in before
+
+
+def test_probe12_a_catastrophic_regex_runs_in_linear_time(live_stack, name):
+    planted = {"name": name, "labels": {"host": "a" * 30}, "value": 1, "timestamp": DAY0}
+    assert requests.post(f"{live_stack.url}/api/write", json=[planted], headers=AUTH, timeout=60).status_code == 201
+    selector = f'{name}{{host=~"(a+)+b"}}'  # Python's backtracking took over 70 s on 30 `a`s; RE2 is linear
+    for path, params in (("/api/v1/query", {"query": selector, "time": DAY0 / 1000}),
+                         ("/api/v1/series", {"match[]": selector}),
+                         ("/api/v1/query", {"query": f'{name}{{host=~"(?i:A+)"}}', "time": DAY0 / 1000})):
+        response, seconds = probe(live_stack, "GET", path, params=params)
+        assert response.status_code == 200 and seconds < 2, response.text
+    assert response.json()["data"]["result"][0]["metric"]["host"] == "a" * 30  # Go's (?i) in a group, as RE2 has it
+    response, seconds = probe(live_stack, "GET", "/api/v1/query", params={"query": f'{name}{{host=~"(a)\\\\1"}}'})
+    assert response.status_code == 400 and "regex" in response.json()["error"]

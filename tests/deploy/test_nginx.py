@@ -103,7 +103,7 @@ def limited_stack(live_stack):
         yield stack
     finally:
         pidfile.stop(stack.run_dir / "nginx.pid")
-        pidfile.stop(stack.run_dir / f"backend-{stack.backend_ports[0]}.pid")
+        stacks.stop_instance(stack, stack.backend_ports[0])
         shutil.rmtree(var, ignore_errors=True)
 
 
@@ -125,7 +125,7 @@ def test_rate_limit_per_client_answers_429_json(limited_stack):
 
 
 def test_no_instance_left_answers_502_json(limited_stack):
-    pidfile.stop(limited_stack.run_dir / f"backend-{limited_stack.backend_ports[0]}.pid")
+    stacks.stop_instance(limited_stack, limited_stack.backend_ports[0])
     response = requests.get(f"{limited_stack.url}/api/metrics/{uuid.uuid4().hex}", timeout=30)
     assert response.status_code == 502 and response.headers["Content-Type"] == "application/json"
     assert "backend" in response.json()["error"]

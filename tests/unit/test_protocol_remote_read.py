@@ -30,7 +30,7 @@ def test_queries_become_matchers_with_prometheus_match_types():
 @pytest.mark.parametrize(("body", "message"), [
     (b"", "empty"), (b"\x05nope!", "not a snappy-compressed protobuf ReadRequest"),
     (request_of((0, 1, [(7, "a", "b")])), "queries.0.matchers: unknown matcher type"),
-    (request_of((0, 1, [(2, "a", "(")])), "queries.0.matchers: invalid regular expression"),
+    (request_of((0, 1, [(2, "a", "(")])), "queries.0.matchers: label a: invalid regular expression"),
 ])
 def test_bad_requests_are_400s_naming_the_problem(body, message):
     with pytest.raises(ApiError, match=message) as error:
