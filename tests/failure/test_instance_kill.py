@@ -74,5 +74,5 @@ def test_sigkill_an_instance_under_ingest_loses_no_request(cluster, report):
     assert stored <= writers.sent, line
     assert acked_while_down > 0, f"no point was acknowledged while the instance was down: {line}"
     assert cut > cut_before, f"no POST was in flight on the instance when it was killed {kills} times: {line}"
-    assert max(back_in) < 20, f"the supervisor took too long to bring the instance back: {line}"
+    assert max(back_in) < 60, f"the supervisor took too long to bring the instance back: {line}"
     assert restarts >= kills, f"the instance's metrics_server_restarts_total does not count its restarts: {line}"
