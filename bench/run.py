@@ -333,8 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         results["fresh"] = fresh.measure(systems[0])
         if not args.remote_write_only:
             measure_promql(systems, dataset, args, results)
-    except Exception as error:  # a failed stage still writes what the stages before it measured
-        facts["failed"] = f"{type(error).__name__}: {error}" if not isinstance(error, BenchError) else str(error)
+    except (Exception, SystemExit, KeyboardInterrupt) as error:  # a failed or stopped stage still writes what
+        # the stages before it measured (SIGTERM arrives as SystemExit)
+        facts["failed"] = str(error) if isinstance(error, BenchError) else f"{type(error).__name__}: {error}"
         print(f"error: {facts['failed']}", file=sys.stderr)
     finally:
         for system in reversed(started):
