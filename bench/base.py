@@ -149,6 +149,22 @@ def settled_size(measure, timeout: float, interval: float = 2.0, quiet: int = 3)
     return readings[-1]
 
 
+EPHEMERAL_PORTS = Path("/proc/sys/net/ipv4/ip_local_port_range")
+PORT_SPAN = (-1000, 1100)  # the ports a benchmark takes around its base (storage -1000 ... CQL +1042)
+
+
+def check_base_port(base: int) -> None:
+    """Refuse a base port whose span meets the kernel's ephemeral range: any client connection on the machine
+    may hold one of those ports (a 6-minute run once ended when Prometheus found 38090 taken)."""
+    low, high = (int(part) for part in EPHEMERAL_PORTS.read_text().split()) if EPHEMERAL_PORTS.exists() \
+        else (32768, 60999)
+    first, last = base + PORT_SPAN[0], base + PORT_SPAN[1]
+    if first <= high and last >= low:
+        raise BenchError(f"--base-port {base}: ports {first}-{last} meet the kernel's ephemeral range {low}-{high} "
+                         f"(net.ipv4.ip_local_port_range), where client connections take ports; choose a base "
+                         f"from {1024 - PORT_SPAN[0]} to {low - 1 - PORT_SPAN[1]}")
+
+
 def machine() -> dict[str, str]:
     """What the numbers were measured on."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()

@@ -21,7 +21,7 @@ import numpy as np
 import orjson
 import requests
 
-from bench.base import BenchError, get, machine, percentile, say, session, timed
+from bench.base import BenchError, check_base_port, get, machine, percentile, say, session, timed
 from bench.influx import DATABASE, Influx
 from bench.ours import Ours
 from bench.victoria import Victoria
@@ -210,10 +210,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=HERE / "out" / "cardinality")
     parser.add_argument("--results", type=Path, default=HERE / "CARDINALITY.md")
-    parser.add_argument("--base-port", type=int, default=41000)
+    parser.add_argument("--base-port", type=int, default=24000)
     args = parser.parse_args(argv)
     sizes = [int(size) for size in args.sizes.split(",")]
     try:
+        check_base_port(args.base_port)
         figures = run(sizes, args.rounds, args.out.resolve(), args.base_port, args.results)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)

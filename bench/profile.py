@@ -1,6 +1,6 @@
 """Where one instance's time goes: `python -m bench.profile [--hosts 50] [--days 30]` (needs py-spy in .venv).
 
-Starts our stack on its own ports (base 36000), sends writes and then 30-day chart queries straight to one
+Starts our stack on its own ports (base 26000), sends writes and then 30-day chart queries straight to one
 instance while py-spy samples it twice per phase: holding the GIL (the process's Python CPU, all threads) and
 with idle frames (the wall time of the request threads, waits on Cassandra included). Prints the top functions
 of each and keeps the collapsed stacks (for a flame graph) under bench/out/profile/.
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     folder = HERE / "out" / "profile"
     shutil.rmtree(folder, ignore_errors=True)
-    ours = Ours(folder / "stack", 36000)
+    ours = Ours(folder / "stack", 26000)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         ours.start()

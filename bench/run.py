@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from bench import promql, remote_write
-from bench.base import BEGAN, BenchError, Chart, Results, machine, percentile, say, timed
+from bench import fresh, promql, remote_write
+from bench.base import BEGAN, BenchError, Chart, Results, check_base_port, machine, percentile, say, timed
 from bench.dataset import DAY, make_dataset
 from bench.influx import Influx
 from bench.ours import Ours
@@ -43,7 +43,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="benchmark only the systems that are installed instead of failing")
     parser.add_argument("--out", type=Path, help="working folder (default bench/out/full or bench/out/quick)")
     parser.add_argument("--results", type=Path, help="Markdown table (default bench/RESULTS.md, OUT with --quick)")
-    parser.add_argument("--base-port", type=int, default=38000,
+    parser.add_argument("--base-port", type=int, default=28000,
                         help="nginx BASE+80, instances +81.., CQL +1042, InfluxDB +86, Prometheus +90, "
                              "VictoriaMetrics +428")
     parser.add_argument("--clients", type=int, default=4, help="concurrent writers, the same for every system")
@@ -207,6 +207,9 @@ def table(systems, results: dict, days: int) -> Results:
         rows.add(f"values per series ÷ (4 × {WIDTH}), {label}", "ratio", "≤ 1", values)
     for shape, rates in results["remote_write"].items():
         rows.add(f"remote_write ingest, {shape}", "samples/s", "higher", rates)
+    for label, value in results["fresh"].items():
+        rows.add(f"fresh data: {label}" if label.startswith("visible") else f"chart of the {label}, 1 series: p50",
+                 "ms", "lower", {"ours": value})
     return rows
 
 
@@ -256,10 +259,20 @@ def markdown(args, dataset, systems, result: Results, results: dict, facts: dict
         "`/api/v1/prom/write`, in 3 slices with the systems taking turns; `scrape`: a request per minute of every "
         "series (what a Prometheus scraping once a minute sends), `backlog`: 10 minutes of every series per request "
         "(2,000 samples, as when it catches up); each slice's background work waited for, uncounted",
+        f"- fresh data (ours only): {fresh.ROUNDS} one-point writes at the current time, each read until its point "
+        "is there (`visible`: from the acknowledgement to the first read that returns it, p50/p99), then "
+        f"{fresh.CHART_ROUNDS} rounds of a 1-minute chart of the newest minute and of the minute an hour before "
+        "(`bench/fresh.py`)",
         "- ratios: ours ÷ peer (for latencies and bytes lower is better, for rates higher)",
-        "", "## Results", "", *caveat(facts, results), result.markdown(), "", *promql_table(results),
+        "", "## Results", "", *failed(facts), *caveat(facts, results), result.markdown(), "", *promql_table(results),
     ]
     return "\n".join(lines)
+
+
+def failed(facts: dict) -> list[str]:
+    """A warning above the table of a run that stopped at a failed stage: only the figures before it."""
+    return [f"**Incomplete run**: a stage failed ({facts['failed']}); the table holds the figures measured before "
+            "it.", ""] if "failed" in facts else []
 
 
 def caveat(facts: dict, results: dict) -> list[str]:
@@ -296,7 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     facts = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
     systems: list = []
     started: list = []
+    dataset = None
+    results: dict = {key: {} for key in ("ingest", "ingest_total", "retries", "load", "catch_up", "disk",
+                                          "chart", "shipped", "raw", "remote_write", "fresh", "promql")}
     try:
+        check_base_port(args.base_port)
         systems = systems_for(args)
         args.out.mkdir(parents=True, exist_ok=True)
         say(f"data set: {args.hosts * 4} series × {args.days} days")
@@ -305,8 +322,6 @@ def main(argv: list[str] | None = None) -> int:
             say(f"starting {system.name}")
             started.append(system)
             system.start()
-        results: dict = {key: {} for key in ("ingest", "ingest_total", "retries", "load", "catch_up", "disk",
-                                              "chart", "shipped", "raw", "remote_write", "promql")}
         if args.remote_write_only:
             for system in systems:
                 system.prepare(dataset)  # InfluxDB's database
@@ -315,18 +330,22 @@ def main(argv: list[str] | None = None) -> int:
             measure_charts(systems, chart_plans(dataset, args.chart_rounds, args.days), results)
             measure_raw(systems, dataset, args.raw_rounds, results)
         remote_write.measure(systems, dataset, args.mode, args.clients, results["remote_write"])
+        results["fresh"] = fresh.measure(systems[0])
         if not args.remote_write_only:
             measure_promql(systems, dataset, args, results)
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    except (Exception, SystemExit, KeyboardInterrupt) as error:  # a failed or stopped stage still writes what
+        # the stages before it measured (SIGTERM arrives as SystemExit)
+        facts["failed"] = str(error) if isinstance(error, BenchError) else f"{type(error).__name__}: {error}"
+        print(f"error: {facts['failed']}", file=sys.stderr)
     finally:
         for system in reversed(started):
             say(f"stopping {system.name}")
             system.stop()
+    if dataset is None:
+        return 1
     facts["machine"]["load average at end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
     write(args, dataset, systems, table(systems, results, args.days), results, facts)
-    return 0
+    return 1 if "failed" in facts else 0
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from metrics_server import api, auth
-from metrics_server.api import security, selfmetrics
+from metrics_server.api import admission, security, selfmetrics
 from metrics_server.api.errors import register_error_handlers
 from metrics_server.config import load_config
 from metrics_server.storage.dashboards import DashboardStore
@@ -33,5 +33,6 @@ def create_app(config: dict[str, Any] | None = None, db: Database | None = None)
     security.init_app(app)
     selfmetrics.init_app(app)
     auth.init_app(app)
+    admission.init_app(app)  # after the guard: a write's budget is its principal's
     api.init_app(app)
     return app

@@ -162,6 +162,11 @@ class ConfigSchema(Schema):
         load_default=10.0, validate=validate.Range(0, 3600, error="expected seconds from 0 to 3600"))
     session_hours = _int(1, 24 * 90, load_default=12)
     token_rate_limit = _int(0, 1_000_000, load_default=200)
+    # Write admission (issue 23, api/admission.py): refused writes answer 503 with Retry-After, never 429.
+    token_write_rate_limit = _int(0, 100_000_000, load_default=200_000)
+    max_write_wait = fields.Float(
+        load_default=10.0, validate=validate.Range(0, 100, error="expected seconds from 0 (off) to 100 (nginx "
+                                                   "gives up on an instance after 120 s)"))
     log_level = fields.String(
         load_default="INFO", validate=validate.OneOf(("DEBUG", "INFO", "WARNING", "ERROR"),
                                                      error="expected DEBUG, INFO, WARNING or ERROR"))

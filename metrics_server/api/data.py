@@ -8,6 +8,7 @@ import numpy as np
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from metrics_server.api import csvio
+from metrics_server.api.admission import charge
 from metrics_server.api.body import json_body
 from metrics_server.api.lookup import find_metric, matching_series, registry, rollups, server_config, store
 from metrics_server.api.openapi import documented
@@ -35,6 +36,7 @@ CSV_CHUNK = 5000
 
 def count_ingested(count: int) -> None:
     current_app.extensions["selfmetrics"].points.inc(count)
+    charge(count)
 
 
 @blueprint.post("/metrics/<name>/data")

@@ -4,6 +4,7 @@ max_body_bytes); credentials were checked before the view ran (metrics_server/au
 Prometheus, vmagent and OTLP; a token as the password, or ?u=&p=, for Influx)."""
 from flask import Response, current_app
 
+from metrics_server.api.admission import charge
 from metrics_server.api.lookup import registry, rollups, server_config, store
 from metrics_server.auth import check_metrics
 from metrics_server.ingest.samples import Intake, Samples
@@ -22,6 +23,7 @@ def store_samples(samples: Samples, protocol: str) -> int:
     stored = Intake(registry(), store(), rollups(), server_config()).write(samples)
     metrics = current_app.extensions["selfmetrics"]
     metrics.points.inc(stored)
+    charge(stored)
     for reason, count in samples.skipped.items():
         metrics.skipped.labels(protocol, reason).inc(count)
     return stored

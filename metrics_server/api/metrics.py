@@ -53,6 +53,7 @@ def get_metric(name: str):
 def delete_metric(name: str):
     """Remove a metric with all its series and points."""
     metric = find_metric(name)
+    registry().record_deletion(metric)  # first: a write racing this delete then sees it (ingest/rules.py save)
     partitions = store().drop(metric, registry().metric_buckets(metric))
     series = registry().delete(metric)
     rollups().forget(metric)

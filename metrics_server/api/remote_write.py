@@ -3,9 +3,10 @@ from flask import Blueprint, current_app
 
 from metrics_server.api.body import request_bytes
 from metrics_server.api.intake import no_content, store_samples
-from metrics_server.api.lookup import server_config
+from metrics_server.api.lookup import registry, server_config
 from metrics_server.api.openapi import documented
 from metrics_server.protocols import remote_write
+from metrics_server.protocols.prometheus import counters_of
 
 blueprint = Blueprint("remote_write", __name__)
 MAX_FAMILIES = 100_000  # metadata remembered per process; a sender with more families starts it afresh
@@ -29,6 +30,10 @@ def write():
     if decoded.metadata:
         if len(known) > MAX_FAMILIES:
             known.clear()
-        known.update(remote_write.families(decoded))
+        sent = remote_write.families(decoded)
+        known.update(sent)
+        # Metadata decides whenever it comes: a metric created from samples sent before it (a gauge, by its
+        # name) becomes the counter its family says (issue 23; Prometheus sends metadata once a minute, apart).
+        registry().retype(counters_of({family: meta.type for family, meta in sent.items()}), "gauge", "counter")
     store_samples(remote_write.samples(decoded, known), "remote_write")
     return no_content()

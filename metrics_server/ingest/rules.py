@@ -3,7 +3,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from metrics_server.errors import ApiError
+from metrics_server.errors import ApiError, Conflict
 from metrics_server.ingest.columns import Batch
 from metrics_server.model import POINT_END_MS, POINT_MIN_MS, REQUIRED_FIELD, Metric
 from metrics_server.storage.points import Points, PointStore
@@ -117,8 +117,18 @@ def admit(registry: Registry, plan: list[tuple[Metric, dict, Points]], config: d
 
 
 def save(store: PointStore, rollups: Rollups, plan: list[tuple[Metric, dict, Points]]) -> int:
-    """Store points, then mark their partitions for rollup recomputation; returns the points stored."""
-    rollups.mark(store.write(plan))
+    """Store points, then mark their partitions for rollup recomputation; returns the points stored. A metric
+    deleted while this process still had it cached refuses the write (409), and the points it took are dropped
+    again, so they never reappear in a metric of that name created later."""
+    touched = store.write(plan)
+    deleted = store.registry.deleted([metric for metric, _, _ in plan])
+    if deleted:
+        for metric in deleted:
+            if store.registry.get(metric.name, fresh=True) is None:  # (not created anew meanwhile)
+                store.drop_partitions(metric, {(sid, bucket) for of, sid, bucket in touched if of is metric})
+        raise Conflict(f"name: metric '{deleted[0].name}' was deleted while this request was written; its points "
+                       f"were not kept (send them again to create it anew)", field="name")
+    rollups.mark(touched)
     return sum(len(points) for _, _, points in plan)
 
 

@@ -35,6 +35,17 @@ def metric_type(name: str, labels: dict[str, str], family_type: Callable[[str], 
     return "gauge"
 
 
+def counters_of(families: dict[str, str]) -> list[str]:
+    """The series names that families' metadata ({family: its type}) makes counters: a counter family's own
+    name, a histogram's or summary's cumulative series."""
+    names = []
+    for family, kind in families.items():
+        if kind == "counter":
+            names.append(family)
+        names += [family + suffix for suffix in CUMULATIVE_SUFFIXES.get(kind, ())]
+    return names
+
+
 def label_name(key: str) -> str:
     """A key that is not a valid Prometheus label name (OTLP's `service.name`) made into one, as Prometheus'
     OTLP translator does: every other character becomes _, and a leading digit gets a _ before it."""

@@ -46,6 +46,10 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS {ks}.metric_buckets (
         metric text, bucket timestamp,
         PRIMARY KEY (metric, bucket))""",
+    # Metrics deleted in the last minute (storage/registry.py): a write that an instance's cache let into one is
+    # refused. Rows expire by TTL only, so no tombstone needs to reach every replica (gc_grace 0).
+    """CREATE TABLE IF NOT EXISTS {ks}.deleted_metrics (scope text, name text, id uuid, PRIMARY KEY (scope, name))
+        WITH gc_grace_seconds = 0""",
     # Data migrations done (by name), so that each runs once per keyspace.
     """CREATE TABLE IF NOT EXISTS {ks}.migrations (name text PRIMARY KEY, done_at timestamp)""",
     # Raw points (storage/points.py): a partition per metric, time bucket and shard of its series (64); a row per
@@ -111,6 +115,11 @@ MIGRATIONS = (
         'tombstone_compaction_interval': '60', 'unchecked_tombstone_compaction': 'true'}}""",
     # Metrics that wire protocols create accept any label set (model.Metric.open_labels).
     "ALTER TABLE {ks}.metrics ADD IF NOT EXISTS open_labels boolean",
+    # A compaction's range tombstone only hides chunks the merged chunk repeats, so one revived by a replica that
+    # missed it is harmless: purge them within hours, not the default 10 days (issue 23).
+    """ALTER TABLE {ks}.sharded_chunks WITH gc_grace_seconds = 10800 AND compaction = {{
+        'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1,
+        'unchecked_tombstone_compaction': 'true'}}""",
 )
 
 

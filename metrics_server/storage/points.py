@@ -8,6 +8,7 @@ over 20,000 series of an hour reads 64 partitions, not 20,000 (issue 14), and a 
 a bucket's points however many series the metric has (a metric of a million series a minute apart wants
 partition_hours of a few hours to keep partitions under ~100 MB)."""
 import random
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -43,8 +44,13 @@ SELECT = ("SELECT series_id, written, ts, value{columns}, toUnixTimestamp(hour) 
           " WHERE metric = ? AND shard = ? AND bucket = ? AND {where}")
 SOME = "hour IN ? AND series_id IN ?"  # named series of some hours: one slice each
 HOURS = "hour >= ? AND hour < ?"  # every series of some hours: one slice
-DELETE = ("DELETE FROM {ks}.sharded_chunks WHERE metric = ? AND shard = ? AND bucket = ? AND hour = ?"
-          " AND series_id = ? AND written = ?")
+# A compaction deletes the chunks it merged as one range of `written` before the merged chunk's: one range
+# tombstone a series and hour, where a row tombstone each was thousands on the read path of fresh data (issue 23:
+# "Read 78 live rows and 3232 tombstone cells"). Only chunks written SETTLED_MS ago are merged, so every chunk of
+# that range was acknowledged (or given up) long before it was read: none in flight can fall under the tombstone.
+EARLIER = ("DELETE FROM {ks}.sharded_chunks WHERE metric = ? AND shard = ? AND bucket = ? AND hour = ?"
+           " AND series_id = ? AND written < ?")
+SETTLED_MS = 60_000
 DROP = "DELETE FROM {ks}.sharded_chunks WHERE metric = ? AND shard = ? AND bucket = ?"
 
 
@@ -157,9 +163,10 @@ def batched(insert: PreparedStatement, rows: list[tuple]) -> list[BatchStatement
 class PointStore:
     """Writes and reads raw points; the only module that touches the points table."""
 
-    def __init__(self, db: Database, registry: Registry):
+    def __init__(self, db: Database, registry: Registry, clock: Callable[[], float] = time.time):
         self.db = db
         self.registry = registry
+        self.clock = clock  # what compaction takes for now (epoch seconds), to tell settled chunks
 
     def write(self, batches: list[tuple[Metric, dict[str, dict[str, str]], Points]]) -> list[tuple]:
         """Store points of several metrics at once: index first, then the chunks, sent concurrently. All or an
@@ -249,24 +256,33 @@ class PointStore:
 
     def drop(self, metric: Metric, buckets: list[int]) -> int:
         """Delete every chunk of a metric in these buckets, concurrently; returns the partitions dropped."""
+        return self.drop_shards(metric, {(shard, bucket) for bucket in buckets for shard in range(SHARDS)})
+
+    def drop_partitions(self, metric: Metric, partitions: set[tuple[str, int]]) -> int:
+        """Delete the chunks of a deleted metric in the partitions of these (series, bucket)."""
+        return self.drop_shards(metric, {(shard_of(sid), bucket) for sid, bucket in partitions})
+
+    def drop_shards(self, metric: Metric, partitions: set[tuple[int, int]]) -> int:
         drop = self.db.prepare(DROP)
-        statements = [(drop, (metric.name, shard, bucket)) for bucket in buckets for shard in range(SHARDS)]
+        statements = [(drop, (metric.name, shard, bucket)) for shard, bucket in sorted(partitions)]
         self.db.execute_all(statements, f"deleting the points of {metric.name}")
         return len(statements)
 
     def compact(self, metric: Metric, sid: str, bucket: int) -> SeriesPoints:
-        """A partition's points, after rewriting as one chunk each hour that has COMPACT_AT chunks or more
-        (one-point writes, late points). The merged chunk takes the key of the hour's last-written chunk, and the
-        others are deleted in the same single-partition batch (isolated: a reader sees the old chunks or the new
-        one). A chunk written meanwhile is left alone; a deleted chunk brought
-        back by a lost tombstone only repeats points that the newer merged chunk holds."""
+        """A partition's points, after rewriting as one chunk each hour that has COMPACT_AT chunks or more written
+        SETTLED_MS ago (one-point writes, late points). The merged chunk takes the key of the last-written of them,
+        and those before it are deleted as one range in the same single-partition batch (isolated: a reader sees
+        the old chunks or the new one). A chunk written since is left alone; a deleted chunk brought back by a
+        lost tombstone only repeats points that the newer merged chunk holds."""
         extra = metric.extra_columns
         end = bucket + metric.partition_ms
         rows = self.fetch(metric, [sid], {sid: [bucket]}, bucket, end, extra)[sid]
+        settled_before = uuid_time(self.clock() * 1000 - SETTLED_MS)
         by_hour: dict[int, list] = defaultdict(list)
         for row in rows:
-            by_hour[row[-1]].append(row)
-        insert, delete = self.db.prepare(INSERT), self.db.prepare(DELETE)
+            if row[0].time < settled_before:
+                by_hour[row[-1]].append(row)
+        insert, earlier = self.db.prepare(INSERT), self.db.prepare(EARLIER)
         statements = []
         for hour, chunks in by_hour.items():
             if len(chunks) >= COMPACT_AT and sum(len(chunk[1]) for chunk in chunks) <= MAX_CHUNK_POINTS * codec.WIDTH:
@@ -275,12 +291,15 @@ class PointStore:
                 points = merged(chunks, extra, hour, hour + HOUR_MS)
                 batch.add(insert, chunk_rows_of(metric, [(sid, hour)], [newest], points,
                                                 np.array([len(points)]))[0])
-                for chunk in chunks:
-                    if chunk[0] != newest:
-                        batch.add(delete, (metric.name, shard_of(sid), bucket, hour, sid, chunk[0]))
+                batch.add(earlier, (metric.name, shard_of(sid), bucket, hour, sid, newest))
                 statements.append((batch, None))
         self.db.execute_all(statements, f"compacting {metric.name} {sid}")
         return merged(rows, extra, bucket, end)
+
+
+def uuid_time(epoch_ms: float) -> int:
+    """A time as a version-1 UUID's `time` field counts it (100 ns steps since 1582-10-15)."""
+    return int(epoch_ms * 10_000) + 0x01B21DD213814000
 
 
 def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int) -> SeriesPoints:

@@ -1,6 +1,10 @@
 """Hourly rollups (count, sum, min, max, first, last) that stay right under concurrent and late writes.
 
-A write marks the raw partitions it touched, after Cassandra acknowledged the points. A worker compacts a
+A write marks the raw partitions it touched, after Cassandra acknowledged the points; a partition this process
+marked less than MARK_CACHE_SECONDS ago is not marked again (issue 23: a mark per series and request was a
+second row per chunk), which is safe because a worker recomputes a mark only once it is older than that (SETTLE):
+the points of a write that skipped its mark were stored before the mark it relied on could be taken. A worker
+compacts a
 marked partition's chunks (of every metric type), recomputes its hours from raw and stores them with the mark's
 own write timestamp, then deletes the mark at that timestamp. A recomputation that started from an older mark
 can only carry an older timestamp, so it never overwrites a newer one, and a mark set again while a partition
@@ -38,6 +42,9 @@ REFRESH_THREADS = 8
 GROUP = 2 * REFRESH_THREADS  # marks checked and cleared together
 INT_COLUMNS = ("count", "first_ts", "last_ts")
 MAX_DEFER = 30.0  # seconds a busy process may put rollups off
+MARK_CACHE_SECONDS = 2.0  # a write skips the marks this process set as recently as this
+SETTLE = MARK_CACHE_SECONDS + 1.0  # a mark is recomputed once older than that (a second for instances' clocks)
+MAX_REMEMBERED = 200_000  # marks remembered; past that the expired ones are forgotten
 BUSY_POLL = 0.2
 MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
 UNMARK = "DELETE FROM {ks}.dirty USING TIMESTAMP ? WHERE shard = ? AND metric = ? AND series_id = ? AND bucket = ?"
@@ -66,24 +73,37 @@ class Rollups:
         self.registry = registry
         self.points = points
         self.backlog: dict[int, int] = {}  # per shard: marks left after this process's last look at it
+        self._marked: dict[tuple[str, str, int], float] = {}  # (metric, series, bucket): when this process marked it
+        self.mark_cache = MARK_CACHE_SECONDS
+        self._lock = threading.Lock()
 
     def mark(self, touched: list[tuple[Metric, str, int]]) -> None:
         """Record the raw partitions a write touched (called after the points were acknowledged), in
-        single-partition batches."""
+        single-partition batches, but those this process marked in the last MARK_CACHE_SECONDS."""
+        now = time.time()  # taken before the marks are sent: their write time is later
+        keys = [(metric.name, sid, bucket) for metric, sid, bucket in touched]
+        with self._lock:
+            fresh = [key for key in keys if now - self._marked.get(key, 0.0) >= self.mark_cache]
         statement = self.db.prepare(MARK)
         by_shard: dict[int, list] = defaultdict(list)
-        for metric, sid, bucket in touched:
-            shard = shard_of(metric.name, sid)
-            by_shard[shard].append((shard, metric.name, sid, bucket))
+        for name, sid, bucket in fresh:
+            shard = shard_of(name, sid)
+            by_shard[shard].append((shard, name, sid, bucket))
         batches = [batch for rows in by_shard.values()
                    for batch in unlogged_batches([(statement, values) for values in rows], MARKS_PER_BATCH)]
         self.db.execute_all(batches, "points stored, but their rollup marks were not; retry the request "
                                      "(safe, writes are idempotent)")
+        with self._lock:
+            if len(self._marked) > MAX_REMEMBERED:
+                self._marked = {key: at for key, at in self._marked.items() if now - at < self.mark_cache}
+            self._marked.update(dict.fromkeys(fresh, now))
 
     def forget(self, metric: Metric) -> None:
         """Clear a deleted metric's marks (a range delete in each shard), so no worker goes through them."""
         forget = self.db.prepare("DELETE FROM {ks}.dirty WHERE shard = ? AND metric = ?")
         self.db.execute_all([(forget, (shard, metric.name)) for shard in range(SHARDS)], "clearing rollup marks")
+        with self._lock:  # a metric of that name created anew marks its partitions at once
+            self._marked = {key: at for key, at in self._marked.items() if key[0] != metric.name}
 
     def pending(self, metric: Metric, series_ids: list[str] | None = None) -> set[tuple[str, int]]:
         """(series, raw partition start) pairs of the metric whose rollups are not recomputed yet: of the
@@ -188,6 +208,9 @@ class Rollups:
             batch.add(unmark, (timestamp, shard, name, sid, bucket))
         if current:
             self.db.session.execute(batch)
+        with self._lock:  # a write of this process after this marks anew (a worker given settle < SETTLE: tests)
+            for key in current:
+                self._marked.pop(key, None)
         return len(current)
 
     def refresh_mark(self, name: str, sid: str, bucket: int, timestamp: int) -> None:
@@ -215,7 +238,7 @@ class RollupWorker(threading.Thread):
     is busy serving, passes wait (and a pass under way stops), for up to `max_defer` seconds, so that a burst of
     writes does not share the CPU with recomputing what it wrote; queries read those series raw meanwhile."""
 
-    def __init__(self, rollups: Rollups, pause: float = 1.0, settle: float = 0.5,
+    def __init__(self, rollups: Rollups, pause: float = 1.0, settle: float = SETTLE,
                  busy: Callable[[], bool] = lambda: False, max_defer: float = MAX_DEFER):
         super().__init__(name="rollups", daemon=True)
         self.rollups = rollups

@@ -1,13 +1,16 @@
 """Raw points as chunks in a real Cassandra: an hour of many small writes becomes one chunk once the worker has
 passed, with the same points as before, the later write of a repeated time still winning."""
+import re
+import time
+
 import numpy as np
 
 from metrics_server.query.timeparse import format_iso_array
 from metrics_server.storage import codec, points
 from metrics_server.storage.cql_schema import migrate_chunks, migrate_marks, migrate_rollups
-from metrics_server.storage.points import COMPACT_AT
+from metrics_server.storage.points import COMPACT_AT, SETTLED_MS
 from metrics_server.storage.registry import series_id
-from metrics_server.storage.rollups import MARKS_NOW, SHARDS, UNMARK, shard_of
+from metrics_server.storage.rollups import MARK_CACHE_SECONDS, MARKS_NOW, SETTLE, SHARDS, UNMARK, shard_of
 
 HOUR = 3_600_000
 DAY0 = 1_704_067_200_000  # 2024-01-01
@@ -29,6 +32,8 @@ def raw(client, name: str) -> list[tuple]:
 
 
 def drain(app) -> None:
+    """Every mark recomputed, chunks written just now taken as settled (compaction merges only those)."""
+    app.extensions["points"].clock = lambda: time.time() + SETTLED_MS / 1000
     while app.extensions["rollups"].run_once():
         pass
 
@@ -71,12 +76,45 @@ def test_states_survive_compaction(client, app, db, name):
     assert raw(client, name) == before and [state for _, _, state in before] == states
 
 
+def test_a_partition_is_marked_once_while_this_process_remembers_its_mark(client, app, db, name):
+    """Issue 23: a mark per series and request was a second row per chunk; within MARK_CACHE_SECONDS the write
+    that follows relies on the mark before, which no worker recomputes until it is SETTLE old."""
+    sid = series_id({})
+    client.post_json("/api/write", [{"name": name, "value": 1, "timestamp": DAY0}], status=201)
+    key = (shard_of(name, sid), name, sid, DAY0)
+    first = db.session.execute(db.prepare(MARKS_NOW), (key[0], [key[1:]])).one()[3]
+    client.post_json("/api/write", [{"name": name, "value": 5, "timestamp": DAY0 + 60_000}], status=201)
+    assert db.session.execute(db.prepare(MARKS_NOW), (key[0], [key[1:]])).one()[3] == first
+    assert SETTLE > MARK_CACHE_SECONDS and app.extensions["rollups"].run_once(settle=SETTLE) == 0
+    drain(app)
+    hours = app.extensions["rollups"].read(app.extensions["registry"].get(name), [sid], DAY0, DAY0 + HOUR)[sid]
+    assert hours["count"].tolist() == [2] and hours["max"].tolist() == [5.0]
+
+
+def test_compaction_leaves_one_range_tombstone_not_one_per_chunk(client, app, db, name):
+    """Issue 23: compaction deleted each merged chunk, and a read of fresh data met thousands of tombstones;
+    Cassandra's own trace of the read counts them."""
+    for minute in range(3 * COMPACT_AT):
+        client.post_json("/api/write", [{"name": name, "value": minute, "timestamp": DAY0 + minute * 60_000}],
+                         status=201)
+    drain(app)
+    sid = series_id({})
+    assert chunks_per_hour(db, name, sid) == {DAY0: 1}
+    result = db.session.execute(f"SELECT ts FROM {db.keyspace}.sharded_chunks WHERE metric = %s AND shard = %s"
+                                f" AND bucket = %s", (name, points.shard_of(sid), DAY0), trace=True)
+    events = [event.description for event in result.get_query_trace(max_wait_sec=10).events]
+    counts = [re.search(r"Read (\d+) live rows and (\d+) tombstone cells", text) for text in events]
+    live, tombstones = next((int(m[1]), int(m[2])) for m in counts if m)
+    assert live == 1 and tombstones <= 2, events
+
+
 def test_a_mark_set_again_during_a_recompute_survives_its_delete(client, app, db, name):
     rollups, sid = app.extensions["rollups"], series_id({})
     client.post_json("/api/write", [{"name": name, "value": 1, "timestamp": DAY0}], status=201)
     metric = app.extensions["registry"].get(name)
     key = (shard_of(name, sid), name, sid, DAY0)
     first = db.session.execute(db.prepare(MARKS_NOW), (key[0], [key[1:]])).one()[3]
+    rollups.mark_cache = 0  # the next write marks again, as one through another instance would
     client.post_json("/api/write", [{"name": name, "value": 5, "timestamp": DAY0 + 60_000}], status=201)
     rollups.refresh(metric, sid, DAY0, first)  # a recompute that started from the first mark ...
     db.session.execute(db.prepare(UNMARK), (first, *key))  # ... clears only that mark

@@ -189,3 +189,19 @@ def test_the_series_cap_counts_lines_not_series_read(client, name):
     body = client.get("/api/query", {"metric": name, "start": DAY0, "end": DAY0 + HOUR, "across": "max"}).json
     assert body["series"][0]["series_count"] == 1500
     assert np.isclose(body["series"][0]["points"][0][1], 1.0)
+
+
+def test_writes_over_the_token_budget_or_after_a_long_queue_answer_503_never_429(config, db):
+    """Issue 23: every sender retries a 503 (Prometheus drops a batch answered 429), so write limits answer so,
+    naming the setting; the request that went over was stored whole."""
+    app = webtest.TestApp(create_app({**config, "token_write_rate_limit": 10, "max_write_wait": 2}, db=db))
+    app.authorization = ("Bearer", config["admin_token"])
+    name = f"budget_{os.urandom(4).hex()}"
+    items = [{"name": name, "labels": {"host": "a"}, "timestamp": DAY0 + i * 1000, "value": float(i)}
+             for i in range(100)]
+    app.post_json("/api/write", items, status=201)
+    refused = app.post_json("/api/write", items[:1], status=503)
+    assert "token_write_rate_limit" in refused.json["error"] and int(refused.headers["Retry-After"]) >= 1
+    assert len(app.get(f"/api/metrics/{name}/data", {"start_time": DAY0, "end_time": DAY0 + 100_000}).json) == 100
+    queued = app.post("/api/v1/write", b"", headers={"X-Request-Start": f"t={time.time() - 5:.3f}"}, status=503)
+    assert "max_write_wait" in queued.json["error"] and queued.headers["Retry-After"] == "1"

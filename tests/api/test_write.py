@@ -1,5 +1,8 @@
 """Ingest: batches across metrics are validated whole, stored idempotently, and bad input is a clear 4xx."""
 import pytest
+import webtest
+
+from metrics_server.app import create_app
 
 
 def test_batch_across_metrics_is_stored_and_auto_creates_gauges(client, name):
@@ -164,3 +167,19 @@ def test_a_batch_of_many_tiny_series_with_long_names_fits_cassandras_batch_limit
              for i in range(3000)]
     assert client.post_json("/api/write", items, status=201).json["id"] == 3000
     assert len(client.get(f"/api/metrics/{long_name}/data", {"limit": 5000}).json) == 3000
+
+
+def test_a_write_through_a_stale_cache_does_not_bring_a_deleted_metric_back(client, config, db, name):
+    """Issue 23: another instance still has the metric cached for 5 s after a DELETE; its write is refused, and
+    the metric created again later holds none of those points."""
+    other = webtest.TestApp(create_app(config, db=db))  # a second instance on the same Cassandra
+    other.authorization = client.authorization
+    point = {"name": name, "labels": {"host": "a"}, "value": 1.0, "timestamp": 1_700_000_000_000}
+    other.post_json("/api/write", [point], status=201)  # `other` caches the metric
+    client.delete(f"/api/metrics/{name}", status=200)
+    refused = other.post_json("/api/write", [{**point, "timestamp": 1_700_000_060_000, "value": 2.0}], status=409)
+    assert f"metric '{name}' was deleted" in refused.json["error"]
+    client.get(f"/api/metrics/{name}", status=404)
+    other.post_json("/api/write", [{**point, "timestamp": 1_700_000_120_000, "value": 3.0}], status=201)
+    assert [p["value"] for p in other.get(f"/api/metrics/{name}/data",
+                                          {"start_time": 1_699_999_000_000, "end_time": 1_700_001_000_000}).json] == [3.0]

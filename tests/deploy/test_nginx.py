@@ -124,6 +124,18 @@ def test_rate_limit_per_client_answers_429_json(limited_stack):
     assert requests.get(f"{limited_stack.url}/api/health", timeout=30).status_code == 200
 
 
+def test_writes_are_not_limited_per_client_address(limited_stack, auth_headers):
+    """Issue 23: a Prometheus drops a batch answered 429, so only reads count against rate_limit; a client that
+    used up its reads still has every write taken."""
+    time.sleep(1.5)
+    reads = [requests.get(f"{limited_stack.url}/api/health", timeout=30).status_code for _ in range(30)]
+    assert 429 in reads
+    item = {"name": f"unlimited_{uuid.uuid4().hex[:8]}", "labels": {"host": "a"}, "value": 1.0}
+    writes = [requests.post(f"{limited_stack.url}/api/write", json=[{**item, "timestamp": 1_700_000_000_000 + i}],
+                            headers=auth_headers, timeout=30).status_code for i in range(40)]
+    assert set(writes) == {201}, writes
+
+
 def test_no_instance_left_answers_502_json(limited_stack):
     stacks.stop_instance(limited_stack, limited_stack.backend_ports[0])
     response = requests.get(f"{limited_stack.url}/api/metrics/{uuid.uuid4().hex}", timeout=30)

@@ -39,6 +39,23 @@ def test_a_total_is_a_counter_and_metadata_gives_type_and_help(client, name):
     assert metric["type"] == "counter" and metric["description"] == "Requests served."
 
 
+def test_metadata_sent_after_the_samples_still_decides_the_type(client, name):
+    """Issue 23: Prometheus sends metadata apart, once a minute; metrics its samples created before are gauges
+    by their names until then, and become the counters the metadata says they are."""
+    post(client, snappy_request(*(({"__name__": f"{name}_lat{suffix}", **extra}, [(T0, 1.0)])
+                                  for suffix, extra in (("_count", {}), ("_sum", {}), ("_bucket", {"le": "1"}))),
+                                ({"__name__": f"{name}_reqs"}, [(T0, 5.0)]), ({"__name__": f"{name}_temp"}, [(T0, 5.0)])))
+    client.post_json("/api/metrics", {"name": f"{name}_defined", "label_keys": []}, status=201)
+    assert [client.get(f"/api/metrics/{name}_{each}").json["type"] for each in ("lat_count", "lat_sum", "reqs")] == \
+        ["gauge"] * 3
+    post(client, snappy_request(metadata=[(3, f"{name}_lat", "Latency."), (1, f"{name}_reqs", "Requests."),
+                                          (2, f"{name}_temp", "Temperature."), (1, f"{name}_defined", "Mine.")]))
+    types = {each: client.get(f"/api/metrics/{name}_{each}").json["type"]
+             for each in ("lat_count", "lat_sum", "lat_bucket", "reqs", "temp", "defined")}
+    assert types == {"lat_count": "counter", "lat_sum": "counter", "lat_bucket": "counter", "reqs": "counter",
+                     "temp": "gauge", "defined": "gauge"}  # a metric defined through the API keeps its type
+
+
 def test_stale_markers_are_not_stored_and_are_counted(client, name):
     post(client, snappy_request(({"__name__": name}, [(T0, 1.0), (T0 + 1000, STALE)])))
     assert [p["value"] for p in client.get(f"/api/metrics/{name}/data").json] == [1.0]
