@@ -157,8 +157,10 @@ def test_server_down_and_back_buffers_then_sends_everything_once(tmp_path, log, 
         for i in range(1, 6):
             writer.write(60 + i, base + i)
             time.sleep(0.3)
-        # the view line reports what waits and why: "...; server: 540 sent, 325 buffered, 0 dropped (...refused)"
-        wait_for(lambda: re.search(r" [1-9][0-9]* buffered, 0 dropped \(.*refused", agent.text()), timeout=30,
+        # the view line reports what waits and why: "...; server: 540 sent, 325 buffered, 0 dropped, 0 refused
+        # (...Connection refused)"
+        wait_for(lambda: re.search(r" [1-9][0-9]* buffered, 0 dropped, 0 refused \(.*refused", agent.text()),
+                 timeout=30,
                  what="the agent to report points buffered while the server is unreachable",
                  detail=lambda: agent.text()[-2000:])
     finally:
