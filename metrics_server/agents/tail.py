@@ -46,12 +46,13 @@ def definitions(prefix: str, log: str) -> list[tuple]:
 def server_rule(log: str, threshold: float, window: float, interval: float, prefix: str = "") -> dict:
     """The console's alert as a rule group for the server's evaluator (the alerting API): the same window and
     threshold over the pushed http_requests, so it also shows on the dashboard and notifies. Evaluated a push
-    interval (+5 s) behind, when that window's bins have arrived."""
+    interval (+5 s) behind, when that window's bins have arrived. The range is a millisecond short of the window:
+    PromQL's ranges are closed at both ends, so `[60s]` at a whole second holds 61 one-second bins."""
     seconds = int(window)
     name = log.replace("\\", "\\\\").replace('"', '\\"')
     return {"name": f"metrics-server-tail-{log}", "interval": "10s", "query_offset": f"{int(interval) + 5}s",
             "rules": [{"alert": "HighTraffic",
-                       "expr": f'sum(sum_over_time({prefix}http_requests{{log="{name}"}}[{seconds}s])) / {seconds} '
+                       "expr": f'sum(sum_over_time({prefix}http_requests{{log="{name}"}}[{seconds * 1000 - 1}ms])) / {seconds} '
                                f"> {threshold:g}",
                        "labels": {"severity": "warning", "log": log},
                        "annotations": {"summary": "High traffic generated an alert - hits = {{ $value }}",
