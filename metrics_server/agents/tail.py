@@ -49,11 +49,10 @@ def server_rule(log: str, threshold: float, window: float, interval: float, pref
     interval (+5 s) behind, when that window's bins have arrived. The range is a millisecond short of the window:
     PromQL's ranges are closed at both ends, so `[60s]` at a whole second holds 61 one-second bins."""
     seconds = int(window)
-    name = log.replace("\\", "\\\\").replace('"', '\\"')
+    selector = prefix + "http_requests{log=\"" + log.replace("\\", "\\\\").replace('"', '\\"') + "\"}"
     return {"name": f"metrics-server-tail-{log}", "interval": "10s", "query_offset": f"{int(interval) + 5}s",
             "rules": [{"alert": "HighTraffic",
-                       "expr": f'sum(sum_over_time({prefix}http_requests{{log="{name}"}}[{seconds * 1000 - 1}ms])) / {seconds} '
-                               f"> {threshold:g}",
+                       "expr": f"sum(sum_over_time({selector}[{seconds * 1000 - 1}ms])) / {seconds} > {threshold:g}",
                        "labels": {"severity": "warning", "log": log},
                        "annotations": {"summary": "High traffic generated an alert - hits = {{ $value }}",
                                        "description": f"{log}: average req/s over {seconds}s above {threshold:g}"}}]}
