@@ -2,20 +2,31 @@
 PY := .venv/bin/python
 NODES ?= 1
 INSTANCES ?= 4
+# Where a stack lives: nginx's port (the instances take the next ones), its folder, Cassandra's ports. A second
+# stack beside the first: make up PORT=28080 VAR=/tmp/stack2 CQL_PORT=29042 STORAGE_PORT=27000 JMX_PORT=27199
+# METRICS_SERVER_GRAPHITE_PORT=22003 (and the same PORT, VAR and ports for demo, simulate, tail, down, clean).
+PORT ?= 8080
+VAR ?= var
+CQL_PORT ?= 9042
+STORAGE_PORT ?= 7000
+JMX_PORT ?= 7199
+STACK := $(PY) -m tools.stack --port $(PORT) --var $(VAR) --cql-port $(CQL_PORT) --storage-port $(STORAGE_PORT) \
+	--jmx-port $(JMX_PORT)
+URL := http://127.0.0.1:$(PORT)
 
 .PHONY: up down status deps test test-unit lint demo simulate tail bench bench-tail cluster-up clean
 
 up: deps  ## install what is missing, start Cassandra, the schema, the instances and nginx; print the URL
-	@$(PY) -m tools.stack up --nodes $(NODES) --instances $(INSTANCES)
+	@$(STACK) up --nodes $(NODES) --instances $(INSTANCES)
 
 cluster-up:  ## the same with a 3-node Cassandra cluster (replication factor 3, QUORUM)
 	@$(MAKE) --no-print-directory up NODES=3
 
 down:  ## stop everything `make up` started (data stays in var/)
-	@$(PY) -m tools.stack down
+	@$(STACK) down --instances $(INSTANCES)
 
 status:  ## show what runs
-	@$(PY) -m tools.stack status || true
+	@$(STACK) status --nodes $(NODES) --instances $(INSTANCES) || true
 
 deps:  ## what is missing: Debian's nginx, maven (mvn) and openjdk-17 (java), the venv, npm packages, Cassandra's jars
 	@tools/install.sh base
@@ -36,13 +47,13 @@ lint:  ## ruff over the Python tree (ruff.toml), ESLint over the frontend (front
 	@cd frontend && npm run --silent lint
 
 demo: deps  ## load a realistic month of demo data into the running stack
-	@$(PY) -m tools.demo --url http://127.0.0.1:8080
+	@METRICS_SERVER_CASSANDRA_PORT=$(CQL_PORT) $(PY) -m tools.demo --url $(URL)
 
 simulate: deps  ## send 20 metrics every 300 ms to the running stack (DURATION=seconds, default until Ctrl-C; a write token in METRICS_SERVER_TOKEN)
-	@.venv/bin/metrics-server simulate --url http://127.0.0.1:8080 $(if $(DURATION),--duration $(DURATION),)
+	@.venv/bin/metrics-server simulate --url $(URL) $(if $(DURATION),--duration $(DURATION),)
 
 tail: deps  ## the console view of the running stack's nginx access log (`make up` already pushes its metrics)
-	@.venv/bin/metrics-server tail var/log/nginx-access.log --format metrics_server
+	@.venv/bin/metrics-server tail $(VAR)/log/nginx-access.log --format metrics_server
 
 bench:  ## benchmarks against InfluxDB and VictoriaMetrics (QUICK=1 for a small run)
 	@tools/install.sh bench
@@ -53,4 +64,4 @@ bench-tail:  ## the tail agent's parse rate beside GoAccess on the same 1M-line 
 	@$(PY) -m bench.tail
 
 clean: down  ## stop the stack and delete its data
-	rm -rf var
+	rm -rf $(VAR)

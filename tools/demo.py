@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 import requests
 
+from metrics_server.agents.client import definition_clash, retry_after
 from metrics_server.auth.store import AuthStore, expiry
 from metrics_server.config import load_config
 from metrics_server.errors import ApiError
@@ -127,26 +128,39 @@ def authenticated(token: str) -> requests.Session:
     return session
 
 
-def post(session: requests.Session, url: str, items: list[dict], attempts: int = 5) -> None:
-    """Write one batch; a 503 (Cassandra busy) is retried, which is safe because writes are idempotent."""
+def post(session: requests.Session, url: str, items: list[dict], attempts: int = 6) -> None:
+    """Write one batch; a 429 or 5xx (limits, Cassandra busy) is retried after its Retry-After or a backoff, which
+    is safe because writes are idempotent."""
     for attempt in range(attempts):
         response = session.post(f"{url}/api/write", data=orjson.dumps(items),
                                 headers={"Content-Type": "application/json"}, timeout=120)
         if response.status_code == 201:
             return
-        if response.status_code != 503:
+        if response.status_code != 429 and response.status_code < 500:
             break
-        time.sleep(2 ** attempt)
+        time.sleep(max(2 ** attempt, retry_after(response.headers.get("Retry-After")) or 0))
     raise RuntimeError(f"write failed: HTTP {response.status_code} {response.text[:300]}")
+
+
+def define(session: requests.Session, url: str, metric: dict) -> None:
+    """Create a demo metric, or accept the one that exists when it takes the demo's points; one of the same name
+    made by another program stops the demo with who made it and what to do (issue 25)."""
+    metric = {**metric, "description": f"{metric['description']} (make demo)"}
+    response = session.post(f"{url}/api/metrics", json=metric, timeout=30)
+    if response.status_code == 409:
+        response = session.get(f"{url}/api/metrics/{metric['name']}", timeout=30)
+        clash = response.ok and definition_clash(response.json(), metric["type"], metric["label_keys"])
+        if clash:
+            raise RuntimeError(f"cannot write the demo's {metric['name']}: {clash}")
+    if not response.ok:
+        raise RuntimeError(f"cannot create {metric['name']}: HTTP {response.status_code} {response.text}")
 
 
 def load(url: str, days: int, token: str, seed: int = 42) -> int:
     """Create the metrics (if missing) and write the data with the token; returns the number of points written."""
     session = authenticated(token)
     for metric in METRICS:
-        response = session.post(f"{url}/api/metrics", json=metric, timeout=30)
-        if response.status_code not in (201, 409):
-            raise RuntimeError(f"cannot create {metric['name']}: HTTP {response.status_code} {response.text}")
+        define(session, url, metric)
     rng = np.random.default_rng(seed)
     end = int(time.time() * 1000) // MINUTE * MINUTE
     start = end - days * DAY

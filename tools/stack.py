@@ -1,7 +1,7 @@
 """The local stack: Cassandra node(s), the schema, backend instances and nginx, each started once and tracked by pid.
 
-    python -m tools.stack up [--nodes 1|3] [--instances 4] [--port 8080]
-    python -m tools.stack down | status
+    python -m tools.stack up [--nodes 1|3] [--instances 4] [--port 8080] [--var var] [--cql-port 9042] ...
+    python -m tools.stack down | status  (with the same --var, --port and Cassandra ports)
     python -m tools.stack nginx-conf --upstreams backend1:8080,backend2:8080 --listen 8080 ...  (the nginx image)
 
 Tests use the same code with their own folder and ports, so they never touch a `make up` stack.
@@ -115,12 +115,19 @@ def start_cassandra(stack: Stack) -> None:
         cassandra.start(node)
 
 
-def apply_schema(stack: Stack) -> None:
-    """Create or migrate the keyspace and tables (once, before the instances start)."""
-    result = subprocess.run([str(PYTHON), "-m", "metrics_server.storage.cql_schema"], cwd=ROOT, env=stack.app_env(),
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(result.stderr.strip() or result.stdout.strip())
+def apply_schema(stack: Stack, timeout: float = 300) -> None:
+    """Create or migrate the keyspace and tables (once, before the instances start). A node whose CQL port has
+    just opened may still time out the first connections on a busy machine (the first-hour test saw it at a load
+    of 36 on 2 cores), so the job is run again while it says Cassandra is unreachable."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = subprocess.run([str(PYTHON), "-m", "metrics_server.storage.cql_schema"], cwd=ROOT,
+                                env=stack.app_env(), capture_output=True, text=True)
+        if result.returncode == 0:
+            return
+        if "Cassandra is unreachable" not in result.stderr or time.monotonic() > deadline:
+            raise RuntimeError(result.stderr.strip() or result.stdout.strip())
+        time.sleep(2)
 
 
 def start_supervised(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> int:
@@ -269,13 +276,18 @@ def up(stack: Stack) -> None:
         start_monitor(stack)
 
 
+# The log monitor's metrics are nginx_http_requests, nginx_tail_lag_seconds, ...: names of its own, so that a
+# program the user runs (make demo's http_requests, an exporter's) never meets them (issue 25).
+MONITOR_PREFIX = "nginx_"
+
+
 def start_monitor(stack: Stack, refresh: float = 60) -> None:
     """The tail agent on nginx's access log, pushing its metrics through nginx to the stack itself: the demo
     monitors itself. Its state file makes a second `make up` continue where the last one stopped."""
     if pidfile.running(stack.run_dir / "tail-nginx.pid"):
         return
     command = [str(ROOT / ".venv" / "bin" / "metrics-server"), "tail", str(stack.log_dir / "nginx-access.log"),
-               "--format", "metrics_server", "--name", "nginx", "--url", stack.url,
+               "--format", "metrics_server", "--name", "nginx", "--metric-prefix", MONITOR_PREFIX, "--url", stack.url,
                "--state-file", str(stack.run_dir / "tail-nginx.state"),
                "--alert-log", str(stack.log_dir / "alerts.log"), "--server-rule", "--view", "lines",
                "--refresh", str(refresh)]
@@ -342,7 +354,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("command", choices=("up", "down", "status", "nginx-conf"))
     parser.add_argument("--nodes", type=int, choices=(1, 3), default=int(os.environ.get("NODES", "1")))
     parser.add_argument("--instances", type=int, default=int(os.environ.get("INSTANCES", "4")))
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=int, default=8080, help="nginx's; the instances take the next ones")
+    parser.add_argument("--var", type=Path, default=ROOT / "var", help="the data, logs and pid files (default var/)")
+    parser.add_argument("--cql-port", type=int, default=9042)
+    parser.add_argument("--storage-port", type=int, default=7000, help="Cassandra's internode port")
+    parser.add_argument("--jmx-port", type=int, default=7199)
     image = parser.add_argument_group("nginx-conf (print a config for the nginx image)")
     image.add_argument("--upstreams", default="backend1:8080,backend2:8080,backend3:8080,backend4:8080")
     image.add_argument("--listen", default="8080")
@@ -357,7 +373,8 @@ def main(argv: list[str]) -> int:
         print(nginx_conf([u.strip() for u in args.upstreams.split(",") if u.strip()], args.listen, args.run_dir,
                          args.log_dir, args.frontend_root, args.max_body, args.rate_limit, args.login_rate), end="")
         return 0
-    stack = Stack(nodes=args.nodes, instances=args.instances, port=args.port,
+    stack = Stack(var=args.var.resolve(), nodes=args.nodes, instances=args.instances, port=args.port,
+                  cql_port=args.cql_port, storage_port=args.storage_port, jmx_port=args.jmx_port,
                   graphite_port=int(os.environ.get("METRICS_SERVER_GRAPHITE_PORT") or 2003), monitor=True)
     try:
         if args.command == "up":
@@ -367,7 +384,7 @@ def main(argv: list[str]) -> int:
             print(sign_in_hint(stack))
         elif args.command == "down":
             down(stack)
-            print("metrics_server stopped (data kept in var/)")
+            print(f"metrics_server stopped (data kept in {args.var}/)")
         else:
             rows = status(stack)
             for name, pid in rows:

@@ -5,11 +5,13 @@ Bad options stop with argparse's one line naming the option, before anything sta
 """
 import argparse
 import os
+import re
 import sys
 
 from metrics_server.agents import simulate, tail
 from metrics_server.agents.client import WRITERS
 from metrics_server.agents.logformat import PRESETS, FormatError, compile_format
+from metrics_server.model import NAME_PATTERN
 
 
 def positive(kind):
@@ -26,6 +28,13 @@ def label(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
     return key, value
+
+
+def metric_prefix(text: str) -> str:
+    """A prefix that keeps metric names valid (model.NAME_PATTERN)."""
+    if text and not re.match(NAME_PATTERN, text + "x"):
+        raise argparse.ArgumentTypeError(f"expected the start of a metric name ({NAME_PATTERN}), got {text!r}")
+    return text
 
 
 def server_options(parser: argparse.ArgumentParser, url: str | None) -> None:
@@ -56,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--state-file", help="where to keep positions, bins and unsent points across restarts")
     server_options(t, None)
     t.add_argument("--name", help="the `log` label of the metrics (default: the file's name)")
+    t.add_argument("--metric-prefix", type=metric_prefix, default="",
+                   help="put this before every metric's name (nginx_ gives nginx_http_requests, ...), so that they "
+                        "never meet another program's metrics of the same name (default: none)")
     t.add_argument("--interval", type=positive(float), default=10.0, help="seconds between pushes (default 10)")
     t.add_argument("--buffer-points", type=positive(int), default=200_000,
                    help="points kept while the server is unreachable; beyond, the oldest are dropped and counted "
@@ -98,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", dest="label_list", action="append", type=label, default=[], metavar="KEY=VALUE",
                    help="a label on every series (repeatable; default source=simulate)")
     s.add_argument("--protocol", choices=sorted(WRITERS), default="json", help="write path (default json)")
+    s.add_argument("--flush-timeout", type=positive(float), default=30.0,
+                   help="seconds to resend what waits when stopping (default 30); the exit status is 1 when any "
+                        "point was refused or is still unsent then")
     return parser
 
 

@@ -1,8 +1,10 @@
 """A bounded buffer of points on their way to the server, sent by one background thread so tailing never waits.
 
 Points are keyed by (metric, labels, timestamp), as the server keys them: putting a newer value of a key replaces
-the buffered one, and a point is removed only once a request that carried that very value succeeded. So an outage
-costs memory up to `max_points` (then the oldest are dropped, and counted), never a double count.
+the buffered one, and a point is removed only once a request that carried that very value was answered for good.
+So an outage (network errors, 429, 5xx: retried with backoff, at least the server's Retry-After) costs memory up
+to `max_points` (then the oldest are dropped, and counted), never a double count. What the server refuses for good
+(a 4xx) is counted in `rejected` with the server's reason in `refused`, never dropped silently.
 """
 import threading
 import time
@@ -22,12 +24,13 @@ class Shipper:
         self.pending: dict[tuple, object] = {}
         self.sent = self.dropped = self.rejected = self.failures = 0
         self.last_error: str | None = None
-        self.refused: list[str] = []  # setup steps the server refused (printed by the monitor)
+        # What the server refused for good, as (what, points, the server's reason), for the monitor to print.
+        self.refused: list[tuple[str, int, str]] = []
         self.retry_at = 0.0
         self.backoff = 0.5
         self.thread: threading.Thread | None = None
         self.in_flight: list | None = None
-        self.outcome: Exception | None = None
+        self.outcome = None  # the finished request's Delivery, or the SendError to retry after
 
     def put(self, points) -> None:
         for name, labels, ts, value in points:
@@ -46,10 +49,9 @@ class Shipper:
                 except SendError as error:
                     if error.retryable:
                         raise
-                    self.refused.append(str(error))
+                    self.refused.append(("setup", 0, str(error)))
                 self.setup.pop(0)
-            self.client.send([(*key, value) for key, value in batch])
-            self.outcome = None
+            self.outcome = self.client.send([(*key, value) for key, value in batch])
         except SendError as error:
             self.outcome = error
 
@@ -65,22 +67,21 @@ class Shipper:
             self.thread.start()
 
     def _settle(self) -> None:
-        batch, error = self.in_flight, self.outcome
+        batch, outcome = self.in_flight, self.outcome
         self.thread = self.in_flight = None
-        if error is None or not error.retryable:
-            for key, value in batch:
-                if key in self.pending and self.pending[key] == value:
-                    del self.pending[key]
-        if error is None:
-            self.sent += len(batch)
-            self.backoff, self.last_error = 0.5, None
+        if isinstance(outcome, SendError):
+            self.failures += 1
+            self.last_error = str(outcome)
+            self.retry_at = self.clock() + max(self.backoff, outcome.retry_after or 0.0)
+            self.backoff = min(self.backoff * 2, 10.0)
             return
-        self.failures += 1
-        self.last_error = str(error)
-        if not error.retryable:
-            self.rejected += len(batch)
-        self.retry_at = self.clock() + self.backoff
-        self.backoff = min(self.backoff * 2, 10.0)
+        for key, value in batch:
+            if key in self.pending and self.pending[key] == value:
+                del self.pending[key]
+        self.sent += outcome.stored
+        self.rejected += outcome.refused_points
+        self.refused += outcome.refused
+        self.backoff, self.last_error = 0.5, (outcome.refused[-1][2] if outcome.refused else None)
 
     def flush(self, timeout: float) -> bool:
         """Send what waits, for up to `timeout` seconds (at exit); True when nothing is left."""

@@ -4,6 +4,7 @@ Each metric has its own thread and connection and sends one point every interval
 The shapes cycle through: a daily-like cycle (sine plus noise), a noisy random walk, a baseline with rare spikes,
 a counter (monotonic, type counter), an enum (a state machine: ok / degraded / down) and a latency histogram.
 """
+import functools
 import math
 import random
 import threading
@@ -59,24 +60,25 @@ class Shape:
 
 @dataclass
 class Stats:
-    """Counts shared by the sender threads (under a lock)."""
+    """Counts shared by the sender threads (under a lock): points stored, requests to retry, points refused."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     sent: int = 0
-    errors: int = 0
+    retried: int = 0
+    refused: int = 0
     last_error: str = ""
 
-    def add(self, sent: int = 0, error: str | None = None) -> None:
+    def add(self, sent: int = 0, retried: int = 0, refused: int = 0, error: str | None = None) -> None:
         with self.lock:
             self.sent += sent
-            if error:
-                self.errors += 1
-                self.last_error = error
+            self.retried += retried
+            self.refused += refused
+            self.last_error = error or self.last_error
 
-    def take(self) -> tuple[int, int, str]:
+    def take(self) -> tuple[int, int, int, str]:
         with self.lock:
-            out = (self.sent, self.errors, self.last_error)
-            self.sent = self.errors = 0
+            out = (self.sent, self.retried, self.refused, self.last_error)
+            self.sent = self.retried = self.refused = 0
             self.last_error = ""
             return out
 
@@ -86,21 +88,77 @@ def metric_names(count: int, prefix: str) -> list[tuple[str, str]]:
     return [(f"{prefix}_{SHAPES[i % len(SHAPES)]}_{i:02d}", SHAPES[i % len(SHAPES)]) for i in range(count)]
 
 
-def sender(args, name: str, shape: Shape, stats: Stats, stop: threading.Event, start: float) -> None:
-    """Send one point every interval until stopped; a late tick is skipped, not sent in a burst."""
+class Sender:
+    """One metric's points on their way: those not yet stored wait in `pending` and go with the next request, so
+    a 429 or 5xx (or a network error) costs a delay, never a point; a resend after a Retry-After or an
+    exponential backoff. What the server refuses for good is counted with its reason, and what is still waiting
+    at the end is reported: nothing is dropped silently (issue 23)."""
+
+    def __init__(self, client: Client, stats: Stats, backoff: float, most: int = 10_000):
+        self.client, self.stats, self.first_backoff, self.most = client, stats, backoff, most
+        self.pending: list = []
+        self.backoff, self.retry_at, self.dropped = backoff, 0.0, 0
+
+    def add(self, point) -> None:
+        self.pending.append(point)
+        if len(self.pending) > self.most:  # about 50 minutes of one metric at 300 ms
+            del self.pending[0]
+            self.dropped += 1
+
+    def attempt(self, now: float) -> None:
+        """Send what waits unless a backoff runs."""
+        if not self.pending or now < self.retry_at:
+            return
+        try:
+            delivery = self.client.send(self.pending)
+        except SendError as error:
+            self.stats.add(retried=1, error=str(error))
+            self.retry_at = now + max(self.backoff, error.retry_after or 0.0)
+            self.backoff = min(self.backoff * 2, 10.0)
+            return
+        self.pending.clear()
+        self.backoff, self.retry_at = self.first_backoff, 0.0
+        self.stats.add(sent=delivery.stored, refused=delivery.refused_points,
+                       error="; ".join(f"{where}: {why}" for where, _, why in delivery.refused) or None)
+
+    def flush(self, seconds: float) -> None:
+        """At the end: keep resending what waits for up to `seconds`."""
+        deadline = time.time() + seconds
+        while self.pending and time.time() < deadline:
+            time.sleep(max(0.0, min(self.retry_at, deadline) - time.time()))
+            self.attempt(time.time())
+
+
+def sender(args, name: str, shape: Shape, stats: Stats, stop: threading.Event, start: float,
+           unsent: list[int]) -> None:
+    """Make one point every interval until stopped (a late tick is skipped, not made in a burst), sending as the
+    server lets; at the end, what could not be sent is added to `unsent`."""
     client = Client(args.url, token=args.token, timeout=args.timeout, protocol=args.protocol)
+    out = Sender(client, stats, backoff=args.interval)
     labels = tuple(sorted(args.labels.items()))
     step, tick = args.interval, 1
     try:
         while not stop.wait(max(0.0, start + tick * step - time.time())):
             now = time.time()
             tick = int((now - start) / step) + 1
-            try:
-                stats.add(sent=client.send([(name, labels, int(now * 1000), shape.value(now))]))
-            except SendError as error:
-                stats.add(error=f"{name}: {error}")
+            out.add((name, labels, int(now * 1000), shape.value(now)))
+            out.attempt(now)
+        out.flush(args.flush_timeout)
     finally:
         client.close()
+        unsent.append(len(out.pending) + out.dropped)
+
+
+def answered(request, attempts: int = 6):
+    """A request retried while the server answers that it may succeed later (429, 5xx: after its Retry-After or a
+    backoff); a network error or a refusal is raised at once."""
+    for attempt in range(attempts):
+        try:
+            return request()
+        except SendError as error:
+            if not error.retryable or error.status is None or attempt == attempts - 1:
+                raise
+            time.sleep(max(0.5 * 2 ** attempt, error.retry_after or 0.0))
 
 
 def run(args, out) -> int:
@@ -109,36 +167,39 @@ def run(args, out) -> int:
     setup = Client(args.url, token=args.token, timeout=args.timeout)
     try:
         for name, kind in metrics:
-            setup.define(name, TYPES.get(kind, "gauge"), sorted(args.labels), UNITS.get(kind, ""),
-                         f"metrics-server simulate: {kind}")
+            define = functools.partial(setup.define, name, TYPES.get(kind, "gauge"), sorted(args.labels),
+                                       UNITS.get(kind, ""), f"metrics-server simulate: {kind}")
+            answered(define)
     except SendError as error:
         print(f"simulate: cannot define metrics at {args.url}: {error}", file=out, flush=True)
         return 1
     finally:
         setup.close()
-    stop, stats, start = threading.Event(), Stats(), time.time()
-    threads = [threading.Thread(target=sender, args=(args, name, Shape(kind, i), stats, stop, start), daemon=True)
-               for i, (name, kind) in enumerate(metrics)]
+    stop, stats, start, unsent = threading.Event(), Stats(), time.time(), []
+    threads = [threading.Thread(target=sender, args=(args, name, Shape(kind, i), stats, stop, start, unsent),
+                                daemon=True) for i, (name, kind) in enumerate(metrics)]
     for thread in threads:
         thread.start()
     print(f"simulate: {len(metrics)} metrics every {args.interval * 1000:g} ms to {args.url} "
           f"({args.protocol}); Ctrl-C stops", file=out, flush=True)
-    total_sent = total_errors = 0
+    totals, last = [0, 0, 0], ""
     try:
         second = start
         while not args.duration or time.time() - start < args.duration:
             second += 1
             time.sleep(max(0.0, second - time.time()))
-            sent, errors, last = stats.take()
-            total_sent, total_errors = total_sent + sent, total_errors + errors
-            print(f"{time.strftime('%H:%M:%S')} sent {sent} points/s, {errors} errors"
-                  + (f" (last: {last})" if last else ""), file=out, flush=True)
+            counts = stats.take()
+            totals, last = [a + b for a, b in zip(totals, counts[:3])], counts[3] or last
+            print(f"{time.strftime('%H:%M:%S')} stored {counts[0]} points/s, {counts[1]} requests to resend, "
+                  f"{counts[2]} points refused" + (f" (last: {counts[3]})" if counts[3] else ""), file=out, flush=True)
     except KeyboardInterrupt:
         pass
     stop.set()
     for thread in threads:
-        thread.join(args.timeout + 1)
-    sent, errors, _ = stats.take()
-    total_sent, total_errors = total_sent + sent, total_errors + errors
-    print(f"simulate: {total_sent} points sent, {total_errors} errors", file=out, flush=True)
-    return 0 if total_sent else 1
+        thread.join(args.flush_timeout + args.timeout + 1)
+    counts = stats.take()
+    (stored, retried, refused), last = (a + b for a, b in zip(totals, counts[:3])), counts[3] or last
+    lost = refused + sum(unsent) + (len(threads) - len(unsent))  # a thread still busy has its points unsent
+    print(f"simulate: {stored} points stored, {retried} requests resent, {refused} points refused by the server, "
+          f"{sum(unsent)} not sent" + (f" (last error: {last})" if last else ""), file=out, flush=True)
+    return 0 if stored and not lost else 1

@@ -23,9 +23,11 @@ from metrics_server.agents.traffic import Traffic, points
 from metrics_server.agents.view import duration, insights, line, screen
 
 STATE_VERSION = 1
+# (name, type, label keys, unit, description); the names take --metric-prefix, and each description names this
+# program, so that another program meeting one of these metrics learns who made it (issue 25).
 DEFINITIONS = [
     ("http_requests", "gauge", ("log", "section", "method", "status_class"), "req",
-     "requests whose log timestamp falls in the point's second (metrics-server tail)"),
+     "requests whose log timestamp falls in the point's second"),
     ("http_response_bytes", "gauge", ("log", "section"), "B", "bytes sent in the point's second"),
     ("http_request_seconds", "histogram", ("log", "section"), "s", "request time ($request_time) buckets"),
     ("tail_parse_errors", "gauge", ("log",), "lines", "malformed lines (counted, skipped)"),
@@ -35,16 +37,22 @@ DEFINITIONS = [
 ]
 
 
-def server_rule(log: str, threshold: float, window: float, interval: float) -> dict:
+def definitions(prefix: str, log: str) -> list[tuple]:
+    """DEFINITIONS with their names prefixed and their descriptions signed by this agent and its log."""
+    return [(prefix + name, type_, keys, unit, f"{what} (metrics-server tail --name {log})")
+            for name, type_, keys, unit, what in DEFINITIONS]
+
+
+def server_rule(log: str, threshold: float, window: float, interval: float, prefix: str = "") -> dict:
     """The console's alert as a rule group for the server's evaluator (the alerting API): the same window and
     threshold over the pushed http_requests, so it also shows on the dashboard and notifies. Evaluated a push
-    interval (+5 s) behind, when that window's bins have arrived."""
+    interval (+5 s) behind, when that window's bins have arrived. The range is a millisecond short of the window:
+    PromQL's ranges are closed at both ends, so `[60s]` at a whole second holds 61 one-second bins."""
     seconds = int(window)
-    name = log.replace("\\", "\\\\").replace('"', '\\"')
+    selector = prefix + "http_requests{log=\"" + log.replace("\\", "\\\\").replace('"', '\\"') + "\"}"
     return {"name": f"metrics-server-tail-{log}", "interval": "10s", "query_offset": f"{int(interval) + 5}s",
             "rules": [{"alert": "HighTraffic",
-                       "expr": f'sum(sum_over_time(http_requests{{log="{name}"}}[{seconds}s])) / {seconds} '
-                               f"> {threshold:g}",
+                       "expr": f"sum(sum_over_time({selector}[{seconds * 1000 - 1}ms])) / {seconds} > {threshold:g}",
                        "labels": {"severity": "warning", "log": log},
                        "annotations": {"summary": "High traffic generated an alert - hits = {{ $value }}",
                                        "description": f"{log}: average req/s over {seconds}s above {threshold:g}"}}]}
@@ -60,12 +68,14 @@ class Monitor:
         self.traffic = Traffic(self.format, max_sections=args.max_sections)
         self.alert = HighTraffic(args.alert_threshold, args.alert_window)
         self.log = args.name or Path(args.file).name
+        self.prefix = args.metric_prefix
         self.shipper = None
+        self.reported: set[tuple[str, str]] = set()  # refusals printed once each; the status line counts them all
         if args.url:
             client = Client(args.url, token=args.token, timeout=args.timeout)
-            setup = [lambda c, d=d: c.define(*d) for d in DEFINITIONS]
+            setup = [lambda c, d=d: c.define(*d) for d in definitions(self.prefix, self.log)]
             if args.server_rule:
-                rule = server_rule(self.log, args.alert_threshold, args.alert_window, args.interval)
+                rule = server_rule(self.log, args.alert_threshold, args.alert_window, args.interval, self.prefix)
                 setup.append(lambda c: c.put_rule_group(rule))
             self.shipper = Shipper(client, max_points=args.buffer_points, setup=setup)
         self.started = clock()
@@ -114,8 +124,11 @@ class Monitor:
             self.say(notice)
         self.follower.notices.clear()
         while self.shipper and self.shipper.refused:
-            self.notice = "server refused: " + self.shipper.refused.pop(0)
-            self.say(self.notice)
+            where, count, why = self.shipper.refused.pop(0)
+            if (where, why) not in self.reported:
+                self.reported.add((where, why))
+                self.notice = f"server refused {where}" + (f" ({count} points)" if count else "") + f": {why}"
+                print(self.notice, file=sys.stderr, flush=True)
         return total
 
     def tick(self, now: float) -> None:
@@ -142,10 +155,10 @@ class Monitor:
         taken = self.traffic.take_dirty()
         if self.shipper:
             second, labels = int(now), (("log", self.log),)
-            self.shipper.put(points(self.log, taken))
-            self.shipper.put([("tail_lag_seconds", labels, second, self.lag(now)),
-                              ("tail_buffered_points", labels, second, len(self.shipper.pending)),
-                              ("tail_dropped_points", labels, second, self.shipper.dropped)])
+            own = [("tail_lag_seconds", labels, second, self.lag(now)),
+                   ("tail_buffered_points", labels, second, len(self.shipper.pending)),
+                   ("tail_dropped_points", labels, second, self.shipper.dropped)]
+            self.shipper.put((self.prefix + name, *rest) for name, *rest in points(self.log, taken) + own)
         keep = max(self.alert.window, self.args.window) + self.args.late
         self.traffic.forget_before(self.traffic.newest - keep)
         self.checkpoint()
@@ -157,7 +170,8 @@ class Monitor:
                 + ("" if f.current else " · waiting for the file to exist")]
         if s:
             rows.append(f"server {s.client.url}: {s.sent:,} points sent · {len(s.pending):,} buffered · "
-                        f"{s.dropped:,} dropped" + (f" · last error: {s.last_error}" if s.last_error else ""))
+                        f"{s.dropped:,} dropped · {s.rejected:,} refused"
+                        + (f" · last error: {s.last_error}" if s.last_error else ""))
         if self.notice:
             rows.append("file: " + self.notice)
         if self.traffic.last_malformed is not None:
@@ -174,14 +188,16 @@ class Monitor:
             self.out.flush()
         elif self.args.view != "none":
             shipped = (f"; server: {self.shipper.sent} sent, {len(self.shipper.pending)} buffered, "
-                       f"{self.shipper.dropped} dropped" + (f" ({self.shipper.last_error})"
+                       f"{self.shipper.dropped} dropped, {self.shipper.rejected} refused"
+                       + (f" ({self.shipper.last_error})"
                                                             if self.shipper.last_error else "")
                        if self.shipper else "")
             print(line(now, info, self.alert) + shipped, file=self.out, flush=True)
 
     def run(self) -> int:
         """Loop until SIGTERM/SIGINT/SIGHUP (or --duration); the last bins are pushed and the state written on the
-        way out."""
+        way out. With --once or --duration, the exit status is 1 when any point was refused for good, dropped or
+        left unsent: a replay that stored less than the log says must not look like a success."""
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, self.stop)
         self.restore()
@@ -208,11 +224,20 @@ class Monitor:
                 self.sleep(self.args.poll)
         self.read()
         self.push(self.clock())
-        if self.shipper and not self.shipper.flush(self.args.flush_timeout):
-            print(f"tail: {len(self.shipper.pending)} points not sent (kept in the state file)", file=sys.stderr)
+        flushed = not self.shipper or self.shipper.flush(self.args.flush_timeout)
+        if not flushed:
+            kept = " (kept in the state file)" if self.args.state_file else ""
+            print(f"tail: {len(self.shipper.pending)} points not sent{kept}: {self.shipper.last_error}",
+                  file=sys.stderr)
+        self.read()  # print what the last requests were refused
         self.checkpoint()
         self.follower.close()
-        return 0
+        lost = self.shipper and (self.shipper.rejected or self.shipper.dropped or not flushed)
+        if lost:
+            print(f"tail: {self.shipper.sent} points stored, {self.shipper.rejected} refused by the server, "
+                  f"{self.shipper.dropped} dropped (buffer full), {len(self.shipper.pending)} not sent",
+                  file=sys.stderr)
+        return 1 if lost and (self.args.once or self.args.duration) else 0
 
     def stop(self, *_) -> None:
         self.stopping = True

@@ -5,7 +5,7 @@ import numpy as np
 
 from metrics_server.errors import ApiError, Conflict
 from metrics_server.ingest.columns import Batch
-from metrics_server.model import POINT_END_MS, POINT_MIN_MS, REQUIRED_FIELD, Metric
+from metrics_server.model import POINT_END_MS, POINT_MIN_MS, REQUIRED_FIELD, Metric, iso
 from metrics_server.storage.points import Points, PointStore
 from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups
@@ -27,6 +27,14 @@ def given(batch: Batch, field: str, positions: np.ndarray) -> np.ndarray:
     return np.array([column[i] is not None for i in positions.tolist()], dtype=bool)
 
 
+def made_by(metric: Metric) -> str:
+    """Who made the metric a write clashes with, and the ways out (issue 25: two programs both called their metric
+    http_requests, and the second one's 400 did not say why)."""
+    origin = f'described as "{metric.description}"' if metric.description else "made by a write of its first point"
+    return (f" ('{metric.name}': a {metric.type} created {iso(metric.created_at)}, {origin}; send what it takes, "
+            f"write under another name, or delete it first: DELETE /api/metrics/{metric.name})")
+
+
 def check(metric: Metric, batch: Batch, positions: np.ndarray, indexed: bool) -> None:
     """Refuse the first point (in request order) that breaks its metric's rules, with the first rule it breaks:
     exactly its label keys (any, when its labels are open), the field its type requires, no field of another type,
@@ -38,9 +46,9 @@ def check(metric: Metric, batch: Batch, positions: np.ndarray, indexed: bool) ->
                      dtype=bool)
     required = REQUIRED_FIELD[metric.type]
     problems = [(wrong[np.searchsorted(used, codes)], "labels",
-                 f"Labels must contain exactly these keys: {list(metric.label_keys)}"),
-                (~given(batch, required, positions), required, f"required for {metric.type} metrics")]
-    problems += [(given(batch, other, positions), other, f"not allowed for {metric.type} metrics")
+                 f"Labels must contain exactly these keys: {list(metric.label_keys)}{made_by(metric)}"),
+                (~given(batch, required, positions), required, f"required for {metric.type} metrics{made_by(metric)}")]
+    problems += [(given(batch, other, positions), other, f"not allowed for {metric.type} metrics{made_by(metric)}")
                  for other in ("state", "buckets") if other != required]
     ts = batch.ts[positions]
     problems.append(((ts < POINT_MIN_MS) | (ts >= POINT_END_MS), "timestamp",

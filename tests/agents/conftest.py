@@ -3,6 +3,7 @@
 The instance listens on 18090 + TEST_PORT_OFFSET (next to the session stack's 18080-18084) and is started and
 stopped by the tests that need it (the server-down test stops it on purpose), always stopped at the end.
 """
+import dataclasses
 import os
 import random
 import signal
@@ -85,6 +86,18 @@ def parse_ts(value) -> float:
 def agent_server(test_stack, db):
     """A real instance (the session's Cassandra, schema applied by `db`), stopped at the end whatever happens."""
     server = Server(test_stack, 18090 + OFFSET)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def limited_server(test_stack, db):
+    """A real instance that allows each token 5 requests per second (429 with Retry-After beyond)."""
+    limited = dataclasses.replace(test_stack, env={**test_stack.env, "METRICS_SERVER_TOKEN_RATE_LIMIT": "5"})
+    server = Server(limited, 18091 + OFFSET)
     server.start()
     try:
         yield server

@@ -157,8 +157,10 @@ def test_server_down_and_back_buffers_then_sends_everything_once(tmp_path, log, 
         for i in range(1, 6):
             writer.write(60 + i, base + i)
             time.sleep(0.3)
-        # the view line reports what waits and why: "...; server: 540 sent, 325 buffered, 0 dropped (...refused)"
-        wait_for(lambda: re.search(r" [1-9][0-9]* buffered, 0 dropped \(.*refused", agent.text()), timeout=30,
+        # the view line reports what waits and why: "...; server: 540 sent, 325 buffered, 0 dropped, 0 refused
+        # (...Connection refused)"
+        wait_for(lambda: re.search(r" [1-9][0-9]* buffered, 0 dropped, 0 refused \(.*refused", agent.text()),
+                 timeout=30,
                  what="the agent to report points buffered while the server is unreachable",
                  detail=lambda: agent.text()[-2000:])
     finally:
@@ -204,9 +206,36 @@ def test_the_console_alert_is_installed_as_a_server_rule_over_the_pushed_metrics
     group = requests.get(f"{running_server.url}/api/alerts/rules/metrics-server-tail-{name}", headers=AUTH,
                          timeout=30).json()
     expr = group["rules"][0]["expr"]
-    assert expr == f'sum(sum_over_time(http_requests{{log="{name}"}}[60s])) / 60 > 3'
+    assert expr == f'sum(sum_over_time(http_requests{{log="{name}"}}[59999ms])) / 60 > 3'
     # the rule's expression over the pushed data gives the console's figure: hits in the window / window seconds
     answer = requests.get(f"{running_server.url}/api/v1/query", headers=AUTH, timeout=30, params={
         "query": expr.rsplit(" > ", 1)[0], "time": base + 30}).json()
     assert float(answer["data"]["result"][0]["value"][1]) == pytest.approx(writer.total / 60)
     assert agent.stop() == 0
+
+
+def test_the_readme_request_rate_at_one_second_steps_is_what_the_log_holds(tmp_path, log, running_server):
+    """README, "Our agents": the request rate per second is `sum(sum_over_time(http_requests{log=...}[999ms]))` at
+    1 s steps. A plain `sum(http_requests)` over-counts: the 5-minute lookback repeats a sparse series' last value
+    in the seconds it has no point (issue 25: 319,913 against 314,998 stored); so does `[1s]`, whose window, closed
+    at both ends, holds the second before too."""
+    name = unique_name("rate")
+    writer, base = Writer(log), 1_700_000_000
+    for i in range(60):
+        if i % 3:  # sparse: a third of the seconds have no line, so most series miss most seconds
+            writer.write(1 + i % 7, base + i)
+    result = subprocess.run([sys.executable, "-m", "metrics_server.agents", "tail", str(log), "--from-start", "--once",
+                             "--url", running_server.url, "--name", name, "--view", "none"], cwd=ROOT, timeout=120,
+                            env={**os.environ, "METRICS_SERVER_TOKEN": AUTH["Authorization"].split()[1]},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+    def rate(query):
+        answer = requests.get(f"{running_server.url}/api/v1/query_range", headers=AUTH, timeout=30, params={
+            "query": query, "start": base, "end": base + 59, "step": "1s"}).json()
+        return {int(t): float(v) for t, v in answer["data"]["result"][0]["values"]}
+
+    documented = rate(f'sum(sum_over_time(http_requests{{log="{name}"}}[999ms]))')
+    assert {t: v for t, v in documented.items() if v} == writer.per_second
+    assert sum(rate(f'sum(http_requests{{log="{name}"}})').values()) > writer.total  # the lookback's repeats
+    assert sum(rate(f'sum(sum_over_time(http_requests{{log="{name}"}}[1s]))').values()) > writer.total

@@ -5,6 +5,7 @@ import pytest
 from metrics_server.errors import ApiError
 from metrics_server.ingest.columns import load_batch
 from metrics_server.ingest.rules import points_of
+from metrics_server.model import iso
 from metrics_server.schemas import PointSchema, WriteItemSchema
 from metrics_server.storage.registry import Metric, series_id
 
@@ -26,24 +27,35 @@ def test_the_first_bad_item_in_request_order_is_named():
     body = [{"name": "cpu", "labels": {"host": "a"}, "value": 1},
             {"name": "cpu", "labels": {"host": "a"}},
             {"name": "cpu", "labels": {}, "value": 1}]
-    assert error_of(GAUGE, body) == "1.value: required for gauge metrics"
+    assert error_of(GAUGE, body).startswith("1.value: required for gauge metrics ('cpu': a gauge created ")
 
 
 def test_labels_are_checked_before_the_required_field():
     body = [{"name": "cpu", "labels": {"host": "a"}, "value": 1}, {"name": "cpu", "labels": {"dc": "x"}}]
-    assert error_of(GAUGE, body) == "1.labels: Labels must contain exactly these keys: ['host']"
+    assert error_of(GAUGE, body).startswith("1.labels: Labels must contain exactly these keys: ['host'] ('cpu': ")
 
 
 def test_fields_of_other_types_are_refused():
     body = [{"name": "door", "labels": {"host": "a"}, "state": "open", "buckets": {"1": 2}}]
-    assert error_of(ENUM, body) == "0.buckets: not allowed for enum metrics"
+    assert error_of(ENUM, body).startswith("0.buckets: not allowed for enum metrics")
     body = [{"name": "cpu", "labels": {"host": "a"}, "value": 1, "state": "open"}]
-    assert error_of(GAUGE, body) == "0.state: not allowed for gauge metrics"
+    assert error_of(GAUGE, body).startswith("0.state: not allowed for gauge metrics")
+
+
+def test_a_clash_names_who_made_the_metric_and_the_ways_out():
+    demo = Metric(name="http_requests", type="counter", label_keys=("host",),
+                  description="requests served since start (make demo)")
+    body = [{"name": "http_requests", "labels": {"log": "nginx"}, "value": 1}]
+    assert error_of(demo, body).endswith(
+        "('http_requests': a counter created " + iso(demo.created_at) + ', described as "requests served since '
+        'start (make demo)"; send what it takes, write under another name, or delete it first: '
+        "DELETE /api/metrics/http_requests)")
+    assert "made by a write of its first point" in error_of(GAUGE, [{"name": "cpu", "labels": {}, "value": 1}])
 
 
 def test_one_point_errors_name_no_index():
-    assert error_of(GAUGE, {"labels": {}, "value": 1}, PointSchema(), indexed=False) == \
-        "Labels must contain exactly these keys: ['host']"
+    assert error_of(GAUGE, {"labels": {}, "value": 1}, PointSchema(), indexed=False).startswith(
+        "Labels must contain exactly these keys: ['host'] (")
 
 
 def test_points_of_one_metric_share_series_by_label_set():

@@ -1,5 +1,6 @@
-"""docker-compose.yml and the images, checked without a Docker engine (test_compose_stack.py runs them for real): Debian's `docker-compose config` validates
-and resolves the file, then its services, ports, variables and start order are cross-checked against the
+"""docker-compose.yml and the images, checked without a Docker engine, so in the unit layer
+(tests/deploy/test_compose_stack.py runs them for real): Debian's `docker-compose config` validates and resolves
+the file, then its services, ports, variables and start order are cross-checked against the
 configuration schema and against the nginx config the image renders."""
 import json
 import re
