@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, quote, urlencode, urlparse
 
 import pytest
-from e2e_support import MINUTE, idle, main_chart, wait
+from e2e_support import MINUTE, idle, main_chart, wait, window
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -53,16 +53,6 @@ def extra(api, data):
     yield {**names, "prefix_text": f"{p}cpu", "spike_at": spike_at}
     for name in names.values():
         api.request("DELETE", f"/api/metrics/{name}")
-
-
-@contextmanager
-def window(driver, width, height):
-    """Resizes the window for a block, then restores 1440×900."""
-    driver.set_window_size(width, height)
-    try:
-        yield
-    finally:
-        driver.set_window_size(1440, 900)
 
 
 @contextmanager

@@ -12,7 +12,8 @@ export function useFetchAll(urls, reloadKey = 0) {
     latest.current = key;
     const list = key ? key.split('\n') : [];
     if (!list.length) {
-      setState({ data: [], error: null, loading: false, key });
+      // Nothing asked (yet): no data, rather than an empty answer a panel would show as "no data" (issue 26).
+      setState({ data: null, error: null, loading: false, key });
       return undefined;
     }
     const ctrl = new AbortController();
