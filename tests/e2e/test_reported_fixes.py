@@ -368,10 +368,10 @@ def test_share_downloads_png_and_svg_and_copies_curl_and_csv(browser, site_url, 
 
     clipboard = lambda: browser.execute_async_script(  # noqa: E731
         "const done = arguments[0]; navigator.clipboard.readText().then(done, e => done('ERR ' + e))")
-    share("Copy curl", "Copied the curl command")
+    share("Copy curl", "Copied the curl command (set METRICS_TOKEN to an API token)")
     curl = clipboard()
-    assert curl.startswith(f"curl '{site_url}/api/query?") and curl == f"curl '{svg.get_attribute('data-query').split()[0]}'".replace(
-        "curl '/api", f"curl '{site_url}/api")
+    auth = 'curl -H "Authorization: Bearer $METRICS_TOKEN" '  # the pasted command reads a token (issue 26)
+    assert curl == f"{auth}'{site_url}{svg.get_attribute('data-query').split()[0]}'"
     share("Copy CSV", "Copied CSV")
     url = svg.get_attribute("data-query").split()[0]
     assert clipboard() == api.get_text(url + "&format=csv")
