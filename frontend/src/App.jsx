@@ -132,6 +132,7 @@ export function App() {
     pan: (dir) => showView(shiftRange(view, dir * 0.5)),
     zoom: (factor) => showView(widenRange(view, factor)),
     refresh: onRefresh,
+    close: () => setDrawer(false),
   });
   const common = { metaOf, view, state, tz, reloadKey };
   const explore = !state.dash && state.page === 'explore';

@@ -3,7 +3,10 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App.jsx';
 import { AuthGate } from './auth/AuthGate.jsx';
 import { ErrorBoundary } from './components/ErrorBoundary.jsx';
+import { startEarlyRequests } from './data/earlyRequests.js';
 import './styles.css';
+
+startEarlyRequests();
 
 createRoot(document.getElementById('root')).render(
   <StrictMode>

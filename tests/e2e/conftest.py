@@ -60,3 +60,12 @@ def data(api):
     yield dataset
     for name in dataset.names():
         api.request("DELETE", f"/api/metrics/{name}")
+
+
+@pytest.fixture
+def created(api):
+    """Ids of dashboards a test made, deleted afterwards."""
+    ids = []
+    yield ids
+    for dash_id in ids:
+        api.request("DELETE", f"/api/dashboards/{dash_id}")

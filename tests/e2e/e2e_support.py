@@ -157,6 +157,16 @@ def write_dataset(api):
     return Dataset(start=start, end=end, **names)
 
 
+@contextmanager
+def window(driver, width, height):
+    """Resizes the window for a block, then restores 1440×900."""
+    driver.set_window_size(width, height)
+    try:
+        yield
+    finally:
+        driver.set_window_size(1440, 900)
+
+
 def wait(driver, predicate, timeout=30, message=""):
     """Waits until predicate(driver) is truthy and returns its value."""
     return WebDriverWait(driver, timeout, poll_frequency=0.2).until(predicate, message)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, quote, urlencode, urlparse
 
 import pytest
-from e2e_support import MINUTE, idle, main_chart, wait
+from e2e_support import MINUTE, idle, main_chart, wait, window
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -53,16 +53,6 @@ def extra(api, data):
     yield {**names, "prefix_text": f"{p}cpu", "spike_at": spike_at}
     for name in names.values():
         api.request("DELETE", f"/api/metrics/{name}")
-
-
-@contextmanager
-def window(driver, width, height):
-    """Resizes the window for a block, then restores 1440×900."""
-    driver.set_window_size(width, height)
-    try:
-        yield
-    finally:
-        driver.set_window_size(1440, 900)
 
 
 @contextmanager
@@ -378,10 +368,10 @@ def test_share_downloads_png_and_svg_and_copies_curl_and_csv(browser, site_url, 
 
     clipboard = lambda: browser.execute_async_script(  # noqa: E731
         "const done = arguments[0]; navigator.clipboard.readText().then(done, e => done('ERR ' + e))")
-    share("Copy curl", "Copied the curl command")
+    share("Copy curl", "Copied the curl command (set METRICS_TOKEN to an API token)")
     curl = clipboard()
-    assert curl.startswith(f"curl '{site_url}/api/query?") and curl == f"curl '{svg.get_attribute('data-query').split()[0]}'".replace(
-        "curl '/api", f"curl '{site_url}/api")
+    auth = 'curl -H "Authorization: Bearer $METRICS_TOKEN" '  # the pasted command reads a token (issue 26)
+    assert curl == f"{auth}'{site_url}{svg.get_attribute('data-query').split()[0]}'"
     share("Copy CSV", "Copied CSV")
     url = svg.get_attribute("data-query").split()[0]
     assert clipboard() == api.get_text(url + "&format=csv")

@@ -33,15 +33,6 @@ def open_dashboard(driver, site_url, dash, **params):
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=dashboard]"), message="no dashboard")
 
 
-@pytest.fixture
-def created(api):
-    """Ids of dashboards a test made, deleted afterwards."""
-    ids = []
-    yield ids
-    for dash_id in ids:
-        api.request("DELETE", f"/api/dashboards/{dash_id}")
-
-
 def test_a_chart_in_explore_becomes_a_panel_of_a_new_dashboard(browser, site_url, api, data, created):
     browser.get(data.url(site_url, [data.cpu, data.latency], agg="max"))
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg[data-testid=main-chart] .series"))

@@ -1,5 +1,7 @@
-// The only module that talks HTTP: JSON requests under /api, with the API's {"error": "..."} turned into ApiError.
+// JSON requests under /api, with the API's {"error": "..."} turned into ApiError (sent by api/http.js, which
+// retries a refusal for load).
 import { csrfHeaders } from '../auth/session.js';
+import { send } from './http.js';
 import { buildMetricQueryString } from './query.js';
 
 export const API = '/api';
@@ -48,7 +50,7 @@ async function fetchJson(method, url, body, signal) {
       ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
       ...(method === 'GET' ? {} : csrfHeaders()), // a change made with the session cookie carries its CSRF token
     };
-    res = await fetch(url, { method, signal, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await send(url, { method, signal, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     if (err.name === 'AbortError') throw err;
     throw new ApiError(`Cannot reach the server (${err.message})`, 0);

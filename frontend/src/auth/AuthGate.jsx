@@ -14,13 +14,14 @@ export function AuthGate({ children }) {
   useEffect(() => { whoAmI().then(setWho, (err) => setError(err.message)); }, []);
 
   if (error) return <p className="auth-error" role="alert">Cannot reach the server: {error}</p>;
-  if (who === undefined) return null;
+  // While /api/auth/me is on its way the dashboard already starts (its requests carry the session cookie), so
+  // its data does not wait for that round trip; a visitor without a session gets the sign-in form once it answers.
   if (who === null) return <SignIn code={setupCode(window.location.hash)} onSignedIn={(w) => setWho({ kind: 'session', ...w, name: w.username })} />;
   const leave = () => signOut().finally(() => setWho(null));
   return (
     <>
       {settings ? <Settings who={who} onClose={() => setSettings(false)} /> : children}
-      {who.auth !== false && (
+      {who && who.auth !== false && (
         <nav className="auth-bar" aria-label="Account">
           <span className="muted">{who.name}</span>
           <button type="button" onClick={() => setSettings(!settings)}>{settings ? 'Dashboard' : 'Settings'}</button>

@@ -48,7 +48,11 @@ function Tokens() {
       setError(err.message);
     }
   };
-  const revoke = (id) => tokens.revoke(id).then(reload, (err) => setError(err.message));
+  const revoke = (id) => tokens.revoke(id).then(() => {
+    if (created?.id === id) setCreated(null); // a revoked token's secret is worth nothing: stop showing it
+    reload();
+  }, (err) => setError(err.message));
+  const expired = (t) => t.expires_at && Date.parse(t.expires_at) < Date.now();
 
   return (
     <section className="auth-section" aria-label="API tokens">
@@ -68,22 +72,24 @@ function Tokens() {
         </p>
       )}
       {error && <p className="auth-error" role="alert">{error}</p>}
-      <table className="auth-table">
-        <thead><tr><th>ID</th><th>Name</th><th>Scopes</th><th>Prefixes</th><th>Expires</th><th>Last used</th><th /></tr></thead>
-        <tbody>
-          {list.map((t) => (
-            <tr key={t.id} className={t.revoked_at ? 'is-revoked' : ''}>
-              <td className="mono">{t.id}</td>
-              <td>{t.name}</td>
-              <td>{t.scopes.join(', ')}</td>
-              <td>{t.metric_prefixes.join(', ') || 'all'}</td>
-              <td>{t.expires_at || 'never'}</td>
-              <td>{t.last_used_at || 'never'}</td>
-              <td>{t.revoked_at ? 'revoked' : <button type="button" onClick={() => revoke(t.id)}>Revoke</button>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <div className="auth-table-wrap">
+        <table className="auth-table">
+          <thead><tr><th>ID</th><th>Name</th><th>Scopes</th><th>Prefixes</th><th>Expires</th><th>Last used</th><th /></tr></thead>
+          <tbody>
+            {list.map((t) => (
+              <tr key={t.id} className={t.revoked_at || expired(t) ? 'is-revoked' : ''}>
+                <td className="mono">{t.id}</td>
+                <td>{t.name}</td>
+                <td>{t.scopes.join(', ')}</td>
+                <td>{t.metric_prefixes.join(', ') || 'all'}</td>
+                <td>{t.expires_at ? `${t.expires_at}${expired(t) ? ' (expired)' : ''}` : 'never'}</td>
+                <td>{t.last_used_at || 'never'}</td>
+                <td>{t.revoked_at ? 'revoked' : <button type="button" onClick={() => revoke(t.id)}>Revoke</button>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

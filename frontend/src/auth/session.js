@@ -1,6 +1,8 @@
 // Sign-in state and the auth API. The session lives in an HttpOnly cookie the page cannot read; the CSRF token
 // comes from /api/auth/me and sign-in and is kept in this module's memory only (never localStorage), and sent as
 // X-CSRF-Token on every request that changes something.
+import { send } from '../api/http.js';
+
 let csrfToken = '';
 
 export class AuthError extends Error {
@@ -16,7 +18,7 @@ export async function call(method, url, body) {
   const headers = { Accept: 'application/json' };
   if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(url, {
+  const res = await send(url, {
     method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await res.json().catch(() => null);

@@ -36,8 +36,9 @@ export function YAxis({ axis, y, innerWidth, innerHeight }) {
           <text x={dir * 7} dy="0.32em" textAnchor={left ? 'end' : 'start'}>{formatNumber(t)}</text>
         </g>
       ))}
-      {/* The unit sits above the axis, not beside a tick, where it would read as that tick's unit. */}
-      <text className="axis-unit" fill={axis.color} style={{ fill: axis.color }} x={dir * 4} y={-12}
+      {/* The unit sits above the axis, not beside a tick, where it would read as that tick's unit; in the text
+          colour (a series colour such as orange or green reads at under 4.5:1), the axis line carries the colour. */}
+      <text className="axis-unit" x={dir * 4} y={-12}
         textAnchor={left ? 'end' : 'start'}>
         {unitLabel(axis.unit)}
       </text>

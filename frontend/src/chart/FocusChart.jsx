@@ -3,6 +3,7 @@ import { useMemo, useState } from 'react';
 import { DragZoom } from './DragZoom.jsx';
 import { maxJoin } from './gaps.js';
 import { presentNear } from './scales.js';
+import { drawnValues } from './stack.js';
 import { TimePlot, plotMargin } from './TimePlot.jsx';
 import { Tooltip } from './Tooltip.jsx';
 
@@ -14,11 +15,14 @@ function tolerances(series) {
   }));
 }
 
-/** Every series' value nearest to time t: [{s, t, v}] (t and v null where it has none close by). */
+/**
+ * Every series' value nearest to time t: [{s, t, v, h}], v its own value and h the height it is drawn at (a
+ * stacked bar's top); t, v and h null where it has none close by.
+ */
 function readAt(series, t, tol) {
   return series.map((s) => {
     const i = presentNear(s.times, s.values, t, tol.get(s.key));
-    return i < 0 ? { s, t: null, v: null } : { s, t: s.times[i], v: s.values[i] };
+    return i < 0 ? { s, t: null, v: null, h: null } : { s, t: s.times[i], v: s.values[i], h: drawnValues(s)[i] };
   });
 }
 
@@ -30,10 +34,10 @@ function Interaction({ ctx, readings, onHover, onZoom, onZoomOut }) {
       {readings && (
         <g className="crosshair" pointerEvents="none">
           <line x1={x(readings.t)} x2={x(readings.t)} y2={innerHeight} />
-          {readings.rows.map(({ s, t, v }) => {
+          {readings.rows.map(({ s, t, h }) => {
             const y = yByUnit.get(s.unit);
-            return v == null || !y ? null
-              : <circle key={s.key} cx={x(t)} cy={y(v)} r={s.key === readings.hoverKey ? 5 : 3.5} fill={s.color} />;
+            return h == null || !y ? null
+              : <circle key={s.key} cx={x(t)} cy={y(h)} r={s.key === readings.hoverKey ? 5 : 3.5} fill={s.color} />;
           })}
         </g>
       )}
@@ -46,10 +50,10 @@ function Interaction({ ctx, readings, onHover, onZoom, onZoomOut }) {
 /** The series whose value there is drawn nearest the pointer's height (py, px from the plot's top). */
 function nearestKey(rows, py, yByUnit) {
   let best = null;
-  for (const { s, v } of rows) {
+  for (const { s, h } of rows) {
     const y = yByUnit?.get(s.unit);
-    if (v == null || !y) continue;
-    const d = Math.abs(y(v) - py);
+    if (h == null || !y) continue;
+    const d = Math.abs(y(h) - py);
     if (!best || d < best.d) best = { d, key: s.key };
   }
   return best?.key ?? null;

@@ -1,6 +1,7 @@
 // The marks of time series: min–max bands, lines broken at gaps, bars and points.
 import { area, line } from 'd3-shape';
 import { maxJoin, sampleInterval, splitBandGaps, splitGaps } from './gaps.js';
+import { drawnValues } from './stack.js';
 
 /** Width of a bar: the bin, or the sampling interval when the bins are finer than the samples. */
 function barSpan(s) {
@@ -9,8 +10,9 @@ function barSpan(s) {
 }
 
 function Line({ s, x, y, compact }) {
-  const join = maxJoin(s.times, s.values);
-  const runs = splitGaps(s.times, s.values, join);
+  const values = drawnValues(s);
+  const join = maxJoin(s.times, values);
+  const runs = splitGaps(s.times, values, join);
   const gen = line().x((d) => x(d[0])).y((d) => y(d[1]));
   const band = !compact && s.min && s.max ? splitBandGaps(s.times, s.min, s.max, join) : [];
   const bandGen = area().x((d) => x(d[0])).y0((d) => y(d[1])).y1((d) => y(d[2]));
@@ -33,7 +35,7 @@ function Bars({ s, x, y, slot = [0, 1] }) {
   const zero = y(Math.min(Math.max(0, d0), d1));
   return (
     <g className="series" data-key={s.key} fill={s.color}>
-      {s.values.map((v, i) => {
+      {drawnValues(s).map((v, i) => {
         if (v == null) return null;
         const whole = x(s.times[i] + span) - x(s.times[i]);
         const w = whole / n;
@@ -53,7 +55,7 @@ function Bars({ s, x, y, slot = [0, 1] }) {
 function Points({ s, x, y, compact }) {
   return (
     <g className="series" data-key={s.key} fill={s.color}>
-      {s.values.map((v, i) => (v == null ? null : (
+      {drawnValues(s).map((v, i) => (v == null ? null : (
         <circle key={s.times[i]} cx={x(s.times[i])} cy={y(v)} r={compact ? 1 : 2.2} />
       )))}
     </g>

@@ -25,6 +25,9 @@ export function TimePlot({ series, layout, domain, width, height, compact = fals
   const clip = `clip${useId().replace(/[^a-zA-Z0-9]/g, '')}`;
   const primary = layout.axes[0] && yByUnit.get(layout.axes[0].unit);
   const ctx = { x, yByUnit, innerWidth, innerHeight, margin };
+  // The marks are the costly part (thousands of path points); hovering re-renders the plot, not them.
+  const marks = useMemo(() => <Marks series={series} x={x} yByUnit={yByUnit} compact={compact} />,
+    [series, x, yByUnit, compact]);
 
   return (
     <svg width={width} height={height} className={compact ? 'plot plot-compact' : 'plot'} {...svgProps}>
@@ -37,7 +40,7 @@ export function TimePlot({ series, layout, domain, width, height, compact = fals
         {!compact && <Grid x={x} y={primary} innerWidth={innerWidth} innerHeight={innerHeight} />}
         {compact && <rect className="plot-bg" width={innerWidth} height={innerHeight} />}
         <g clipPath={`url(#${clip})`}>
-          <Marks series={series} x={x} yByUnit={yByUnit} compact={compact} />
+          {marks}
           {!compact && primary && (y?.thresholds || []).map((v) => (
             <line key={v} className="threshold" x2={innerWidth} y1={primary(v)} y2={primary(v)} data-value={v} />
           ))}

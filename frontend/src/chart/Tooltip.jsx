@@ -1,10 +1,14 @@
-// The crosshair's tooltip: the hovered time and the visible series' values there, highest first, the series
-// nearest the pointer highlighted. It stays inside the plot: it flips to the pointer's left in the right half
-// and shows as many rows as fit in the chart's height, counting the rest.
+// The crosshair's tooltip: the hovered time and the visible series' own values there, highest first, the series
+// nearest the pointer highlighted, each named by what tells it apart (data/series.js distinctNames). It stays
+// inside the plot: it flips to the pointer's left in the right half, spans the chart on a narrow one (a phone),
+// and shows as many rows as fit in the chart's height, counting the rest. A name is cut, never a value.
 import { formatTime, formatValue } from './format.js';
 
 const ROW = 21;
 const CHROME = 56;
+const NARROW = 480;
+const CHAR = 7; // px per character of a name at the tooltip's 12 px
+const VALUE = 120; // px for the swatch, the value and the padding
 
 /** Rows sorted by value (highest first, series without a value last), cut to `max` with the count left out. */
 export function tooltipRows(rows, max) {
@@ -13,19 +17,24 @@ export function tooltipRows(rows, max) {
 }
 
 export function Tooltip({ readings, left, top, width, height, hoverKey }) {
-  const flip = left > width / 2;
-  const style = flip ? { right: width - left + 14, top } : { left: left + 14, top };
   const { shown, more } = tooltipRows(readings.rows, Math.floor((height - top - CHROME) / ROW));
+  const flip = left > width / 2;
+  const wanted = Math.max(160, Math.min(420, VALUE + CHAR * Math.max(...shown.map(({ s }) => s.name.length))));
+  let style;
+  if (width < NARROW) style = { left: 4, width: width - 8, top };
+  else {
+    const room = Math.max(160, (flip ? left : width - left) - 24);
+    style = { ...(flip ? { right: width - left + 14 } : { left: left + 14 }), top, width: Math.min(wanted, room) };
+  }
   return (
-    <div className="tooltip" role="tooltip"
-      style={{ ...style, maxWidth: Math.max(160, (flip ? left : width - left) - 24), maxHeight: height - top - 4 }}>
+    <div className="tooltip" role="tooltip" style={{ ...style, maxHeight: height - top - 4 }}>
       <div className="tooltip-time">{formatTime(readings.t)}</div>
       <table>
         <tbody>
           {shown.map(({ s, v }) => (
             <tr key={s.key} className={s.key === hoverKey ? 'is-hovered' : ''}>
               <td><span className="swatch" style={{ background: s.color }} /></td>
-              <td className="tooltip-label">{s.label}</td>
+              <td className="tooltip-label" title={s.label}>{s.name}</td>
               <td className="num">{v == null ? <span className="muted">no data</span> : formatValue(v, s.unit)}</td>
             </tr>
           ))}

@@ -7,12 +7,12 @@ import { isUtc } from './format.js';
 export const timeScale = (domain, width) =>
   (isUtc() ? scaleUtc : scaleTime)().domain(domain.map((t) => new Date(t))).range([0, width]);
 
-/** [min, max] over the values (and band bounds) of the given series inside the visible domain. */
+/** [min, max] over the drawn values (and band bounds) of the given series inside the visible domain. */
 export function valueExtent(series, [t0, t1] = [-Infinity, Infinity]) {
   let lo = Infinity;
   let hi = -Infinity;
   for (const s of series) {
-    for (const col of [s.values, s.min, s.max]) {
+    for (const col of s.top ? [s.top] : [s.values, s.min, s.max]) {
       if (!col) continue;
       for (let i = 0; i < col.length; i++) {
         const v = col[i];

@@ -5,6 +5,7 @@ import { FocusChart } from '../chart/FocusChart.jsx';
 import { formatTime } from '../chart/format.js';
 import { Legend } from '../chart/Legend.jsx';
 import { Overview } from '../chart/Overview.jsx';
+import { useSeriesVisibility } from '../chart/useSeriesVisibility.js';
 import { useWidth } from '../data/useFetch.js';
 import { useLineData } from '../data/useLineData.js';
 import { ShareMenu } from './ShareMenu.jsx';
@@ -15,7 +16,6 @@ const FOCUS_HEIGHT = 340;
 export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, tz, reloadKey, actions }) {
   const ref = useRef(null);
   const width = useWidth(ref);
-  const [hidden, setHidden] = useState(() => new Set());
   const [preview, setPreview] = useState(null);
   const [showAlerts, setShowAlerts] = useState(true);
   const names = useMemo(() => picks.map((p) => p.name), [picks]);
@@ -23,19 +23,8 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
   const { layout, plotWidth, mainUrls, main, over, series, overview, empty, bins } = useLineData({
     picks, metaOf, range, view, state, width, tz, reloadKey,
   });
-  const visible = series.filter((s) => !hidden.has(s.key));
+  const visibility = useSeriesVisibility(series);
   const domain = preview || view;
-  const toggle = (key) => setHidden((h) => {
-    const n = new Set(h);
-    if (n.has(key)) n.delete(key);
-    else n.add(key);
-    return n;
-  });
-  // Showing only one series; the same click on the only one shown brings all back.
-  const solo = (key) => setHidden(() => {
-    const alone = series.every((s) => s.key === key || hidden.has(s.key)) && !hidden.has(key);
-    return alone ? new Set() : new Set(series.map((s) => s.key).filter((k) => k !== key));
-  });
   const zoomTo = ([a, b]) => {
     const z = [Math.max(range[0], Math.round(a)), Math.min(range[1], Math.round(b))];
     onZoom(z[1] - z[0] >= 1000 && (z[0] > range[0] || z[1] < range[1]) ? z : null);
@@ -59,7 +48,7 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
         <span className="panel-actions">
           {actions}
           <ShareMenu svgOf={() => ref.current?.querySelector('svg[data-testid=main-chart]')} urlsOf={() => mainUrls}
-            name={picks.map((p) => p.name).join('_')} />
+            name={picks.map((p) => p.name).join('_')} title={picks.map((p) => p.name).join(', ')} view={view} />
         </span>
       </header>
       <div ref={ref} className="chart-area" style={{ minHeight: FOCUS_HEIGHT }}>
@@ -67,7 +56,7 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
         {!main.error && !main.data && <Spinner />}
         {!main.error && main.data && !empty && width > 0 && (
           <FocusChart
-            series={visible}
+            series={visibility.visible}
             layout={layout}
             domain={domain}
             width={width}
@@ -106,7 +95,7 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
         />
       )}
       <p className="hint">Drag across the chart or the overview to zoom · double-click to zoom out</p>
-      {!empty && <Legend series={series} hidden={hidden} onToggle={toggle} onSolo={solo} />}
+      {!empty && <Legend series={series} visibility={visibility} />}
     </section>
   );
 }

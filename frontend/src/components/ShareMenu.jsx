@@ -1,18 +1,36 @@
-// Sharing a chart: download it as PNG or SVG, copy its API query as a curl command, or copy its data as CSV or
-// JSON (the API's own answers to that query).
+// Sharing a chart: download it as PNG or SVG (with its title, time range and legend), copy its API query as a
+// curl command, or copy its data as CSV or JSON (the API's own answers to that query).
 import { useRef, useState } from 'react';
 import { getJson } from '../api/client.js';
 import { downloadPng, downloadSvg } from '../chart/exportChart.js';
+import { formatTime } from '../chart/format.js';
+import { STAT_COLUMNS } from '../chart/legendStats.js';
 
 const absolute = (url) => new URL(url, window.location.href).href;
+// The page's session cookie does not travel with a pasted command: it reads an API token from the shell.
+const curlOf = (url) => `curl -H "Authorization: Bearer $METRICS_TOKEN" '${absolute(url)}'`;
 const withFormat = (url, format) => `${url}${url.includes('?') ? '&' : '?'}format=${format}`;
+
+/** The legend rows shown beside the chart (series hidden there are left out), as the exported file lists them. */
+function legendRows(svg) {
+  const rows = svg?.closest('section')?.querySelectorAll('.legend tbody tr:not(.is-off)') || [];
+  return [...rows].map((tr) => ({
+    color: getComputedStyle(tr.querySelector('.swatch')).backgroundColor,
+    name: tr.querySelector('.legend-label').textContent,
+    values: STAT_COLUMNS.map(([key, heading]) => `${heading} ${tr.querySelector(`[data-stat=${key}]`).textContent}`)
+      .join(' · '),
+  }));
+}
 
 async function copy(text) {
   await navigator.clipboard.writeText(text);
 }
 
-/** svgOf() finds the chart's <svg>; urlsOf() its /api/query URLs (none: no copy items); name: the file name. */
-export function ShareMenu({ svgOf, urlsOf = () => [], name }) {
+/**
+ * svgOf() finds the chart's <svg>; urlsOf() its /api/query URLs (none: no copy items); name: the file name;
+ * title and view ([t0, t1] ms) head the exported image.
+ */
+export function ShareMenu({ svgOf, urlsOf = () => [], name, title, view }) {
   const [open, setOpen] = useState(false);
   const [note, setNote] = useState('');
   const ref = useRef(null);
@@ -27,10 +45,13 @@ export function ShareMenu({ svgOf, urlsOf = () => [], name }) {
     setTimeout(() => setNote(''), 2500);
   };
   const urls = open ? urlsOf() : [];
+  const caption = () => ({
+    title: title || name, range: `${formatTime(view[0])} – ${formatTime(view[1])}`, legend: legendRows(svgOf()),
+  });
   const items = [
-    ['PNG', 'Downloaded PNG', () => downloadPng(svgOf(), name)],
-    ['SVG', 'Downloaded SVG', () => downloadSvg(svgOf(), name)],
-    ['Copy curl', 'Copied the curl command', () => copy(urls.map((u) => `curl '${absolute(u)}'`).join('\n'))],
+    ['PNG', 'Downloaded PNG', () => downloadPng(svgOf(), caption(), name)],
+    ['SVG', 'Downloaded SVG', () => downloadSvg(svgOf(), caption(), name)],
+    ['Copy curl', 'Copied the curl command (set METRICS_TOKEN to an API token)', () => copy(urls.map(curlOf).join('\n'))],
     ['Copy CSV', 'Copied CSV', async () => copy((await Promise.all(urls.map((u) => fetch(withFormat(u, 'csv')).then((r) => r.text())))).join('\n'))],
     ['Copy JSON', 'Copied JSON', async () => copy(JSON.stringify(await Promise.all(urls.map((u) => getJson(u))), null, 2))],
   ].filter(([label]) => urls.length || !label.startsWith('Copy'));

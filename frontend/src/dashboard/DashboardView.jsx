@@ -11,9 +11,10 @@ import { PanelEditor } from './PanelEditor.jsx';
 
 function VariablePicker({ variable, value, onChange }) {
   const series = useFetch(urls.series(variable.metric));
+  // The chosen value is an option from the start: the panels already use it while the label values load.
   const options = useMemo(
-    () => [...new Set((series.data || []).map((l) => l[variable.label]).filter(Boolean))].sort(),
-    [series.data, variable.label],
+    () => [...new Set([...(series.data || []).map((l) => l[variable.label]), value].filter(Boolean))].sort(),
+    [series.data, variable.label, value],
   );
   return (
     <label className="select" title={`$${variable.name}: ${variable.label} of ${variable.metric}`}>

@@ -1,10 +1,12 @@
 // One dashboard panel in the grid: its title and tools (move, size, edit, duplicate, remove) over its chart.
 // Lines, bars, stacked bars and points share the Explore view's data hook and focus chart; "stat" shows the
 // last value of each series large; pie and heatmap reuse the enum and histogram bodies.
-import { useRef, useState } from 'react';
+import { useRef } from 'react';
 import { FocusChart } from '../chart/FocusChart.jsx';
 import { formatValue } from '../chart/format.js';
-import { Legend, legendStats } from '../chart/Legend.jsx';
+import { Legend } from '../chart/Legend.jsx';
+import { legendStats } from '../chart/legendStats.js';
+import { useSeriesVisibility } from '../chart/useSeriesVisibility.js';
 import { ShareMenu } from '../components/ShareMenu.jsx';
 import { Empty, ErrorNotice, Spinner } from '../components/Status.jsx';
 import { EnumBody, HistogramBody } from '../components/TypePanels.jsx';
@@ -17,23 +19,13 @@ const ROW_PX = 150;
 function TimeBody({ panel, picks, metaOf, view, reloadKey, onZoom, height }) {
   const ref = useRef(null);
   const width = useWidth(ref);
-  const [hidden, setHidden] = useState(() => new Set());
   const state = { gran: 'auto', agg: panel.agg };
   const { layout, plotWidth, mainUrls, main, series, empty } = useLineData({
     picks, metaOf, range: view, view, state, width, tz: undefined, reloadKey,
   });
   const stat = panel.chart === 'stat';
   const chartHeight = Math.max(120, height - (stat || panel.h < 2 ? 0 : 24 + Math.min(series.length, 4) * 22));
-  const toggle = (key) => setHidden((h) => {
-    const n = new Set(h);
-    if (n.has(key)) n.delete(key);
-    else n.add(key);
-    return n;
-  });
-  const solo = (key) => setHidden(() => {
-    const alone = series.every((s) => s.key === key || hidden.has(s.key)) && !hidden.has(key);
-    return alone ? new Set() : new Set(series.map((s) => s.key).filter((k) => k !== key));
-  });
+  const visibility = useSeriesVisibility(series);
   return (
     <div ref={ref} className="chart-area" style={{ minHeight: stat ? undefined : chartHeight }}>
       {main.error && <ErrorNotice error={main.error} />}
@@ -44,17 +36,17 @@ function TimeBody({ panel, picks, metaOf, view, reloadKey, onZoom, height }) {
           {series.slice(0, 4).map((s) => (
             <div key={s.key} className="stat-item">
               <span className="stat-value" style={{ color: s.color }}>{formatValue(legendStats(s).last, s.unit)}</span>
-              <span className="stat-label">{s.label}</span>
+              <span className="stat-label" title={s.label}>{s.name}</span>
             </div>
           ))}
         </div>
       )}
       {!main.error && main.data && !empty && !stat && width > 0 && (
         <>
-          <FocusChart series={series.filter((s) => !hidden.has(s.key))} layout={layout} domain={view} width={width}
+          <FocusChart series={visibility.visible} layout={layout} domain={view} width={width}
             height={chartHeight} y={panel.y} onZoom={onZoom} onZoomOut={() => onZoom(null)}
             svgProps={{ 'data-testid': 'panel-chart', 'data-width': plotWidth, 'data-query': mainUrls.join(' ') }} />
-          {panel.h >= 2 && <Legend series={series} hidden={hidden} onToggle={toggle} onSolo={solo} />}
+          {panel.h >= 2 && <Legend series={series} visibility={visibility} />}
         </>
       )}
     </div>
@@ -65,7 +57,7 @@ export function PanelCard({ panel, values, metaOf, view, reloadKey, onZoom, onEd
   const ref = useRef(null);
   const svgOf = () => ref.current?.querySelector('svg[data-testid=panel-chart], svg[data-testid=heatmap], .pie svg');
   const share = (
-    <ShareMenu svgOf={svgOf} name={panel.title || panel.id}
+    <ShareMenu svgOf={svgOf} name={panel.title || panel.id} title={panel.title} view={view}
       urlsOf={() => (svgOf()?.getAttribute('data-query') || '').split(' ').filter(Boolean)} />
   );
   const picks = panelPicks(panel, values);

@@ -7,10 +7,30 @@ export function seriesKey(metric, labels = {}) {
   return parts.length ? `${metric}{${parts.join(',')}}` : metric;
 }
 
+const labelText = (labels, keys) => keys.map((k) => `${k}=${labels[k]}`).join(', ');
+const joinName = (metric, labels) => [metric, labels].filter(Boolean).join(' · ');
+
 /** Human label: "cpu · host=a, region=eu". */
-export function seriesLabel(metric, labels = {}) {
-  const parts = Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`);
-  return parts.length ? `${metric} · ${parts.join(', ')}` : metric;
+export const seriesLabel = (metric, labels = {}) => joinName(metric, labelText(labels, Object.keys(labels).sort()));
+
+/**
+ * What a group of series shares and what tells each apart: {shared: "http_requests · service=api",
+ * names: ["code=3xx", "code=5xx"]}. The metric is named per series only when several are shown; a label only when
+ * its value differs. Legend and tooltip show the names, so a cut long name never loses the part that differs
+ * (issue 26); a lone series keeps its whole label.
+ */
+export function distinctNames(series) {
+  if (series.length < 2) return { shared: '', names: series.map((s) => seriesLabel(s.metric, s.labels)) };
+  const keys = [...new Set(series.flatMap((s) => Object.keys(s.labels)))].sort();
+  const same = (f) => new Set(series.map(f)).size === 1;
+  const sharedKeys = keys.filter((k) => same((s) => (k in s.labels ? `=${s.labels[k]}` : '')));
+  const ownKeys = keys.filter((k) => !sharedKeys.includes(k));
+  const oneMetric = same((s) => s.metric);
+  return {
+    shared: joinName(oneMetric ? series[0].metric : '', labelText(series[0].labels, sharedKeys)),
+    names: series.map((s) => joinName(oneMetric ? '' : s.metric, labelText(s.labels, ownKeys.filter((k) => k in s.labels)))
+      || seriesLabel(s.metric, s.labels)),
+  };
 }
 
 /** The unit a series is drawn in: a rate is per second. */
@@ -46,7 +66,8 @@ export function toSeries(responses, styleOf = () => 'line') {
     }
   }
   const colors = seriesColors(out);
-  return out.map((s, i) => ({ ...s, color: colors[i] }));
+  const { names } = distinctNames(out);
+  return out.map((s, i) => ({ ...s, color: colors[i], name: names[i] }));
 }
 
 /** True when no series has a single present value. */

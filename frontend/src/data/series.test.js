@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayUnit, isAllEmpty, seriesKey, seriesLabel, toRows, toSeries } from './series.js';
+import { displayUnit, distinctNames, isAllEmpty, seriesKey, seriesLabel, toRows, toSeries } from './series.js';
 
 const response = {
   start: 0, end: 120000, step: 60000, bins: '1m', agg: 'avg',
@@ -42,5 +42,29 @@ describe('series', () => {
     expect(isAllEmpty([{ values: [null, null] }])).toBe(true);
     expect(toRows(s)).toHaveLength(4);
     expect(toRows(s)[1]).toMatchObject({ t: 60000, metric: 'cpu', value: null, unit: '%' });
+  });
+});
+
+describe('distinctNames', () => {
+  const s = (metric, labels) => ({ metric, labels });
+
+  it('names each series by the labels that differ and puts the rest in the shared part', () => {
+    const { shared, names } = distinctNames([s('http', { code: '3xx', svc: 'api' }), s('http', { code: '5xx', svc: 'api' })]);
+    expect(shared).toBe('http · svc=api');
+    expect(names).toEqual(['code=3xx', 'code=5xx']);
+  });
+
+  it('names the metric only when several are shown, and a label missing from one series as differing', () => {
+    const { shared, names } = distinctNames([s('cpu', { host: 'a' }), s('mem', { host: 'a', dc: 'x' })]);
+    expect(shared).toBe('host=a');
+    expect(names).toEqual(['cpu', 'mem · dc=x']);
+  });
+
+  it('keeps the whole label of a lone series', () => {
+    expect(distinctNames([s('cpu', { host: 'a' })])).toEqual({ shared: '', names: ['cpu · host=a'] });
+  });
+
+  it('gives every series from toSeries its name', () => {
+    expect(toSeries([response]).map((x) => x.name)).toEqual(['cpu · host=a, region=eu', 'latency']);
   });
 });

@@ -1,6 +1,25 @@
 // Fetch hooks: JSON by URL, cancelled when the URL changes, keeping the last data while the next loads.
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { activity, getJson } from '../api/client.js';
+
+// Requests started as the page loads, before React has drawn anything (main.jsx), each handed to the first
+// hook that asks for its URL: the page's data requests leave with the page, not after the app's start-up.
+const early = new Map();
+
+/** Starts GETting a URL now; the first useFetchAll/useFetch of that URL takes the answer instead of asking again. */
+export function prefetch(url) {
+  const ctrl = new AbortController();
+  const answer = getJson(url, { signal: ctrl.signal });
+  answer.catch(() => {}); // a failure is reported by the hook that takes it
+  early.set(url, answer);
+  setTimeout(() => early.get(url) === answer && (early.delete(url), ctrl.abort()), 10_000); // nobody came
+}
+
+const take = (url) => {
+  const answer = early.get(url);
+  early.delete(url);
+  return answer;
+};
 
 /** Fetches every URL in `urls`; returns {data: [..], error, loading}. */
 export function useFetchAll(urls, reloadKey = 0) {
@@ -12,12 +31,13 @@ export function useFetchAll(urls, reloadKey = 0) {
     latest.current = key;
     const list = key ? key.split('\n') : [];
     if (!list.length) {
-      setState({ data: [], error: null, loading: false, key });
+      // Nothing asked (yet): no data, rather than an empty answer a panel would show as "no data" (issue 26).
+      setState({ data: null, error: null, loading: false, key });
       return undefined;
     }
     const ctrl = new AbortController();
     setState((s) => ({ ...s, loading: true, error: null }));
-    Promise.all(list.map((u) => getJson(u, { signal: ctrl.signal })))
+    Promise.all(list.map((u) => take(u) || getJson(u, { signal: ctrl.signal })))
       .then((data) => latest.current === key && setState({ data, error: null, loading: false, key }))
       .catch((error) => {
         if (error.name === 'AbortError' || latest.current !== key) return;
@@ -35,10 +55,13 @@ export function useFetch(url, reloadKey = 0) {
   return { ...s, data: s.data && s.data.length ? s.data[0] : null };
 }
 
-/** Width of an element in CSS pixels, following resizes (rounded, debounced to one frame). */
+/**
+ * Width of an element in CSS pixels, following resizes (rounded, debounced to one frame). The first is read
+ * before the browser paints, so the chart's requests leave in the same task as the first render.
+ */
 export function useWidth(ref) {
   const [width, setWidth] = useState(0);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return undefined;
     let frame = 0;
@@ -46,7 +69,7 @@ export function useWidth(ref) {
       cancelAnimationFrame(frame);
       frame = requestAnimationFrame(() => setWidth(Math.floor(el.getBoundingClientRect().width)));
     };
-    measure();
+    setWidth(Math.floor(el.getBoundingClientRect().width));
     const ro = new ResizeObserver(measure);
     ro.observe(el);
     return () => {

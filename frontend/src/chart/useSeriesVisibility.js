@@ -1,0 +1,21 @@
+// Which series of a chart are shown: the one place for it, used by Explore's chart and every dashboard panel
+// (as Grafana keeps series visibility in one config factory). Click: only that series (again: all); ctrl-click:
+// hide or show one.
+import { useMemo, useState } from 'react';
+
+/** series → {hidden: Set of keys, visible: the series shown, toggle(key), solo(key)}. */
+export function useSeriesVisibility(series) {
+  const [hidden, setHidden] = useState(() => new Set());
+  const visible = useMemo(() => series.filter((s) => !hidden.has(s.key)), [series, hidden]);
+  const toggle = (key) => setHidden((h) => {
+    const n = new Set(h);
+    if (n.has(key)) n.delete(key);
+    else n.add(key);
+    return n;
+  });
+  const solo = (key) => setHidden((h) => {
+    const alone = !h.has(key) && series.every((s) => s.key === key || h.has(s.key));
+    return alone ? new Set() : new Set(series.map((s) => s.key).filter((k) => k !== key));
+  });
+  return { hidden, visible, toggle, solo };
+}
