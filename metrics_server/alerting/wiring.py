@@ -2,10 +2,12 @@
 the write-back of ALERTS and recording rules through the ingest path, the receivers from the configuration,
 and the evaluator thread each instance starts."""
 import logging
+import math
 import os
 import socket
 from pathlib import Path
 
+import numpy as np
 from flask import Flask
 
 from metrics_server import promql
@@ -14,7 +16,7 @@ from metrics_server.alerting.evaluator import Evaluator
 from metrics_server.alerting.metrics import AlertMetrics
 from metrics_server.alerting.notify import Notifier, Receiver
 from metrics_server.alerting.rules import Group, RuleError, parse_groups
-from metrics_server.ingest.columns import FAST_FIELDS, fast_batch
+from metrics_server.ingest.columns import Batch, distinct_label_sets
 from metrics_server.ingest.rules import write_batch
 from metrics_server.query.promsource import StoreSource
 from metrics_server.storage.alerts import AlertStore
@@ -70,8 +72,18 @@ def check_expr(expr: str) -> None:
 
 def writer(app: Flask) -> Write:
     """Samples (labels with __name__, ms, value) stored as /api/write stores them. A metric whose label sets
-    vary (ALERTS) gets every key it sees; a sample stores the keys it lacks empty (absent to PromQL)."""
+    vary (ALERTS) gets every key it sees; a sample stores the keys it lacks empty (absent to PromQL). Numbers
+    and infinities are stored first, NaN results and stale markers after them, so that one odd value never
+    costs the evaluation its other samples; a sample whose labels storage refuses (a newline in a templated
+    label) is left out and logged, not the whole evaluation."""
     registry, config = app.extensions["registry"], app.config["METRICS_SERVER"]
+
+    def store(samples: list[tuple[dict[str, str], int, float]]) -> None:
+        label_sets, codes = distinct_label_sets([labels for _, labels, _, _ in samples])
+        batch = Batch([name for name, _, _, _ in samples], label_sets, codes,
+                      np.array([value for _, _, _, value in samples], dtype=np.float64),
+                      np.array([at for _, _, at, _ in samples], dtype=np.int64))
+        write_batch(registry, app.extensions["points"], app.extensions["rollups"], batch, config)
 
     def write(samples: list[tuple[dict[str, str], int, float]]) -> None:
         keys: dict[str, set[str]] = {}
@@ -82,11 +94,18 @@ def writer(app: Flask) -> Write:
             while metric is not None and not wanted <= set(metric.label_keys):
                 metric = registry.add_label_keys(metric, wanted)
             keys[name] = set(metric.label_keys) if metric is not None else wanted
-        items = [{"name": labels["__name__"], "timestamp": at, "value": value,
-                  "labels": {key: labels.get(key, "") for key in sorted(keys[labels["__name__"]])}}
-                 for labels, at, value in samples]
-        write_batch(registry, app.extensions["points"], app.extensions["rollups"], fast_batch(items, FAST_FIELDS),
-                    config)
+        rows, refused = [], []
+        for labels, at, value in samples:
+            name = labels["__name__"]
+            row = (name, {key: labels.get(key, "") for key in sorted(keys[name])}, at, value)
+            (rows if distinct_label_sets([row[1]])[0] is not None else refused).append(row)
+        if refused:
+            log.warning("%d rule sample(s) not stored: storage refuses their labels, e.g. %s", len(refused),
+                        refused[0][1])
+        numbers = [row for row in rows if not math.isnan(row[3])]
+        for part in (numbers, [row for row in rows if math.isnan(row[3])]):
+            if part:
+                store(part)
     return write
 
 
@@ -116,6 +135,6 @@ def start_evaluator(app: Flask) -> Evaluator | None:
                           holder=f"{socket.gethostname()}:{config['port']}:{os.getpid()}",
                           lease_seconds=config["alert_lease_seconds"],
                           resend_delay_ms=int(config["alert_resend_delay"] * 1000), external_url=external_url,
-                          metrics=metrics, from_file=(path, from_file))
+                          metrics=metrics, from_file=(path, from_file), timeout=config["query_timeout"])
     evaluator.start()
     return evaluator

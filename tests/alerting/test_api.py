@@ -57,6 +57,26 @@ def test_rule_groups_are_created_listed_replaced_and_deleted(client, group_name,
     client.delete(f"/api/alerts/rules/{group_name}", status=404)
 
 
+def test_every_change_of_a_group_is_kept_newest_first_with_who_made_it(client, group_name, name):
+    created = client.post("/api/alerts/rules", rule_yaml(group_name, name), content_type="application/yaml",
+                          status=201).json
+    disabled = {**created, "rules": [{**created["rules"][0], "disabled": True}]}
+    client.put_json(f"/api/alerts/rules/{group_name}", disabled)
+    assert client.get(f"/api/alerts/rules/{group_name}").json["rules"][0]["disabled"] is True
+    client.delete(f"/api/alerts/rules/{group_name}", status=204)
+    changes = client.get(f"/api/alerts/rules/{group_name}/changes").json["changes"]
+    assert [c["action"] for c in changes] == ["deleted", "replaced", "created"]
+    assert changes[1]["body"]["rules"][0]["disabled"] is True and changes[0]["body"] is None
+    assert changes[2]["body"] == created and all(c["actor"].startswith("admin") for c in changes)
+    assert changes[0]["at"] >= changes[1]["at"] >= changes[2]["at"]
+
+
+def test_disabled_must_be_a_boolean(client):
+    error = client.put_json("/api/alerts/rules/bad", {"rules": [{"alert": "A", "expr": "up", "disabled": "yes"}]},
+                            status=400).json["error"]
+    assert error == "group 'bad', rule 'A': disabled: expected true or false"
+
+
 @pytest.mark.parametrize("rule, message, field", [
     ({"alert": "A", "expr": "up >", "for": "1m"}, "group 'bad', rule 'A': expr: invalid PromQL", "expr"),
     ({"alert": "A", "expr": "up", "for": "soon"}, "group 'bad', rule 'A': for: not a valid duration", "for"),
