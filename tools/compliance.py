@@ -33,6 +33,8 @@ def build() -> Path:
     """The tester's binary, built once (build.sh does nothing when it exists)."""
     if not (SOURCE / "build.sh").exists():
         sys.exit(f"compliance: {SOURCE} not found (set PROMETHEUS_COMPLIANCE to the prometheus-compliance folder)")
+    if not (CACHE / TESTER).exists() and shutil.which("go") is None:
+        sys.exit("compliance: the tester is built with Go, and no `go` is on PATH")
     subprocess.run(["bash", str(SOURCE / "build.sh"), str(CACHE)], check=True, stdout=subprocess.DEVNULL)
     return CACHE / TESTER
 

@@ -192,3 +192,16 @@ def test_fingerprints_are_alertmanagers():
     """model.LabelSet{"alertname": "A"}.Fingerprint() in Alertmanager (FNV-1a over name, 0xff, value, 0xff)."""
     assert sm.fingerprint({}) == "cbf29ce484222325"
     assert len(sm.fingerprint({"alertname": "A", "host": "x"})) == 16
+
+
+def test_an_odd_value_or_label_costs_no_other_sample_of_an_evaluation(app, name):
+    """Issue 24: one NaN or a newline in a templated label made the whole write-back fail."""
+    now = int(time.time() * 1000)
+    samples = [({"__name__": name, "k": "one"}, now, 1.0), ({"__name__": name, "k": "inf"}, now, float("inf")),
+               ({"__name__": name, "k": "nan"}, now, float("nan")), ({"__name__": name, "k": "a\nb"}, now, 2.0)]
+    try:
+        writer(app)(samples)
+    except Exception as error:  # a storage that keeps no NaN refuses that part; it is written last
+        assert "value" in str(error)
+    stored = {labels["k"]: value for labels, value in instant_query(app)(name, now)}
+    assert stored["one"] == 1.0 and stored["inf"] == float("inf") and "a\nb" not in stored
