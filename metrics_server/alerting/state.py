@@ -177,6 +177,11 @@ def series(alerts: dict[str, Alert], at: int) -> list[tuple[dict[str, str], int,
     return out
 
 
+def is_stale(value: float) -> bool:
+    """Whether a value is the stale marker (compared by bits: every NaN is unequal to every other)."""
+    return struct.pack("<d", value) == struct.pack("<d", STALE_NAN)
+
+
 def series_key(labels: dict[str, str]) -> tuple:
     """A series' identity, its sorted labels (__name__ included)."""
     return tuple(sorted(labels.items()))

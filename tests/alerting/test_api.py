@@ -94,12 +94,12 @@ def test_the_path_and_the_body_must_name_the_same_group(client):
     assert error == "name: the body names group 'two', the path 'one'"
 
 
-def leading_evaluator(app) -> Evaluator:
+def leading_evaluator(app, query=None) -> Evaluator:
     """An evaluator of this process holding the lease, with no other evaluator running: a live stack's instances
     (other tests start one on this keyspace) evaluate every stored group while they lead. Their lease is taken
     from them, then they are given one renewal period (lease/3 of the default 15 s) to notice and stop."""
     store = alert_store(app)
-    found = Evaluator(store, instant_query(app), writer(app), None, holder=f"test-{uuid.uuid4().hex[:6]}",
+    found = Evaluator(store, query or instant_query(app), writer(app), None, holder=f"test-{uuid.uuid4().hex[:6]}",
                       lease_seconds=60)
     for _ in range(20):
         store.release(store.holder() or "")
@@ -205,3 +205,43 @@ def test_an_odd_value_or_label_costs_no_other_sample_of_an_evaluation(app, name)
         assert "value" in str(error)
     stored = {labels["k"]: value for labels, value in instant_query(app)(name, now)}
     assert stored["one"] == 1.0 and stored["inf"] == float("inf") and "a\nb" not in stored
+
+
+def test_a_slow_group_never_delays_another(app, group_name):
+    """Issue 21: one evaluator thread served every group, so a 1 s group waited for a slow one. Now a group whose
+    queries take 3 s runs beside a 1 s group that keeps its pace."""
+    slow, calls = f"{group_name}_slow", []
+
+    def query(expr, at):
+        calls.append((expr, time.monotonic()))
+        if expr == "vector(3)":
+            time.sleep(3)
+        return []
+    ev = leading_evaluator(app, query)
+    store = ev.store
+    store.put_group(group_name, {"name": group_name, "interval": "1s", "rules": [{"alert": "Fast", "expr": "vector(1)"}]})
+    store.put_group(slow, {"name": slow, "interval": "1s", "rules": [{"alert": "Slow", "expr": "vector(3)"}]})
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 5:
+            ev.tick()
+            time.sleep(0.1)
+    finally:
+        store.delete_group(slow)
+        store.delete_group(group_name)
+        store.release(ev.holder)
+    fast = [at - started for expr, at in calls if expr == "vector(1)"]
+    assert len(fast) >= 4, fast  # about one a second
+    assert len([1 for expr, _ in calls if expr == "vector(3)"]) <= 2
+
+
+def test_a_rule_metric_keeps_one_series_per_label_set_when_another_rule_brings_new_labels(app, name):
+    """The compliance tester saw ALERTS{...pending} twice: padding the keys another rule added with "" made a second
+    series of the same visible labels. Rule metrics have open labels, as remote_write's."""
+    now = int(time.time() * 1000)
+    write = writer(app)
+    write([({"__name__": name, "alertname": "A", "foo": "bar"}, now - 2000, 1.0)])
+    write([({"__name__": name, "alertname": "B", "ba_dum": "tss"}, now - 1000, 1.0)])
+    write([({"__name__": name, "alertname": "A", "foo": "bar"}, now, 1.0)])
+    assert instant_query(app)(f'{name}{{alertname="A"}}', now) == [
+        ({"__name__": name, "alertname": "A", "foo": "bar"}, 1.0)]

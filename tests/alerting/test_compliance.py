@@ -3,7 +3,6 @@ replayed on the evaluator with a fake clock: the same samples, rule, interval an
 expected states, sends, startsAt/endsAt and ALERTS series the suite checks, at exact times rather than with
 its tolerance of one group interval."""
 import math
-import struct
 
 from metrics_server.alerting import engine
 from metrics_server.alerting import state as sm
@@ -88,10 +87,6 @@ def test_sends_match_the_suites_expected_alerts():
     assert all(st != "pending" for _, st, *_ in sends)
 
 
-def stale(value: float) -> bool:
-    return struct.pack("<d", value) == struct.pack("<d", sm.STALE_NAN)
-
-
 def test_alerts_series_carry_the_state_and_go_stale_when_the_alert_leaves_it():
     """What the suite's ALERTS checks need: a state's series ends (stale marker) the evaluation the alert leaves
     that state, so ALERTS{alertstate="pending"} is gone once firing, and everything once inactive."""
@@ -100,10 +95,10 @@ def test_alerts_series_carry_the_state_and_go_stale_when_the_alert_leaves_it():
     assert series[120 * S] == [("ALERTS", "pending", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
     assert series[450 * S] == [("ALERTS", "pending", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
     firing = series[480 * S]
-    assert [(name, st, value) for name, st, value in firing if not stale(value)] == [
+    assert [(name, st, value) for name, st, value in firing if not sm.is_stale(value)] == [
         ("ALERTS", "firing", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
-    assert [(name, st) for name, st, value in firing if stale(value)] == [("ALERTS", "pending")]
-    assert [(name, st) for name, st, value in series[1050 * S] if stale(value)] == [
+    assert [(name, st) for name, st, value in firing if sm.is_stale(value)] == [("ALERTS", "pending")]
+    assert [(name, st) for name, st, value in series[1050 * S] if sm.is_stale(value)] == [
         ("ALERTS", "firing"), ("ALERTS_FOR_STATE", None)]
     assert len(series[1050 * S]) == 2 and series[1080 * S] == []  # one marker, then nothing
 
@@ -118,7 +113,7 @@ def test_a_pending_alert_that_never_fires_ends_its_series():
         out: list = []
         states = engine.evaluate_group(group, states, now, lambda e, at, v=value: [({}, v)] if v > 10 else [],
                                        out.extend).states
-        written[now] = sorted((labels["__name__"], labels.get("alertstate"), stale(v)) for labels, _, v in out)
+        written[now] = sorted((labels["__name__"], labels.get("alertstate"), sm.is_stale(v)) for labels, _, v in out)
     assert written[INTERVAL] == [("ALERTS", "pending", False), ("ALERTS_FOR_STATE", None, False)]
     assert written[2 * INTERVAL] == [("ALERTS", "pending", True), ("ALERTS_FOR_STATE", None, True)]
 
@@ -133,12 +128,12 @@ def test_a_failed_evaluation_and_a_removed_rule_end_their_series():
         raise RuntimeError("storage away")
     out: list = []
     states = engine.evaluate_group(group, states, INTERVAL, broken, out.extend).states
-    assert sorted((labels["__name__"], stale(v)) for labels, _, v in out) == [("ALERTS", True),
+    assert sorted((labels["__name__"], sm.is_stale(v)) for labels, _, v in out) == [("ALERTS", True),
                                                                              ("ALERTS_FOR_STATE", True)]
     states = engine.evaluate_group(group, states, 2 * INTERVAL, lambda e, at: [({}, 20.0)], None).states
     out.clear()
     engine.evaluate_group(Group("g", (), interval_ms=INTERVAL), states, 3 * INTERVAL, broken, out.extend)
-    assert len(out) == 2 and all(stale(v) for _, _, v in out)
+    assert len(out) == 2 and all(sm.is_stale(v) for _, _, v in out)
 
 
 def test_nan_and_infinite_results_are_alerts_and_samples_like_any_other():
