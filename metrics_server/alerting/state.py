@@ -18,14 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from metrics_server.alerting.rules import Rule
+from metrics_server.protocols.prometheus import STALE_NAN_BITS
 
 PENDING, FIRING, INACTIVE = "pending", "firing", "inactive"
 RESOLVED_RETENTION_MS = 15 * 60_000  # rules/alerting.go resolvedRetention; the spec's 15 minutes
 OUTAGE_TOLERANCE_MS = 60 * 60_000  # Prometheus' --rules.alert.for-outage-tolerance: older state is not restored
 FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 SEEN_MEMORY_MS = 24 * 3_600_000  # how long a series that stopped reporting counts as "no data" (not "gone")
-# Prometheus' stale marker (model/value.StaleNaN): a NaN with this bit pattern ends a series for PromQL's lookback
-STALE_NAN = struct.unpack("<d", struct.pack("<Q", 0x7FF0000000000002))[0]
+# Prometheus' stale marker as a float: it ends a series for PromQL's lookback
+STALE_NAN = struct.unpack("<d", struct.pack("<Q", STALE_NAN_BITS))[0]
 
 
 class DuplicateAlert(ValueError):
@@ -175,11 +176,6 @@ def series(alerts: dict[str, Alert], at: int) -> list[tuple[dict[str, str], int,
             out.append(({**alert.labels, "__name__": "ALERTS", "alertstate": alert.state}, at, 1.0))
             out.append(({**alert.labels, "__name__": "ALERTS_FOR_STATE"}, at, float(alert.active_at // 1000)))
     return out
-
-
-def is_stale(value: float) -> bool:
-    """Whether a value is the stale marker (compared by bits: every NaN is unequal to every other)."""
-    return struct.pack("<d", value) == struct.pack("<d", STALE_NAN)
 
 
 def series_key(labels: dict[str, str]) -> tuple:

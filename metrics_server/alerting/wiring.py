@@ -12,7 +12,6 @@ import numpy as np
 from flask import Flask
 
 from metrics_server import promql
-from metrics_server.alerting import state as sm
 from metrics_server.alerting.engine import InstantQuery, Write
 from metrics_server.alerting.evaluator import Evaluator
 from metrics_server.alerting.metrics import AlertMetrics
@@ -21,6 +20,7 @@ from metrics_server.alerting.rules import Group, RuleError, parse_groups
 from metrics_server.ingest.columns import Batch, distinct_label_sets
 from metrics_server.ingest.rules import write_batch
 from metrics_server.model import Metric
+from metrics_server.protocols.prometheus import is_stale
 from metrics_server.query.promsource import StoreSource
 from metrics_server.storage.alerts import AlertStore
 
@@ -119,7 +119,7 @@ def writer(app: Flask) -> Write:
             name = labels["__name__"]
             own = {key: text for key, text in labels.items() if key != "__name__"}
             row = (name, {key: own.get(key, "") for key in fixed[name]} if name in fixed else own, at,
-                   value if not math.isnan(value) or sm.is_stale(value) else NAN_VALUE)
+                   value if not math.isnan(value) or is_stale(value) else NAN_VALUE)
             (rows if distinct_label_sets([row[1]])[0] is not None else refused).append(row)
         if refused:
             log.warning("%d rule sample(s) not stored: storage refuses their labels, e.g. %s", len(refused),

@@ -7,6 +7,7 @@ import math
 from metrics_server.alerting import engine
 from metrics_server.alerting import state as sm
 from metrics_server.alerting.rules import Group, Rule
+from metrics_server.protocols.prometheus import is_stale
 
 S = 1000
 RW = 15 * S  # the suite's remote-write interval
@@ -95,10 +96,10 @@ def test_alerts_series_carry_the_state_and_go_stale_when_the_alert_leaves_it():
     assert series[120 * S] == [("ALERTS", "pending", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
     assert series[450 * S] == [("ALERTS", "pending", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
     firing = series[480 * S]
-    assert [(name, st, value) for name, st, value in firing if not sm.is_stale(value)] == [
+    assert [(name, st, value) for name, st, value in firing if not is_stale(value)] == [
         ("ALERTS", "firing", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
-    assert [(name, st) for name, st, value in firing if sm.is_stale(value)] == [("ALERTS", "pending")]
-    assert [(name, st) for name, st, value in series[1050 * S] if sm.is_stale(value)] == [
+    assert [(name, st) for name, st, value in firing if is_stale(value)] == [("ALERTS", "pending")]
+    assert [(name, st) for name, st, value in series[1050 * S] if is_stale(value)] == [
         ("ALERTS", "firing"), ("ALERTS_FOR_STATE", None)]
     assert len(series[1050 * S]) == 2 and series[1080 * S] == []  # one marker, then nothing
 
@@ -113,7 +114,7 @@ def test_a_pending_alert_that_never_fires_ends_its_series():
         out: list = []
         states = engine.evaluate_group(group, states, now, lambda e, at, v=value: [({}, v)] if v > 10 else [],
                                        out.extend).states
-        written[now] = sorted((labels["__name__"], labels.get("alertstate"), sm.is_stale(v)) for labels, _, v in out)
+        written[now] = sorted((labels["__name__"], labels.get("alertstate"), is_stale(v)) for labels, _, v in out)
     assert written[INTERVAL] == [("ALERTS", "pending", False), ("ALERTS_FOR_STATE", None, False)]
     assert written[2 * INTERVAL] == [("ALERTS", "pending", True), ("ALERTS_FOR_STATE", None, True)]
 
@@ -128,12 +129,12 @@ def test_a_failed_evaluation_and_a_removed_rule_end_their_series():
         raise RuntimeError("storage away")
     out: list = []
     states = engine.evaluate_group(group, states, INTERVAL, broken, out.extend).states
-    assert sorted((labels["__name__"], sm.is_stale(v)) for labels, _, v in out) == [("ALERTS", True),
+    assert sorted((labels["__name__"], is_stale(v)) for labels, _, v in out) == [("ALERTS", True),
                                                                              ("ALERTS_FOR_STATE", True)]
     states = engine.evaluate_group(group, states, 2 * INTERVAL, lambda e, at: [({}, 20.0)], None).states
     out.clear()
     engine.evaluate_group(Group("g", (), interval_ms=INTERVAL), states, 3 * INTERVAL, broken, out.extend)
-    assert len(out) == 2 and all(sm.is_stale(v) for _, _, v in out)
+    assert len(out) == 2 and all(is_stale(v) for _, _, v in out)
 
 
 def test_nan_and_infinite_results_are_alerts_and_samples_like_any_other():
