@@ -14,7 +14,7 @@ STACK := $(PY) -m tools.stack --port $(PORT) --var $(VAR) --cql-port $(CQL_PORT)
 	--jmx-port $(JMX_PORT)
 URL := http://127.0.0.1:$(PORT)
 
-.PHONY: up down status deps test test-unit lint demo simulate tail bench bench-tail cluster-up clean
+.PHONY: up down status deps test test-unit lint demo simulate tail bench bench-tail cluster-up clean compliance
 
 up: deps  ## install what is missing, start Cassandra, the schema, the instances and nginx; print the URL
 	@$(STACK) up --nodes $(NODES) --instances $(INSTANCES)
@@ -62,6 +62,9 @@ bench:  ## benchmarks against InfluxDB and VictoriaMetrics (QUICK=1 for a small 
 bench-tail:  ## the tail agent's parse rate beside GoAccess on the same 1M-line log (writes bench/TAIL_RESULTS.md)
 	@tools/install.sh bench
 	@$(PY) -m bench.tail
+
+compliance: deps  ## the Prometheus alert-generator compliance tester (built with Go from ../shared) against a stack of its own on PORT (default 28080); ~40 min
+	@$(PY) -m tools.compliance $(if $(PORT),--port $(PORT),)
 
 clean: down  ## stop the stack and delete its data
 	rm -rf $(VAR)

@@ -51,3 +51,11 @@ class HighTraffic:
             return None
         self.history.append(event)
         return event
+
+    def to_json(self) -> dict | None:
+        """The firing alert, if any, for the state file: a restart neither announces it again nor forgets to
+        recover it (issue 24: a second "generated an alert" line after a restart, no recovery between)."""
+        return None if self.active is None else {"value": self.active.value, "at": self.active.at}
+
+    def restore(self, saved: dict | None) -> None:
+        self.active = None if saved is None else Event("triggered", float(saved["value"]), float(saved["at"]))

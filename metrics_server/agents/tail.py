@@ -94,6 +94,7 @@ class Monitor:
             return False
         self.follower.restore(saved["follower"])
         self.traffic.restore(saved["traffic"])
+        self.alert.restore(saved.get("alert"))
         if self.shipper:
             self.shipper.restore(saved["pending"])
         return True
@@ -103,7 +104,7 @@ class Monitor:
         if not path:
             return
         state = {"version": STATE_VERSION, "file": str(Path(self.args.file).resolve()),
-                 "follower": self.follower.state(), "traffic": self.traffic.to_json(),
+                 "follower": self.follower.state(), "traffic": self.traffic.to_json(), "alert": self.alert.to_json(),
                  "pending": self.shipper.to_json() if self.shipper else []}
         tmp = f"{path}.tmp"
         with open(tmp, "w") as f:
@@ -141,6 +142,7 @@ class Monitor:
             if self.args.alert_log:
                 with open(self.args.alert_log, "a") as f:
                     f.write(event.message + "\n")
+            self.checkpoint()  # the state file knows of the message before anything else can happen
 
     def say(self, text: str) -> None:
         if not self.screen:

@@ -16,6 +16,7 @@ from typing import Any
 from metrics_server.alerting import state as sm
 from metrics_server.alerting import templates
 from metrics_server.alerting.rules import Group, Rule
+from metrics_server.limits import check_deadline
 
 log = logging.getLogger(__name__)
 InstantQuery = Callable[[str, int], list[tuple[dict[str, str], float]]]
@@ -34,6 +35,7 @@ class RuleState:
     last_error: str = ""
     last_evaluation: int | None = None
     evaluation_seconds: float = 0.0
+    written: list[dict[str, str]] = field(default_factory=list)  # the series of the last evaluation
 
 
 @dataclass
@@ -94,6 +96,14 @@ def evaluate_rule(rule: Rule, prior: RuleState, now: int, at: int, query: Instan
     return state, transitions, sm.series(alerts, at)
 
 
+def store(write: Write, group: str, rule: str, samples: list[tuple[dict[str, str], int, float]]) -> None:
+    """Write a rule's samples; a failure is logged, never raised: the series are a by-product, alerts still go out."""
+    try:
+        write(samples)
+    except Exception as error:
+        log.warning("cannot write the samples of rule %s/%s: %s", group, rule, error)
+
+
 class LimitExceeded(RuntimeError):
     """More active alerts than the group's limit: Prometheus drops them all and reports the rule as failed."""
 
@@ -105,7 +115,12 @@ def evaluate_group(group: Group, states: dict[str, RuleState], now: int, query: 
     started = time.perf_counter()
     at = now - group.query_offset_ms
     outcome = Outcome(states={})
-    for rule in group.rules:
+    enabled = [rule for rule in group.rules if not rule.disabled]
+    removed = set(states) - {rule.key for rule in enabled}
+    if write is not None and removed:  # rules taken out of the group or disabled: their series end now
+        store(write, group.name, "(removed rules)", sm.stale(
+            [labels for key in removed for labels in states[key].written], [], at))
+    for rule in enabled:
         rule_started = time.perf_counter()
         prior = states.get(rule.key, RuleState())
         samples = []
@@ -116,11 +131,10 @@ def evaluate_group(group: Group, states: dict[str, RuleState], now: int, query: 
             cleared = {} if isinstance(error, LimitExceeded) else prior.alerts
             state, transitions = replace(prior, alerts=cleared, health="err", last_error=str(error) or
                                          type(error).__name__), []
-        if write is not None and samples:
-            try:
-                write(samples)
-            except Exception as error:  # the series are a by-product: alerts still go out
-                log.warning("cannot write the samples of rule %s/%s: %s", group.name, rule.name, error)
+        ended = sm.stale(prior.written, samples, at)
+        state.written = [labels for labels, _, _ in samples]
+        if write is not None and (samples or ended):
+            store(write, group.name, rule.name, samples + ended)
         before, sent = state.alerts, []
         if state.health == "ok":  # a failed evaluation sends nothing (spec, step 4)
             state.alerts, sent = sm.to_send(rule, state.alerts, now, resend_delay_ms, group.interval_ms)
@@ -145,7 +159,7 @@ def state_to_json(state: RuleState) -> dict[str, Any]:
         "alerts": [{**alert.__dict__, "value": number(alert.value)} for alert in state.alerts.values()],
         "seen": [{**entry.__dict__, "value": number(entry.value)} for entry in state.seen.values()],
         "health": state.health, "last_error": state.last_error, "last_evaluation": state.last_evaluation,
-        "evaluation_seconds": state.evaluation_seconds,
+        "evaluation_seconds": state.evaluation_seconds, "written": state.written,
     }
 
 
@@ -159,7 +173,8 @@ def state_from_json(data: dict[str, Any]) -> RuleState:
         alerts={sm.fingerprint(alert.labels): alert for alert in alerts},
         seen={sm.fingerprint(entry.labels): entry for entry in seen},
         health=data.get("health", "unknown"), last_error=data.get("last_error", ""),
-        last_evaluation=data.get("last_evaluation"), evaluation_seconds=data.get("evaluation_seconds", 0.0))
+        last_evaluation=data.get("last_evaluation"), evaluation_seconds=data.get("evaluation_seconds", 0.0),
+        written=data.get("written", []))
 
 
 def backtest_steps(group: Group, start: int, end: int) -> range:
@@ -179,6 +194,7 @@ def backtest(group: Group, query: InstantQuery, start: int, end: int,
     states: dict[str, RuleState] = {}
     transitions = []
     for now in backtest_steps(group, start, end):
+        check_deadline()  # the caller's query deadline bounds the whole replay, templates included
         outcome = evaluate_group(group, states, now, query, None, resend_delay_ms)
         states = outcome.states
         transitions.extend(outcome.transitions)

@@ -5,6 +5,11 @@ retry every lease/3 seconds. The holder renews at the same pace, and evaluates o
 is younger than the lease minus a margin, so two never evaluate together; when it dies, the lease's TTL
 frees the row and another instance takes it within lease + lease/3 seconds (a clean stop releases it at once).
 
+Each group evaluates on a thread of its own, so one slow group never delays another (issue 21: one thread
+served them all, and a 1 s group was evaluated every ~7 s); a group whose last evaluation still runs when the
+next is due skips it, as Prometheus does. Each query of an evaluation runs under the query deadline (or the
+group's interval, if shorter): a rule or template past it fails with a visible error instead of stalling.
+
 Evaluations sit on each group's interval grid (multiples of the interval in epoch time), so a successor
 continues the same schedule. After each group evaluation the state is written first, then the history, then
 the notifications are queued: a successor reads ActiveAt and the last send back and neither restarts `for`
@@ -25,10 +30,12 @@ from metrics_server.alerting.engine import (
     evaluate_group,
     state_from_json,
     state_to_json,
+    store,
 )
 from metrics_server.alerting.metrics import AlertMetrics
 from metrics_server.alerting.notify import Notifier, alertmanager_alert, webhook_payload
 from metrics_server.alerting.rules import Group, parse_group
+from metrics_server.limits import deadline
 from metrics_server.storage.alerts import AlertStore
 
 log = logging.getLogger(__name__)
@@ -43,12 +50,13 @@ class Evaluator(threading.Thread):
     def __init__(self, store: AlertStore, query: InstantQuery, write: Write | None, notifier: Notifier | None,
                  holder: str, lease_seconds: int = 15, resend_delay_ms: int = DEFAULT_RESEND_DELAY_MS,
                  external_url: str = "", metrics: AlertMetrics | None = None,
-                 clock: Callable[[], float] = time.time, from_file: tuple[str, list[Group]] = ("", [])):
+                 clock: Callable[[], float] = time.time, from_file: tuple[str, list[Group]] = ("", []),
+                 timeout: float = 30.0):
         super().__init__(daemon=True, name="alert-evaluator")
         self.store, self.query, self.write, self.notifier = store, query, write, notifier
         self.holder, self.lease_seconds = holder, lease_seconds
         self.resend_delay_ms, self.external_url = resend_delay_ms, external_url
-        self.metrics, self.clock = metrics, clock
+        self.metrics, self.clock, self.timeout = metrics, clock, timeout
         self.from_file = from_file  # the rule file's groups, stored once Cassandra answers
         self.stopping = threading.Event()
         self.leader = False
@@ -58,6 +66,7 @@ class Evaluator(threading.Thread):
         self.groups: list[Group] = []
         self.states: dict[str, dict[str, RuleState]] = {}
         self.last: dict[str, int] = {}
+        self.running: dict[str, threading.Thread] = {}  # the group evaluations in flight
 
     def stop(self) -> None:
         self.stopping.set()
@@ -69,6 +78,8 @@ class Evaluator(threading.Thread):
             except Exception as error:  # Cassandra away, a bug in one group: keep the thread alive
                 log.warning("alert evaluation failed: %s", error)
             self.stopping.wait(TICK)
+        for thread in list(self.running.values()):
+            thread.join(self.timeout)
         if self.leader:
             try:
                 self.store.release(self.holder)
@@ -92,16 +103,34 @@ class Evaluator(threading.Thread):
             self.next_refresh = time.monotonic() + REFRESH
         groups = self.groups
         for gone in set(self.states) - {group.name for group in groups}:
-            self.states.pop(gone)
-            self.last.pop(gone, None)
+            self.retire(gone, now)
         for group in groups:
-            if time.monotonic() >= self.valid_until:
-                return
             due = now - now % group.interval_ms
+            running = self.running.get(group.name)
+            if self.last.get(group.name, -1) < due and (running is None or not running.is_alive()):
+                thread = threading.Thread(target=self.run_group, args=(group, due), daemon=True,
+                                          name=f"rules-{group.name}")
+                self.running[group.name] = thread
+                thread.start()
+
+    def run_group(self, group: Group, due: int) -> None:
+        """One evaluation of one group on its own thread: its state loaded first if this holder has none."""
+        try:
             if group.name not in self.states:
-                self.load(group, now)
+                self.load(group, due)
             if self.last.get(group.name, -1) < due:
                 self.evaluate(group, due)
+        except Exception as error:  # Cassandra away, a bug in one group: the next due time tries again
+            log.warning("evaluation of group %s failed: %s", group.name, error)
+
+    def retire(self, name: str, now: int) -> None:
+        """Forget a deleted group; the series its rules wrote end now (stale markers, as in Prometheus)."""
+        states = self.states.pop(name, {})
+        self.last.pop(name, None)
+        self.running.pop(name, None)
+        if self.write is not None:
+            store(self.write, name, "(deleted group)",
+                  sm.stale([labels for state in states.values() for labels in state.written], [], now))
 
     def renew(self) -> None:
         """Take or renew the lease; on losing it, forget the in-memory state (the next holder owns it)."""
@@ -118,6 +147,7 @@ class Evaluator(threading.Thread):
                 log.info("%s took the evaluator lease", self.holder)
         elif self.leader:
             log.warning("%s lost the evaluator lease to %s", self.holder, holder)
+            self.valid_until = 0.0  # evaluations in flight drop their outcome
         if held != self.leader:
             self.states.clear()
             self.last.clear()
@@ -137,8 +167,12 @@ class Evaluator(threading.Thread):
     def evaluate(self, group: Group, now: int) -> Outcome:
         """Evaluate, store the state, record the history, then queue the notifications."""
         previous = self.states.get(group.name, {})
-        outcome = evaluate_group(group, previous, now, self.query, self.write, self.resend_delay_ms,
-                                 self.external_url)
+        seconds = min(self.timeout, group.interval_ms / 1000)
+
+        def query(expr: str, at: int) -> list:
+            with deadline(seconds):
+                return self.query(expr, at)
+        outcome = evaluate_group(group, previous, now, query, self.write, self.resend_delay_ms, self.external_url)
         if time.monotonic() >= self.valid_until:
             log.warning("lease expired during the evaluation of %s: its outcome is dropped", group.name)
             return outcome

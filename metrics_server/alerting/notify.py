@@ -1,9 +1,11 @@
 """Deliveries: alerts to Alertmanager-compatible receivers (POST /api/v2/alerts, the spec's alert format) and
 announcements to webhooks (Alertmanager's version 4 payload), each receiver on its own thread and queue.
 
-The evaluator only enqueues (never waits on a receiver); each payload is tried a bounded number of times with
-exponential backoff; every attempt is recorded (the API lists them) and counted in the self-metrics. A
-receiver that answers 4xx (but 429) gets no retry: the same body would be refused again.
+The evaluator only enqueues (never waits on a receiver); an Alertmanager's sender takes what is queued,
+across groups, and posts it in batches of up to MAX_BATCH alerts, as Prometheus' notifier does; each post is
+tried a bounded number of times with exponential backoff; every attempt is recorded (the API lists them) and
+counted in the self-metrics. A receiver that answers 4xx (but 429) gets no retry: the same body would be
+refused again.
 """
 import json
 import logging
@@ -23,6 +25,7 @@ from metrics_server.alerting.rules import iso
 log = logging.getLogger(__name__)
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt of an alert still firing, in webhooks
 QUEUE_SIZE = 1000
+MAX_BATCH = 64  # alerts per POST to an Alertmanager, Prometheus' notifier maxBatchSize
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,14 @@ def webhook_payload(receiver: str, alertname: str, alerts: list[tuple[sm.Alert, 
     }
 
 
+def batches(receiver: Receiver, payloads: list[tuple[Any, int]]) -> list[tuple[Any, int]]:
+    """What to post: an Alertmanager's alert lists joined and cut in MAX_BATCH alerts; webhook bodies as they are."""
+    if receiver.kind != "alertmanager":
+        return payloads
+    alerts = [alert for payload, _ in payloads for alert in payload]
+    return [(alerts[i:i + MAX_BATCH], len(alerts[i:i + MAX_BATCH])) for i in range(0, len(alerts), MAX_BATCH)]
+
+
 class Notifier:
     """One sender thread per receiver; `submit` returns at once."""
 
@@ -126,13 +137,17 @@ class Notifier:
         pending = self.queues[receiver]
         while not self.stopping.is_set():
             try:
-                payload, count = pending.get(timeout=0.2)
+                payloads = [pending.get(timeout=0.2)]
             except queue.Empty:
                 continue
+            while receiver.kind == "alertmanager" and not pending.empty():
+                payloads.append(pending.get_nowait())  # only this thread takes from the queue
             try:
-                self._result(receiver, self._deliver(receiver, payload, count))
+                for payload, count in batches(receiver, payloads):
+                    self._result(receiver, self._deliver(receiver, payload, count))
             finally:
-                pending.task_done()
+                for _ in payloads:
+                    pending.task_done()
 
     def _deliver(self, receiver: Receiver, payload: Any, count: int) -> bool:
         body = json.dumps(payload).encode()

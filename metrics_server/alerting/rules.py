@@ -10,6 +10,7 @@ rules (`record`, `expr`, `labels`). Our extensions are extra rule keys, ignored 
                      Prometheus: the alert resolves), alerting, nodata (a separate alert with `nodata="true"`),
                      keep_last (Grafana's four choices; prometheus#17482)
   mute_until         no notifications before this time (RFC 3339 or epoch seconds); state and history go on
+  disabled           true: the rule is kept but not evaluated (its alerts end and its series go stale)
 """
 import datetime
 import re
@@ -26,7 +27,7 @@ LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 GROUP_KEYS = {"name", "interval", "query_offset", "limit", "rules"}
 RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations",
-             "keep_firing_while", "data_expr", "no_data", "mute_until"}
+             "keep_firing_while", "data_expr", "no_data", "mute_until", "disabled"}
 NO_DATA_POLICIES = ("ok", "alerting", "nodata", "keep_last")
 DEFAULT_INTERVAL_MS = 60_000
 
@@ -61,6 +62,7 @@ class Rule:
     data_expr: str | None = None
     no_data: str = "ok"
     mute_until_ms: int | None = None
+    disabled: bool = False
     key: str = ""  # the name, made unique in its group ("Name", "Name#2"): what state is kept under
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,6 +84,8 @@ class Rule:
             out["no_data"] = self.no_data
         if self.mute_until_ms is not None:
             out["mute_until"] = iso(self.mute_until_ms)
+        if self.disabled:
+            out["disabled"] = True
         return out
 
 
@@ -208,6 +212,8 @@ def parse_rule(raw: Any, group: str, position: int, check_expr: Callable[[str], 
             mute_until = parse_time_ms(raw["mute_until"])
         except ValueError as error:
             raise RuleError(str(error), group, label, "mute_until") from None
+    if not isinstance(raw.get("disabled", False), bool):
+        raise RuleError("expected true or false", group, label, "disabled")
     labels = _string_map(raw.get("labels"), group, label, "labels")
     if "__name__" in labels:
         raise RuleError("__name__ cannot be set by a rule", group, label, "labels.__name__")
@@ -218,7 +224,7 @@ def parse_rule(raw: Any, group: str, position: int, check_expr: Callable[[str], 
         if "keep_firing_for" in raw else 0,
         labels=labels, annotations=_string_map(raw.get("annotations"), group, label, "annotations"),
         keep_firing_while=expressions.get("keep_firing_while"), data_expr=expressions.get("data_expr"),
-        no_data=no_data, mute_until_ms=mute_until,
+        no_data=no_data, mute_until_ms=mute_until, disabled=raw.get("disabled", False),
     )
 
 

@@ -13,16 +13,20 @@ It follows the Prometheus alert-generator compliance specification 1.0 and rules
 Extensions (rules.py): keep_firing_while (hysteresis), no_data policies, mute_until.
 """
 import math
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from metrics_server.alerting.rules import Rule
+from metrics_server.protocols.prometheus import STALE_NAN_BITS
 
 PENDING, FIRING, INACTIVE = "pending", "firing", "inactive"
 RESOLVED_RETENTION_MS = 15 * 60_000  # rules/alerting.go resolvedRetention; the spec's 15 minutes
 OUTAGE_TOLERANCE_MS = 60 * 60_000  # Prometheus' --rules.alert.for-outage-tolerance: older state is not restored
 FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 SEEN_MEMORY_MS = 24 * 3_600_000  # how long a series that stopped reporting counts as "no data" (not "gone")
+# Prometheus' stale marker as a float: it ends a series for PromQL's lookback
+STALE_NAN = struct.unpack("<d", struct.pack("<Q", STALE_NAN_BITS))[0]
 
 
 class DuplicateAlert(ValueError):
@@ -172,6 +176,20 @@ def series(alerts: dict[str, Alert], at: int) -> list[tuple[dict[str, str], int,
             out.append(({**alert.labels, "__name__": "ALERTS", "alertstate": alert.state}, at, 1.0))
             out.append(({**alert.labels, "__name__": "ALERTS_FOR_STATE"}, at, float(alert.active_at // 1000)))
     return out
+
+
+def series_key(labels: dict[str, str]) -> tuple:
+    """A series' identity, its sorted labels (__name__ included)."""
+    return tuple(sorted(labels.items()))
+
+
+def stale(before: Iterable[dict[str, str]], samples: list[tuple[dict[str, str], int, float]],
+          at: int) -> list[tuple[dict[str, str], int, float]]:
+    """A stale marker at `at` for every series written last time and not now, as Prometheus' rule group writes
+    them: ALERTS{alertstate="pending"} ends when the alert fires, both ALERTS and ALERTS_FOR_STATE when it
+    resolves, a recording rule's series when its element is gone, all of them when the rule errors."""
+    now = {series_key(labels) for labels, _, _ in samples}
+    return [(labels, at, STALE_NAN) for labels in before if series_key(labels) not in now]
 
 
 def restore(alerts: dict[str, Alert], last_evaluation: int | None, now: int) -> dict[str, Alert]:

@@ -2,10 +2,13 @@
 the write-back of ALERTS and recording rules through the ingest path, the receivers from the configuration,
 and the evaluator thread each instance starts."""
 import logging
+import math
 import os
 import socket
+import struct
 from pathlib import Path
 
+import numpy as np
 from flask import Flask
 
 from metrics_server import promql
@@ -14,12 +17,16 @@ from metrics_server.alerting.evaluator import Evaluator
 from metrics_server.alerting.metrics import AlertMetrics
 from metrics_server.alerting.notify import Notifier, Receiver
 from metrics_server.alerting.rules import Group, RuleError, parse_groups
-from metrics_server.ingest.columns import FAST_FIELDS, fast_batch
+from metrics_server.ingest.columns import Batch, distinct_label_sets
 from metrics_server.ingest.rules import write_batch
+from metrics_server.model import Metric
+from metrics_server.protocols.prometheus import is_stale
 from metrics_server.query.promsource import StoreSource
 from metrics_server.storage.alerts import AlertStore
 
 log = logging.getLogger(__name__)
+# A NaN result as Go's math.NaN() spells it: a value, never the NaN that stands for "no value" in a Batch
+NAN_VALUE = struct.unpack("<d", struct.pack("<Q", 0x7FF8000000000001))[0]
 
 
 def alert_store(app: Flask) -> AlertStore:
@@ -69,24 +76,57 @@ def check_expr(expr: str) -> None:
 
 
 def writer(app: Flask) -> Write:
-    """Samples (labels with __name__, ms, value) stored as /api/write stores them. A metric whose label sets
-    vary (ALERTS) gets every key it sees; a sample stores the keys it lacks empty (absent to PromQL)."""
+    """Samples (labels with __name__, ms, value) stored through the ingest path. A metric the rules create
+    (ALERTS, ALERTS_FOR_STATE, a recording rule's) has open labels, as remote_write creates them: each series
+    keeps exactly its own labels, so one alert's series stays one series when another rule brings a new label
+    (padding keys with "" made two series of identical labels, which the compliance tester saw as duplicates). A
+    metric defined beforehand with fixed label keys gets the new keys, and a sample stores those it lacks empty.
+    Numbers and infinities are stored first, NaN results and stale markers after them, so that one odd value
+    never costs the evaluation its other samples; a sample whose labels storage refuses (a newline in a
+    templated label) is left out and logged, not the whole evaluation."""
     registry, config = app.extensions["registry"], app.config["METRICS_SERVER"]
 
-    def write(samples: list[tuple[dict[str, str], int, float]]) -> None:
-        keys: dict[str, set[str]] = {}
+    def new_metric(name: str, labels: dict[str, str], config: dict, index: int | None) -> Metric:
+        return Metric(name=name, type="gauge", open_labels=True, partition_hours=config["partition_hours"],
+                      retention_days=config["default_retention_days"])
+
+    def store(rows: list[tuple[str, dict[str, str], int, float]]) -> None:
+        label_sets, codes = distinct_label_sets([labels for _, labels, _, _ in rows])
+        batch = Batch([name for name, _, _, _ in rows], label_sets, codes,
+                      np.array([value for _, _, _, value in rows], dtype=np.float64),
+                      np.array([at for _, _, at, _ in rows], dtype=np.int64))
+        write_batch(registry, app.extensions["points"], app.extensions["rollups"], batch, config, new_metric)
+
+    def fixed_keys(samples: list[tuple[dict[str, str], int, float]]) -> dict[str, list[str]]:
+        """The label keys of each named metric that exists with fixed keys, widened to what the samples hold."""
+        wanted: dict[str, set[str]] = {}
         for labels, _, _ in samples:
-            keys.setdefault(labels["__name__"], set()).update(k for k in labels if k != "__name__")
-        for name, wanted in keys.items():
+            wanted.setdefault(labels["__name__"], set()).update(k for k in labels if k != "__name__")
+        out = {}
+        for name, keys in wanted.items():
             metric = registry.get(name, fresh=True)
-            while metric is not None and not wanted <= set(metric.label_keys):
-                metric = registry.add_label_keys(metric, wanted)
-            keys[name] = set(metric.label_keys) if metric is not None else wanted
-        items = [{"name": labels["__name__"], "timestamp": at, "value": value,
-                  "labels": {key: labels.get(key, "") for key in sorted(keys[labels["__name__"]])}}
-                 for labels, at, value in samples]
-        write_batch(registry, app.extensions["points"], app.extensions["rollups"], fast_batch(items, FAST_FIELDS),
-                    config)
+            if metric is None or metric.open_labels:
+                continue
+            while not keys <= set(metric.label_keys):
+                metric = registry.add_label_keys(metric, keys)
+            out[name] = sorted(metric.label_keys)
+        return out
+
+    def write(samples: list[tuple[dict[str, str], int, float]]) -> None:
+        fixed = fixed_keys(samples)
+        rows, refused = [], []
+        for labels, at, value in samples:
+            name = labels["__name__"]
+            own = {key: text for key, text in labels.items() if key != "__name__"}
+            row = (name, {key: own.get(key, "") for key in fixed[name]} if name in fixed else own, at,
+                   value if not math.isnan(value) or is_stale(value) else NAN_VALUE)
+            (rows if distinct_label_sets([row[1]])[0] is not None else refused).append(row)
+        if refused:
+            log.warning("%d rule sample(s) not stored: storage refuses their labels, e.g. %s", len(refused),
+                        refused[0][1])
+        for part in ([row for row in rows if not math.isnan(row[3])], [row for row in rows if math.isnan(row[3])]):
+            if part:
+                store(part)
     return write
 
 
@@ -116,6 +156,6 @@ def start_evaluator(app: Flask) -> Evaluator | None:
                           holder=f"{socket.gethostname()}:{config['port']}:{os.getpid()}",
                           lease_seconds=config["alert_lease_seconds"],
                           resend_delay_ms=int(config["alert_resend_delay"] * 1000), external_url=external_url,
-                          metrics=metrics, from_file=(path, from_file))
+                          metrics=metrics, from_file=(path, from_file), timeout=config["query_timeout"])
     evaluator.start()
     return evaluator

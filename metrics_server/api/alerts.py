@@ -3,18 +3,19 @@ format), rule group management under /api/alerts/rules (a body is a group as in 
 alerts now, the history of transitions, delivery attempts, and backtests."""
 import time
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 
 from metrics_server import promql
 from metrics_server.alerting import engine
 from metrics_server.alerting import state as sm
+from metrics_server.alerting.gofmt import go_e
 from metrics_server.alerting.rules import Group, RuleError, iso, load_text, parse_group, parse_rule
-from metrics_server.alerting.templates import go_e
 from metrics_server.alerting.wiring import alert_store, backtest_query, check_expr
 from metrics_server.api.body import json_body
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, Conflict, NotFound
 from metrics_server.jsonio import json_response
+from metrics_server.limits import QueryLimits, deadline
 from metrics_server.query.timeparse import parse_instant
 
 blueprint = Blueprint("alerts", __name__)
@@ -99,7 +100,7 @@ def prometheus_rule(rule, state: engine.RuleState) -> dict:
     if rule.kind == "recording":
         return {**out, "type": "recording"}
     extensions = {key: value for key, value in rule.to_dict().items()
-                  if key in ("keep_firing_while", "data_expr", "no_data", "mute_until")}
+                  if key in ("keep_firing_while", "data_expr", "no_data", "mute_until", "disabled")}
     return {**out, "type": "alerting", "duration": rule.for_ms / 1000, "keepFiringFor": rule.keep_firing_for_ms / 1000,
             "annotations": rule.annotations, "state": sm.rule_state(state.alerts),
             "alerts": [prometheus_alert(alert) for alert in active(state)], **extensions}
@@ -169,6 +170,7 @@ def create_group():
     if store.group(group.name) is not None:
         raise Conflict(f"rule group {group.name!r} exists; PUT /api/alerts/rules/{group.name} replaces it")
     store.put_group(group.name, group.to_dict())
+    store.record_change(group.name, "created", group.to_dict(), actor())
     return json_response(group.to_dict(), 201)
 
 
@@ -188,6 +190,7 @@ def put_group(name: str):
     store = alert_store(current_app)
     existed = store.group(name) is not None
     store.put_group(group.name, group.to_dict())
+    store.record_change(group.name, "replaced" if existed else "created", group.to_dict(), actor())
     return json_response(group.to_dict(), 200 if existed else 201)
 
 
@@ -198,9 +201,23 @@ def delete_group(name: str):
     if store.group(name) is None:
         raise NotFound(f"rule group {name!r} not found")
     store.delete_group(name)
+    store.record_change(name, "deleted", None, actor())
     response = current_app.response_class(status=204)
     del response.headers["Content-Type"]
     return response
+
+
+@blueprint.get("/alerts/rules/<name>/changes")
+@documented("The group's changes, newest first: when, created|replaced|deleted, by whom, and what it became")
+def group_changes(name: str):
+    items = alert_store(current_app).changes(name, limit_arg(100))
+    return json_response({"changes": [{**item, "at": iso(item["at"])} for item in items]})
+
+
+def actor() -> str:
+    """Who makes the current change, as the history shows it ('token ci', 'user ana')."""
+    who = g.get("principal")
+    return f"{who.kind} {who.name}" if who is not None else "anonymous"
 
 
 @blueprint.get("/alerts/history")
@@ -269,7 +286,8 @@ def run_backtest():
     except ValueError as error:
         raise ApiError(f"start/end: {error}", 400) from None
     try:
-        transitions = engine.backtest(group, backtest_query(current_app, group, start, end), start, end)
+        with deadline(QueryLimits.of(current_app.config["METRICS_SERVER"]).timeout):
+            transitions = engine.backtest(group, backtest_query(current_app, group, start, end), start, end)
     except promql.PromQLError as error:
         raise ApiError(f"expr: {error}", error.status) from None
     return json_response({

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from cassandra.query import BatchStatement, BatchType
+from cassandra.util import unix_time_from_uuid1
 
 from metrics_server.storage.db import Database
 
@@ -63,6 +64,20 @@ class AlertStore:
         self.db.session.execute(self.db.prepare("DELETE FROM {ks}.alert_groups WHERE scope = ? AND name = ?"),
                                 (SCOPE, name))
         self.db.session.execute(self.db.prepare("DELETE FROM {ks}.alert_state WHERE group_name = ?"), (name,))
+
+    def record_change(self, name: str, action: str, body: dict | None, actor: str) -> None:
+        """One entry of the group's change history: created, replaced or deleted, by whom, what it became."""
+        self.db.session.execute(self.db.prepare(
+            "INSERT INTO {ks}.alert_group_changes (name, at, action, body, actor) VALUES (?, ?, ?, ?, ?) "
+            "USING TTL ?"), (name, uuid.uuid1(), action, None if body is None else json.dumps(body), actor,
+                             self.history_ttl))
+
+    def changes(self, name: str, limit: int) -> list[dict[str, Any]]:
+        """The group's changes, newest first: at (ms), action, actor, body (None for a deletion)."""
+        rows = self.db.session.execute(self.db.prepare(
+            "SELECT at, action, body, actor FROM {ks}.alert_group_changes WHERE name = ? LIMIT ?"), (name, limit))
+        return [{"at": int(unix_time_from_uuid1(row.at) * 1000), "action": row.action, "actor": row.actor,
+                 "body": None if row.body is None else json.loads(row.body)} for row in rows]
 
     # ---- state ----
 

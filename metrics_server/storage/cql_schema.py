@@ -77,6 +77,11 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS {ks}.alert_groups (
         scope text, name text, body text, source text, updated_at timestamp,
         PRIMARY KEY (scope, name))""",
+    # Every change of a rule group (what it became, null once deleted; who; when), newest first, a partition per
+    # group: kept as long as alert_history_days.
+    """CREATE TABLE IF NOT EXISTS {ks}.alert_group_changes (
+        name text, at timeuuid, action text, body text, actor text,
+        PRIMARY KEY (name, at)) WITH CLUSTERING ORDER BY (at DESC)""",
     # Each rule's state (alerts, ActiveAt, last send, no-data memory, health) as JSON, a partition per group.
     """CREATE TABLE IF NOT EXISTS {ks}.alert_state (
         group_name text, rule_key text, state text, updated_at timestamp,

@@ -57,6 +57,26 @@ def test_rule_groups_are_created_listed_replaced_and_deleted(client, group_name,
     client.delete(f"/api/alerts/rules/{group_name}", status=404)
 
 
+def test_every_change_of_a_group_is_kept_newest_first_with_who_made_it(client, group_name, name):
+    created = client.post("/api/alerts/rules", rule_yaml(group_name, name), content_type="application/yaml",
+                          status=201).json
+    disabled = {**created, "rules": [{**created["rules"][0], "disabled": True}]}
+    client.put_json(f"/api/alerts/rules/{group_name}", disabled)
+    assert client.get(f"/api/alerts/rules/{group_name}").json["rules"][0]["disabled"] is True
+    client.delete(f"/api/alerts/rules/{group_name}", status=204)
+    changes = client.get(f"/api/alerts/rules/{group_name}/changes").json["changes"]
+    assert [c["action"] for c in changes] == ["deleted", "replaced", "created"]
+    assert changes[1]["body"]["rules"][0]["disabled"] is True and changes[0]["body"] is None
+    assert changes[2]["body"] == created and all(c["actor"].startswith("admin") for c in changes)
+    assert changes[0]["at"] >= changes[1]["at"] >= changes[2]["at"]
+
+
+def test_disabled_must_be_a_boolean(client):
+    error = client.put_json("/api/alerts/rules/bad", {"rules": [{"alert": "A", "expr": "up", "disabled": "yes"}]},
+                            status=400).json["error"]
+    assert error == "group 'bad', rule 'A': disabled: expected true or false"
+
+
 @pytest.mark.parametrize("rule, message, field", [
     ({"alert": "A", "expr": "up >", "for": "1m"}, "group 'bad', rule 'A': expr: invalid PromQL", "expr"),
     ({"alert": "A", "expr": "up", "for": "soon"}, "group 'bad', rule 'A': for: not a valid duration", "for"),
@@ -74,12 +94,12 @@ def test_the_path_and_the_body_must_name_the_same_group(client):
     assert error == "name: the body names group 'two', the path 'one'"
 
 
-def leading_evaluator(app) -> Evaluator:
+def leading_evaluator(app, query=None) -> Evaluator:
     """An evaluator of this process holding the lease, with no other evaluator running: a live stack's instances
     (other tests start one on this keyspace) evaluate every stored group while they lead. Their lease is taken
     from them, then they are given one renewal period (lease/3 of the default 15 s) to notice and stop."""
     store = alert_store(app)
-    found = Evaluator(store, instant_query(app), writer(app), None, holder=f"test-{uuid.uuid4().hex[:6]}",
+    found = Evaluator(store, query or instant_query(app), writer(app), None, holder=f"test-{uuid.uuid4().hex[:6]}",
                       lease_seconds=60)
     for _ in range(20):
         store.release(store.holder() or "")
@@ -172,3 +192,56 @@ def test_fingerprints_are_alertmanagers():
     """model.LabelSet{"alertname": "A"}.Fingerprint() in Alertmanager (FNV-1a over name, 0xff, value, 0xff)."""
     assert sm.fingerprint({}) == "cbf29ce484222325"
     assert len(sm.fingerprint({"alertname": "A", "host": "x"})) == 16
+
+
+def test_an_odd_value_or_label_costs_no_other_sample_of_an_evaluation(app, name):
+    """Issue 24: one NaN or a newline in a templated label made the whole write-back fail."""
+    now = int(time.time() * 1000)
+    samples = [({"__name__": name, "k": "one"}, now, 1.0), ({"__name__": name, "k": "inf"}, now, float("inf")),
+               ({"__name__": name, "k": "nan"}, now, float("nan")), ({"__name__": name, "k": "a\nb"}, now, 2.0)]
+    try:
+        writer(app)(samples)
+    except Exception as error:  # a storage that keeps no NaN refuses that part; it is written last
+        assert "value" in str(error)
+    stored = {labels["k"]: value for labels, value in instant_query(app)(name, now)}
+    assert stored["one"] == 1.0 and stored["inf"] == float("inf") and "a\nb" not in stored
+
+
+def test_a_slow_group_never_delays_another(app, group_name):
+    """Issue 21: one evaluator thread served every group, so a 1 s group waited for a slow one. Now a group whose
+    queries take 3 s runs beside a 1 s group that keeps its pace."""
+    slow, calls = f"{group_name}_slow", []
+
+    def query(expr, at):
+        calls.append((expr, time.monotonic()))
+        if expr == "vector(3)":
+            time.sleep(3)
+        return []
+    ev = leading_evaluator(app, query)
+    store = ev.store
+    store.put_group(group_name, {"name": group_name, "interval": "1s", "rules": [{"alert": "Fast", "expr": "vector(1)"}]})
+    store.put_group(slow, {"name": slow, "interval": "1s", "rules": [{"alert": "Slow", "expr": "vector(3)"}]})
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 5:
+            ev.tick()
+            time.sleep(0.1)
+    finally:
+        store.delete_group(slow)
+        store.delete_group(group_name)
+        store.release(ev.holder)
+    fast = [at - started for expr, at in calls if expr == "vector(1)"]
+    assert len(fast) >= 4, fast  # about one a second
+    assert len([1 for expr, _ in calls if expr == "vector(3)"]) <= 2
+
+
+def test_a_rule_metric_keeps_one_series_per_label_set_when_another_rule_brings_new_labels(app, name):
+    """The compliance tester saw ALERTS{...pending} twice: padding the keys another rule added with "" made a second
+    series of the same visible labels. Rule metrics have open labels, as remote_write's."""
+    now = int(time.time() * 1000)
+    write = writer(app)
+    write([({"__name__": name, "alertname": "A", "foo": "bar"}, now - 2000, 1.0)])
+    write([({"__name__": name, "alertname": "B", "ba_dum": "tss"}, now - 1000, 1.0)])
+    write([({"__name__": name, "alertname": "A", "foo": "bar"}, now, 1.0)])
+    assert instant_query(app)(f'{name}{{alertname="A"}}', now) == [
+        ({"__name__": name, "alertname": "A", "foo": "bar"}, 1.0)]

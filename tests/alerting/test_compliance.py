@@ -7,6 +7,7 @@ import math
 from metrics_server.alerting import engine
 from metrics_server.alerting import state as sm
 from metrics_server.alerting.rules import Group, Rule
+from metrics_server.protocols.prometheus import is_stale
 
 S = 1000
 RW = 15 * S  # the suite's remote-write interval
@@ -87,12 +88,62 @@ def test_sends_match_the_suites_expected_alerts():
     assert all(st != "pending" for _, st, *_ in sends)
 
 
-def test_alerts_series_carry_the_state_and_only_while_active():
+def test_alerts_series_carry_the_state_and_go_stale_when_the_alert_leaves_it():
+    """What the suite's ALERTS checks need: a state's series ends (stale marker) the evaluation the alert leaves
+    that state, so ALERTS{alertstate="pending"} is gone once firing, and everything once inactive."""
     _, _, series = replay()
     assert series[90 * S] == []
     assert series[120 * S] == [("ALERTS", "pending", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
-    assert series[480 * S] == [("ALERTS", "firing", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
-    assert series[1050 * S] == []
+    assert series[450 * S] == [("ALERTS", "pending", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
+    firing = series[480 * S]
+    assert [(name, st, value) for name, st, value in firing if not is_stale(value)] == [
+        ("ALERTS", "firing", 1.0), ("ALERTS_FOR_STATE", None, 120.0)]
+    assert [(name, st) for name, st, value in firing if is_stale(value)] == [("ALERTS", "pending")]
+    assert [(name, st) for name, st, value in series[1050 * S] if is_stale(value)] == [
+        ("ALERTS", "firing"), ("ALERTS_FOR_STATE", None)]
+    assert len(series[1050 * S]) == 2 and series[1080 * S] == []  # one marker, then nothing
+
+
+def test_a_pending_alert_that_never_fires_ends_its_series():
+    """PendingAndResolved_AlwaysInactive: pending, then the condition goes away before `for` elapses."""
+    rule = Rule(name="P", expr="metric > 10", for_ms=3600 * S, key="P")
+    group = Group("g", (rule,), interval_ms=INTERVAL)
+    values = {0: 20.0, INTERVAL: 20.0, 2 * INTERVAL: 5.0}
+    states, written = {}, {}
+    for now, value in values.items():
+        out: list = []
+        states = engine.evaluate_group(group, states, now, lambda e, at, v=value: [({}, v)] if v > 10 else [],
+                                       out.extend).states
+        written[now] = sorted((labels["__name__"], labels.get("alertstate"), is_stale(v)) for labels, _, v in out)
+    assert written[INTERVAL] == [("ALERTS", "pending", False), ("ALERTS_FOR_STATE", None, False)]
+    assert written[2 * INTERVAL] == [("ALERTS", "pending", True), ("ALERTS_FOR_STATE", None, True)]
+
+
+def test_a_failed_evaluation_and_a_removed_rule_end_their_series():
+    """As Prometheus' group does: series written last time and not this time get a stale marker."""
+    rule = Rule(name="A", expr="metric > 10", key="A")
+    group = Group("g", (rule,), interval_ms=INTERVAL)
+    states = engine.evaluate_group(group, {}, 0, lambda e, at: [({}, 20.0)], None).states
+
+    def broken(expr, at):
+        raise RuntimeError("storage away")
+    out: list = []
+    states = engine.evaluate_group(group, states, INTERVAL, broken, out.extend).states
+    assert sorted((labels["__name__"], is_stale(v)) for labels, _, v in out) == [("ALERTS", True),
+                                                                             ("ALERTS_FOR_STATE", True)]
+    states = engine.evaluate_group(group, states, 2 * INTERVAL, lambda e, at: [({}, 20.0)], None).states
+    out.clear()
+    engine.evaluate_group(Group("g", (), interval_ms=INTERVAL), states, 3 * INTERVAL, broken, out.extend)
+    assert len(out) == 2 and all(is_stale(v) for _, _, v in out)
+
+
+def test_nan_and_infinite_results_are_alerts_and_samples_like_any_other():
+    rule = Rule(name="N", expr="metric", key="N")
+    out: list = []
+    outcome = engine.evaluate_group(Group("g", (rule,), interval_ms=INTERVAL), {}, 0,
+                                    lambda e, at: [({"k": "nan"}, math.nan), ({"k": "inf"}, math.inf)], out.extend)
+    assert len(outcome.states["N"].alerts) == 2
+    assert len([labels for labels, _, _ in out if labels["__name__"] == "ALERTS"]) == 2
 
 
 def test_later_rules_of_a_group_read_the_alerts_series_of_this_cycle():

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from metrics_server.alerting.notify import Notifier, Receiver
+from metrics_server.alerting.notify import MAX_BATCH, Notifier, Receiver
 
 
 @pytest.fixture
@@ -60,10 +60,10 @@ def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(flaky):
 def test_attempts_are_bounded_and_a_4xx_is_not_retried(flaky):
     flaky["answers"] = [500] * 10
     notifier, attempts, results = notifier_for(flaky["url"], attempts=3)
-    notifier.submit("alertmanager", [], 0)
+    notifier.submit("alertmanager", [{"labels": {"alertname": "A"}}], 1)
     wait_idle(notifier)
     flaky["answers"] = [400]
-    notifier.submit("alertmanager", [], 0)
+    notifier.submit("alertmanager", [{"labels": {"alertname": "B"}}], 1)
     wait_idle(notifier)
     notifier.stop()
     assert [a[4] for a in attempts] == [500, 500, 500, 400] and results == [False, False]
@@ -86,3 +86,17 @@ def test_submitting_never_waits_for_a_slow_receiver(flaky):
         notifier.submit("alertmanager", [], 0)
     assert time.perf_counter() - started < 0.1
     notifier.stop(timeout=0.1)
+
+
+def test_alerts_queued_across_groups_go_to_an_alertmanager_in_batches(flaky):
+    """As Prometheus' notifier: what waits in the queue is joined and posted MAX_BATCH alerts at a time."""
+    flaky["delay"] = 0.3
+    notifier, attempts, _ = notifier_for(flaky["url"])
+    notifier.submit("alertmanager", [{"labels": {"alertname": "first"}}], 1)
+    time.sleep(0.1)  # the first POST is under way; the next ten submissions (ten groups) wait for it
+    for group in range(10):
+        notifier.submit("alertmanager", [{"labels": {"alertname": f"g{group}", "i": str(i)}} for i in range(10)], 10)
+    wait_idle(notifier)
+    notifier.stop()
+    assert [len(body) for body in flaky["bodies"]] == [1, MAX_BATCH, 100 - MAX_BATCH]
+    assert [a[6] for a in attempts] == [1, MAX_BATCH, 100 - MAX_BATCH]

@@ -1,7 +1,7 @@
 """Rule files in Prometheus' format: what loads, what is refused (naming group, rule and field), templates."""
 import pytest
 
-from metrics_server.alerting import templates
+from metrics_server.alerting import gofmt, templates
 from metrics_server.alerting.rules import RuleError, parse_groups
 
 PROMETHEUS_EXAMPLE = """
@@ -129,8 +129,8 @@ def test_query_in_a_template_uses_the_evaluation_time():
 @pytest.mark.parametrize("value, go", [(11.0, "11"), (0.1, "0.1"), (1e6, "1e+06"), (123456.0, "123456"),
                                        (0.0001, "0.0001"), (0.00001, "1e-05"), (1e21, "1e+21"), (-2.5, "-2.5")])
 def test_values_print_as_go_prints_float64(value, go):
-    assert templates.go_float(value) == go
+    assert gofmt.go_float(value) == go
 
 
 def test_api_values_use_go_exponent_format():
-    assert [templates.go_e(v) for v in (11.0, 1.0, 0.25)] == ["1.1e+01", "1e+00", "2.5e-01"]
+    assert [gofmt.go_e(v) for v in (11.0, 1.0, 0.25)] == ["1.1e+01", "1e+00", "2.5e-01"]

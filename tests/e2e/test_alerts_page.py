@@ -1,7 +1,9 @@
 """The Alerts page in Chromium against the live stack (whose instances evaluate): a firing alert listed with its
 value and counted in the header, the rule form writing the PromQL, its backtest drawn with bands and lines,
-the rule saved, and the alert's interval drawn as a band on the metric's chart (toggleable)."""
+the rule saved, and the alert's interval drawn as a band on the metric's chart (toggleable); rules edited (the
+backtest on the edited version), duplicated, disabled and deleted, with the group's history of changes."""
 import json
+import re
 import time
 import uuid
 
@@ -79,3 +81,85 @@ def test_alerts_tab_lists_the_firing_alert_and_the_form_backtests_and_saves_a_ru
     assert float(chart[0].get_attribute("width")) > 0
     browser.find_element(By.CSS_SELECTOR, ".alert-toggle input").click()
     wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "rect.alert-band"), 10, "the toggle left the bands")
+
+
+@pytest.fixture
+def managed(api):
+    """A group of two rules to manage in the page: a builder rule over a gauge and a hand-written one."""
+    metric = f"alerts_manage_{uuid.uuid4().hex[:8]}"
+    now = int(time.time() * 1000)
+    status, text = api.request("POST", "/api/write", [
+        {"name": metric, "labels": {"host": "web-1"}, "value": 20.0 if i % 40 >= 20 else 1.0,
+         "timestamp": now - (480 - i) * 45_000} for i in range(481)])
+    assert status == 201, text
+    group = f"manage_{uuid.uuid4().hex[:8]}"
+    status, text = api.request("PUT", f"/api/alerts/rules/{group}", {"interval": "1m", "rules": [
+        {"alert": "Built", "expr": f"avg_over_time({metric}[2m]) > 10", "labels": {"team": "ops"}},
+        {"alert": "Written", "expr": f"max by (host) ({metric}) >= 15", "for": "2m"}]})
+    assert status == 201, text
+    yield group, metric
+    api.request("DELETE", f"/api/alerts/rules/{group}")
+
+
+def rule_row(browser, name: str):
+    return wait(browser, lambda d: next((r for r in d.find_elements(By.CSS_SELECTOR, ".rules-table tbody tr")
+                                         if r.find_elements(By.TAG_NAME, "td")[1].text == name), None),
+                30, f"rule {name} is not listed")
+
+
+def test_rules_are_edited_disabled_duplicated_and_deleted_in_the_page_with_their_history(browser, site_url, api,
+                                                                                           managed, shot):
+    group, metric = managed
+    browser.get(f"{site_url}/?page=alerts&tz=utc")
+    form = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form.rule-editor"), 30, "no rule form")[0]
+    assert not form.find_elements(By.CSS_SELECTOR, ".field-error"), "errors before anything was typed"
+    form.find_element(By.XPATH, ".//button[contains(., 'Save')]").click()
+    assert "a name is required" in form.text  # shown once a save is tried
+
+    # edit the hand-written rule: its expression, then a backtest of the edited version, then save
+    rule_row(browser, "Written").find_element(By.XPATH, ".//button[.='Edit']").click()
+    form = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form.rule-editor[aria-label='Edit Written']"),
+                10, "the editor did not open the rule")[0]
+    expr = form.find_element(By.NAME, "expr")
+    assert expr.get_attribute("value") == f"max by (host) ({metric}) >= 15"
+    expr.clear()
+    expr.send_keys(f"max by (host) ({metric}) >= 5")
+    form.find_element(By.XPATH, ".//button[contains(., 'Backtest')]").click()
+    summary = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".backtest-summary"), 60, "no backtest")[0]
+    assert "firing" in summary.text, summary.text
+    times = [li.text for li in browser.find_elements(By.CSS_SELECTOR, ".transitions li")]
+    assert times and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d", t) for t in times), times
+    form.find_element(By.XPATH, ".//button[contains(., 'Save')]").click()
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form.rule-editor[aria-label='New rule']"), 30,
+         "the editor did not go back to a new rule after saving")
+    stored = api.get_json(f"/api/alerts/rules/{group}")
+    assert [r["alert"] for r in stored["rules"]] == ["Built", "Written"]
+    assert stored["rules"][1]["expr"] == f"max by (host) ({metric}) >= 5" and stored["rules"][1]["for"] == "2m"
+
+    # the builder's rule opens in the builder; its duplicate is saved beside it, labels kept
+    rule_row(browser, "Built").find_element(By.XPATH, ".//button[.='Duplicate']").click()
+    form = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "form.rule-editor[aria-label='Duplicate of Built']"),
+                10, "no duplicate form")[0]
+    assert form.find_element(By.NAME, "threshold").get_attribute("value") == "10"
+    form.find_element(By.XPATH, ".//button[contains(., 'Save')]").click()
+    wait(browser, lambda d: "Saved Built_copy" in d.find_element(By.CSS_SELECTOR, ".rule-actions").text, 30,
+         "duplicate not saved")
+    stored = api.get_json(f"/api/alerts/rules/{group}")
+    assert [r["alert"] for r in stored["rules"]] == ["Built", "Written", "Built_copy"]
+    assert stored["rules"][2]["labels"] == {"team": "ops"}
+
+    # disable, then delete
+    rule_row(browser, "Written").find_element(By.XPATH, ".//button[.='Disable']").click()
+    wait(browser, lambda d: "disabled" in rule_row(d, "Written").text, 30, "not shown disabled")
+    assert api.get_json(f"/api/alerts/rules/{group}")["rules"][1]["disabled"] is True
+    rule_row(browser, "Built_copy").find_element(By.XPATH, ".//button[.='Delete']").click()
+    browser.switch_to.alert.accept()
+    wait(browser, lambda d: all(r.find_elements(By.TAG_NAME, "td")[1].text != "Built_copy"
+                                for r in d.find_elements(By.CSS_SELECTOR, ".rules-table tbody tr")), 30, "not deleted")
+
+    # the group's history: every change, newest first, in the page's time format
+    rule_row(browser, "Built").find_element(By.XPATH, ".//button[.='History']").click()
+    changes = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".rule-changes li"), 30, "no history")
+    assert [c.text.split(" ")[2] for c in changes] == ["replaced"] * 4 + ["created"]
+    assert "Written (disabled)" in changes[1].text
+    shot(browser, "alerts-manage")

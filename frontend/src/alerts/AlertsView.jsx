@@ -1,13 +1,15 @@
-// The Alerts page: alerts now (firing first, with value, since when and a link to the chart), the rules with
-// their state and health, and the rule editor: a form that writes the PromQL, a backtest preview, save.
+// The Alerts page: alerts now (firing first, with value, since when and a link to the chart), the rules with their
+// state and health and what can be done with them (RuleList), and the rule editor for a new, edited or duplicated
+// rule (RuleEditor). Every time shows in the page's one format, local or UTC as the switch says.
 import { useMemo, useState } from 'react';
-import { getJson, sendJson, urls } from '../api/client.js';
+import { urls } from '../api/client.js';
+import { formatTime } from '../chart/format.js';
 import { ErrorNotice, Spinner } from '../components/Status.jsx';
 import { useFetch } from '../data/useFetch.js';
-import { BacktestChart } from './BacktestChart.jsx';
-import { AGGREGATIONS, COMPARATORS, EMPTY_FORM, NO_DATA, groupWith, metricOf, ruleOf, seriesExpr, validate } from './ruleForm.js';
+import { RuleEditor } from './RuleEditor.jsx';
+import { RuleList } from './RuleList.jsx';
+import { EMPTY_FORM, formOfRule, metricOf } from './ruleForm.js';
 
-const PREVIEW_MS = 6 * 3600_000;
 const chartLink = (alert) => {
   const metric = metricOf(alert.expr);
   return metric ? `?m=${encodeURIComponent(metric)}&from=${Date.parse(alert.since) - 3600_000}&to=now` : null;
@@ -26,7 +28,7 @@ function AlertList({ data }) {
               <td>{a.rule}<div className="muted">{a.annotations.summary}</div></td>
               <td className="labels">{Object.entries(a.labels).filter(([k]) => k !== 'alertname').map(([k, v]) => `${k}=${v}`).join(', ')}</td>
               <td className="num">{a.value === null ? '—' : a.value.toPrecision(4)}</td>
-              <td>{new Date(a.since).toLocaleString()}</td>
+              <td>{formatTime(Date.parse(a.since))}</td>
               <td>{chartLink(a) && <a href={chartLink(a)}>chart</a>}</td>
             </tr>
           ))}
@@ -36,140 +38,23 @@ function AlertList({ data }) {
   );
 }
 
-function RuleList({ groups }) {
-  const rows = groups.flatMap((g) => g.rules.filter((r) => r.type === 'alerting').map((r) => ({ g, r })));
-  if (!rows.length) return <p className="muted">No alerting rule yet.</p>;
-  return (
-    <div className="table-wrap">
-      <table className="data-table rules-table">
-        <thead><tr><th>Group</th><th>Rule</th><th>Expression</th><th>For</th><th>State</th><th>Health</th></tr></thead>
-        <tbody>
-          {rows.map(({ g, r }) => (
-            <tr key={`${g.name}/${r.name}`}>
-              <td>{g.name}</td><td>{r.name}</td><td><code>{r.query}</code></td><td>{r.duration}s</td>
-              <td><span className={`badge badge-${r.state}`}>{r.state}</span></td>
-              <td title={r.lastError}>{r.health}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
-function Field({ label, error, children }) {
-  return (
-    <label className="rule-field">
-      <span className="field-label">{label}</span>
-      {children}
-      {error && <span className="field-error">{error}</span>}
-    </label>
-  );
-}
-
-function RuleEditor({ metrics, onSaved }) {
-  const [form, setForm] = useState(EMPTY_FORM);
-  const [preview, setPreview] = useState(null);
-  const [status, setStatus] = useState(null);
-  const errors = validate(form);
-  const valid = Object.keys(errors).length === 0;
-  const rule = valid ? ruleOf(form) : null;
-  const set = (key) => (e) => setForm((f) => ({ ...f, [key]: e.target.value }));
-
-  const backtest = async () => {
-    setStatus({ busy: 'Backtesting…' });
-    const end = Date.now();
-    const start = end - PREVIEW_MS;
-    try {
-      const [result, values] = await Promise.all([
-        sendJson('POST', urls.backtest(), { rule, interval: form.interval, start: start / 1000, end: end / 1000 }),
-        getJson(urls.queryRange(seriesExpr(form), start, end, 60_000)),
-      ]);
-      const series = values.data.result.map((s) => ({ points: s.values.map(([t, v]) => [t * 1000, Number(v)]) }));
-      setPreview({ ...result, series, range: [start, end] });
-      setStatus(null);
-    } catch (error) {
-      setStatus({ error });
-    }
-  };
-  const save = async () => {
-    setStatus({ busy: 'Saving…' });
-    try {
-      const existing = await getJson(urls.ruleGroup(form.group)).catch((e) => (e.status === 404 ? null : Promise.reject(e)));
-      await sendJson('PUT', urls.ruleGroup(form.group), groupWith(existing, form));
-      setStatus({ saved: `Saved ${form.alert} in group ${form.group}` });
-      onSaved();
-    } catch (error) {
-      setStatus({ error });
-    }
-  };
-
-  return (
-    <form className="rule-editor" onSubmit={(e) => e.preventDefault()} aria-label="New alert rule">
-      <div className="rule-grid">
-        <Field label="Name" error={errors.alert}><input name="alert" value={form.alert} onChange={set('alert')} placeholder="HighTraffic" /></Field>
-        <Field label="Group" error={errors.group}><input name="group" value={form.group} onChange={set('group')} /></Field>
-        <Field label="Metric" error={errors.metric}>
-          <select name="metric" className="field-select" value={form.metric} onChange={set('metric')}>
-            <option value="">—</option>
-            {metrics.map((m) => <option key={m.name} value={m.name}>{m.name}</option>)}
-          </select>
-        </Field>
-        <Field label="Filters" error={errors.filters}><input name="filters" value={form.filters} onChange={set('filters')} placeholder="section=/api" /></Field>
-        <Field label="Aggregation" error={errors.agg}>
-          <select name="agg" className="field-select" value={form.agg} onChange={set('agg')}>
-            {Object.keys(AGGREGATIONS).map((a) => <option key={a} value={a}>{a}</option>)}
-          </select>
-        </Field>
-        <Field label="Window" error={errors.window}><input name="window" value={form.window} onChange={set('window')} /></Field>
-        <Field label="Comparator" error={errors.op}>
-          <select name="op" className="field-select" value={form.op} onChange={set('op')}>
-            {COMPARATORS.map((o) => <option key={o} value={o}>{o}</option>)}
-          </select>
-        </Field>
-        <Field label="Threshold" error={errors.threshold}><input name="threshold" value={form.threshold} onChange={set('threshold')} inputMode="decimal" /></Field>
-        <Field label="Recovery" error={errors.recovery}><input name="recovery" value={form.recovery} onChange={set('recovery')} inputMode="decimal" placeholder="= threshold" /></Field>
-        <Field label="For" error={errors.forDuration}><input name="forDuration" value={form.forDuration} onChange={set('forDuration')} /></Field>
-        <Field label="Every" error={errors.interval}><input name="interval" value={form.interval} onChange={set('interval')} /></Field>
-        <Field label="No data" error={errors.noData}>
-          <select name="noData" className="field-select" value={form.noData} onChange={set('noData')}>
-            {NO_DATA.map((o) => <option key={o} value={o}>{o}</option>)}
-          </select>
-        </Field>
-      </div>
-      <pre className="promql" aria-label="PromQL">{rule ? [rule.expr, rule.keep_firing_while && `keep firing while ${rule.keep_firing_while}`].filter(Boolean).join('\n') : '…'}</pre>
-      <div className="rule-actions">
-        <button type="button" className="btn" disabled={!valid} onClick={backtest}>Backtest last 6 h</button>
-        <button type="button" className="btn btn-primary" disabled={!valid} onClick={save}>Save rule</button>
-        {status?.busy && <span className="muted">{status.busy}</span>}
-        {status?.saved && <span className="muted" role="status">{status.saved}</span>}
-      </div>
-      {status?.error && <ErrorNotice error={status.error} />}
-      {preview && (
-        <div className="backtest">
-          <BacktestChart series={preview.series} bands={preview.bands} range={preview.range} threshold={Number(form.threshold)}
-            recovery={form.recovery === '' ? null : Number(form.recovery)} />
-          <p className="backtest-summary" role="status">
-            {preview.transitions.length} transition{preview.transitions.length === 1 ? '' : 's'} in the last 6 h
-            {preview.transitions.length > 0 && `: ${preview.transitions.filter((t) => t.to === 'firing').length} firing`}
-          </p>
-          <ul className="transitions">
-            {preview.transitions.map((t) => (
-              <li key={`${t.at}-${t.fingerprint}-${t.to}`}>{new Date(t.at).toLocaleTimeString()} {t.from} → {t.to}</li>
-            ))}
-          </ul>
-        </div>
-      )}
-    </form>
-  );
-}
+const NEW_RULE = { form: EMPTY_FORM, title: 'New rule', key: 0 };
 
 export function AlertsView({ reloadKey }) {
   const [saved, setSaved] = useState(0);
+  const [editing, setEditing] = useState(NEW_RULE);
   const alerts = useFetch(urls.alerts(), reloadKey + saved);
   const rules = useFetch(urls.rules(), reloadKey + saved);
+  const stored = useFetch(urls.ruleGroups(), reloadKey + saved);
   const catalog = useFetch(urls.metrics(), 0);
   const metrics = useMemo(() => (catalog.data || []).filter((m) => m.type === 'gauge' || m.type === 'counter'), [catalog.data]);
+  const changed = () => setSaved((k) => k + 1);
+  const edit = (copy) => (group, rule) => setEditing((e) => ({
+    form: formOfRule(group, rule, { copy }), title: copy ? `Duplicate of ${rule.alert}` : `Edit ${rule.alert}`,
+    key: e.key + 1,
+  }));
+  const done = () => setEditing((e) => ({ ...NEW_RULE, key: e.key + 1 }));
+  const error = rules.error || stored.error;
   return (
     <div className="panels alerts-view">
       <section className="panel" aria-label="Alerts">
@@ -179,11 +64,15 @@ export function AlertsView({ reloadKey }) {
       </section>
       <section className="panel" aria-label="Rules">
         <div className="panel-head"><h2>Rules</h2></div>
-        {rules.error ? <ErrorNotice error={rules.error} /> : rules.data ? <RuleList groups={rules.data.data.groups} /> : <Spinner />}
+        {error ? <ErrorNotice error={error} /> : rules.data && stored.data
+          ? <RuleList stored={stored.data.groups} live={rules.data.data.groups} onEdit={edit(false)} onCopy={edit(true)} onChanged={changed} />
+          : <Spinner />}
       </section>
       <section className="panel" aria-label="Rule editor">
-        <div className="panel-head"><h2>New rule</h2></div>
-        <RuleEditor metrics={metrics} onSaved={() => setSaved((k) => k + 1)} />
+        <div className="panel-head"><h2>{editing.title}</h2></div>
+        <RuleEditor key={editing.key} metrics={metrics} initial={editing.form} title={editing.title}
+          onSaved={editing.form.original ? () => { changed(); done(); } : changed}
+          onCancel={editing.form === EMPTY_FORM ? null : done} />
       </section>
     </div>
   );

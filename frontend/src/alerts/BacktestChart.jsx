@@ -4,6 +4,7 @@ import { extent, max, min } from 'd3-array';
 import { scaleLinear, scaleUtc } from 'd3-scale';
 import { line } from 'd3-shape';
 import { useMemo, useRef } from 'react';
+import { formatTime } from '../chart/format.js';
 import { useWidth } from '../data/useFetch.js';
 
 const HEIGHT = 180;
@@ -38,7 +39,7 @@ export function BacktestChart({ series, bands, threshold, recovery, range }) {
         ))}
         {x.ticks(5).map((t) => (
           <text key={+t} x={x(t)} y={HEIGHT - 6} className="tick" textAnchor="middle">
-            {t.toISOString().slice(11, 16)}
+            {formatTime(+t).slice(11, 16)}
           </text>
         ))}
       </svg>

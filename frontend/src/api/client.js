@@ -66,6 +66,7 @@ async function fetchJson(method, url, body, signal) {
     const message = (answer && (answer.error || answer.message)) || text.slice(0, 200) || res.statusText;
     throw new ApiError(`${message} (HTTP ${res.status})`, res.status);
   }
+  if (res.status === 204) return null; // No Content: a DELETE that succeeded
   if (answer === null) throw new ApiError('The server sent a response that is not JSON', res.status);
   return answer;
 }
@@ -82,7 +83,9 @@ export const urls = {
   dashboard: (id) => `${API}/dashboards/${enc(id)}`,
   alerts: () => `${API}/alerts`,
   rules: () => `${API}/v1/rules`,
+  ruleGroups: () => `${API}/alerts/rules`,
   ruleGroup: (name) => `${API}/alerts/rules/${enc(name)}`,
+  ruleChanges: (name) => `${API}/alerts/rules/${enc(name)}/changes`,
   backtest: () => `${API}/alerts/backtest`,
   alertHistory: (start, end) => `${API}/alerts/history?start=${Math.floor(start / 1000)}&end=${Math.ceil(end / 1000)}`,
   queryRange: (expr, start, end, step) => `${API}/v1/query_range?query=${enc(expr)}&start=${start / 1000}&end=${end / 1000}&step=${step / 1000}`,
