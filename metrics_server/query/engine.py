@@ -13,6 +13,7 @@ from metrics_server.errors import ApiError
 from metrics_server.limits import QueryLimits, check_deadline, deadline
 from metrics_server.model import PERCENTILES, ROLLUP_AGGS, ROLLUP_TYPES, Metric, default_agg
 from metrics_server.query import aggregate as agg_ops
+from metrics_server.query import anomaly
 from metrics_server.query.bins import Bins, whole_hours
 from metrics_server.query.histogram import bucket_matrix, heatmap, quantile
 
@@ -64,14 +65,27 @@ def answer(metric: Metric, sids: list[str], data: dict, bins: Bins, agg: str, ch
         values = histogram_quantile(parts, edges, PERCENTILES[agg])
     elif agg == "rate":
         values = agg_ops.sum_series([agg_ops.aggregate(part.ts, part.value, edges, "rate") for part in parts])
+    elif agg == "anomaly":
+        values = anomaly_per_bin(parts, edges)
     else:
         values = agg_ops.aggregate(ts, np.concatenate([part.value for part in parts]) if parts else
                                    np.empty(0), edges, agg)
     m4 = None
     if chart:
         pooled = (ts, np.concatenate([part.value for part in parts]) if parts else np.empty(0))
-        m4 = agg_ops.m4(*pooled, edges) if agg != "rate" and metric.type != "histogram" else (values,) * 4
+        m4 = agg_ops.m4(*pooled, edges) if agg not in ("rate", "anomaly") and metric.type != "histogram" \
+            else (values,) * 4
     return values, m4
+
+
+def anomaly_per_bin(parts, edges: np.ndarray) -> np.ndarray:
+    """The highest anomaly score per bin of a group's series, each series scored on its own points in the range
+    (the first of them are its history, so a longer range scores its start better)."""
+    scored = [anomaly.score_points(part.ts, part.value) for part in parts]
+    if not scored:
+        return np.full(len(edges) - 1, np.nan)
+    ts = np.concatenate([times for times, _ in scored])
+    return agg_ops.aggregate(ts, np.concatenate([scores for _, scores in scored]), edges, "max")
 
 
 def histogram_quantile(parts, edges: np.ndarray, q: float) -> np.ndarray:
@@ -92,6 +106,8 @@ def check_query(metric: Metric, agg: str, group_by: list[str]) -> None:
     """Refuse an aggregate or a grouping the metric cannot have, naming the parameter."""
     if agg == "rate" and metric.type != "counter":
         raise ApiError(f"agg: rate applies to counter metrics; '{metric.name}' is a {metric.type}", 400)
+    if agg == "anomaly" and metric.type != "gauge":
+        raise ApiError(f"agg: anomaly applies to gauge metrics; '{metric.name}' is a {metric.type}", 400)
     for key in group_by:
         if not metric.has_label(key):
             raise ApiError(f"group_by: '{key}' is not a label of metric '{metric.name}'", 400)
