@@ -13,7 +13,6 @@ from metrics_server.errors import ApiError
 from metrics_server.limits import QueryLimits, check_deadline, deadline
 from metrics_server.model import PERCENTILES, ROLLUP_AGGS, ROLLUP_TYPES, Metric, default_agg
 from metrics_server.query import aggregate as agg_ops
-from metrics_server.query import anomaly
 from metrics_server.query.bins import Bins, whole_hours
 from metrics_server.query.histogram import bucket_matrix, heatmap, quantile
 
@@ -65,8 +64,9 @@ def answer(metric: Metric, sids: list[str], data: dict, bins: Bins, agg: str, ch
         values = histogram_quantile(parts, edges, PERCENTILES[agg])
     elif agg == "rate":
         values = agg_ops.sum_series([agg_ops.aggregate(part.ts, part.value, edges, "rate") for part in parts])
-    elif agg == "anomaly":
-        values = anomaly_per_bin(parts, edges)
+    elif agg == "anomaly":  # each series scored on its own points (the first of them its history); the highest
+        values = np.fmax.reduce([agg_ops.aggregate(part.ts, part.value, edges, "anomaly") for part in parts],
+                                initial=np.nan) if parts else np.full(len(edges) - 1, np.nan)
     else:
         values = agg_ops.aggregate(ts, np.concatenate([part.value for part in parts]) if parts else
                                    np.empty(0), edges, agg)
@@ -76,16 +76,6 @@ def answer(metric: Metric, sids: list[str], data: dict, bins: Bins, agg: str, ch
         m4 = agg_ops.m4(*pooled, edges) if agg not in ("rate", "anomaly") and metric.type != "histogram" \
             else (values,) * 4
     return values, m4
-
-
-def anomaly_per_bin(parts, edges: np.ndarray) -> np.ndarray:
-    """The highest anomaly score per bin of a group's series, each series scored on its own points in the range
-    (the first of them are its history, so a longer range scores its start better)."""
-    scored = [anomaly.score_points(part.ts, part.value) for part in parts]
-    if not scored:
-        return np.full(len(edges) - 1, np.nan)
-    ts = np.concatenate([times for times, _ in scored])
-    return agg_ops.aggregate(ts, np.concatenate([scores for _, scores in scored]), edges, "max")
 
 
 def histogram_quantile(parts, edges: np.ndarray, q: float) -> np.ndarray:

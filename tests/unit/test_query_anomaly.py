@@ -1,8 +1,10 @@
 """metrics_server/query/anomaly.py: the detectors' scores on series whose anomalies are known by construction."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from metrics_server.query import anomaly
+from metrics_server.query.aggregate import aggregate
 
 RNG = np.random.default_rng(7)
 DAILY = 10 + 5 * np.sin(np.arange(3000) * 2 * np.pi / 288) + RNG.normal(0, 0.3, 3000)  # 5-minute points
@@ -80,3 +82,16 @@ def test_the_last_of_each_window_scores_as_novelty_with_the_window_as_history():
         history = values[lo[window]:350]
         assert scores[window] == pytest.approx(anomaly.exceedance(30.0, history.max(), history.min()))
     assert scores[0] <= scores[1]  # a shorter history has a narrower range
+
+
+def test_the_anomaly_aggregate_is_each_bins_highest_score_and_nan_for_an_empty_bin():
+    ts = np.arange(1000) * 60_000
+    values = DAILY[:1000].copy()
+    values[700] = 40.0
+    keep = (ts < 300 * 60_000) | (ts >= 360 * 60_000)  # an hour without points
+    edges = np.arange(0, 1000 * 60_000 + 1, 3_600_000)
+    _, scores = anomaly.score_points(ts[keep], values[keep])
+    expected = pd.Series(scores).groupby(ts[keep] // 3_600_000).max().reindex(range(len(edges) - 1))
+    got = aggregate(ts[keep][::-1], values[keep][::-1], edges, "anomaly")  # any order in: scored in time order
+    np.testing.assert_array_equal(got, expected.to_numpy())
+    assert np.isnan(got[5]) and got[11] == scores.max()
