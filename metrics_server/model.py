@@ -21,7 +21,8 @@ MAX_BUCKETS = 10_000  # buckets of one histogram point, the most max_buckets_per
 
 PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
 ROLLUP_AGGS = ("avg", "min", "max", "sum", "count", "first", "last")
-AGGS = (*ROLLUP_AGGS, *PERCENTILES, "rate")
+# anomaly: the highest anomaly score (query/anomaly.py) of a bin's raw points, each scored from the points before it
+AGGS = (*ROLLUP_AGGS, *PERCENTILES, "rate", "anomaly")
 DEFAULT_AGG = {"counter": "rate", "enum": "count", "histogram": "p50"}  # anything else: avg
 
 # Hourly rollups exist for numeric types; one row holds these per series and hour.

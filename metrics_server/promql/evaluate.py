@@ -28,6 +28,7 @@ from metrics_server.promql.parse import (
     RangeSelector,
     Selector,
 )
+from metrics_server.query import anomaly
 
 DEFAULT_LOOKBACK_MS = 5 * 60 * 1000
 HOUR_MS = 3_600_000
@@ -238,6 +239,8 @@ class Evaluator:
                     range_s=node.range_ms / 1000)
             elif name in ("irate", "idelta"):
                 result, present = windows.instant_rate(times, values, lo, hi, per_second=name == "irate")
+            elif name == "anomaly_score":
+                result, present = anomaly.last_of_windows(values, lo, hi)
             else:
                 result, present = windows.over_time(name, values, lo, hi)
             labels = raw.labels if name == "last_over_time" else without_name(raw.labels)

@@ -14,7 +14,9 @@ from metrics_server.labelregex import compile_anchored
 from metrics_server.promql.errors import ParseError, Unsupported
 
 RANGE_FUNCTIONS = ("rate", "irate", "increase", "delta", "idelta", "avg_over_time", "min_over_time",
-                   "max_over_time", "sum_over_time", "count_over_time", "last_over_time")
+                   "max_over_time", "sum_over_time", "count_over_time", "last_over_time", "anomaly_score")
+# Ours, not Prometheus' (as MetricsQL adds its own): anomaly_score(v[range]), query/anomaly.py's last_of_windows.
+pp.register_extra_functions([pp.Function("anomaly_score", [pp.ValueType.Matrix], pp.ValueType.Vector)])
 MATH_FUNCTIONS = ("abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt")
 OTHER_FUNCTIONS = ("time", "vector", "scalar", "histogram_quantile")
 AGGREGATIONS = ("sum", "avg", "min", "max", "count", "group")

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from metrics_server.model import AGGS, PERCENTILES, ROLLUP_AGGS, ROLLUP_COLUMNS
+from metrics_server.query.anomaly import score_points
 from metrics_server.query.bins import bin_index
 
 INT_KEYS = ("count", "first_ts", "last_ts")
@@ -146,10 +147,13 @@ def m4(ts_ms, values, edges) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
 
 
 def aggregate(ts_ms, values, edges, agg: str) -> np.ndarray:
-    """One aggregate per bin of raw points (unsorted, duplicates allowed); NaN for an empty bin, even for count."""
+    """One aggregate per bin of raw points (unsorted, duplicates allowed); NaN for an empty bin, even for count.
+    rate and anomaly (the highest anomaly score in the bin) take the points of one series."""
     _check(agg)
     if agg == "rate":
         return rate(ts_ms, values, edges)
+    if agg == "anomaly":
+        return _pick(*_raw_groups(*score_points(ts_ms, values), edges), "max")
     if agg in PERCENTILES:
         return percentile(ts_ms, values, edges, PERCENTILES[agg])
     return _pick(*_raw_groups(ts_ms, values, edges), agg)

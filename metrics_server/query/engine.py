@@ -64,13 +64,17 @@ def answer(metric: Metric, sids: list[str], data: dict, bins: Bins, agg: str, ch
         values = histogram_quantile(parts, edges, PERCENTILES[agg])
     elif agg == "rate":
         values = agg_ops.sum_series([agg_ops.aggregate(part.ts, part.value, edges, "rate") for part in parts])
+    elif agg == "anomaly":  # each series scored on its own points (the first of them its history); the highest
+        values = np.fmax.reduce([agg_ops.aggregate(part.ts, part.value, edges, "anomaly") for part in parts],
+                                initial=np.nan) if parts else np.full(len(edges) - 1, np.nan)
     else:
         values = agg_ops.aggregate(ts, np.concatenate([part.value for part in parts]) if parts else
                                    np.empty(0), edges, agg)
     m4 = None
     if chart:
         pooled = (ts, np.concatenate([part.value for part in parts]) if parts else np.empty(0))
-        m4 = agg_ops.m4(*pooled, edges) if agg != "rate" and metric.type != "histogram" else (values,) * 4
+        m4 = agg_ops.m4(*pooled, edges) if agg not in ("rate", "anomaly") and metric.type != "histogram" \
+            else (values,) * 4
     return values, m4
 
 
@@ -92,6 +96,8 @@ def check_query(metric: Metric, agg: str, group_by: list[str]) -> None:
     """Refuse an aggregate or a grouping the metric cannot have, naming the parameter."""
     if agg == "rate" and metric.type != "counter":
         raise ApiError(f"agg: rate applies to counter metrics; '{metric.name}' is a {metric.type}", 400)
+    if agg == "anomaly" and metric.type != "gauge":
+        raise ApiError(f"agg: anomaly applies to gauge metrics; '{metric.name}' is a {metric.type}", 400)
     for key in group_by:
         if not metric.has_label(key):
             raise ApiError(f"group_by: '{key}' is not a label of metric '{metric.name}'", 400)

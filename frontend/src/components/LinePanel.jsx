@@ -1,6 +1,7 @@
 // Gauges and counters: the focus chart (one y-axis per unit), its overview with a brush, and the legend.
 import { useMemo, useRef, useState } from 'react';
 import { AlertBands, useAlertBands } from '../alerts/AlertBands.jsx';
+import { AnomalyMarks, useAnomalyMarks } from '../anomaly/AnomalyMarks.jsx';
 import { FocusChart } from '../chart/FocusChart.jsx';
 import { formatTime } from '../chart/format.js';
 import { Legend } from '../chart/Legend.jsx';
@@ -24,6 +25,8 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
     picks, metaOf, range, view, state, width, tz, reloadKey,
   });
   const visibility = useSeriesVisibility(series);
+  const [showAnomalies, setShowAnomalies] = useState(false);
+  const anomalies = useAnomalyMarks(picks, (name) => metaOf(name)?.type, view, plotWidth, showAnomalies, reloadKey);
   const domain = preview || view;
   const zoomTo = ([a, b]) => {
     const z = [Math.max(range[0], Math.round(a)), Math.min(range[1], Math.round(b))];
@@ -45,6 +48,9 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
         <label className="chip alert-toggle" title="Pending (amber) and firing (red) intervals of the rules on these metrics">
           <input type="checkbox" checked={showAlerts} onChange={(e) => setShowAlerts(e.target.checked)} /> alerts
         </label>
+        <label className="chip alert-toggle" title="Where a gauge left the range of its points before (agg=anomaly)">
+          <input type="checkbox" checked={showAnomalies} onChange={(e) => setShowAnomalies(e.target.checked)} /> anomalies
+        </label>
         <span className="panel-actions">
           {actions}
           <ShareMenu svgOf={() => ref.current?.querySelector('svg[data-testid=main-chart]')} urlsOf={() => mainUrls}
@@ -63,7 +69,12 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
             height={FOCUS_HEIGHT}
             onZoom={zoomTo}
             onZoomOut={() => onZoom(null)}
-            overlay={(ctx) => <AlertBands ctx={ctx} bands={alertBands} />}
+            overlay={(ctx) => (
+              <>
+                <AlertBands ctx={ctx} bands={alertBands} />
+                <AnomalyMarks ctx={ctx} marks={anomalies} />
+              </>
+            )}
             svgProps={{
               'data-testid': 'main-chart',
               'data-start': view[0],
