@@ -10,7 +10,6 @@ import time
 from datetime import datetime
 from functools import wraps
 
-import numpy as np
 import promql_parser
 from flask import Blueprint, request
 
@@ -21,6 +20,7 @@ from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, one_line
 from metrics_server.jsonio import json_response
 from metrics_server.limits import QueryLimits, QueryTimeout, deadline
+from metrics_server.promql.values import go_float
 from metrics_server.query.promsource import StoreSource
 
 blueprint = Blueprint("prom", __name__)
@@ -99,24 +99,12 @@ def matchers_of(texts: list[str]) -> list[tuple]:
     return found
 
 
-def number(value: float) -> str:
-    """Go's strconv.FormatFloat(v, 'f', -1, 64), the way Prometheus writes sample values."""
-    if value != value:
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    text = repr(value)
-    if "e" in text:  # Go writes every digit, never an exponent
-        return np.format_float_positional(value, trim="-")
-    return text[:-2] if text.endswith(".0") else text
-
-
 def seconds(ms: int) -> float | int:
     return ms // 1000 if ms % 1000 == 0 else ms / 1000
 
 
 def points(times, values) -> list:
-    return [[seconds(t), number(v)] for t, v in zip(times.tolist(), values.tolist())]
+    return [[seconds(t), go_float(v)] for t, v in zip(times.tolist(), values.tolist())]
 
 
 def result_json(result: promql.Result) -> dict:

@@ -14,13 +14,13 @@ series whose labels satisfy all `matchers` (`Matcher.matches(value)`; the metric
 
 `expr` is PromQL text or a tree from `promql.parse(text)` (parse a rule once, evaluate it often). Every
 failure is a `PromQLError` carrying `error_type` and `status` (400 bad syntax, 422 an unsupported
-function or an evaluation error, naming it). What is supported: selectors with =, !=, =~, !~ (anchored),
-offset, range vectors, the 5-minute lookback, rate/irate/increase/delta/idelta (counter resets, Prometheus'
-extrapolation), avg/min/max/sum/count/last_over_time, sum/avg/min/max/count/group by()/without(),
-arithmetic and comparisons (bool) between scalars and vectors and between vectors (on/ignoring,
-group_left/group_right), abs/ceil/floor/exp/ln/log2/log10/sqrt, time(), vector(), scalar().
-Semantics are Prometheus 2.42's, checked against a real Prometheus in tests/protocols/test_promql_reference.py.
+function or an evaluation error, naming it). Supported: Prometheus 2.42's PromQL for float samples (every
+function of functions.FUNCTIONS, every aggregation of aggregations.py, subqueries, offset (negative too), `@`
+with start()/end(), every binary operator with bool, on/ignoring, group_left/group_right, and/or/unless), and
+staleness: a stale marker (the NaN of STALE_NAN_BITS) ends a series' lookback. Not supported: native
+histograms. Checked against a real Prometheus in tests/protocols/test_promql_reference.py.
 """
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -29,20 +29,20 @@ from metrics_server.promql.errors import EvaluationError, ParseError, PromQLErro
 from metrics_server.promql.evaluate import (
     DEFAULT_LOOKBACK_MS,
     DEFAULT_MAX_SAMPLES,
+    STALE_NAN_BITS,
     Evaluator,
     HourlySeries,
     RawSeries,
-    Scalar,
     Source,
-    key,
 )
-from metrics_server.promql.parse import Matcher, RangeSelector, Selector, parse
+from metrics_server.promql.parse import Matcher, RangeSelector, Selector, Subquery, parse
+from metrics_server.promql.values import Scalar, key
 
 MAX_STEPS = 11_000  # Prometheus' limit of points per series in a range query
 
-__all__ = ["EvaluationError", "HourlySeries", "Matcher", "ParseError", "PromQLError", "RawSeries", "Result", "Source",
-           "Selector", "TooMuchData", "Unsupported", "evaluate_instant", "evaluate_range", "instant_query", "parse",
-           "range_query"]
+__all__ = ["STALE_NAN_BITS", "EvaluationError", "HourlySeries", "Matcher", "ParseError", "PromQLError", "RawSeries",
+           "Result", "Source", "Selector", "TooMuchData", "Unsupported", "evaluate_instant", "evaluate_range",
+           "instant_query", "parse", "range_query"]
 
 
 class Result(NamedTuple):
@@ -62,17 +62,23 @@ def instant_query(expr, at_ms: int, source: Source, lookback_ms: int = DEFAULT_L
     """The expression at one instant: a vector, a scalar, or (for a bare range selector) a matrix."""
     tree = _tree(expr)
     evaluator = Evaluator(np.array([at_ms], dtype=np.int64), source, lookback_ms, max_samples)
-    if isinstance(tree, RangeSelector):
-        end = at_ms - tree.selector.offset_ms
-        found = evaluator.fetch(tree.selector, end - tree.range_ms, end)
-        return Result("matrix", sorted(((s.labels, s.timestamps, s.values) for s in found),
-                                       key=lambda item: key(item[0])))
+    if isinstance(tree, RangeSelector | Subquery):
+        found = [(w.labels, w.times[w.lo[0]:w.hi[0]], w.values[w.lo[0]:w.hi[0]])
+                 for w in evaluator.range_windows(tree) if w.hi[0] > w.lo[0]]
+        return Result("matrix", sorted(found, key=lambda item: key(item[0])))
     value = evaluator.eval(tree)
     at = np.array([at_ms], dtype=np.int64)
     if isinstance(value, Scalar):
         return Result("scalar", [({}, at, value.values)])
-    return Result("vector", sorted(((s.labels, at, s.values) for s in value.series if s.present[0]),
-                                   key=lambda item: key(item[0])))
+    found = [(s.labels, at, s.values) for s in value.series if s.present[0]]
+    return Result("vector", sorted(found, key=lambda item: (value_order(item[2][0], value.order), key(item[0]))))
+
+
+def value_order(value: float, order: str | None) -> tuple:
+    """sort()/sort_desc()'s order of an instant answer: NaN first, as Prometheus' vectorByValueHeap sorts."""
+    if order is None:
+        return ()
+    return (not math.isnan(value), value if order == "asc" or math.isnan(value) else -value)
 
 
 def range_query(expr, start_ms: int, end_ms: int, step_ms: int, source: Source,
@@ -87,7 +93,7 @@ def range_query(expr, start_ms: int, end_ms: int, step_ms: int, source: Source,
         raise PromQLError("exceeded maximum resolution of 11,000 points per timeseries. "
                           "Try decreasing the query resolution (?step=XX)")
     tree = _tree(expr)
-    if isinstance(tree, RangeSelector):
+    if isinstance(tree, RangeSelector | Subquery):
         raise PromQLError('invalid expression type "range vector" for range query, '
                           "must be Scalar or instant Vector")
     steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)

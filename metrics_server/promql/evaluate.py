@@ -9,16 +9,17 @@ arithmetic, one-to-one matching on all labels but the name unless on()/ignoring(
 import math
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from metrics_server.promql import windows
+from metrics_server.promql.aggregations import aggregate
 from metrics_server.promql.errors import EvaluationError, PromQLError, TooMuchData
+from metrics_server.promql.functions import FUNCTIONS
 from metrics_server.promql.parse import (
     ARITHMETIC,
-    MATH_FUNCTIONS,
+    SET_OPERATORS,
     Aggregate,
     Binary,
     Call,
@@ -27,18 +28,17 @@ from metrics_server.promql.parse import (
     Number,
     RangeSelector,
     Selector,
+    Subquery,
 )
-from metrics_server.query import anomaly
+from metrics_server.promql.values import NAME, Scalar, Series, Vector, collect, key, without_name
 
 DEFAULT_LOOKBACK_MS = 5 * 60 * 1000
+DEFAULT_SUBQUERY_STEP_MS = 60_000  # Prometheus' default evaluation_interval, a subquery's step when it names none
+MAX_SUBQUERY_STEPS = 1_000_000  # inner steps of one subquery (each evaluates the inner expression)
 HOUR_MS = 3_600_000
-HOURLY_FUNCTIONS = ("avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time",
-                    "last_over_time")  # answerable from rollups; rates need every sample to see counter resets
 DEFAULT_MAX_SAMPLES = 5_000_000  # samples read by one query (Prometheus' --query.max-samples is 50 M)
-NAME = "__name__"
+STALE_NAN_BITS = 0x7FF0000000000002  # Prometheus' stale marker: a NaN with this payload ends a series
 DROPS_NAME = ("+", "-", "*", "/", "%", "^")  # Prometheus' shouldDropMetricName: arithmetic, not atan2
-MATH = {"abs": np.abs, "ceil": np.ceil, "floor": np.floor, "exp": np.exp, "ln": np.log, "log2": np.log2,
-        "log10": np.log10, "sqrt": np.sqrt}
 
 
 class RawSeries(NamedTuple):
@@ -62,82 +62,62 @@ class HourlySeries(NamedTuple):
 Source = Callable[[tuple[Matcher, ...], int, int], list[RawSeries]]
 
 
-@dataclass
-class Series:
-    labels: dict
-    values: np.ndarray
-    present: np.ndarray
+def stale(values: np.ndarray) -> np.ndarray:
+    """Where values are Prometheus' stale marker (not any NaN: a NaN sample is a value)."""
+    return np.asarray(values, dtype=np.float64).view(np.uint64) == STALE_NAN_BITS
 
 
-@dataclass
-class Vector:
-    series: list
+class Budget:
+    """The samples one query may still read, shared by its subqueries."""
 
+    def __init__(self, max_samples: int):
+        self.max_samples = max_samples
+        self.left = max_samples
 
-@dataclass
-class Scalar:
-    values: np.ndarray
-
-
-def key(labels: dict) -> tuple:
-    return tuple(sorted(labels.items()))
-
-
-def without_name(labels: dict) -> dict:
-    return {k: v for k, v in labels.items() if k != NAME}
-
-
-def collect(series, strict: bool = False) -> Vector:
-    """Series with equal label sets merged into one (present at different steps); equal label sets present
-    at the same step (or at all, when strict, as for range functions) are Prometheus' error."""
-    merged: dict[tuple, Series] = {}
-    for item in series:
-        if not item.present.any():
-            continue
-        k = key(item.labels)
-        if k in merged:
-            old = merged[k]
-            if strict or (old.present & item.present).any():
-                raise EvaluationError("vector cannot contain metrics with the same labelset")
-            merged[k] = Series(old.labels, np.where(item.present, item.values, old.values),
-                               old.present | item.present)
-        else:
-            merged[k] = item
-    return Vector(list(merged.values()))
+    def charge(self, samples: int) -> None:
+        self.left -= samples
+        if self.left < 0:
+            raise TooMuchData(f"query processing would load more than {self.max_samples} samples")
 
 
 class Evaluator:
-    """One query's evaluation: the step grid, the source, the lookback and the sample budget."""
+    """One query's evaluation: the step grid, the source, the lookback and the sample budget. `query` is the
+    (start, end) of the query as asked, which @ start() and @ end() mean inside subqueries too."""
 
     def __init__(self, steps: np.ndarray, source: Source, lookback_ms: int = DEFAULT_LOOKBACK_MS,
-                 max_samples: int = DEFAULT_MAX_SAMPLES):
+                 max_samples: int = DEFAULT_MAX_SAMPLES, query: tuple[int, int] | None = None,
+                 budget: Budget | None = None):
         self.steps = steps
         self.source = source
         self.lookback_ms = lookback_ms
-        self.samples_left = max_samples
-        self.max_samples = max_samples
+        self.query = query or (int(steps[0]), int(steps[-1]))
+        self.budget = budget or Budget(max_samples)
+
+    def times(self, offset_ms: int, at) -> np.ndarray:
+        """The times a selector or subquery reads at, per step: the step (or its @ time) less the offset."""
+        if at is None:
+            return self.steps - offset_ms
+        at_ms = self.query[0] if at == "start" else self.query[1] if at == "end" else at
+        return np.full(len(self.steps), at_ms - offset_ms, dtype=np.int64)
 
     def fetch(self, selector: Selector, start_ms: int, end_ms: int) -> list[RawSeries]:
         """The selector's series with samples in [start, end], charged to the query's sample budget."""
         found = self.source(selector.matchers, int(start_ms), int(end_ms))
-        self.samples_left -= sum(len(s.timestamps) for s in found)
-        if self.samples_left < 0:
-            raise TooMuchData(f"query processing would load more than {self.max_samples} samples")
+        self.budget.charge(sum(len(s.timestamps) for s in found))
         return [s for s in found if len(s.timestamps)]
 
-    def fetch_hourly(self, selector: Selector, start_ms: int, end_ms: int) -> list[HourlySeries] | None:
-        """The selector's hourly rollups when every step (less the offset) is on an hour and the source has them
-        up to date: then a window's whole hours come from rollups and the sample at its end from the next hour's
-        first (`first_ts` says whether it is exactly there). None means: read raw samples."""
+    def fetch_hourly(self, selector: Selector, times: np.ndarray, start_ms: int,
+                     end_ms: int) -> list[HourlySeries] | None:
+        """The selector's hourly rollups when every time is on an hour and the source has them up to date: then a
+        window's whole hours come from rollups and the sample at its end from the next hour's first (`first_ts`
+        says whether it is exactly there). None means: read raw samples."""
         hourly = getattr(self.source, "hourly", None)
-        if hourly is None or self.lookback_ms > HOUR_MS or ((self.steps - selector.offset_ms) % HOUR_MS).any():
+        if hourly is None or self.lookback_ms > HOUR_MS or (times % HOUR_MS).any():
             return None
         found = hourly(selector.matchers, int(start_ms), int(end_ms))
         if found is None:
             return None
-        self.samples_left -= sum(len(s.rows["start"]) for s in found)
-        if self.samples_left < 0:
-            raise TooMuchData(f"query processing would load more than {self.max_samples} samples")
+        self.budget.charge(sum(len(s.rows["start"]) for s in found))
         return [s for s in found if len(s.rows["start"])]
 
     def eval(self, node):
@@ -147,9 +127,11 @@ class Evaluator:
         if isinstance(node, Selector):
             return self.selector(node)
         if isinstance(node, Call):
-            return self.call(node)
+            return FUNCTIONS[node.name](self, node.args)
         if isinstance(node, Aggregate):
-            return self.aggregate(node)
+            param = self.scalar(node.param) if node.param is not None and not isinstance(node.param, str) \
+                else node.param
+            return aggregate(node.op, self.eval(node.expr).series, node.labels, node.without, param, self.steps)
         if isinstance(node, Binary):
             return self.binary(node)
         if isinstance(node, Negate):
@@ -160,10 +142,15 @@ class Evaluator:
         raise PromQLError("a range vector is not allowed here; use it as a function's argument, "
                           "e.g. rate(m[5m])")
 
-    def selector(self, node: Selector) -> Vector:
-        """The newest sample at or before each step, if it is at most the lookback old."""
-        times = self.steps - node.offset_ms
-        hourly = self.fetch_hourly(node, times[0] - HOUR_MS, times[-1] + HOUR_MS)
+    def scalar(self, node) -> np.ndarray:
+        """A scalar argument's value per step."""
+        return self.eval(node).values
+
+    def selector(self, node: Selector, sample_times: bool = False) -> Vector:
+        """The newest sample at or before each step, if it is at most the lookback old and not a stale marker;
+        with sample_times, its time in seconds instead of its value (timestamp()), the name dropped."""
+        times = self.times(node.offset_ms, node.at)
+        hourly = None if sample_times else self.fetch_hourly(node, times, times[0] - HOUR_MS, times[-1] + HOUR_MS)
         if hourly is not None:
             return Vector([series for series in (hourly_selector(h.rows, h.labels, times, self.lookback_ms)
                                                  for h in hourly) if series.present.any()])
@@ -171,30 +158,64 @@ class Evaluator:
         for raw in self.fetch(node, times[0] - self.lookback_ms, times[-1]):
             index = np.searchsorted(raw.timestamps, times, side="right") - 1
             safe = np.maximum(index, 0)
-            present = (index >= 0) & (raw.timestamps[safe] >= times - self.lookback_ms)
+            present = (index >= 0) & (raw.timestamps[safe] >= times - self.lookback_ms) & ~stale(raw.values[safe])
             if present.any():
-                out.append(Series(raw.labels, raw.values[safe], present))
+                if sample_times:
+                    out.append(Series(without_name(raw.labels), raw.timestamps[safe] / 1000, present))
+                else:
+                    out.append(Series(raw.labels, raw.values[safe], present))
         return Vector(out)
 
-    def call(self, node: Call):
-        if node.name == "time":
-            return Scalar(self.steps / 1000)
-        if node.name in MATH_FUNCTIONS:
-            arg = self.eval(node.args[0])
-            with np.errstate(all="ignore"):
-                return collect(Series(without_name(s.labels), MATH[node.name](s.values), s.present)
-                               for s in arg.series)
-        if node.name == "vector":
-            values = self.eval(node.args[0]).values
-            return Vector([Series({}, values, np.ones(len(values), dtype=bool))])
-        if node.name == "scalar":
-            arg = self.eval(node.args[0]).series
-            count = sum((s.present.astype(int) for s in arg), np.zeros(len(self.steps), dtype=int))
-            value = sum((np.where(s.present, s.values, 0.0) for s in arg), np.zeros(len(self.steps)))
-            return Scalar(np.where(count == 1, value, np.nan))
-        if node.name == "histogram_quantile":
-            return self.histogram_quantile(self.eval(node.args[0]).values, self.eval(node.args[1]))
-        return self.range_function(node.name, node.args[0])
+    def range_windows(self, node) -> list[windows.Window]:
+        """Each series' samples and its window [t - range, t] per step, of a range selector or a subquery (whose
+        inner expression is evaluated at the multiples of its step inside the windows); stale markers left out."""
+        inner = node.selector if isinstance(node, RangeSelector) else node
+        ends = self.times(inner.offset_ms, inner.at)
+        starts = ends - node.range_ms
+        if isinstance(node, RangeSelector):
+            found = [(raw.labels, raw.timestamps, raw.values) for raw in self.fetch(node.selector, starts[0], ends[-1])]
+        else:
+            found = self.subquery(node, int(starts.min()), int(ends.max()))
+        out = []
+        for labels, times, values in found:
+            fresh = ~stale(values)
+            if not fresh.all():
+                times, values = times[fresh], values[fresh]
+            lo = np.searchsorted(times, starts, side="left")
+            hi = np.searchsorted(times, ends, side="right")
+            out.append(windows.Window(labels, times, values, lo, hi, starts, ends, self.steps))
+        return out
+
+    def subquery(self, node: Subquery, start_ms: int, end_ms: int) -> list[tuple[dict, np.ndarray, np.ndarray]]:
+        """(labels, times, values) of the inner expression at the multiples of the step in [start, end]."""
+        step = node.step_ms or DEFAULT_SUBQUERY_STEP_MS
+        first = -(-start_ms // step) * step
+        if (end_ms - first) // step + 1 > MAX_SUBQUERY_STEPS:
+            raise TooMuchData(f"the subquery would evaluate more than {MAX_SUBQUERY_STEPS} steps; "
+                              "use a larger subquery step or a shorter range")
+        steps = np.arange(first, end_ms + 1, step, dtype=np.int64)
+        if len(steps) == 0:
+            return []
+        value = Evaluator(steps, self.source, self.lookback_ms, query=self.query, budget=self.budget).eval(node.expr)
+        series = [Series({}, value.values, np.ones(len(steps), dtype=bool))] if isinstance(value, Scalar) \
+            else value.series
+        self.budget.charge(sum(int(s.present.sum()) for s in series))
+        return [(s.labels, steps[s.present], s.values[s.present]) for s in series if s.present.any()]
+
+    def hourly_windows(self, name: str, node) -> list[Series] | None:
+        """*_over_time of whole hours from hourly rollups, or None where raw samples must be read."""
+        if not isinstance(node, RangeSelector) or node.range_ms % HOUR_MS:
+            return None
+        ends = self.times(node.selector.offset_ms, node.selector.at)
+        starts = ends - node.range_ms
+        hourly = self.fetch_hourly(node.selector, ends, starts[0], ends[-1] + HOUR_MS)
+        if hourly is None:
+            return None
+        out = []
+        for h in hourly:
+            result, present = hourly_over_time(name, h.rows, starts, ends)
+            out.append(Series(h.labels if name == "last_over_time" else without_name(h.labels), result, present))
+        return out
 
     def histogram_quantile(self, q: np.ndarray, buckets: Vector) -> Vector:
         """Prometheus' classic-histogram quantile: series grouped by their labels but `le` (name included), the
@@ -217,71 +238,6 @@ class Evaluator:
             out.append(Series(labels, values, present.any(axis=0)))
         return Vector(out)
 
-    def range_function(self, name: str, node: RangeSelector) -> Vector:
-        """rate, increase, *_over_time...: each step's window [t - range, t] of each series."""
-        ends = self.steps - node.selector.offset_ms
-        starts = ends - node.range_ms
-        out = []
-        hourly = (self.fetch_hourly(node.selector, starts[0], ends[-1] + HOUR_MS)
-                  if name in HOURLY_FUNCTIONS and node.range_ms % HOUR_MS == 0 else None)
-        if hourly is not None:
-            for h in hourly:
-                result, present = hourly_over_time(name, h.rows, starts, ends)
-                out.append(Series(h.labels if name == "last_over_time" else without_name(h.labels), result, present))
-            return collect(out, strict=True)
-        for raw in self.fetch(node.selector, starts[0], ends[-1]):
-            times, values = raw.timestamps, raw.values
-            lo = np.searchsorted(times, starts, side="left")
-            hi = np.searchsorted(times, ends, side="right")
-            if name in ("rate", "increase", "delta"):
-                result, present = windows.extrapolated_rate(
-                    times, values, lo, hi, starts, ends, counter=name != "delta", per_second=name == "rate",
-                    range_s=node.range_ms / 1000)
-            elif name in ("irate", "idelta"):
-                result, present = windows.instant_rate(times, values, lo, hi, per_second=name == "irate")
-            elif name == "anomaly_score":
-                result, present = anomaly.last_of_windows(values, lo, hi)
-            else:
-                result, present = windows.over_time(name, values, lo, hi)
-            labels = raw.labels if name == "last_over_time" else without_name(raw.labels)
-            out.append(Series(labels, result, present))
-        return collect(out, strict=True)
-
-    def aggregate(self, node: Aggregate) -> Vector:
-        """sum, avg, min, max, count, group by()/without(), step by step as Prometheus 2.42 adds them."""
-        groups: dict[tuple, tuple[dict, list]] = {}
-        for s in self.eval(node.expr).series:
-            if node.without:
-                labels = {k: v for k, v in s.labels.items() if k not in node.labels and k != NAME}
-            else:
-                labels = {k: s.labels[k] for k in node.labels if s.labels.get(k, "")}
-            groups.setdefault(key(labels), (labels, []))[1].append(s)
-        out = []
-        zeros = np.zeros(len(self.steps))
-        for labels, members in groups.values():
-            count = sum((m.present.astype(float) for m in members), zeros)
-            if node.op in ("count", "group"):
-                value = count if node.op == "count" else np.ones(len(self.steps))
-            elif node.op == "sum":
-                value = zeros
-                for m in members:
-                    value = np.where(m.present, value + m.values, value)
-            elif node.op == "avg":
-                mean, seen = zeros, zeros
-                with np.errstate(all="ignore"):
-                    for m in members:
-                        seen = seen + m.present
-                        step = np.where(seen == 1, m.values, mean + m.values / seen - mean / seen)
-                        mean = np.where(m.present, step, mean)
-                value = mean
-            else:
-                ufunc = np.fmin if node.op == "min" else np.fmax
-                value = np.full(len(self.steps), np.nan)
-                for m in members:
-                    value = np.where(m.present, ufunc(value, m.values), value)
-            out.append(Series(labels, value, count > 0))
-        return Vector(out)
-
     def binary(self, node: Binary):
         lhs, rhs = self.eval(node.lhs), self.eval(node.rhs)
         if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
@@ -289,6 +245,8 @@ class Evaluator:
             return Scalar(keep.astype(float) if node.op not in ARITHMETIC else value)
         if isinstance(rhs, Scalar) or isinstance(lhs, Scalar):
             return self.vector_scalar(node, lhs, rhs)
+        if node.op in SET_OPERATORS:
+            return set_operation(node, lhs, rhs, len(self.steps))
         return self.vector_vector(node, lhs, rhs)
 
     def vector_scalar(self, node: Binary, lhs, rhs) -> Vector:
@@ -313,16 +271,9 @@ class Evaluator:
         """Matching on label signatures; the "one" side must be unique per signature at every step."""
         swapped = node.card == "one-to-many"
         many, one = (rhs, lhs) if swapped else (lhs, rhs)
-        ignored = set(node.labels) | {NAME}
-
-        def signature(labels: dict) -> tuple:
-            if node.on:
-                return tuple((k, labels.get(k, "")) for k in sorted(node.labels))
-            return tuple(sorted((k, v) for k, v in labels.items() if k not in ignored))
-
         ones: dict[tuple, list[Series]] = defaultdict(list)
         for s in one.series:
-            ones[signature(s.labels)].append(s)
+            ones[signature(node, s.labels)].append(s)
         for sig, group in ones.items():
             if len(group) > 1 and (sum(s.present.astype(int) for s in group) > 1).any():
                 side = "left" if swapped else "right"
@@ -332,7 +283,7 @@ class Evaluator:
         matched: dict[tuple, np.ndarray] = {}
         out = []
         for m in many.series:
-            sig = signature(m.labels)
+            sig = signature(node, m.labels)
             for o in ones.get(sig, ()):
                 left, right = (o.values, m.values) if swapped else (m.values, o.values)
                 value, keep = operate(node.op, left, right)
@@ -370,6 +321,35 @@ class Evaluator:
             else:
                 labels.pop(name, None)
         return labels
+
+
+def signature(node: Binary, labels: dict) -> tuple:
+    """The labels two sides match on: those of on(...), or all but ignoring(...)'s and the name."""
+    if node.on:
+        return tuple((k, labels.get(k, "")) for k in sorted(node.labels))
+    return tuple(sorted((k, v) for k, v in labels.items() if k not in node.labels and k != NAME))
+
+
+def set_operation(node: Binary, lhs: Vector, rhs: Vector, steps: int) -> Vector:
+    """and, or, unless, step by step: the left side's elements kept where the right has (and) or has not (unless)
+    an element of the same signature; or adds the right side's elements whose signature the left lacks."""
+    def presence(vector: Vector) -> dict[tuple, np.ndarray]:
+        found: dict[tuple, np.ndarray] = {}
+        for s in vector.series:
+            sig = signature(node, s.labels)
+            found[sig] = found.get(sig, False) | s.present
+        return found
+    none = np.zeros(steps, dtype=bool)
+    if node.op == "or":
+        left = presence(lhs)
+        extra = [Series(s.labels, s.values, s.present & ~left.get(signature(node, s.labels), none))
+                 for s in rhs.series]
+        return collect([*lhs.series, *extra])
+    right = presence(rhs)
+    wanted = node.op == "and"
+    kept = (Series(s.labels, s.values, s.present & (right.get(signature(node, s.labels), none) == wanted))
+            for s in lhs.series)
+    return Vector([s for s in kept if s.present.any()])
 
 
 def bucket_quantile(q: float, bounds: np.ndarray, counts: np.ndarray) -> float:

@@ -2,7 +2,8 @@
 
 The grammar is promql-parser's (the Rust parser of GreptimeDB, compatible with Prometheus 2.45): we never
 parse PromQL ourselves. Translating its AST into our own nodes is where everything unsupported is refused,
-before any data is read, with a message naming the function, aggregation or feature.
+before any data is read, with a message naming the function, aggregation or feature. Times are ms; an `@`
+is a time, or "start"/"end" (the query's).
 """
 import re
 from dataclasses import dataclass, field
@@ -11,17 +12,17 @@ from datetime import timedelta
 import promql_parser as pp
 
 from metrics_server.labelregex import compile_anchored
+from metrics_server.promql.aggregations import AGGREGATIONS, SELECTIONS
 from metrics_server.promql.errors import ParseError, Unsupported
 
-RANGE_FUNCTIONS = ("rate", "irate", "increase", "delta", "idelta", "avg_over_time", "min_over_time",
-                   "max_over_time", "sum_over_time", "count_over_time", "last_over_time", "anomaly_score")
-# Ours, not Prometheus' (as MetricsQL adds its own): anomaly_score(v[range]), query/anomaly.py's last_of_windows.
+# Ours, not Prometheus' (as MetricsQL adds its own): anomaly_score(v[range]) (query/anomaly.py), in functions.py's
+# table like every other function; the parser must know its signature.
 pp.register_extra_functions([pp.Function("anomaly_score", [pp.ValueType.Matrix], pp.ValueType.Vector)])
-MATH_FUNCTIONS = ("abs", "ceil", "floor", "exp", "ln", "log2", "log10", "sqrt")
-OTHER_FUNCTIONS = ("time", "vector", "scalar", "histogram_quantile")
-AGGREGATIONS = ("sum", "avg", "min", "max", "count", "group")
+
 ARITHMETIC = ("+", "-", "*", "/", "%", "^", "atan2")
 COMPARISONS = ("==", "!=", ">", "<", ">=", "<=")
+SET_OPERATORS = ("and", "or", "unless")
+AT_LIMIT_MS = 253_402_300_799_999  # the @ times we accept: 1970 up to the end of year 9999
 MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}  # by str():
 # the parser's enum members are not hashable
 
@@ -62,17 +63,34 @@ class Number:
 
 
 @dataclass(frozen=True)
+class String:
+    value: str
+
+
+@dataclass(frozen=True)
 class Selector:
-    """An instant vector selector: matchers (the metric name as `__name__`) and an offset."""
+    """An instant vector selector: matchers (the metric name as `__name__`), an offset and an @ time."""
 
     matchers: tuple[Matcher, ...]
     offset_ms: int = 0
+    at: int | str | None = None
 
 
 @dataclass(frozen=True)
 class RangeSelector:
     selector: Selector
     range_ms: int
+
+
+@dataclass(frozen=True)
+class Subquery:
+    """expr[range:step] offset/@: the expression evaluated every step (the default interval when 0), as a range."""
+
+    expr: object
+    range_ms: int
+    step_ms: int
+    offset_ms: int = 0
+    at: int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,7 @@ class Aggregate:
     expr: object
     without: bool  # False: by(labels); True: without(labels)
     labels: tuple[str, ...]
+    param: object = None  # topk/bottomk's k, quantile's φ (nodes), count_values' label (a str)
 
 
 @dataclass(frozen=True)
@@ -95,7 +114,7 @@ class Binary:
     lhs: object
     rhs: object
     return_bool: bool = False
-    card: str = "one-to-one"  # one-to-one, many-to-one (group_left), one-to-many (group_right)
+    card: str = "one-to-one"  # one-to-one, many-to-one (group_left), one-to-many (group_right), many-to-many
     on: bool = False  # True: on(labels); False: ignoring(labels)
     labels: tuple[str, ...] = ()
     include: tuple[str, ...] = ()  # group_left/group_right labels taken from the "one" side
@@ -149,14 +168,31 @@ def _ms(delta: timedelta | None) -> int:
     return 0 if delta is None else int(delta / timedelta(milliseconds=1))
 
 
+def _at(modifier) -> int | str | None:
+    """An @ modifier as ms since the epoch, or "start"/"end"."""
+    if modifier is None:
+        return None
+    kind = str(modifier.type)
+    if kind.endswith("Start") or kind.endswith("End"):
+        return kind.rsplit(".", 1)[-1].lower()
+    try:
+        at = modifier.at  # the parser panics (a BaseException) on a time before 1970
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:
+        raise ParseError("the @ modifier's time must lie between 1970 and 9999") from None
+    ms = int(at.timestamp() * 1000)
+    if not 0 <= ms <= AT_LIMIT_MS:
+        raise ParseError("the @ modifier's time must lie between 1970 and 9999")
+    return ms
+
+
 def _selector(node: pp.VectorSelector) -> Selector:
-    if node.at is not None:
-        raise Unsupported("the @ modifier is not supported")
     if node.matchers.or_matchers:
         raise Unsupported("'or' inside a selector's braces is not supported")
     matchers = [Matcher.of("__name__", "=", node.name)] if node.name else []
     matchers += [Matcher.of(m.name, MATCH_OPS[str(m.op)], m.value) for m in node.matchers.matchers]
-    return Selector(tuple(matchers), _ms(node.offset))
+    return Selector(tuple(matchers), _ms(node.offset), _at(node.at))
 
 
 def _node(node):
@@ -166,42 +202,53 @@ def _node(node):
     if isinstance(node, pp.NumberLiteral):
         return Number(float(node.val))
     if isinstance(node, pp.StringLiteral):
-        raise Unsupported("string literals are not supported")
+        return String(node.val)
     if isinstance(node, pp.VectorSelector):
         return _selector(node)
     if isinstance(node, pp.MatrixSelector):
         return RangeSelector(_selector(node.vector_selector), _ms(node.range))
     if isinstance(node, pp.SubqueryExpr):
-        raise Unsupported("subqueries are not supported")
+        return Subquery(_node(node.expr), _ms(node.range), _ms(node.step), _ms(node.offset), _at(node.at))
     if isinstance(node, pp.UnaryExpr):
         return Negate(_node(node.expr))
     if isinstance(node, pp.Call):
+        from metrics_server.promql.functions import FUNCTIONS  # the table imports these node types
         name = node.func.name
-        if name not in RANGE_FUNCTIONS + MATH_FUNCTIONS + OTHER_FUNCTIONS:
+        if name not in FUNCTIONS:
             raise Unsupported(f"function {name}() is not supported")
         return Call(name, tuple(_node(arg) for arg in node.args))
     if isinstance(node, pp.AggregateExpr):
-        op = str(node.op)
-        if op not in AGGREGATIONS:
-            raise Unsupported(f"aggregation {op}() is not supported")
-        modifier = node.modifier
-        without = modifier is not None and modifier.type == pp.AggModifierType.Without
-        labels = tuple(modifier.labels) if modifier is not None else ()
-        return Aggregate(op, _node(node.expr), without, labels)
+        return _aggregate(node)
     if isinstance(node, pp.BinaryExpr):
         return _binary(node)
     raise Unsupported(f"expression {node} is not supported")
 
 
+def _aggregate(node: pp.AggregateExpr) -> Aggregate:
+    op = str(node.op)
+    if op not in (*AGGREGATIONS, *SELECTIONS, "count_values"):
+        raise Unsupported(f"aggregation {op}() is not supported")
+    modifier = node.modifier
+    without = modifier is not None and modifier.type == pp.AggModifierType.Without
+    labels = tuple(modifier.labels) if modifier is not None else ()
+    param = None if node.param is None else _node(node.param)
+    if isinstance(param, String):
+        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", param.value):
+            raise ParseError(f"invalid label name {param.value!r} for count_values")
+        param = param.value
+    return Aggregate(op, _node(node.expr), without, labels, param)
+
+
 def _binary(node: pp.BinaryExpr) -> Binary:
     op = str(node.op)
-    if op not in ARITHMETIC + COMPARISONS:
+    if op not in ARITHMETIC + COMPARISONS + SET_OPERATORS:
         raise Unsupported(f"operator {op!r} is not supported")
     modifier = node.modifier
     if modifier is None:
         return Binary(op, _node(node.lhs), _node(node.rhs))
     card = ("many-to-one" if modifier.card == pp.VectorMatchCardinality.ManyToOne else
-            "one-to-many" if modifier.card == pp.VectorMatchCardinality.OneToMany else "one-to-one")
+            "one-to-many" if modifier.card == pp.VectorMatchCardinality.OneToMany else
+            "many-to-many" if modifier.card == pp.VectorMatchCardinality.ManyToMany else "one-to-one")
     matching = modifier.matching
     on = matching is not None and matching.type == pp.LabelModifierType.Include
     return Binary(op, _node(node.lhs), _node(node.rhs), bool(modifier.return_bool), card, on,

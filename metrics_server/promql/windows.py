@@ -6,7 +6,24 @@ a step whose window has too few samples is absent, as in Prometheus. The formula
 promql/functions.go (extrapolatedRate, instantValue, the *_over_time family) operation by operation, so that
 answers agree with a real Prometheus to the last bits, not only approximately.
 """
+from typing import NamedTuple
+
 import numpy as np
+
+BLOCK_CELLS = 2_000_000  # values one window block holds (16 MB of float64): steps × the widest window, chunked
+
+
+class Window(NamedTuple):
+    """One series' samples and, per step, its window [starts, ends] as index bounds values[lo:hi]."""
+
+    labels: dict
+    times: np.ndarray
+    values: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    steps: np.ndarray  # the evaluation times (ends are these less the offset, or the @ time)
 
 
 def reduce_windows(ufunc: np.ufunc, values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -82,3 +99,135 @@ def over_time(name: str, values, lo, hi):
         return total, present
     with np.errstate(all="ignore"):
         return total / count, present
+
+
+def blocks(lo: np.ndarray, hi: np.ndarray):
+    """(step slice, sample index, valid) blocks: row i holds step i's window left-aligned, `valid` false past its end;
+    chunked by steps so that no block exceeds BLOCK_CELLS. For functions with no running form (quantiles, fits)."""
+    width = max(int((hi - lo).max(initial=0)), 1)
+    rows = max(1, BLOCK_CELLS // width)
+    for first in range(0, len(lo), rows):
+        part = slice(first, first + rows)
+        index = lo[part, None] + np.arange(width)
+        yield part, index, index < hi[part, None]
+
+
+def per_block(lo, hi, kernel) -> np.ndarray:
+    """kernel(index, valid, part) for every block, concatenated into one value per step."""
+    out = np.full(len(lo), np.nan)
+    for part, index, valid in blocks(lo, hi):
+        out[part] = kernel(index, valid, part)
+    return out
+
+
+def quantile_rows(values: np.ndarray, valid: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Prometheus' quantile() per row over its valid cells: linear interpolation between the nearest ranks of
+    the sorted values (NaN sorts first, as in its vectorByValueHeap); -Inf below 0, +Inf above 1."""
+    order_key = np.where(np.isnan(values), -np.inf, values)
+    order = np.lexsort((order_key, ~valid), axis=-1)
+    ordered = np.take_along_axis(values, order, axis=-1)
+    n = valid.sum(axis=-1)
+    with np.errstate(all="ignore"):
+        rank = q * (n - 1)
+        lower = np.clip(np.floor(rank), 0, None)
+        upper = np.minimum(n - 1, lower + 1)
+        weight = rank - np.floor(rank)
+        rows = np.arange(len(values))
+        low = ordered[rows, np.nan_to_num(lower).astype(np.intp).clip(0, max(values.shape[-1] - 1, 0))]
+        high = ordered[rows, np.nan_to_num(upper).astype(np.intp).clip(0, max(values.shape[-1] - 1, 0))]
+        result = low * (1 - weight) + high * weight
+    result = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, result))
+    return np.where((n == 0) | np.isnan(q), np.nan, result)
+
+
+def variance_rows(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The population variance of each row's valid cells (two passes: mean, then squared deviations)."""
+    n = valid.sum(axis=-1)
+    with np.errstate(all="ignore"):
+        mean = np.where(valid, values, 0.0).sum(axis=-1) / n
+        return np.where(valid, (values - mean[:, None]) ** 2, 0.0).sum(axis=-1) / n
+
+
+def quantile_over_time(w: Window, q: np.ndarray):
+    """quantile_over_time(φ, m): the φ-quantile of each window's values."""
+    def kernel(index, valid, part):
+        return quantile_rows(w.values[np.minimum(index, len(w.values) - 1)], valid, q[part])
+    return per_block(w.lo, w.hi, kernel), w.hi > w.lo
+
+
+def variance_over_time(w: Window, root: bool):
+    """stdvar_over_time (root False) and stddev_over_time (root True)."""
+    def kernel(index, valid, part):
+        variance = variance_rows(w.values[np.minimum(index, len(w.values) - 1)], valid)
+        return np.sqrt(variance) if root else variance
+    return per_block(w.lo, w.hi, kernel), w.hi > w.lo
+
+
+def mad_over_time(w: Window):
+    """mad_over_time: the median absolute deviation of each window from its median (Prometheus 3)."""
+    def kernel(index, valid, part):
+        values = w.values[np.minimum(index, len(w.values) - 1)]
+        half = np.full(len(values), 0.5)
+        median = quantile_rows(values, valid, half)
+        return quantile_rows(np.abs(values - median[:, None]), valid, half)
+    return per_block(w.lo, w.hi, kernel), w.hi > w.lo
+
+
+def counted_changes(w: Window, resets: bool):
+    """changes (value differs from the one before; NaN after NaN is no change) and resets (value drops), counted
+    between consecutive samples of each window, from one running sum."""
+    values = w.values
+    flags = np.zeros(len(values))
+    if resets:
+        flags[1:] = values[1:] < values[:-1]
+    else:
+        flags[1:] = (values[1:] != values[:-1]) & ~(np.isnan(values[1:]) & np.isnan(values[:-1]))
+    running = np.cumsum(flags)
+    present = w.hi > w.lo
+    last = np.maximum(w.hi - 1, 0)
+    first = np.minimum(w.lo, len(values) - 1)
+    return np.where(present, running[last] - running[first], np.nan), present
+
+
+def linear_fit(w: Window, origin_ms: np.ndarray | None, duration_s: np.ndarray | None):
+    """Least-squares line through each window (Prometheus' linearRegression, x in seconds from an origin):
+    deriv's slope (origin: the window's first sample) or predict_linear's value `duration_s` past the origin
+    (the evaluation time). A window of equal values has slope 0 (NaN when they are infinite)."""
+    def kernel(index, valid, part):
+        index = np.minimum(index, len(w.values) - 1)
+        y = w.values[index]
+        origin = w.times[index[:, 0]] if origin_ms is None else origin_ms[part]
+        x = np.where(valid, (w.times[index] - origin[:, None]) / 1e3, 0.0)
+        y0 = np.where(valid, y, 0.0)
+        n = valid.sum(axis=1)
+        with np.errstate(all="ignore"):
+            sum_x, sum_y = x.sum(axis=1), y0.sum(axis=1)
+            cov = (x * y0).sum(axis=1) - sum_x * sum_y / n
+            var = (x * x).sum(axis=1) - sum_x * sum_x / n
+            slope = cov / var
+            intercept = sum_y / n - slope * sum_x / n
+        first = y[:, 0]
+        constant = (~valid | (y == first[:, None])).all(axis=1)
+        infinite = np.isinf(first)
+        slope = np.where(constant, np.where(infinite, np.nan, 0.0), slope)
+        intercept = np.where(constant, np.where(infinite, np.nan, first), intercept)
+        return slope if duration_s is None else slope * duration_s[part] + intercept
+    return per_block(w.lo, w.hi, kernel), w.hi - w.lo >= 2
+
+
+def double_exponential_smoothing(w: Window, sf: np.ndarray, tf: np.ndarray):
+    """Prometheus' holt_winters (double_exponential_smoothing in Prometheus 3): the smoothed value after each
+    window's samples, the trend started from the first two samples."""
+    def kernel(index, valid, part):
+        index = np.minimum(index, len(w.values) - 1)
+        values = w.values[index]
+        s_f, t_f = sf[part], tf[part]
+        s0, s1 = np.zeros(len(values)), values[:, 0]
+        trend = values[:, 1] - values[:, 0] if values.shape[1] > 1 else np.zeros(len(values))
+        for i in range(1, values.shape[1]):
+            if i > 1:
+                trend = np.where(valid[:, i], t_f * (s1 - s0) + (1 - t_f) * trend, trend)
+            smoothed = s_f * values[:, i] + (1 - s_f) * (s1 + trend)
+            s0, s1 = np.where(valid[:, i], s1, s0), np.where(valid[:, i], smoothed, s1)
+        return s1
+    return per_block(w.lo, w.hi, kernel), w.hi - w.lo >= 2

@@ -47,6 +47,25 @@ QUERIES = [
     "sum(ref_queue_depth) + sum(ref_temperature_celsius)", "scalar(sum(ref_queue_depth)) * ref_limit",
     "histogram_quantile(0.9, sum by (le) (rate(ref_latency_seconds_bucket[5m])))",
     "histogram_quantile(0.5, rate(ref_latency_seconds_bucket[10m]))", "histogram_quantile(0.99, ref_latency_seconds_bucket)",
+    # aggregations, functions, subqueries, @, set operators (issue 22)
+    "topk(2, ref_queue_depth)", "bottomk by (instance) (1, ref_cpu_seconds_total)", "topk(1, rate(ref_requests_total[5m]))",
+    "quantile(0.3, ref_temperature_celsius)", "quantile by (instance) (0.9, rate(ref_cpu_seconds_total[5m]))",
+    "stddev(ref_temperature_celsius)", "stdvar by (instance) (rate(ref_cpu_seconds_total[5m]))",
+    'count_values("v", ref_queue_depth)', 'count_values without (instance) ("job", ref_queue_depth)',
+    "quantile_over_time(0.7, ref_temperature_celsius[10m])", "stddev_over_time(ref_temperature_celsius[10m])",
+    "stdvar_over_time(ref_queue_depth[5m])", 'absent_over_time(ref_temperature_celsius{room="lab"}[5m])',
+    "present_over_time(ref_temperature_celsius[2m])", 'absent(ref_temperature_celsius{room="lab"})',
+    'absent(nonexistent{job="x",job="y",a="b"})', "changes(ref_queue_depth[5m])", "resets(ref_requests_total[10m])",
+    "deriv(ref_temperature_celsius[10m])", "predict_linear(ref_temperature_celsius[10m] offset 3m, 600)",
+    "clamp(ref_queue_depth, 2, 8)", "clamp_min(ref_queue_depth, 4)", "clamp_max(ref_queue_depth, 4)",
+    "round(ref_temperature_celsius, 0.5)", "timestamp(ref_queue_depth)", "timestamp(-ref_queue_depth)",
+    'label_replace(ref_queue_depth, "dst", "x-$1-${1}y", "instance", "(.*)")', 'label_join(ref_queue_depth, "new", "-", "instance", "job")',
+    "day_of_month()", "hour(ref_limit * 1e7)", "minute()", "month(ref_limit * 1e6)", "year()", "day_of_week(ref_limit * 1e5)",
+    "day_of_year(ref_limit * 1e6)", "days_in_month(ref_limit * 3e5)", "sort_desc(ref_queue_depth)", "sgn(ref_temperature_celsius - 20)",
+    "max_over_time(rate(ref_requests_total[1m])[5m:30s])", "avg_over_time(ref_queue_depth[10m:1m] offset 5m)",
+    "min_over_time(ref_queue_depth[7m:])", f"ref_queue_depth @ {T0 + 1800}", "rate(ref_requests_total[5m] @ end())",
+    "ref_queue_depth offset -5m", "ref_queue_depth and ref_queue_depth > 5", "ref_temperature_celsius or ref_queue_depth",
+    "ref_requests_total unless on(instance) ref_queue_depth > 6", "ref_queue_depth > bool on(instance) group_left ref_queue_depth",
 ]
 SERIES_MATCHES = ['ref_requests_total{code="500"}', '{__name__=~"ref_(cpu|queue).*"}', 'ref_temperature_celsius{room!="lab"}']
 LABELS = ["__name__", "instance", "room", "code"]
