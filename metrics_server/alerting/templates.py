@@ -24,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import re2
-
 from metrics_server.alerting.durations import parse_duration_ms
 from metrics_server.alerting.gofmt import (
     Sample,
@@ -38,6 +36,7 @@ from metrics_server.alerting.gofmt import (
     number,
     printf,
 )
+from metrics_server.goregex import compile_go
 
 MAX_SOURCE = 16_384  # characters of one template (the compliance suite's longest is 430)
 MAX_STEPS = 20_000  # actions run, function calls included
@@ -77,12 +76,9 @@ def parse_duration(text: str) -> float:
     return parse_duration_ms(str(text)) / 1000
 
 
-def regex(pattern: str) -> "re2._Regexp":
+def regex(pattern: str):
     """A Go (RE2) regular expression; a ValueError naming the pattern when RE2 refuses it."""
-    try:
-        return re2.compile(str(pattern))
-    except re2.error as error:
-        raise ValueError(f"error parsing regexp {pattern!r}: {error}") from None
+    return compile_go(str(pattern))
 
 
 GO_GROUP = re.compile(r"\$(\d+|\{\d+\})")

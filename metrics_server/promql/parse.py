@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import promql_parser as pp
 
-from metrics_server.labelregex import compile_anchored
+from metrics_server.goregex import compile_go
 from metrics_server.promql.aggregations import AGGREGATIONS, SELECTIONS
 from metrics_server.promql.errors import ParseError, Unsupported
 
@@ -34,7 +34,7 @@ class Matcher:
     name: str
     op: str  # =, !=, =~, !~
     value: str
-    regex: object = field(default=None, compare=False, repr=False)  # labelregex.compile_anchored
+    regex: object = field(default=None, compare=False, repr=False)  # goregex.compile_go
 
     @classmethod
     def of(cls, name: str, op: str, value: str) -> "Matcher":
@@ -42,7 +42,7 @@ class Matcher:
         regex = None
         if op in ("=~", "!~"):
             try:
-                regex = compile_anchored(value)
+                regex = compile_go(value)
             except ValueError as error:
                 raise ParseError(f"label {name}: {error}") from None
         return cls(name, op, value, regex)

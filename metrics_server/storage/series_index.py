@@ -12,7 +12,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from metrics_server.labelregex import compile_anchored
+from metrics_server.goregex import compile_go
 
 SHARDS = 16
 OPS = ("=", "!=", "=~", "!~", "in")
@@ -44,7 +44,7 @@ class Matcher:
             raise ValueError(f"matcher op must be one of {', '.join(OPS)}; got {self.op!r}")
         if self.op in ("=~", "!~"):
             try:
-                object.__setattr__(self, "_regex", compile_anchored(self.value))
+                object.__setattr__(self, "_regex", compile_go(self.value))
             except ValueError as error:
                 raise ValueError(f"{self.key}: {error}") from None
 
