@@ -34,7 +34,8 @@ def reduce_windows(ufunc: np.ufunc, values: np.ndarray, lo: np.ndarray, hi: np.n
     bounds = np.empty(2 * len(lo), dtype=np.intp)
     bounds[0::2] = lo
     bounds[1::2] = hi
-    return ufunc.reduceat(padded, bounds)[0::2]
+    with np.errstate(all="ignore"):  # Inf - Inf is NaN, as in Prometheus
+        return ufunc.reduceat(padded, bounds)[0::2]
 
 
 def extrapolated_rate(times, values, lo, hi, range_start, range_end, counter: bool, per_second: bool,
@@ -48,7 +49,8 @@ def extrapolated_rate(times, values, lo, hi, range_start, range_end, counter: bo
         # a drop is a counter reset: the value before it is added back (Prometheus' `resultValue += prevValue`)
         drops = np.zeros(len(values))
         drops[1:] = np.where(values[1:] < values[:-1], values[:-1], 0.0)
-        result = result + np.where(present, reduce_windows(np.add, drops, np.minimum(lo + 1, hi), hi), 0.0)
+        with np.errstate(all="ignore"):
+            result = result + np.where(present, reduce_windows(np.add, drops, np.minimum(lo + 1, hi), hi), 0.0)
     first_t = times[np.minimum(lo, len(times) - 1)]
     last_t = times[last_i]
     with np.errstate(all="ignore"):
@@ -123,8 +125,7 @@ def per_block(lo, hi, kernel) -> np.ndarray:
 def quantile_rows(values: np.ndarray, valid: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Prometheus' quantile() per row over its valid cells: linear interpolation between the nearest ranks of
     the sorted values (NaN sorts first, as in its vectorByValueHeap); -Inf below 0, +Inf above 1."""
-    order_key = np.where(np.isnan(values), -np.inf, values)
-    order = np.lexsort((order_key, ~valid), axis=-1)
+    order = np.lexsort((values, ~np.isnan(values), ~valid), axis=-1)
     ordered = np.take_along_axis(values, order, axis=-1)
     n = valid.sum(axis=-1)
     with np.errstate(all="ignore"):
