@@ -74,10 +74,10 @@ def instant_query(expr, at_ms: int, source: Source, lookback_ms: int = DEFAULT_L
 
 
 def value_order(value: float, order: str | None) -> tuple:
-    """sort()/sort_desc()'s order of an instant answer: NaN first, as Prometheus' vectorByValueHeap sorts."""
+    """The value order of an instant answer of sort(), sort_desc(), topk() or bottomk(): NaN last, as Prometheus'."""
     if order is None:
         return ()
-    return (not math.isnan(value), value if order == "asc" or math.isnan(value) else -value)
+    return (math.isnan(value), 0.0 if math.isnan(value) else value if order == "asc" else -value)
 
 
 def range_query(expr, start_ms: int, end_ms: int, step_ms: int, source: Source,

@@ -99,7 +99,8 @@ class Evaluator:
         """The selector's series with samples in [start, end], charged to the query's sample budget."""
         found = self.source(selector.matchers, int(start_ms), int(end_ms))
         self.budget.charge(sum(len(s.timestamps) for s in found))
-        return [s for s in found if len(s.timestamps)]
+        # in Prometheus' order (by labels): the order sums and means add in, and ties of topk keep
+        return sorted((s for s in found if len(s.timestamps)), key=lambda s: key(s.labels))
 
     def fetch_hourly(self, selector: Selector, times: np.ndarray, start_ms: int,
                      end_ms: int) -> list[HourlySeries] | None:
@@ -231,7 +232,7 @@ class Evaluator:
             values = np.array([bucket_quantile(q[i], bounds[present[:, i]], counts[present[:, i], i])
                                for i in range(len(self.steps))])
             out.append(Series(labels, values, present.any(axis=0)))
-        return Vector(out)
+        return collect(out)  # equal label sets once the name is dropped are Prometheus' error
 
     def binary(self, node: Binary):
         lhs, rhs = self.eval(node.lhs), self.eval(node.rhs)

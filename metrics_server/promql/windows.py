@@ -85,7 +85,7 @@ def instant_rate(times, values, lo, hi, per_second: bool):
 
 
 def over_time(name: str, values, lo, hi):
-    """sum, count, avg, min, max and last over each window."""
+    """sum, count, avg, min, max, last, stdvar and stddev over each window."""
     count = hi - lo
     present = count >= 1
     if name == "count_over_time":
@@ -96,11 +96,45 @@ def over_time(name: str, values, lo, hi):
         # fmin/fmax skip NaN unless the whole window is NaN, like Prometheus' `|| math.IsNaN(max)`
         ufunc = np.fmin if name == "min_over_time" else np.fmax
         return reduce_windows(ufunc, values, lo, hi), present
-    total = reduce_windows(np.add, values, lo, hi)
-    if name == "sum_over_time":
-        return total, present
+    return per_block(lo, hi, lambda index, valid, part: running(values, index, valid, name)), present
+
+
+def kahan_add(increment, total, compensation):
+    """Prometheus' kahanSumInc (Neumaier's variant), elementwise: the new sum and compensation."""
     with np.errstate(all="ignore"):
-        return total / count, present
+        new = total + increment
+        larger = np.abs(total) >= np.abs(increment)
+        return new, compensation + np.where(larger, (total - new) + increment, (increment - new) + total)
+
+
+def running(values, index, valid, name: str) -> np.ndarray:
+    """sum_over_time, avg_over_time, stdvar_over_time or stddev_over_time of a block of windows, sample by sample
+    in Prometheus 2.42's order and arithmetic (compensated sums, a running mean that does not overflow, Welford's
+    variance), so that answers agree to the last bits."""
+    rows = len(index)
+    count, total, compensation, aux, aux_compensation = (np.zeros(rows) for _ in range(5))
+    with np.errstate(all="ignore"):
+        for column in range(index.shape[1]):
+            ok = valid[:, column]
+            value = values[np.minimum(index[:, column], len(values) - 1)]
+            count = count + ok
+            if name == "sum_over_time":
+                new = kahan_add(value, total, compensation)
+            elif name == "avg_over_time":
+                keep = np.isinf(total) & ((np.isinf(value) & ((total > 0) == (value > 0)))
+                                          | (~np.isinf(value) & ~np.isnan(value)))
+                new = kahan_add(value / count - total / count, total, compensation)
+                ok = ok & ~keep
+            else:
+                delta = value - (total + compensation)
+                new = kahan_add(delta / count, total, compensation)
+                aux_new = kahan_add(delta * (value - (new[0] + new[1])), aux, aux_compensation)
+                aux, aux_compensation = (np.where(ok, a, b) for a, b in zip(aux_new, (aux, aux_compensation)))
+            total, compensation = (np.where(ok, a, b) for a, b in zip(new, (total, compensation)))
+        if name in ("sum_over_time", "avg_over_time"):
+            return np.where(np.isinf(total), total, total + compensation)
+        variance = (aux + aux_compensation) / count
+        return np.sqrt(variance) if name == "stddev_over_time" else variance
 
 
 def blocks(lo: np.ndarray, hi: np.ndarray):
@@ -141,26 +175,10 @@ def quantile_rows(values: np.ndarray, valid: np.ndarray, q: np.ndarray) -> np.nd
     return np.where((n == 0) | np.isnan(q), np.nan, result)
 
 
-def variance_rows(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """The population variance of each row's valid cells (two passes: mean, then squared deviations)."""
-    n = valid.sum(axis=-1)
-    with np.errstate(all="ignore"):
-        mean = np.where(valid, values, 0.0).sum(axis=-1) / n
-        return np.where(valid, (values - mean[:, None]) ** 2, 0.0).sum(axis=-1) / n
-
-
 def quantile_over_time(w: Window, q: np.ndarray):
     """quantile_over_time(φ, m): the φ-quantile of each window's values."""
     def kernel(index, valid, part):
         return quantile_rows(w.values[np.minimum(index, len(w.values) - 1)], valid, q[part])
-    return per_block(w.lo, w.hi, kernel), w.hi > w.lo
-
-
-def variance_over_time(w: Window, root: bool):
-    """stdvar_over_time (root False) and stddev_over_time (root True)."""
-    def kernel(index, valid, part):
-        variance = variance_rows(w.values[np.minimum(index, len(w.values) - 1)], valid)
-        return np.sqrt(variance) if root else variance
     return per_block(w.lo, w.hi, kernel), w.hi > w.lo
 
 
