@@ -31,10 +31,13 @@ def range_function(kernel, arg: int = 0, keeps_name: bool = False, hourly: str |
         node = args[arg]
         found = ev.hourly_windows(hourly, node) if hourly else None
         if found is None:
-            found = []
-            for w in ev.range_windows(node):
-                value, present = kernel(w, *params)
-                found.append(Series(w.labels if keeps_name else without_name(w.labels), value, present))
+            each = ev.range_windows(node)
+            if not each:
+                return Vector([])
+            value, present = kernel(windows.combined(each), *(np.tile(p, len(each)) for p in params))
+            value, present = value.reshape(len(each), -1), present.reshape(len(each), -1)
+            found = [Series(w.labels if keeps_name else without_name(w.labels), value[i], present[i])
+                     for i, w in enumerate(each)]
         return collect(found, strict=True)
     return run
 

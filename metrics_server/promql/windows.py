@@ -26,6 +26,17 @@ class Window(NamedTuple):
     steps: np.ndarray  # the evaluation times (ends are these less the offset, or the @ time)
 
 
+def combined(found: list[Window]) -> Window:
+    """Many series' windows as one: samples end to end, each series' bounds shifted to its place, so that a kernel
+    runs once over all series (row i * steps + j is series i at step j) instead of once per series."""
+    sizes = np.array([len(w.values) for w in found])
+    shift = np.repeat(np.cumsum(sizes) - sizes, len(found[0].lo))
+    first = found[0]
+    return Window({}, np.concatenate([w.times for w in found]), np.concatenate([w.values for w in found]),
+                  np.concatenate([w.lo for w in found]) + shift, np.concatenate([w.hi for w in found]) + shift,
+                  np.tile(first.starts, len(found)), np.tile(first.ends, len(found)), np.tile(first.steps, len(found)))
+
+
 def reduce_windows(ufunc: np.ufunc, values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """ufunc.reduce(values[lo[i]:hi[i]]) for every i, in one pass (meaningless where hi <= lo)."""
     if len(lo) == 0:
@@ -159,8 +170,10 @@ def per_block(lo, hi, kernel) -> np.ndarray:
 def quantile_rows(values: np.ndarray, valid: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Prometheus' quantile() per row over its valid cells: linear interpolation between the nearest ranks of
     the sorted values (NaN sorts first, as in its vectorByValueHeap); -Inf below 0, +Inf above 1."""
-    order = np.lexsort((values, ~np.isnan(values), ~valid), axis=-1)
-    ordered = np.take_along_axis(values, order, axis=-1)
+    if np.isnan(values[valid]).any():
+        ordered = np.take_along_axis(values, np.lexsort((values, ~np.isnan(values), ~valid), axis=-1), axis=-1)
+    else:  # no NaN: one sort, the cells past each row's end as +Inf (a +Inf value there is the same +Inf)
+        ordered = np.sort(np.where(valid, values, np.inf), axis=-1)
     n = valid.sum(axis=-1)
     with np.errstate(all="ignore"):
         rank = q * (n - 1)
