@@ -46,6 +46,17 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
   echo "$wanted" > "$stamp"
 fi
 
+# The Prometheus project's PromQL compliance tester (tests/protocols/test_promql_compliance.py), built with Go from
+# shared/'s copy of its source (beside the clone, or $METRICS_SHARED_DIR) into a cache outside the clone; nothing
+# to do where shared/ or Go is absent (the test then skips saying so).
+compliance_source=${METRICS_SHARED_DIR:-../shared}/tools/prometheus-compliance
+compliance_cache=${HOME}/.cache/metrics_server/compliance
+if [ "$level" != base ] && [ -x "$compliance_source/build.sh" ] && command -v go >/dev/null \
+   && [ ! -x "$compliance_cache/promql-compliance-tester" ]; then
+  echo "building the PromQL compliance tester"
+  "$compliance_source/build.sh" "$compliance_cache" >/dev/null
+fi
+
 # Cassandra jars from Maven Central, cached outside the clone.
 .venv/bin/python -m tools.cassandra.node resolve >/dev/null
 

@@ -5,7 +5,6 @@ Thin: parameters in (GET query string or POST form, as Prometheus accepts both),
 `{"status": "success", "data": ...}` or `{"status": "error", "errorType": ..., "error": ...}`. Sample values are
 strings ("NaN", "+Inf" included), formatted as Go's strconv.FormatFloat(v, 'f', -1, 64); times are seconds.
 """
-import math
 import time
 from datetime import datetime
 from functools import wraps
@@ -22,6 +21,7 @@ from metrics_server.jsonio import json_response
 from metrics_server.limits import QueryLimits, QueryTimeout, deadline
 from metrics_server.promql.values import go_float
 from metrics_server.query.promsource import StoreSource
+from metrics_server.query.timeparse import MAX_MS, MIN_MS
 
 blueprint = Blueprint("prom", __name__)
 BOTH = ("GET", "POST")
@@ -59,33 +59,54 @@ def source() -> StoreSource:
 
 
 def parse_time(name: str, default: float | None = None) -> int:
-    """A parameter as ms: Unix seconds (with a fraction) or RFC 3339, as Prometheus' parseTime accepts."""
+    """A parameter as ms: Unix seconds (with a fraction) or RFC 3339, as Prometheus' parseTime accepts; a 400
+    naming the parameter unless it lies in years 0001..9999 (inf, NaN and 1e400 do not)."""
     text = request.values.get(name, "")
     if not text and default is not None:
         return int(round(default * 1000))
     try:
-        return int(round(float(text) * 1000))
+        seconds = float(text)
     except ValueError:
-        pass
-    try:
-        return int(round(datetime.fromisoformat(text).timestamp() * 1000))
-    except ValueError:
-        raise promql.PromQLError(f'invalid parameter "{name}": cannot parse "{text}" to a valid timestamp') from None
+        try:
+            seconds = datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            raise promql.PromQLError(f'invalid parameter "{name}": cannot parse "{text}" to a valid timestamp') \
+                from None
+    if not MIN_MS <= seconds * 1000 <= MAX_MS:  # False for NaN too
+        raise promql.PromQLError(f'invalid parameter "{name}": {text!r} is not a time in years 0001..9999')
+    return int(round(seconds * 1000))
 
 
 def parse_step(name: str) -> int:
-    """A duration parameter as ms: seconds (a float) or a PromQL duration such as 15s or 1m30s."""
+    """A duration parameter as ms: seconds (a float) or a PromQL duration such as 15s or 1m30s, positive and at
+    most the span of the times we accept."""
     text = request.values.get(name, "")
     try:
         seconds = float(text)
-        if math.isfinite(seconds):
-            return int(round(seconds * 1000))
     except ValueError:
         try:
-            return int(promql_parser.parse_duration(text).total_seconds() * 1000)
-        except ValueError:
-            pass
-    raise promql.PromQLError(f'invalid parameter "{name}": cannot parse "{text}" to a valid duration')
+            seconds = promql_parser.parse_duration(text).total_seconds()
+        except (ValueError, OverflowError):
+            raise promql.PromQLError(f'invalid parameter "{name}": cannot parse "{text}" to a valid duration') \
+                from None
+    if not 0 < seconds * 1000 <= MAX_MS - MIN_MS:
+        raise promql.PromQLError(f'invalid parameter "{name}": {text!r} is not a duration above 0 and within '
+                                 "years 0001..9999 (zero or negative steps are not accepted)")
+    return int(round(seconds * 1000))
+
+
+def within_answer_limits(result: promql.Result) -> promql.Result:
+    """The answer, unless it is larger than a query may answer (max_query_series series of an instant query,
+    max_query_cells points of a range query): then a 422 that says what to narrow."""
+    limits = QueryLimits.of(server_config())
+    if result.result_type == "vector" and len(result.series) > limits.max_series:
+        raise promql.TooMuchData(f"the query answers {len(result.series)} series (at most {limits.max_series}, "
+                                 "max_query_series); aggregate them (sum by (...)) or narrow the selector")
+    points = sum(len(times) for _, times, _ in result.series)
+    if points > limits.max_cells:
+        raise promql.TooMuchData(f"the query answers {points} points (at most {limits.max_cells}, max_query_cells); "
+                                 "shorten the range, raise the step, or aggregate the series")
+    return result
 
 
 def matchers_of(texts: list[str]) -> list[tuple]:
@@ -125,7 +146,7 @@ def result_json(result: promql.Result) -> dict:
 def query():
     expr = request.values.get("query", "")
     at = parse_time("time", default=time.time())
-    return result_json(promql.instant_query(expr, at, source()))
+    return result_json(within_answer_limits(promql.instant_query(expr, at, source())))
 
 
 @blueprint.route("/v1/query_range", methods=BOTH)
@@ -134,7 +155,7 @@ def query():
 def query_range():
     expr = request.values.get("query", "")
     start, end, step = parse_time("start"), parse_time("end"), parse_step("step")
-    return result_json(promql.range_query(expr, start, end, step, source()))
+    return result_json(within_answer_limits(promql.range_query(expr, start, end, step, source())))
 
 
 @blueprint.route("/v1/series", methods=BOTH)

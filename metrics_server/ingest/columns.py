@@ -24,11 +24,19 @@ _control = re.compile(CONTROL_CHARACTERS).search
 _EMPTY: dict = {}
 
 
+ABSENT_BITS = 0x7FF8000000000000  # the NaN (numpy's) a batch holds where a point has no value; other NaNs are values
+
+
+def absent(values: np.ndarray) -> np.ndarray:
+    """Where a batch's values are "no value" (told from a NaN sample, such as Prometheus' stale marker, by bits)."""
+    return values.view(np.uint64) == ABSENT_BITS
+
+
 @dataclass
 class Batch:
     """Validated points in request order: per point its metric name, label set (an index into `label_sets`),
-    value (NaN when absent), epoch ms (now when absent), state and buckets when any point has them, and the
-    request item it came from when items are series."""
+    value (the NaN of ABSENT_BITS when absent), epoch ms (now when absent), state and buckets when any point has
+    them, and the request item it came from when items are series."""
 
     names: list | None
     label_sets: list[dict[str, str]]

@@ -4,7 +4,7 @@ from collections.abc import Callable
 import numpy as np
 
 from metrics_server.errors import ApiError, Conflict
-from metrics_server.ingest.columns import Batch
+from metrics_server.ingest.columns import Batch, absent
 from metrics_server.model import POINT_END_MS, POINT_MIN_MS, REQUIRED_FIELD, Metric, iso
 from metrics_server.storage.points import Points, PointStore
 from metrics_server.storage.registry import Registry
@@ -20,7 +20,7 @@ def item_error(index: int | None, field: str, message: str) -> ApiError:
 def given(batch: Batch, field: str, positions: np.ndarray) -> np.ndarray:
     """Which of the points at `positions` have `field` (value, state or buckets)."""
     if field == "value":
-        return ~np.isnan(batch.value[positions])
+        return ~absent(batch.value[positions])
     column = getattr(batch, field)
     if column is None:
         return np.zeros(len(positions), dtype=bool)

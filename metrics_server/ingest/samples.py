@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from metrics_server.errors import ApiError
-from metrics_server.ingest.columns import MAX_LABEL_VALUE, Batch
+from metrics_server.ingest.columns import MAX_LABEL_VALUE, Batch, absent
 from metrics_server.ingest.rules import write_batch
 from metrics_server.model import LABEL_KEY_PATTERN, NAME_PATTERN, Metric
 from metrics_server.query.timeparse import MAX_MS, MIN_MS
@@ -18,6 +18,7 @@ from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups
 
 MAX_UNIT, MAX_DESCRIPTION = 32, 2000  # as POST /api/metrics allows
+SAMPLE_NAN = np.uint64(0x7FF8000000000001).view(np.float64)  # Go's math.NaN(), Prometheus' ordinary NaN sample
 _name_ok = re.compile(NAME_PATTERN).match
 _label_key_ok = re.compile(LABEL_KEY_PATTERN).match
 
@@ -106,10 +107,7 @@ def to_batch(samples: Samples, limit: int, max_label_names: int) -> Batch:
     sizes = np.array(samples.sizes, dtype=np.int64)
     item_of = np.repeat(np.arange(len(sizes)), sizes)
     value = np.array(samples.values, dtype=np.float64)
-    bad = ~np.isfinite(value)
-    if bad.any():
-        at = int(np.argmax(bad))
-        raise BadSample(samples.where_of(item_of[at]), "value", f"{samples.values[at]!r} is not a finite number")
+    value[absent(value)] = SAMPLE_NAN  # a sample always has a value: its NaN must not read as "none"
     ts = np.array(samples.ts, dtype=np.int64)
     outside = (ts < MIN_MS) | (ts > MAX_MS)
     if outside.any():

@@ -17,7 +17,7 @@ failure is a `PromQLError` carrying `error_type` and `status` (400 bad syntax, 4
 function or an evaluation error, naming it). Supported: Prometheus 2.42's PromQL for float samples (every
 function of functions.FUNCTIONS, every aggregation of aggregations.py, subqueries, offset (negative too), `@`
 with start()/end(), every binary operator with bool, on/ignoring, group_left/group_right, and/or/unless), and
-staleness: a stale marker (the NaN of STALE_NAN_BITS) ends a series' lookback. Not supported: native
+staleness: a stale marker (protocols/prometheus.py's STALE_NAN_BITS) ends a series' lookback. Not supported: native
 histograms. Checked against a real Prometheus in tests/protocols/test_promql_reference.py.
 """
 import math
@@ -29,7 +29,6 @@ from metrics_server.promql.errors import EvaluationError, ParseError, PromQLErro
 from metrics_server.promql.evaluate import (
     DEFAULT_LOOKBACK_MS,
     DEFAULT_MAX_SAMPLES,
-    STALE_NAN_BITS,
     Evaluator,
     HourlySeries,
     RawSeries,
@@ -40,7 +39,7 @@ from metrics_server.promql.values import Scalar, key
 
 MAX_STEPS = 11_000  # Prometheus' limit of points per series in a range query
 
-__all__ = ["STALE_NAN_BITS", "EvaluationError", "HourlySeries", "Matcher", "ParseError", "PromQLError", "RawSeries",
+__all__ = ["EvaluationError", "HourlySeries", "Matcher", "ParseError", "PromQLError", "RawSeries",
            "Result", "Source", "Selector", "TooMuchData", "Unsupported", "evaluate_instant", "evaluate_range",
            "instant_query", "parse", "range_query"]
 
@@ -75,10 +74,10 @@ def instant_query(expr, at_ms: int, source: Source, lookback_ms: int = DEFAULT_L
 
 
 def value_order(value: float, order: str | None) -> tuple:
-    """sort()/sort_desc()'s order of an instant answer: NaN first, as Prometheus' vectorByValueHeap sorts."""
+    """The value order of an instant answer of sort(), sort_desc(), topk() or bottomk(): NaN last, as Prometheus'."""
     if order is None:
         return ()
-    return (not math.isnan(value), value if order == "asc" or math.isnan(value) else -value)
+    return (math.isnan(value), 0.0 if math.isnan(value) else value if order == "asc" else -value)
 
 
 def range_query(expr, start_ms: int, end_ms: int, step_ms: int, source: Source,

@@ -8,7 +8,7 @@ them and the name; sum and avg add members in order, avg as an incremental mean.
 import numpy as np
 
 from metrics_server.promql.values import NAME, Series, Vector, go_float, key
-from metrics_server.promql.windows import quantile_rows, variance_rows
+from metrics_server.promql.windows import quantile_rows
 
 
 def grouping(labels: dict, names: tuple[str, ...], without: bool) -> dict:
@@ -30,13 +30,16 @@ def total(members, _, steps):
 
 
 def average(members, _, steps):
-    """Prometheus 2.42's running mean: mean += v/n - mean/n (no overflow of a running sum)."""
+    """Prometheus 2.42's running mean: mean += v/n - mean/n (no overflow of a running sum); an infinite mean
+    stays unless a NaN or an infinity of the other sign comes."""
     mean, seen = np.zeros(len(steps)), np.zeros(len(steps))
     with np.errstate(all="ignore"):
         for m in members:
             seen = seen + m.present
-            step = np.where(seen == 1, m.values, mean + m.values / seen - mean / seen)
-            mean = np.where(m.present, step, mean)
+            v = m.values
+            stays = np.isinf(mean) & ((np.isinf(v) & ((mean > 0) == (v > 0))) | (~np.isinf(v) & ~np.isnan(v)))
+            step = np.where(seen == 1, v, mean + (v / seen - mean / seen))
+            mean = np.where(m.present & ~stays, step, mean)
     return mean
 
 
@@ -55,9 +58,17 @@ def count(members, _, steps):
 
 
 def variance(root: bool):
+    """stdvar/stddev: Welford's running variance over the members in order, as Prometheus 2.42 adds them."""
     def run(members, _, steps):
-        values, present = stacked(members)
-        result = variance_rows(values.T, present.T)
+        count, mean, total = np.zeros(len(steps)), np.zeros(len(steps)), np.zeros(len(steps))
+        with np.errstate(all="ignore"):
+            for m in members:
+                seen = count + m.present
+                delta = m.values - mean
+                moved = mean + delta / seen
+                total = np.where(m.present, total + delta * (m.values - moved), total)
+                mean, count = np.where(m.present, moved, mean), seen
+            result = total / count
         return np.sqrt(result) if root else result
     return run
 
@@ -122,7 +133,7 @@ def aggregate(op: str, series: list[Series], names: tuple[str, ...], without: bo
         groups.setdefault(key(labels), (labels, []))[1].append(s)
     if op in SELECTIONS:
         return Vector([chosen for _, members in groups.values() for chosen in SELECTIONS[op](members, param, steps)
-                       if chosen.present.any()])
+                       if chosen.present.any()], "desc" if op == "topk" else "asc")
     out = []
     for labels, members in groups.values():
         present = np.logical_or.reduce([m.present for m in members])

@@ -31,13 +31,13 @@ from metrics_server.promql.parse import (
     Subquery,
 )
 from metrics_server.promql.values import NAME, Scalar, Series, Vector, collect, key, without_name
+from metrics_server.protocols.prometheus import is_stale
 
 DEFAULT_LOOKBACK_MS = 5 * 60 * 1000
 DEFAULT_SUBQUERY_STEP_MS = 60_000  # Prometheus' default evaluation_interval, a subquery's step when it names none
 MAX_SUBQUERY_STEPS = 1_000_000  # inner steps of one subquery (each evaluates the inner expression)
 HOUR_MS = 3_600_000
 DEFAULT_MAX_SAMPLES = 5_000_000  # samples read by one query (Prometheus' --query.max-samples is 50 M)
-STALE_NAN_BITS = 0x7FF0000000000002  # Prometheus' stale marker: a NaN with this payload ends a series
 DROPS_NAME = ("+", "-", "*", "/", "%", "^")  # Prometheus' shouldDropMetricName: arithmetic, not atan2
 
 
@@ -60,11 +60,6 @@ class HourlySeries(NamedTuple):
 
 
 Source = Callable[[tuple[Matcher, ...], int, int], list[RawSeries]]
-
-
-def stale(values: np.ndarray) -> np.ndarray:
-    """Where values are Prometheus' stale marker (not any NaN: a NaN sample is a value)."""
-    return np.asarray(values, dtype=np.float64).view(np.uint64) == STALE_NAN_BITS
 
 
 class Budget:
@@ -104,7 +99,8 @@ class Evaluator:
         """The selector's series with samples in [start, end], charged to the query's sample budget."""
         found = self.source(selector.matchers, int(start_ms), int(end_ms))
         self.budget.charge(sum(len(s.timestamps) for s in found))
-        return [s for s in found if len(s.timestamps)]
+        # in Prometheus' order (by labels): the order sums and means add in, and ties of topk keep
+        return sorted((s for s in found if len(s.timestamps)), key=lambda s: key(s.labels))
 
     def fetch_hourly(self, selector: Selector, times: np.ndarray, start_ms: int,
                      end_ms: int) -> list[HourlySeries] | None:
@@ -158,7 +154,7 @@ class Evaluator:
         for raw in self.fetch(node, times[0] - self.lookback_ms, times[-1]):
             index = np.searchsorted(raw.timestamps, times, side="right") - 1
             safe = np.maximum(index, 0)
-            present = (index >= 0) & (raw.timestamps[safe] >= times - self.lookback_ms) & ~stale(raw.values[safe])
+            present = (index >= 0) & (raw.timestamps[safe] >= times - self.lookback_ms) & ~is_stale(raw.values[safe])
             if present.any():
                 if sample_times:
                     out.append(Series(without_name(raw.labels), raw.timestamps[safe] / 1000, present))
@@ -178,7 +174,7 @@ class Evaluator:
             found = self.subquery(node, int(starts.min()), int(ends.max()))
         out = []
         for labels, times, values in found:
-            fresh = ~stale(values)
+            fresh = ~is_stale(values)
             if not fresh.all():
                 times, values = times[fresh], values[fresh]
             lo = np.searchsorted(times, starts, side="left")
@@ -236,7 +232,7 @@ class Evaluator:
             values = np.array([bucket_quantile(q[i], bounds[present[:, i]], counts[present[:, i], i])
                                for i in range(len(self.steps))])
             out.append(Series(labels, values, present.any(axis=0)))
-        return Vector(out)
+        return collect(out)  # equal label sets once the name is dropped are Prometheus' error
 
     def binary(self, node: Binary):
         lhs, rhs = self.eval(node.lhs), self.eval(node.rhs)

@@ -17,6 +17,9 @@ from metrics_server.query import anomaly
 
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 GO_TEMPLATE = re.compile(r"\$(?:\$|\{(\w+)\}|(\w+))")  # Go regexp.Expand: $$, ${name}, $name
+TRIGONOMETRY = {"sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos", "atan": "arctan",
+                "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "asinh": "arcsinh", "acosh": "arccosh",
+                "atanh": "arctanh"}
 HOURLY = ("avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "count_over_time",
           "last_over_time")  # answerable from hourly rollups; the rest need every sample
 
@@ -29,10 +32,13 @@ def range_function(kernel, arg: int = 0, keeps_name: bool = False, hourly: str |
         node = args[arg]
         found = ev.hourly_windows(hourly, node) if hourly else None
         if found is None:
-            found = []
-            for w in ev.range_windows(node):
-                value, present = kernel(w, *params)
-                found.append(Series(w.labels if keeps_name else without_name(w.labels), value, present))
+            each = ev.range_windows(node)
+            if not each:
+                return Vector([])
+            value, present = kernel(windows.combined(each), *(np.tile(p, len(each)) for p in params))
+            value, present = value.reshape(len(each), -1), present.reshape(len(each), -1)
+            found = [Series(w.labels if keeps_name else without_name(w.labels), value[i], present[i])
+                     for i, w in enumerate(each)]
         return collect(found, strict=True)
     return run
 
@@ -131,16 +137,9 @@ def absent_over_time(ev, args):
 
 def absent_labels(node) -> dict:
     """Prometheus' createLabelsForAbsentFunction: name="value" matchers of a selector, but a label matched twice."""
-    selector = getattr(node, "selector", node)
-    labels, seen = {}, set()
-    for m in getattr(selector, "matchers", ()):
-        if m.op == "=" and m.name != NAME:
-            if m.name in seen:
-                labels.pop(m.name, None)
-            else:
-                labels[m.name] = m.value
-            seen.add(m.name)
-    return labels
+    matchers = [m for m in getattr(getattr(node, "selector", node), "matchers", ()) if m.name != NAME]
+    names = [m.name for m in matchers]
+    return {m.name: m.value for m in matchers if m.op == "=" and names.count(m.name) == 1}
 
 
 def label_replace(ev, args):
@@ -214,7 +213,7 @@ def smoothing(w, sf, tf):
 
 def over_time(name):
     return range_function(lambda w: windows.over_time(name, w.values, w.lo, w.hi),
-                          keeps_name=name == "last_over_time", hourly=name)
+                          keeps_name=name == "last_over_time", hourly=name if name in HOURLY else None)
 
 
 def rate(name):
@@ -231,8 +230,8 @@ FUNCTIONS = {
     "idelta": range_function(lambda w: windows.instant_rate(w.times, w.values, w.lo, w.hi, per_second=False)),
     **{name: over_time(name) for name in HOURLY},
     "quantile_over_time": range_function(windows.quantile_over_time, arg=1),
-    "stddev_over_time": range_function(lambda w: windows.variance_over_time(w, root=True)),
-    "stdvar_over_time": range_function(lambda w: windows.variance_over_time(w, root=False)),
+    "stddev_over_time": over_time("stddev_over_time"),
+    "stdvar_over_time": over_time("stdvar_over_time"),
     "mad_over_time": range_function(windows.mad_over_time),
     "present_over_time": range_function(lambda w: (np.ones(len(w.lo)), w.hi > w.lo)),
     "absent_over_time": absent_over_time,
@@ -250,6 +249,10 @@ FUNCTIONS = {
     "log10": elementwise(np.log10),
     "sqrt": elementwise(np.sqrt),
     "sgn": elementwise(np.sign),
+    **{name: elementwise(getattr(np, numpy_name)) for name, numpy_name in TRIGONOMETRY.items()},
+    "rad": elementwise(np.radians),
+    "deg": elementwise(np.degrees),
+    "pi": lambda ev, args: Scalar(np.full(len(ev.steps), np.pi)),
     "round": elementwise(rounded),
     "clamp": clamp,
     "clamp_min": elementwise(lambda v, low: np.maximum(low, v)),

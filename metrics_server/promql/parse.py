@@ -23,6 +23,7 @@ ARITHMETIC = ("+", "-", "*", "/", "%", "^", "atan2")
 COMPARISONS = ("==", "!=", ">", "<", ">=", "<=")
 SET_OPERATORS = ("and", "or", "unless")
 AT_LIMIT_MS = 253_402_300_799_999  # the @ times we accept: 1970 up to the end of year 9999
+MAX_DURATION_MS = 10_000 * 365 * 86_400_000
 MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}  # by str():
 # the parser's enum members are not hashable
 
@@ -164,8 +165,17 @@ def parse(text: str):
     return _node(tree)
 
 
-def _ms(delta: timedelta | None) -> int:
-    return 0 if delta is None else int(delta / timedelta(milliseconds=1))
+def _ms(node, attribute: str) -> int:
+    """A node's duration (offset, range, subquery step) in ms; ParseError beyond 10,000 years, so that no time
+    computed from it leaves int64 or the years a query may ask about."""
+    try:
+        delta = getattr(node, attribute)  # the parser raises ValueError for one beyond its own integers
+        ms = 0 if delta is None else int(delta / timedelta(milliseconds=1))
+    except (ValueError, OverflowError):
+        ms = MAX_DURATION_MS + 1
+    if abs(ms) > MAX_DURATION_MS:
+        raise ParseError(f"the {attribute} of {node} is out of range: durations span at most 10,000 years")
+    return ms
 
 
 def _at(modifier) -> int | str | None:
@@ -192,7 +202,7 @@ def _selector(node: pp.VectorSelector) -> Selector:
         raise Unsupported("'or' inside a selector's braces is not supported")
     matchers = [Matcher.of("__name__", "=", node.name)] if node.name else []
     matchers += [Matcher.of(m.name, MATCH_OPS[str(m.op)], m.value) for m in node.matchers.matchers]
-    return Selector(tuple(matchers), _ms(node.offset), _at(node.at))
+    return Selector(tuple(matchers), _ms(node, "offset"), _at(node.at))
 
 
 def _node(node):
@@ -206,9 +216,9 @@ def _node(node):
     if isinstance(node, pp.VectorSelector):
         return _selector(node)
     if isinstance(node, pp.MatrixSelector):
-        return RangeSelector(_selector(node.vector_selector), _ms(node.range))
+        return RangeSelector(_selector(node.vector_selector), _ms(node, "range"))
     if isinstance(node, pp.SubqueryExpr):
-        return Subquery(_node(node.expr), _ms(node.range), _ms(node.step), _ms(node.offset), _at(node.at))
+        return Subquery(_node(node.expr), _ms(node, "range"), _ms(node, "step"), _ms(node, "offset"), _at(node.at))
     if isinstance(node, pp.UnaryExpr):
         return Negate(_node(node.expr))
     if isinstance(node, pp.Call):

@@ -26,6 +26,17 @@ class Window(NamedTuple):
     steps: np.ndarray  # the evaluation times (ends are these less the offset, or the @ time)
 
 
+def combined(found: list[Window]) -> Window:
+    """Many series' windows as one: samples end to end, each series' bounds shifted to its place, so that a kernel
+    runs once over all series (row i * steps + j is series i at step j) instead of once per series."""
+    sizes = np.array([len(w.values) for w in found])
+    shift = np.repeat(np.cumsum(sizes) - sizes, len(found[0].lo))
+    first = found[0]
+    return Window({}, np.concatenate([w.times for w in found]), np.concatenate([w.values for w in found]),
+                  np.concatenate([w.lo for w in found]) + shift, np.concatenate([w.hi for w in found]) + shift,
+                  np.tile(first.starts, len(found)), np.tile(first.ends, len(found)), np.tile(first.steps, len(found)))
+
+
 def reduce_windows(ufunc: np.ufunc, values: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """ufunc.reduce(values[lo[i]:hi[i]]) for every i, in one pass (meaningless where hi <= lo)."""
     if len(lo) == 0:
@@ -34,7 +45,8 @@ def reduce_windows(ufunc: np.ufunc, values: np.ndarray, lo: np.ndarray, hi: np.n
     bounds = np.empty(2 * len(lo), dtype=np.intp)
     bounds[0::2] = lo
     bounds[1::2] = hi
-    return ufunc.reduceat(padded, bounds)[0::2]
+    with np.errstate(all="ignore"):  # Inf - Inf is NaN, as in Prometheus
+        return ufunc.reduceat(padded, bounds)[0::2]
 
 
 def extrapolated_rate(times, values, lo, hi, range_start, range_end, counter: bool, per_second: bool,
@@ -48,7 +60,8 @@ def extrapolated_rate(times, values, lo, hi, range_start, range_end, counter: bo
         # a drop is a counter reset: the value before it is added back (Prometheus' `resultValue += prevValue`)
         drops = np.zeros(len(values))
         drops[1:] = np.where(values[1:] < values[:-1], values[:-1], 0.0)
-        result = result + np.where(present, reduce_windows(np.add, drops, np.minimum(lo + 1, hi), hi), 0.0)
+        with np.errstate(all="ignore"):
+            result = result + np.where(present, reduce_windows(np.add, drops, np.minimum(lo + 1, hi), hi), 0.0)
     first_t = times[np.minimum(lo, len(times) - 1)]
     last_t = times[last_i]
     with np.errstate(all="ignore"):
@@ -83,7 +96,7 @@ def instant_rate(times, values, lo, hi, per_second: bool):
 
 
 def over_time(name: str, values, lo, hi):
-    """sum, count, avg, min, max and last over each window."""
+    """sum, count, avg, min, max, last, stdvar and stddev over each window."""
     count = hi - lo
     present = count >= 1
     if name == "count_over_time":
@@ -94,11 +107,45 @@ def over_time(name: str, values, lo, hi):
         # fmin/fmax skip NaN unless the whole window is NaN, like Prometheus' `|| math.IsNaN(max)`
         ufunc = np.fmin if name == "min_over_time" else np.fmax
         return reduce_windows(ufunc, values, lo, hi), present
-    total = reduce_windows(np.add, values, lo, hi)
-    if name == "sum_over_time":
-        return total, present
+    return per_block(lo, hi, lambda index, valid, part: running(values, index, valid, name)), present
+
+
+def kahan_add(increment, total, compensation):
+    """Prometheus' kahanSumInc (Neumaier's variant), elementwise: the new sum and compensation."""
     with np.errstate(all="ignore"):
-        return total / count, present
+        new = total + increment
+        larger = np.abs(total) >= np.abs(increment)
+        return new, compensation + np.where(larger, (total - new) + increment, (increment - new) + total)
+
+
+def running(values, index, valid, name: str) -> np.ndarray:
+    """sum_over_time, avg_over_time, stdvar_over_time or stddev_over_time of a block of windows, sample by sample
+    in Prometheus 2.42's order and arithmetic (compensated sums, a running mean that does not overflow, Welford's
+    variance), so that answers agree to the last bits."""
+    rows = len(index)
+    count, total, compensation, aux, aux_compensation = (np.zeros(rows) for _ in range(5))
+    with np.errstate(all="ignore"):
+        for column in range(index.shape[1]):
+            ok = valid[:, column]
+            value = values[np.minimum(index[:, column], len(values) - 1)]
+            count = count + ok
+            if name == "sum_over_time":
+                new = kahan_add(value, total, compensation)
+            elif name == "avg_over_time":
+                keep = np.isinf(total) & ((np.isinf(value) & ((total > 0) == (value > 0)))
+                                          | (~np.isinf(value) & ~np.isnan(value)))
+                new = kahan_add(value / count - total / count, total, compensation)
+                ok = ok & ~keep
+            else:
+                delta = value - (total + compensation)
+                new = kahan_add(delta / count, total, compensation)
+                aux_new = kahan_add(delta * (value - (new[0] + new[1])), aux, aux_compensation)
+                aux, aux_compensation = (np.where(ok, a, b) for a, b in zip(aux_new, (aux, aux_compensation)))
+            total, compensation = (np.where(ok, a, b) for a, b in zip(new, (total, compensation)))
+        if name in ("sum_over_time", "avg_over_time"):
+            return np.where(np.isinf(total), total, total + compensation)
+        variance = (aux + aux_compensation) / count
+        return np.sqrt(variance) if name == "stddev_over_time" else variance
 
 
 def blocks(lo: np.ndarray, hi: np.ndarray):
@@ -123,9 +170,10 @@ def per_block(lo, hi, kernel) -> np.ndarray:
 def quantile_rows(values: np.ndarray, valid: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Prometheus' quantile() per row over its valid cells: linear interpolation between the nearest ranks of
     the sorted values (NaN sorts first, as in its vectorByValueHeap); -Inf below 0, +Inf above 1."""
-    order_key = np.where(np.isnan(values), -np.inf, values)
-    order = np.lexsort((order_key, ~valid), axis=-1)
-    ordered = np.take_along_axis(values, order, axis=-1)
+    if np.isnan(values[valid]).any():
+        ordered = np.take_along_axis(values, np.lexsort((values, ~np.isnan(values), ~valid), axis=-1), axis=-1)
+    else:  # no NaN: one sort, the cells past each row's end as +Inf (a +Inf value there is the same +Inf)
+        ordered = np.sort(np.where(valid, values, np.inf), axis=-1)
     n = valid.sum(axis=-1)
     with np.errstate(all="ignore"):
         rank = q * (n - 1)
@@ -140,26 +188,10 @@ def quantile_rows(values: np.ndarray, valid: np.ndarray, q: np.ndarray) -> np.nd
     return np.where((n == 0) | np.isnan(q), np.nan, result)
 
 
-def variance_rows(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """The population variance of each row's valid cells (two passes: mean, then squared deviations)."""
-    n = valid.sum(axis=-1)
-    with np.errstate(all="ignore"):
-        mean = np.where(valid, values, 0.0).sum(axis=-1) / n
-        return np.where(valid, (values - mean[:, None]) ** 2, 0.0).sum(axis=-1) / n
-
-
 def quantile_over_time(w: Window, q: np.ndarray):
     """quantile_over_time(φ, m): the φ-quantile of each window's values."""
     def kernel(index, valid, part):
         return quantile_rows(w.values[np.minimum(index, len(w.values) - 1)], valid, q[part])
-    return per_block(w.lo, w.hi, kernel), w.hi > w.lo
-
-
-def variance_over_time(w: Window, root: bool):
-    """stdvar_over_time (root False) and stddev_over_time (root True)."""
-    def kernel(index, valid, part):
-        variance = variance_rows(w.values[np.minimum(index, len(w.values) - 1)], valid)
-        return np.sqrt(variance) if root else variance
     return per_block(w.lo, w.hi, kernel), w.hi > w.lo
 
 

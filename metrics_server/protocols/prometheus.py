@@ -1,8 +1,9 @@
 """Prometheus conventions shared by remote_write, the query API and remote_read: stale markers, metric types
 from metadata or names, label names."""
 import re
-import struct
 from collections.abc import Callable
+
+import numpy as np
 
 # Prometheus marks a series that disappeared with this NaN (value.StaleNaN); any other NaN is an ordinary value.
 STALE_NAN_BITS = 0x7FF0000000000002
@@ -14,9 +15,10 @@ CUMULATIVE_SUFFIXES = {"histogram": ("_bucket", "_count", "_sum"), "summary": ("
 _INVALID_LABEL_CHARS = re.compile(r"[^A-Za-z0-9_]")
 
 
-def is_stale(value: float) -> bool:
-    """Whether a value is the stale marker (compared by bit pattern: NaN never equals itself)."""
-    return struct.unpack("<Q", struct.pack("<d", value))[0] == STALE_NAN_BITS
+def is_stale(values) -> np.ndarray:
+    """Where values are the stale marker (compared by bit pattern: NaN never equals itself, and an ordinary NaN
+    sample is a value)."""
+    return np.asarray(values, dtype=np.float64).view(np.uint64) == STALE_NAN_BITS
 
 
 def metric_type(name: str, labels: dict[str, str], family_type: Callable[[str], str | None] = lambda _: None) -> str:

@@ -9,7 +9,7 @@ from google.protobuf.message import DecodeError
 
 from metrics_server.errors import ApiError
 from metrics_server.ingest.samples import BadSample, Samples
-from metrics_server.protocols.prometheus import METADATA_TYPES, NAME_LABEL, is_stale, metric_type
+from metrics_server.protocols.prometheus import METADATA_TYPES, NAME_LABEL, metric_type
 
 _F = descriptor_pb2.FieldDescriptorProto
 # (message, [(field, number, type, repeated, message type)]). TimeSeries' exemplars (3) and native histograms
@@ -121,8 +121,9 @@ def place(position: int, name: str) -> str:
 
 
 def samples(request, known: dict[str, Family] | None = None) -> Samples:
-    """The request's series as Samples: `__name__` is the metric, the other labels are labels, stale markers
-    and other NaNs are counted as skipped (Prometheus' NaN is "no value", which we store as no point). The type
+    """The request's series as Samples: `__name__` is the metric, the other labels are labels, every sample a
+    value: stale markers and other NaNs, ±Inf too, stored to the bit (PromQL ends a series at its stale marker,
+    and a NaN sample is a value to Prometheus; /api/query's charts leave NaN out). The type
     of a metric this creates comes from the family's metadata (`known`, from earlier requests) or its name.
     One pass of plain appends: it runs per series of every request (about 25 µs a series)."""
     known = known or {}
@@ -144,8 +145,6 @@ def samples(request, known: dict[str, Family] | None = None) -> Samples:
         points = series.samples
         values = [sample.value for sample in points]
         ts = [sample.timestamp for sample in points]
-        if any(value != value for value in values):
-            ts, values = without_nans(ts, values, out)
         if values:
             names.append(name)
             label_sets.append(labels)
@@ -158,16 +157,3 @@ def samples(request, known: dict[str, Family] | None = None) -> Samples:
             if name in known:
                 out.descriptions[name], out.units[name] = known[name].help, known[name].unit
     return out
-
-
-def without_nans(ts: list[int], values: list[float], out: Samples) -> tuple[list[int], list[float]]:
-    """The points whose values are numbers; stale markers and other NaNs counted as skipped."""
-    kept_ts, kept = [], []
-    for stamp, value in zip(ts, values):
-        if value == value:
-            kept_ts.append(stamp)
-            kept.append(value)
-        else:
-            out.skip("stale" if is_stale(value) else "nan")
-    return kept_ts, kept
-

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from metrics_server.limits import QueryLimits
-from metrics_server.model import ROLLUP_TYPES, Metric
+from metrics_server.model import POINT_END_MS, POINT_MIN_MS, ROLLUP_TYPES, Metric
 from metrics_server.promql import HourlySeries, Matcher, RawSeries, TooMuchData
 from metrics_server.storage.series_index import Matcher as IndexMatcher
 
@@ -73,7 +73,11 @@ class StoreSource:
         return list(grouped.values())
 
     def __call__(self, matchers: tuple[Matcher, ...], start_ms: int, end_ms: int) -> list[RawSeries]:
-        """Every selected series with its points in [start, end] (the point store reads [start, end))."""
+        """Every selected series with its points in [start, end] (the point store reads [start, end)); times
+        outside those points may have (a far offset) hold none."""
+        start_ms, end_ms = max(start_ms, POINT_MIN_MS), min(end_ms, POINT_END_MS - 1)
+        if end_ms < start_ms:
+            return []
         found = []
         for metric, series in self.by_metric(matchers):
             sids = [sid for sid, _ in series]
@@ -88,7 +92,8 @@ class StoreSource:
     def hourly(self, matchers: tuple[Matcher, ...], start_ms: int, end_ms: int) -> list[HourlySeries] | None:
         """The hour rows in [start, end) of every selected series, or None when a selected series has a rollup
         being recomputed in that range (the engine then reads raw points, so a late point is never missed)."""
-        if self.rollups is None:
+        start_ms, end_ms = max(start_ms, POINT_MIN_MS), min(end_ms, POINT_END_MS)
+        if self.rollups is None or end_ms <= start_ms:
             return None
         found = []
         for metric, series in self.by_metric(matchers):

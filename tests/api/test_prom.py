@@ -65,14 +65,22 @@ def test_metadata_and_buildinfo(client, counter):
 
 
 def test_unsupported_function_is_a_422_naming_it(client):
-    body = client.get("/api/v1/query", {"query": "predict_linear(x[5m], 60)"}, status=422).json
+    body = client.get("/api/v1/query", {"query": "histogram_count(x)"}, status=422).json
     assert body == {"status": "error", "errorType": "execution",
-                    "error": "function predict_linear() is not supported"}
+                    "error": "function histogram_count() is not supported"}
 
 
 @pytest.mark.parametrize(("params", "message"), [
     ({"query": "sum(", "time": T0}, "parse error"),
     ({"query": "1", "time": "yesterday"}, 'invalid parameter "time"'),
+    ({"query": "1", "time": "inf"}, 'invalid parameter "time"'),
+    ({"query": "1", "time": "NaN"}, 'invalid parameter "time"'),
+    ({"query": "1", "time": "1e400"}, 'invalid parameter "time"'),
+    ({"query": "1", "time": "-1e15"}, 'invalid parameter "time"'),
+    ({"query": "x offset 10000000y", "time": T0}, "out of range"),
+    ({"query": "rate(x[20000y])", "time": T0}, "out of range"),
+    ({"query": "max_over_time(x[1h:10000000y])", "time": T0}, "out of range"),
+    ({"query": "x @ -100", "time": T0}, "@ modifier"),
 ])
 def test_bad_input_is_a_400_bad_data(client, params, message):
     body = client.get("/api/v1/query", params, status=400).json
@@ -87,6 +95,33 @@ def test_range_query_parameters_are_checked(client):
                       status=400).json
     assert "11,000 points" in body["error"]
     assert client.get("/api/v1/series", status=400).json["error"] == "no match[] parameter provided"
+    for step in ("1e308", "inf", "nan", "-5", "0"):
+        body = client.get("/api/v1/query_range", {"query": "1", "start": T0, "end": T0 + 60, "step": step},
+                          status=400).json
+        assert 'invalid parameter "step"' in body["error"], step
+    body = client.get("/api/v1/query_range", {"query": "1", "start": "1e400", "end": T0, "step": 60}, status=400).json
+    assert 'invalid parameter "start"' in body["error"]
+
+
+def test_a_far_offset_answers_nothing_rather_than_failing(client, counter):
+    for query in (f"{counter} offset 5000y", f"{counter} offset -5000y", f"rate({counter}[1000y])"):
+        body = client.get("/api/v1/query", {"query": query, "time": T0 + 600}).json
+        assert body["status"] == "success", query
+
+
+def test_an_answer_larger_than_the_limits_is_a_422_naming_the_limit(config, db, counter):
+    import webtest
+
+    from metrics_server.app import create_app
+    strict = webtest.TestApp(create_app({**config, "max_query_series": 1, "max_query_cells": 30}, db=db))
+    strict.authorization = ("Bearer", config["admin_token"])
+    body = strict.get("/api/v1/query", {"query": counter, "time": T0 + 600}, status=422).json
+    assert body["errorType"] == "execution" and "max_query_series" in body["error"]
+    body = strict.get("/api/v1/query_range", {"query": f"sum({counter})", "start": T0, "end": T0 + 600, "step": 15},
+                      status=422).json
+    assert "max_query_cells" in body["error"]
+    assert strict.get("/api/v1/query_range", {"query": f"sum({counter})", "start": T0, "end": T0 + 600,
+                                              "step": 60}).json["status"] == "success"
 
 
 def test_hour_aligned_range_queries_read_rollups_and_answer_as_raw_points_do(app, client, name):

@@ -56,6 +56,18 @@ def wait_for(what: str, probe: Callable[[], object], timeout: float = ARRIVAL_TI
     pytest.fail(f"{what}: not within {timeout:.0f} s (last answer: {last!r})")
 
 
+@contextmanager
+def receiving_prometheus(folder: Path, port: int):
+    """Debian's Prometheus with the remote-write receiver and no scrape jobs, in `folder`: yields its URL."""
+    (folder / "prometheus.yml").write_text("scrape_configs: []\n")
+    url = f"http://127.0.0.1:{port}"
+    with running(["prometheus", f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
+                  f"--web.listen-address=127.0.0.1:{port}", "--web.enable-remote-write-receiver"],
+                 folder, "prometheus"):
+        wait_for("prometheus ready", lambda: requests.get(f"{url}/-/ready", timeout=5).status_code == 200)
+        yield url
+
+
 # The session's admin token (tests/conftest.py): the senders authenticate with it each in their own way.
 TOKEN = os.environ["METRICS_TEST_ADMIN_TOKEN"]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

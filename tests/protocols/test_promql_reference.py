@@ -17,10 +17,12 @@ import pytest
 import requests
 
 from metrics_server.protocols import remote_write
-from tests.protocols.conftest import AUTH, PROMETHEUS_PORT, TOKEN, running, wait_for
+from metrics_server.protocols.prometheus import STALE_NAN_BITS
+from tests.protocols.conftest import AUTH, PROMETHEUS_PORT, TOKEN, receiving_prometheus, running, wait_for
 
 pytestmark = pytest.mark.peers
 
+STALE = np.uint64(STALE_NAN_BITS).view(np.float64)
 READER_PORT = PROMETHEUS_PORT + 2  # the second Prometheus, reading us by remote_read
 HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
            "X-Prometheus-Remote-Write-Version": "0.1.0", **AUTH}  # Prometheus' receiver ignores the token
@@ -66,6 +68,8 @@ QUERIES = [
     "min_over_time(ref_queue_depth[7m:])", f"ref_queue_depth @ {T0 + 1800}", "rate(ref_requests_total[5m] @ end())",
     "ref_queue_depth offset -5m", "ref_queue_depth and ref_queue_depth > 5", "ref_temperature_celsius or ref_queue_depth",
     "ref_requests_total unless on(instance) ref_queue_depth > 6", "ref_queue_depth > bool on(instance) group_left ref_queue_depth",
+    "ref_odd_values", "sum_over_time(ref_odd_values[2m])", "count_over_time(ref_odd_values[5m])", "ref_odd_values > 0",
+    'count_over_time(ref_temperature_celsius{room="lab"}[10m])', 'last_over_time(ref_temperature_celsius{room="lab"}[10m])',
 ]
 SERIES_MATCHES = ['ref_requests_total{code="500"}', '{__name__=~"ref_(cpu|queue).*"}', 'ref_temperature_celsius{room!="lab"}']
 LABELS = ["__name__", "instance", "room", "code"]
@@ -99,9 +103,13 @@ def data_set() -> list[tuple[dict, list[tuple[int, float]]]]:
         if room == "lab":
             keep &= times < (T0 + 2400) * 1000  # stops after 40 minutes
         values = 20 + 5 * np.sin(times / 600_000) + rng.normal(0, 0.3, len(times))
-        out.append(({"__name__": "ref_temperature_celsius", "room": room},
-                    list(zip(times[keep].tolist(), values[keep].round(2).tolist()))))
+        samples = list(zip(times[keep].tolist(), values[keep].round(2).tolist()))
+        if room == "lab":  # the scrape that found it gone: a stale marker ends it at once, not 5 minutes later
+            samples.append(((T0 + 2415) * 1000, STALE))
+        out.append(({"__name__": "ref_temperature_celsius", "room": room}, samples))
     out.append(({"__name__": "ref_limit", "job": "api"}, [(int(t), 250.0) for t in times[::4]]))
+    odd = [math.nan, math.inf, -math.inf, 1.5]  # NaN and ±Inf are samples too
+    out.append(({"__name__": "ref_odd_values"}, [(int(t), odd[i % 4]) for i, t in enumerate(times[::3])]))
     for instance in ("a", "b"):  # a classic histogram: cumulative bucket counters
         observed = np.cumsum(rng.poisson([3, 5, 8, 2, 1], (len(times), 5)), axis=0).cumsum(axis=1)
         for column, le in enumerate(("0.05", "0.1", "0.5", "1", "+Inf")):
@@ -113,13 +121,7 @@ def data_set() -> list[tuple[dict, list[tuple[int, float]]]]:
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory):
     """Debian's Prometheus with the remote-write receiver and no scrape jobs, in a temporary folder."""
-    folder = tmp_path_factory.mktemp("reference")
-    (folder / "prometheus.yml").write_text("scrape_configs: []\n")
-    url = f"http://127.0.0.1:{PROMETHEUS_PORT}"
-    with running(["prometheus", f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
-                  f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}", "--web.enable-remote-write-receiver"],
-                 folder, "prometheus"):
-        wait_for("prometheus ready", lambda: requests.get(f"{url}/-/ready", timeout=5).status_code == 200)
+    with receiving_prometheus(tmp_path_factory.mktemp("reference"), PROMETHEUS_PORT) as url:
         yield url
 
 

@@ -56,10 +56,18 @@ def test_metadata_sent_after_the_samples_still_decides_the_type(client, name):
                      "temp": "gauge", "defined": "gauge"}  # a metric defined through the API keeps its type
 
 
-def test_stale_markers_are_not_stored_and_are_counted(client, name):
-    post(client, snappy_request(({"__name__": name}, [(T0, 1.0), (T0 + 1000, STALE)])))
-    assert [p["value"] for p in client.get(f"/api/metrics/{name}/data").json] == [1.0]
-    assert 'metrics_server_samples_skipped_total{protocol="remote_write",reason="stale"}' in client.get("/metrics").text
+def test_stale_markers_nans_and_infinities_are_stored_to_the_bit_and_promql_honours_them(client, name):
+    post(client, snappy_request(({"__name__": name}, [(T0, 1.0), (T0 + 1000, STALE), (T0 + 2000, float("nan")),
+                                                      (T0 + 3000, float("inf")), (T0 + 4000, -float("inf"))])))
+
+    def at(ms: int) -> list:
+        return client.get("/api/v1/query", {"query": name, "time": ms / 1000}).json["data"]["result"]
+
+    assert [item["value"][1] for item in at(T0 + 500)] == ["1"]
+    assert at(T0 + 1500) == []  # the stale marker ends the series at once, not after the 5-minute lookback
+    assert [at(T0 + t)[0]["value"][1] for t in (2500, 3500, 60_000)] == ["NaN", "+Inf", "-Inf"]
+    body = client.get("/api/v1/query", {"query": f"count_over_time({name}[10s])", "time": (T0 + 5000) / 1000}).json
+    assert body["data"]["result"][0]["value"][1] == "4"  # a window holds the values, not the stale marker
 
 
 def test_a_bad_sample_refuses_the_whole_request_naming_it(client, name):

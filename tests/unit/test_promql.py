@@ -259,3 +259,37 @@ def test_histogram_quantile_interpolates_in_the_bucket_of_the_rank():
     assert instant("histogram_quantile(0.5, lat_bucket)", 10, source) == {(("job", "a"),): pytest.approx(0.3)}
     assert instant("histogram_quantile(0.99, lat_bucket)", 10, source) == {(("job", "a"),): 0.5}  # in +Inf: the last bound
     assert math.isnan(instant("histogram_quantile(0.5, lat_bucket{le!='+Inf'})", 10, source)[(("job", "a"),)])
+
+
+STALE = np.uint64(0x7FF0000000000002).view(np.float64)
+
+
+def test_a_stale_marker_ends_the_lookback_at_once_and_is_no_sample_of_a_window():
+    source = source_of([({"__name__": "g"}, [(10, 1.0), (20, 2.0), (30, STALE), (200, 4.0)])])
+    assert instant("g", 25, source) == {(("__name__", "g"),): 2.0}
+    assert instant("g", 30, source) == {} and instant("g", 150, source) == {}
+    assert instant("count_over_time(g[1m])", 40, source) == {(): 2.0}
+    assert instant("last_over_time(g[1m])", 40, source) == {(("__name__", "g"),): 2.0}
+
+
+def test_an_ordinary_nan_sample_is_a_value():
+    source = source_of([({"__name__": "g"}, [(10, float("nan"))])])
+    assert math.isnan(instant("g", 20, source)[(("__name__", "g"),)])
+
+
+def test_a_subquery_evaluates_its_inner_expression_at_multiples_of_its_step():
+    source = source_of([({"__name__": "g"}, [(t, t) for t in range(0, 600, 5)])])
+    # [1m:20s] at 100 s: inner steps 40, 60, 80, 100 (the window is closed), each the newest sample at or before
+    assert instant("sum_over_time(g[1m:20s])", 100, source) == {(): 40 + 60 + 80 + 100}
+    assert instant("count_over_time(g[1m:20s] offset 10s)", 100, source) == {(): 3.0}
+    assert instant("max_over_time(g[1m:20s] @ 300)", 100, source) == {(): 300.0}
+
+
+def test_set_operators_match_per_step_on_labels_but_the_name():
+    a = source_of([({"__name__": "a", "i": "1"}, [(10, 1)]), ({"__name__": "a", "i": "2"}, [(10, 2)]),
+                   ({"__name__": "b", "i": "2"}, [(10, 20)]), ({"__name__": "b", "i": "3"}, [(10, 30)])])
+    assert set(instant("a and b", 20, a)) == {(("__name__", "a"), ("i", "2"))}
+    assert set(instant("a unless b", 20, a)) == {(("__name__", "a"), ("i", "1"))}
+    assert set(instant("a or b", 20, a)) == {(("__name__", "a"), ("i", "1")), (("__name__", "a"), ("i", "2")),
+                                            (("__name__", "b"), ("i", "3"))}
+    assert len(instant("a and on() b", 20, a)) == 2

@@ -5,6 +5,7 @@ import cramjam
 import pytest
 
 from metrics_server.errors import ApiError
+from metrics_server.ingest.columns import absent
 from metrics_server.ingest.samples import to_batch
 from metrics_server.protocols import remote_write
 from metrics_server.protocols.prometheus import is_stale, label_name, metric_type
@@ -24,14 +25,15 @@ def test_a_snappy_block_decodes_to_samples_named_by_dunder_name():
     assert samples.ts == [1000, 2000] and samples.values == [1.0, 0.0]
 
 
-def test_stale_markers_and_other_nans_are_counted_not_stored():
-    decoded = received(({"__name__": "x"}, [(1, 1.0), (2, STALE), (3, float("nan"))]))
+def test_stale_markers_nans_and_infinities_are_samples_kept_to_the_bit():
+    decoded = received(({"__name__": "x"}, [(1, 1.0), (2, STALE), (3, float("nan")), (4, float("inf"))]))
     samples = remote_write.samples(decoded)
-    assert samples.values == [1.0] and samples.skipped == {"stale": 1, "nan": 1}
+    assert samples.ts == [1, 2, 3, 4] and samples.skipped == {}
+    assert is_stale(samples.values).tolist() == [False, True, False, False] and samples.values[3] == float("inf")
 
 
 def test_the_stale_marker_is_told_from_an_ordinary_nan():
-    assert is_stale(STALE) and not is_stale(float("nan")) and not is_stale(1.0)
+    assert is_stale([STALE, float("nan"), 1.0]).tolist() == [True, False, False]
 
 
 def test_a_metadata_only_request_has_no_samples_but_its_families():
@@ -71,10 +73,11 @@ def test_a_bad_label_name_is_a_400_naming_the_series():
         to_batch(remote_write.samples(decoded), 1000, 32)
 
 
-def test_an_infinite_value_is_a_400_naming_the_series():
-    decoded = received(({"__name__": "up"}, [(1, float("inf"))]))
-    with pytest.raises(ApiError, match=r"timeseries 0 \(up\): value: inf is not a finite number"):
-        to_batch(remote_write.samples(decoded), 1000, 32)
+def test_infinities_and_nans_are_values_of_the_batch_not_absent_values():
+    decoded = received(({"__name__": "up"}, [(1, float("inf")), (2, -float("inf")), (3, float("nan")), (4, STALE)]))
+    batch = to_batch(remote_write.samples(decoded), 1000, 32)
+    assert batch.value[:2].tolist() == [float("inf"), -float("inf")]
+    assert not absent(batch.value).any() and is_stale(batch.value).tolist() == [False, False, False, True]
 
 
 def test_more_label_names_than_the_limit_is_a_400_naming_the_series():
