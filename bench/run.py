@@ -327,11 +327,12 @@ def main(argv: list[str] | None = None) -> int:
                 system.prepare(dataset)  # InfluxDB's database
         else:
             measure_load(systems, dataset, args, results)
-            measure_charts(systems, chart_plans(dataset, args.chart_rounds, args.days), results)
-            measure_raw(systems, dataset, args.raw_rounds, results)
+        # the ingest figures first: a run stopped later still reports them
         remote_write.measure(systems, dataset, args.mode, args.clients, results["remote_write"])
         results["fresh"] = fresh.measure(systems[0])
         if not args.remote_write_only:
+            measure_charts(systems, chart_plans(dataset, args.chart_rounds, args.days), results)
+            measure_raw(systems, dataset, args.raw_rounds, results)
             measure_promql(systems, dataset, args, results)
     except (Exception, SystemExit, KeyboardInterrupt) as error:  # a failed or stopped stage still writes what
         # the stages before it measured (SIGTERM arrives as SystemExit)
