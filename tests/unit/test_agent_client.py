@@ -3,8 +3,11 @@ import email.utils
 import time
 
 import orjson
+import pytest
 
+from metrics_server.agents.cli import build_parser
 from metrics_server.agents.client import JsonWriter, SendError, definition_clash, halves, retry_after, without_index
+from metrics_server.agents.tail import DEFINITIONS, definitions
 
 HOST_A, HOST_B = (("host", "a"),), (("host", "b"),)
 
@@ -53,3 +56,17 @@ def test_a_clash_names_what_exists_who_made_it_and_the_ways_out():
     assert "--metric-prefix" in text and "DELETE /api/metrics/http_requests" in text
     assert definition_clash(demo, "counter", ["host"]) is None
     assert definition_clash({**demo, "open_labels": True, "label_keys": []}, "counter", ["job"]) is None
+
+
+def test_a_metric_prefix_must_start_a_valid_name():
+    parser = build_parser()
+    assert parser.parse_args(["tail", "x.log", "--metric-prefix", "nginx_"]).metric_prefix == "nginx_"
+    assert parser.parse_args(["tail", "x.log"]).metric_prefix == ""
+    with pytest.raises(SystemExit):
+        parser.parse_args(["tail", "x.log", "--metric-prefix", "9 bad"])
+
+
+def test_the_tail_agent_signs_and_prefixes_every_metric_it_defines():
+    defined = definitions("nginx_", "nginx")
+    assert [d[0] for d in defined] == ["nginx_" + d[0] for d in DEFINITIONS]
+    assert all(d[4].endswith("(metrics-server tail --name nginx)") for d in defined)
