@@ -64,8 +64,20 @@ function Points({ s, x, y, compact }) {
 
 const MARKS = { line: Line, bars: Bars, stacked: Bars, points: Points };
 
+/**
+ * The time scale as plain arithmetic (a time scale is linear in ms): d3's maps each point through a Date, which
+ * was a fifth of the first drawing of a 30-day chart.
+ */
+function linear(scale) {
+  const [d0, d1] = scale.domain().map(Number);
+  const [r0, r1] = scale.range();
+  const k = (r1 - r0) / (d1 - d0 || 1);
+  return (t) => r0 + (t - d0) * k;
+}
+
 /** Draws every series with its style on the y scale of its unit. */
-export function Marks({ series, x, yByUnit, compact = false }) {
+export function Marks({ series, x: timeScale, yByUnit, compact = false }) {
+  const x = linear(timeScale);
   const bars = compact ? [] : series.filter((s) => s.style === 'bars').map((s) => s.key);
   return series.map((s) => {
     const y = yByUnit.get(s.unit ?? '');

@@ -30,13 +30,19 @@ export const maxJoin = (times, values) => {
  * column unless the next present value lies within `join` ms of the previous one.
  */
 function split(times, columns, join) {
+  // Plain loops, no closures or spreads per point: this ran for a third of a second when a 30-day chart of six
+  // series was first drawn (issue 26's time to chart), most of it allocating.
   const runs = [];
+  const n = columns.length;
   let run = null;
   let last = -1;
-  for (let i = 0; i < times.length; i++) {
-    if (columns.some((c) => isMissing(c[i]))) continue;
+  points: for (let i = 0; i < times.length; i++) {
+    for (let c = 0; c < n; c++) if (isMissing(columns[c][i])) continue points;
     if (!run || (i > last + 1 && times[i] - times[last] > join)) runs.push((run = []));
-    run.push([times[i], ...columns.map((c) => c[i])]);
+    const point = new Array(n + 1);
+    point[0] = times[i];
+    for (let c = 0; c < n; c++) point[c + 1] = columns[c][i];
+    run.push(point);
     last = i;
   }
   return runs;

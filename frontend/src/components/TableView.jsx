@@ -44,7 +44,7 @@ function Pager({ page, pages, total, setPage }) {
 export function TableView({ picks, metaOf, view, state, tz, reloadKey }) {
   const parts = partitionQueries(picks, (n) => metaOf(n)?.type, state.agg);
   const queries = parts.map((p) => buildQueryString({ ...p, start: view[0], end: view[1], granularity: state.gran, tz }));
-  const res = useFetchAll(queries.map(urls.query), reloadKey);
+  const res = useFetchAll(queries.map(urls.query), reloadKey, { first: true });
   const [sort, setSort] = useState({ key: 't', dir: 1 });
   const [page, setPage] = useState(0);
   const series = useMemo(() => toSeries(res.data), [res.data]);

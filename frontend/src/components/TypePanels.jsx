@@ -22,7 +22,7 @@ function PanelHead({ pick, type, children }) {
 
 /** An enum's state shares over the view, as a donut or bars. */
 export function EnumBody({ pick, view, reloadKey, mode = chartOf(pick, 'enum') }) {
-  const res = useFetch(urls.states(pick.name, { filters: pick.filters, start: view[0], end: view[1] }), reloadKey);
+  const res = useFetch(urls.states(pick.name, { filters: pick.filters, start: view[0], end: view[1] }), reloadKey, { first: true });
   return (
     <>
       <LoadingBar active={res.loading} />
@@ -51,7 +51,7 @@ export function HistogramBody({ pick, unit, view, gran = 'auto', tz, reloadKey, 
   const url = width
     ? urls.heatmap(pick.name, { filters: pick.filters, start: view[0], end: view[1], ...mode, quantiles: QUANTILES, tz })
     : null;
-  const res = useFetch(url, reloadKey);
+  const res = useFetch(url, reloadKey, { first: true });
   const cells = chartOf(pick, 'histogram') === 'heatmap';
   return (
     <>

@@ -48,13 +48,17 @@ export function useLineData({ picks, metaOf, range, view, state, width, tz, relo
   const mainUrls = width ? ask(view[0], view[1], mode) : [];
   const overviewUrls = width ? ask(range[0], range[1], { width: plotWidth }) : [];
   const shared = overviewUrls.join() === mainUrls.join();
-  const main = useFetchAll(mainUrls, reloadKey);
-  const over = useFetchAll(shared ? [] : overviewUrls, reloadKey);
+  const main = useFetchAll(mainUrls, reloadKey, { first: true });
+  const over = useFetchAll(shared ? [] : overviewUrls, reloadKey, { first: true });
 
-  const series = useMemo(
-    () => stackSeries(toSeries(main.data, (name) => chartOf(picks.find((p) => p.name === name) || {}, metaOf(name)?.type || 'gauge'))),
-    [main.data, picks, metaOf],
-  );
+  // The series depend on the answers and each metric's chart type only: the catalog arriving after the data
+  // (with the same types) leaves them, and so the drawn chart, as they are (one drawing pass, not two).
+  const styles = picks.map((p) => `${p.name}${SEP}${chartOf(p, typeOf(p.name) || 'gauge')}`).join(SEP);
+  const series = useMemo(() => {
+    const parts = styles.split(SEP);
+    const style = new Map(parts.flatMap((v, i) => (i % 2 ? [] : [[v, parts[i + 1]]])));
+    return stackSeries(toSeries(main.data, (name) => style.get(name) || 'line'));
+  }, [main.data, styles]);
   const overview = useMemo(() => (shared ? series : toSeries(over.data)), [shared, series, over.data]);
   const layout = useLayout(main.data ? series : expected);
   return {
