@@ -80,8 +80,8 @@ def main(argv: list[str]) -> int:
     stack = compliance_stack(args.port)
     stacks.down(stack)  # a stack of an earlier run: its rules state and data would disturb this one
     shutil.rmtree(stack.var, ignore_errors=True)
-    stacks.up(stack)
     try:
+        stacks.up(stack)
         print(f"compliance: stack at {stack.url}; rule groups loaded: {', '.join(load_rules(stack.url))}",
               flush=True)
         config = stack.var / "tester.yaml"

@@ -15,6 +15,7 @@ at evaluation, more than MAX_STEPS actions, MAX_QUERIES queries, MAX_OUTPUT char
 template calls or MAX_SECONDS of time stop the expansion with a TemplateError, which the rule shows as the
 text (`<error expanding template: ...>`, as Prometheus does).
 """
+import functools
 import html
 import json
 import re
@@ -322,8 +323,10 @@ class Parser:
         self.stack.pop()
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(source: str) -> Template:
-    """The node tree of a template; raises TemplateError naming what is wrong."""
+    """The node tree of a template (cached: a rule's templates run for every alert at every evaluation, and
+    running never changes the tree); raises TemplateError naming what is wrong."""
     if len(source) > MAX_SOURCE:
         raise TemplateError(f"template longer than {MAX_SOURCE} characters")
     parser = Parser()

@@ -3,8 +3,9 @@ import time
 
 import pytest
 
-from metrics_server.alerting import templates
-from metrics_server.alerting.rules import RuleError, parse_groups
+from metrics_server.alerting import engine, templates
+from metrics_server.alerting.rules import Group, Rule, RuleError, parse_groups
+from metrics_server.limits import QueryTimeout, deadline
 
 SUITE_QUERY_TEMPLATE = (
     '{{ define "testtemplate" }}Args are: {{.arg0}} {{.arg1}} {{.arg2}}. {{ with query "alert_generator_test_suite'
@@ -109,3 +110,16 @@ def test_regexes_run_in_linear_time():
     assert time.perf_counter() - started < 0.5
     with pytest.raises(templates.TemplateError, match="error calling match"):
         expand('{{ match "(?=x)" "x" }}')  # lookahead: not RE2, refused as Go refuses it
+
+
+def test_a_backtest_stops_at_the_query_deadline():
+    """Issue 21: 10,000 steps had no deadline; the API runs the replay under query_timeout."""
+    group = Group("g", (Rule(name="A", expr="x", key="A", annotations={"s": "{{ $value }}"}),), interval_ms=1000)
+
+    def slow(expr, at):
+        time.sleep(0.01)
+        return [({}, 1.0)]
+    started = time.perf_counter()
+    with deadline(0.3), pytest.raises(QueryTimeout):
+        engine.backtest(group, slow, 0, 1_000_000)  # 1,000 steps: 10 s without the deadline
+    assert time.perf_counter() - started < 3.0  # a loaded 2-core machine's noise above 0.3 s

@@ -8,7 +8,7 @@ import { ErrorNotice, Spinner } from '../components/Status.jsx';
 import { useFetch } from '../data/useFetch.js';
 import { RuleEditor } from './RuleEditor.jsx';
 import { RuleList } from './RuleList.jsx';
-import { EMPTY_FORM, formOfRule, metricOf } from './ruleForm.js';
+import { EMPTY_FORM, definitionOf, formOfRule, metricOf } from './ruleForm.js';
 
 const chartLink = (alert) => {
   const metric = metricOf(alert.expr);
@@ -65,7 +65,7 @@ export function AlertsView({ reloadKey }) {
       <section className="panel" aria-label="Rules">
         <div className="panel-head"><h2>Rules</h2></div>
         {error ? <ErrorNotice error={error} /> : rules.data && stored.data
-          ? <RuleList stored={stored.data.groups} live={rules.data.data.groups} onEdit={edit(false)} onCopy={edit(true)} onChanged={changed} />
+          ? <RuleList stored={stored.data.groups.map(definitionOf)} live={rules.data.data.groups} onEdit={edit(false)} onCopy={edit(true)} onChanged={changed} />
           : <Spinner />}
       </section>
       <section className="panel" aria-label="Rule editor">

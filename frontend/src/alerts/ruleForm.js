@@ -130,6 +130,12 @@ export function groupWith(existing, form) {
   return { ...(existing || {}), name: form.group.trim(), interval: existing?.interval || form.interval, rules: others };
 }
 
+const GROUP_KEYS = ['name', 'interval', 'query_offset', 'limit', 'rules'];
+
+/** A group as the list of groups shows it (with its source and update time) reduced to its definition, what a
+ * PUT of the group takes. */
+export const definitionOf = (listed) => Object.fromEntries(Object.entries(listed).filter(([key]) => GROUP_KEYS.includes(key)));
+
 /** The group without the named rule, or null when it was the last (then the group is deleted). */
 export function groupWithout(group, name) {
   const rules = group.rules.filter((r) => (r.alert || r.record) !== name);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  EMPTY_FORM, formOfRule, groupToggled, groupWith, groupWithout, metricOf, ruleOf, selector, seriesExpr, shownErrors,
+  EMPTY_FORM, definitionOf, formOfRule, groupToggled, groupWith, groupWithout, metricOf, ruleOf, selector, seriesExpr, shownErrors,
   validate,
 } from './ruleForm.js';
 
@@ -79,6 +79,7 @@ describe('the rule form', () => {
     const off = groupToggled(group, 'B');
     expect(off.rules[1].disabled).toBe(true);
     expect(groupToggled(off, 'B').rules[1]).toEqual(group.rules[1]);
+    expect(definitionOf({ ...group, source: 'api', updated_at: '2026-12-05T08:00:00.000Z' })).toEqual(group);
   });
 
   it('shows no error before a field is edited or a save is tried', () => {
