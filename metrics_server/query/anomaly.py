@@ -9,7 +9,8 @@ parameters for every series. Scored on the Numenta Anomaly Benchmark by bench/an
 - `context` (the default): novelty, and a point whose context is new scores LEVEL. A context is the last
   CONTEXT_LENGTH points' sides of the middle of the range of the CONTEXT_RANGE points before each (below the
   range, lower half, upper half, above); it is new when it did not occur in the WINDOW points before. This sees
-  what stays inside the range but breaks the pattern: a missing daily peak, a flat stretch, a new rhythm.
+  what stays inside the range but breaks the rhythm, such as flipping between high and low where the series
+  moves smoothly (not a missing peak, though: low, low, low is a context every night has).
 - `gaussian`: NAB's own baseline, the distance from the mean of the GAUSSIAN_WINDOW points before in standard
   deviations.
 Distances d become scores d / (1 + d), so 0.5 means one range (or one deviation) away.
@@ -19,7 +20,7 @@ import numpy as np
 WINDOW = 10_000  # points of history: 35 days at 5 minutes (NAB's files hold 1,000 to 22,000 points)
 WARM_UP = 30  # points before the first score: fewer make every new point an extreme
 GAP = 20  # points within which a new extreme continues the previous one's episode
-LEVEL = 0.005  # the score at which a point counts as an extreme for the episode rule (half a percent of the range)
+LEVEL = 0.005  # an extreme for the episode rule (half a percent of the range out), and a new context's score
 CONTEXT_RANGE = 1_000  # points whose range's middle splits values into low and high for contexts
 CONTEXT_LENGTH = 3  # points in a context
 CONTEXT_WARM_UP = 300  # points before a context can be new: fewer have not shown the usual ones yet
