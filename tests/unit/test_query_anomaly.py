@@ -95,3 +95,24 @@ def test_the_anomaly_aggregate_is_each_bins_highest_score_and_nan_for_an_empty_b
     got = aggregate(ts[keep][::-1], values[keep][::-1], edges, "anomaly")  # any order in: scored in time order
     np.testing.assert_array_equal(got, expected.to_numpy())
     assert np.isnan(got[5]) and got[11] == scores.max()
+
+
+def test_a_new_rhythm_inside_the_range_is_a_new_context_that_novelty_does_not_see():
+    day = np.arange(288)
+    values = np.tile(np.where((day > 100) & (day < 180), 20.0, 10.0), 10) + np.tile(np.linspace(0, 1, 288), 10)
+    flutter = slice(7 * 288 + 20, 7 * 288 + 32)
+    values[flutter] = np.tile([10.2, 19.8], 6)  # an hour flipping between low and high: every value seen before
+    assert np.count_nonzero(anomaly.novelty(values)[2 * 288:]) == 0
+    marked = np.flatnonzero(anomaly.context(values)[2 * 288:]) + 2 * 288
+    assert len(marked) == 1 and flutter.start < marked[0] < flutter.stop  # one episode
+    assert anomaly.context(values)[marked[0]] == anomaly.LEVEL
+
+
+def test_a_score_depends_on_at_most_history_points_before_it():
+    values = np.concatenate([RNG.normal(size=20_000).cumsum(), DAILY])
+    values[21_000] += 50
+    whole = anomaly.context(values)
+    first = 16_000
+    tail = anomaly.context(values[first - anomaly.HISTORY:])[anomaly.HISTORY:]
+    np.testing.assert_array_equal(tail, whole[first:])
+    assert np.count_nonzero(whole[first:]) > 3

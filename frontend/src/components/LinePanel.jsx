@@ -48,7 +48,7 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
         <label className="chip alert-toggle" title="Pending (amber) and firing (red) intervals of the rules on these metrics">
           <input type="checkbox" checked={showAlerts} onChange={(e) => setShowAlerts(e.target.checked)} /> alerts
         </label>
-        <label className="chip alert-toggle" title="Where a gauge left the range of its points before (agg=anomaly)">
+        <label className="chip anomaly-toggle" title="Where a gauge left the range or the pattern of its points before (agg=anomaly)">
           <input type="checkbox" checked={showAnomalies} onChange={(e) => setShowAnomalies(e.target.checked)} /> anomalies
         </label>
         <span className="panel-actions">
