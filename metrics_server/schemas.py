@@ -324,7 +324,8 @@ class DashboardTimeSchema(Schema):
 
 class DashboardSchema(Schema):
     """A dashboard as saved (POST creates it; PUT saves it and must name the version it edited). An exported
-    dashboard (with id, version and updated_at) can be posted back as it is: those three are ignored."""
+    dashboard (with id, version, updated_at and owner) can be posted back as it is: those four are ignored, and
+    metric_prefixes narrowed to the saver's own (metrics_server/auth)."""
 
     class Meta:
         unknown = RAISE
@@ -339,6 +340,9 @@ class DashboardSchema(Schema):
                              validate=validate.Range(min=1, max=2**31 - 2))  # a save stores version + 1, a CQL int
     id = fields.String(load_default=None)
     updated_at = fields.String(load_default=None)
+    owner = fields.String(load_default=None)  # an export's: the server records who saves, whatever this says
+    metric_prefixes = fields.List(fields.String(validate=validate.Length(1, 200)), load_default=list,
+                                  validate=validate.Length(max=100))
 
     @validates_schema
     def check_ids(self, data, **kwargs):

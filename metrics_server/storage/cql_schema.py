@@ -111,6 +111,11 @@ MIGRATIONS = (
         'tombstone_compaction_interval': '60', 'unchecked_tombstone_compaction': 'true'}}""",
     # Metrics that wire protocols create accept any label set (model.Metric.open_labels).
     "ALTER TABLE {ks}.metrics ADD IF NOT EXISTS open_labels boolean",
+    # A password change ends the user's sessions begun before it (auth/store.py).
+    "ALTER TABLE {ks}.users ADD IF NOT EXISTS password_changed_at timestamp",
+    # Who saved a dashboard and the metric prefixes it is limited to (auth: only they or an admin change it).
+    "ALTER TABLE {ks}.dashboards ADD IF NOT EXISTS owner text",
+    "ALTER TABLE {ks}.dashboards ADD IF NOT EXISTS metric_prefixes set<text>",
 )
 
 
