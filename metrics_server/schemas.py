@@ -3,7 +3,15 @@ import time
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from metrics_server.model import AGGS, CONTROL_CHARACTERS, LABEL_KEY_PATTERN, MAX_BUCKETS, METRIC_TYPES, NAME_PATTERN
+from metrics_server.model import (
+    AGGS,
+    CONTROL_CHARACTERS,
+    CONTROL_REFUSED,
+    LABEL_KEY_PATTERN,
+    MAX_BUCKETS,
+    METRIC_TYPES,
+    NAME_PATTERN,
+)
 from metrics_server.query.aggregate import ACROSS
 from metrics_server.query.histogram import parse_bound
 from metrics_server.query.timeparse import parse_instant
@@ -88,8 +96,7 @@ class WholeMatch(validate.Regexp):
         return value
 
 
-printable = WholeMatch(f"^[^{CONTROL_CHARACTERS[1:-1]}]*$",
-                       error="control characters (NUL, CR, LF, TAB, ...) are not allowed")
+printable = WholeMatch(f"^[^{CONTROL_CHARACTERS[1:-1]}]*$", error=CONTROL_REFUSED)
 
 
 def labels_field() -> fields.Dict:
