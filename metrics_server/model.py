@@ -10,6 +10,7 @@ LABEL_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,99}$"
 # Text a client stores (label values, units, states) holds no control character (Unicode's Cc: NUL, CR, LF, TAB,
 # ESC, DEL, the C1 controls): they break CSV rows, headers and terminals, and no label needs them.
 CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+CONTROL_REFUSED = "control characters (NUL, CR, LF, TAB, ...) are not allowed"  # what every write path answers
 # The times a point may have: what a read without a range covers (1970-01-01 up to, not including, 2200-01-01,
 # which Cassandra's timestamps and the partition arithmetic hold comfortably).
 POINT_MIN_MS, POINT_END_MS = 0, 7_258_118_400_000

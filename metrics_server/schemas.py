@@ -3,7 +3,15 @@ import time
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from metrics_server.model import AGGS, CONTROL_CHARACTERS, LABEL_KEY_PATTERN, MAX_BUCKETS, METRIC_TYPES, NAME_PATTERN
+from metrics_server.model import (
+    AGGS,
+    CONTROL_CHARACTERS,
+    CONTROL_REFUSED,
+    LABEL_KEY_PATTERN,
+    MAX_BUCKETS,
+    METRIC_TYPES,
+    NAME_PATTERN,
+)
 from metrics_server.query.aggregate import ACROSS
 from metrics_server.query.histogram import parse_bound
 from metrics_server.query.timeparse import parse_instant
@@ -88,8 +96,7 @@ class WholeMatch(validate.Regexp):
         return value
 
 
-printable = WholeMatch(f"^[^{CONTROL_CHARACTERS[1:-1]}]*$",
-                       error="control characters (NUL, CR, LF, TAB, ...) are not allowed")
+printable = WholeMatch(f"^[^{CONTROL_CHARACTERS[1:-1]}]*$", error=CONTROL_REFUSED)
 
 
 def labels_field() -> fields.Dict:
@@ -324,7 +331,8 @@ class DashboardTimeSchema(Schema):
 
 class DashboardSchema(Schema):
     """A dashboard as saved (POST creates it; PUT saves it and must name the version it edited). An exported
-    dashboard (with id, version and updated_at) can be posted back as it is: those three are ignored."""
+    dashboard (with id, version, updated_at and owner) can be posted back as it is: those four are ignored, and
+    metric_prefixes narrowed to the saver's own (metrics_server/auth)."""
 
     class Meta:
         unknown = RAISE
@@ -339,6 +347,9 @@ class DashboardSchema(Schema):
                              validate=validate.Range(min=1, max=2**31 - 2))  # a save stores version + 1, a CQL int
     id = fields.String(load_default=None)
     updated_at = fields.String(load_default=None)
+    owner = fields.String(load_default=None)  # an export's: the server records who saves, whatever this says
+    metric_prefixes = fields.List(fields.String(validate=validate.Length(1, 200)), load_default=list,
+                                  validate=validate.Length(max=100))
 
     @validates_schema
     def check_ids(self, data, **kwargs):

@@ -2,10 +2,12 @@
 
 The live evaluator and the backtest both call `evaluate_group`; only what they do with the outcome differs
 (store and notify, or just collect the transitions). The query is any "instant query" callable
-`(expr, at_ms) -> [(labels, value), ...]` (the PromQL engine over our storage); `write` receives the
+`(expr, at_ms) -> [(labels, value), ...]` (the PromQL engine over our storage), which for a group limited to
+metric prefixes is also given `prefixes=` (it must then see no other metric); `write` receives the
 samples of recording rules and of ALERTS/ALERTS_FOR_STATE right after each rule, so later rules of the
 group can read them in the same cycle (spec, constraint 1).
 """
+import functools
 import logging
 import math
 import time
@@ -115,6 +117,8 @@ def evaluate_group(group: Group, states: dict[str, RuleState], now: int, query: 
     started = time.perf_counter()
     at = now - group.query_offset_ms
     outcome = Outcome(states={})
+    if group.metric_prefixes:  # the group's owner's limit binds its rules, templates' queries included
+        query = functools.partial(query, prefixes=group.metric_prefixes)
     enabled = [rule for rule in group.rules if not rule.disabled]
     removed = set(states) - {rule.key for rule in enabled}
     if write is not None and removed:  # rules taken out of the group or disabled: their series end now

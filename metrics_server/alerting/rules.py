@@ -11,6 +11,10 @@ rules (`record`, `expr`, `labels`). Our extensions are extra rule keys, ignored 
                      keep_last (Grafana's four choices; prometheus#17482)
   mute_until         no notifications before this time (RFC 3339 or epoch seconds); state and history go on
   disabled           true: the rule is kept but not evaluated (its alerts end and its series go stale)
+and group keys that the API sets from the token that saves the group (metrics_server/auth):
+  owner              who saved it ('token:<id>', 'session:<user>'): only they or an admin change it
+  metric_prefixes    the metric name prefixes its rules may read and write (their owner's): other metrics do not
+                     exist for its queries, and a recording rule's name must start with one of them
 """
 import datetime
 import re
@@ -25,7 +29,7 @@ from metrics_server.alerting.durations import format_duration, parse_duration_ms
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-GROUP_KEYS = {"name", "interval", "query_offset", "limit", "rules"}
+GROUP_KEYS = {"name", "interval", "query_offset", "limit", "rules", "owner", "metric_prefixes"}
 RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations",
              "keep_firing_while", "data_expr", "no_data", "mute_until", "disabled"}
 NO_DATA_POLICIES = ("ok", "alerting", "nodata", "keep_last")
@@ -98,6 +102,8 @@ class Group:
     interval_ms: int = DEFAULT_INTERVAL_MS
     query_offset_ms: int = 0
     limit: int = 0
+    owner: str = ""
+    metric_prefixes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "interval": format_duration(self.interval_ms)}
@@ -105,6 +111,10 @@ class Group:
             out["query_offset"] = format_duration(self.query_offset_ms)
         if self.limit:
             out["limit"] = self.limit
+        if self.owner:
+            out["owner"] = self.owner
+        if self.metric_prefixes:
+            out["metric_prefixes"] = list(self.metric_prefixes)
         out["rules"] = [rule.to_dict() for rule in self.rules]
         return out
 
@@ -246,16 +256,26 @@ def parse_group(raw: Any, position: int = 0, check_expr: Callable[[str], None] |
     limit = raw.get("limit", 0)
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         raise RuleError("must be a non-negative integer", name, None, "limit")
+    owner = raw.get("owner") or ""
+    if not isinstance(owner, str):
+        raise RuleError("must be a string", name, None, "owner")
+    prefixes = raw.get("metric_prefixes") or []
+    if not isinstance(prefixes, list) or not all(isinstance(p, str) and METRIC_NAME.match(p) for p in prefixes):
+        raise RuleError("expected a list of metric name prefixes", name, None, "metric_prefixes")
     items = raw.get("rules") or []
     if not isinstance(items, list):
         raise RuleError("expected a list of rules", name, None, "rules")
     rules, seen = [], {}
     for index, item in enumerate(items):
         rule = parse_rule(item, name, index, check_expr)
+        if rule.kind == "recording" and prefixes and not rule.name.startswith(tuple(prefixes)):
+            raise RuleError(f"the group may only write metrics starting with {', '.join(prefixes)}", name,
+                            rule.name, "record")
         seen[rule.name] = seen.get(rule.name, 0) + 1
         key = rule.name if seen[rule.name] == 1 else f"{rule.name}#{seen[rule.name]}"
         rules.append(Rule(**{**rule.__dict__, "key": key}))
-    return Group(name=name, rules=tuple(rules), interval_ms=interval, query_offset_ms=offset, limit=limit)
+    return Group(name=name, rules=tuple(rules), interval_ms=interval, query_offset_ms=offset, limit=limit,
+                 owner=owner, metric_prefixes=tuple(sorted(set(prefixes))))
 
 
 def parse_groups(document: Any, check_expr: Callable[[str], None] | None = None) -> list[Group]:

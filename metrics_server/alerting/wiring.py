@@ -38,10 +38,10 @@ def alert_store(app: Flask) -> AlertStore:
 
 
 def instant_query(app: Flask) -> InstantQuery:
-    """`(expr, at_ms) -> [(labels, value)]` over the app's stores, through the PromQL engine."""
-    source = StoreSource(app.extensions["registry"], app.extensions["points"])
-
-    def query(expr: str, at_ms: int) -> list[tuple[dict[str, str], float]]:
+    """`(expr, at_ms, prefixes=()) -> [(labels, value)]` over the app's stores, through the PromQL engine;
+    with prefixes, only the metrics they cover exist."""
+    def query(expr: str, at_ms: int, prefixes: tuple[str, ...] = ()) -> list[tuple[dict[str, str], float]]:
+        source = StoreSource(app.extensions["registry"], app.extensions["points"], prefixes=prefixes)
         return promql.evaluate_instant(expr, at_ms, source)
     return query
 
@@ -50,7 +50,7 @@ def backtest_query(app: Flask, group: Group, start: int, end: int) -> InstantQue
     """The instant query a backtest of `group` makes at each step, answered from one range query per rule
     expression (a range query is the instant query at every step, computed at once: a 6 h backtest at 10 s is
     one read instead of 2,160); other expressions (a template's `query`) are evaluated one instant at a time."""
-    source = StoreSource(app.extensions["registry"], app.extensions["points"])
+    source = StoreSource(app.extensions["registry"], app.extensions["points"], prefixes=group.metric_prefixes)
     first = -(-start // group.interval_ms) * group.interval_ms - group.query_offset_ms
     answers: dict[str, dict[int, list]] = {}
     for expr in {e for rule in group.rules for e in (rule.expr, rule.keep_firing_while, rule.data_expr) if e}:
@@ -62,8 +62,8 @@ def backtest_query(app: Flask, group: Group, start: int, end: int) -> InstantQue
         answers[expr] = steps
     fallback = instant_query(app)
 
-    def query(expr: str, at_ms: int) -> list[tuple[dict[str, str], float]]:
-        return answers[expr].get(at_ms, []) if expr in answers else fallback(expr, at_ms)
+    def query(expr: str, at_ms: int, prefixes: tuple[str, ...] = ()) -> list[tuple[dict[str, str], float]]:
+        return answers[expr].get(at_ms, []) if expr in answers else fallback(expr, at_ms, prefixes)
     return query
 
 

@@ -1,11 +1,16 @@
 """Alerting over HTTP: Prometheus' GET /api/v1/rules and /api/v1/alerts (the compliance specification's
 format), rule group management under /api/alerts/rules (a body is a group as in a rule file, JSON or YAML),
-alerts now, the history of transitions, delivery attempts, and backtests."""
+alerts now, the history of transitions, delivery attempts, and backtests.
+
+A group records who saved it and the metric prefixes its rules are limited to (the saver's, metrics_server/auth):
+a request that does not cover them does not see the group, its alerts or its history; only its owner or an
+admin replaces or deletes it."""
 import time
+from dataclasses import replace
 
 from flask import Blueprint, current_app, g, request
 
-from metrics_server import promql
+from metrics_server import auth, promql
 from metrics_server.alerting import engine
 from metrics_server.alerting import state as sm
 from metrics_server.alerting.gofmt import go_e
@@ -46,6 +51,28 @@ def group_of(raw, name: str | None = None) -> Group:
         raise ApiError(str(error), 400, group=error.group, rule=error.rule, field=error.field) from None
 
 
+def owned(group: Group, owner: str | None = None) -> Group:
+    """The group as the request saves it: its owner recorded, its rules limited to the metric prefixes asked
+    within the requester's own (the requester's when none are asked)."""
+    prefixes = auth.granted(group.metric_prefixes, f"rule group {group.name!r}")
+    return group_of({**group.to_dict(), "owner": owner or auth.principal().ident, "metric_prefixes": list(prefixes)})
+
+
+def visible(body_: dict | None) -> bool:
+    """Whether the request covers a stored group's metric prefixes (others do not exist for it)."""
+    return body_ is not None and auth.may_see(body_.get("metric_prefixes") or ())
+
+
+def changeable(name: str) -> dict | None:
+    """The stored group, when the request may replace or delete it (its owner, or an admin); None when none."""
+    found = alert_store(current_app).group(name)
+    if found is not None:
+        if not visible(found):
+            raise NotFound(f"rule group {name!r} not found")
+        auth.check_owner(found.get("owner", ""), found.get("metric_prefixes") or (), f"rule group {name!r}")
+    return found
+
+
 def time_range() -> tuple[int, int]:
     """start and end from the query string (default: the last 24 h)."""
     now = int(time.time() * 1000)
@@ -74,6 +101,8 @@ def stored_groups() -> list[tuple[Group, str, dict[str, engine.RuleState]]]:
     store = alert_store(current_app)
     out = []
     for body_, source, _ in store.groups():
+        if not visible(body_):
+            continue
         group = parse_group(body_)
         states = {key: engine.state_from_json(doc) for key, doc in store.load_state(group.name).items()}
         out.append((group, source, states))
@@ -158,14 +187,15 @@ def alerts_now():
 @documented("Rule groups as stored (rule-file format), with their source")
 def list_groups():
     return json_response({"groups": [{**body_, "source": source, "updated_at": iso(updated)}
-                                     for body_, source, updated in alert_store(current_app).groups()]})
+                                     for body_, source, updated in alert_store(current_app).groups()
+                                     if visible(body_)]})
 
 
 @blueprint.post("/alerts/rules")
 @documented("Create a rule group (JSON or YAML body, as in a rule file); 409 if the name exists", status="201",
             body="object", answer="object")
 def create_group():
-    group = group_of(body())
+    group = owned(group_of(body()))
     store = alert_store(current_app)
     if store.group(group.name) is not None:
         raise Conflict(f"rule group {group.name!r} exists; PUT /api/alerts/rules/{group.name} replaces it")
@@ -178,7 +208,7 @@ def create_group():
 @documented("One rule group")
 def get_group(name: str):
     found = alert_store(current_app).group(name)
-    if found is None:
+    if not visible(found):
         raise NotFound(f"rule group {name!r} not found")
     return json_response(found)
 
@@ -186,20 +216,20 @@ def get_group(name: str):
 @blueprint.put("/alerts/rules/<name>")
 @documented("Create or replace a rule group (its alerts keep their state, rule by rule name)", body="object")
 def put_group(name: str):
-    group = group_of(body(), name)
+    existing = changeable(name)
+    group = owned(group_of(body(), name), existing and existing.get("owner"))
     store = alert_store(current_app)
-    existed = store.group(name) is not None
     store.put_group(group.name, group.to_dict())
-    store.record_change(group.name, "replaced" if existed else "created", group.to_dict(), actor())
-    return json_response(group.to_dict(), 200 if existed else 201)
+    store.record_change(group.name, "replaced" if existing is not None else "created", group.to_dict(), actor())
+    return json_response(group.to_dict(), 200 if existing is not None else 201)
 
 
 @blueprint.delete("/alerts/rules/<name>")
 @documented("Delete a rule group and its state", status="204")
 def delete_group(name: str):
-    store = alert_store(current_app)
-    if store.group(name) is None:
+    if changeable(name) is None:
         raise NotFound(f"rule group {name!r} not found")
+    store = alert_store(current_app)
     store.delete_group(name)
     store.record_change(name, "deleted", None, actor())
     response = current_app.response_class(status=204)
@@ -210,7 +240,11 @@ def delete_group(name: str):
 @blueprint.get("/alerts/rules/<name>/changes")
 @documented("The group's changes, newest first: when, created|replaced|deleted, by whom, and what it became")
 def group_changes(name: str):
-    items = alert_store(current_app).changes(name, limit_arg(100))
+    store = alert_store(current_app)
+    if store.group(name) is not None and not visible(store.group(name)):
+        raise NotFound(f"rule group {name!r} not found")
+    # A deleted group's versions are seen by those its versions were visible to, like the group was.
+    items = [item for item in store.changes(name, limit_arg(100)) if item["body"] is None or visible(item["body"])]
     return json_response({"changes": [{**item, "at": iso(item["at"])} for item in items]})
 
 
@@ -225,9 +259,11 @@ def actor() -> str:
             "group= and rule= narrow it")
 def history():
     start, end = time_range()
-    items = alert_store(current_app).history(start, end, request.args.get("group"), request.args.get("rule"),
-                                             limit_arg())
-    return json_response({"transitions": [{**item, "at": iso(item["at"])} for item in items]})
+    store = alert_store(current_app)
+    items = store.history(start, end, request.args.get("group"), request.args.get("rule"), limit_arg())
+    hidden = {body_["name"] for body_, _, _ in store.groups() if not visible(body_)}
+    return json_response({"transitions": [{**item, "at": iso(item["at"])} for item in items
+                                          if item["group"] not in hidden]})
 
 
 @blueprint.get("/alerts/notifications")
@@ -235,7 +271,9 @@ def history():
 def notifications():
     start, end = time_range()
     items = alert_store(current_app).deliveries(start, end, limit_arg())
-    return json_response({"attempts": [{**item, "at": iso(item["at"])} for item in items]})
+    admin = "admin" in auth.principal().scopes  # a receiver's URL can hold a secret (a webhook's key)
+    return json_response({"attempts": [{**item, "at": iso(item["at"]), "url": item["url"] if admin else None}
+                                       for item in items]})
 
 
 def backtest_group(spec: dict) -> Group:
@@ -244,24 +282,24 @@ def backtest_group(spec: dict) -> Group:
     target = spec.get("group")
     if isinstance(target, str):
         found = alert_store(current_app).group(target)
-        if found is None:
+        if not visible(found):
             raise NotFound(f"rule group {target!r} not found")
         group = parse_group(found)
         if isinstance(spec.get("rule"), str):
             rules = tuple(rule for rule in group.rules if rule.name == spec["rule"])
             if not rules:
                 raise NotFound(f"rule {spec['rule']!r} not found in group {target!r}")
-            group = Group(group.name, rules, group.interval_ms, group.query_offset_ms, group.limit)
+            group = replace(group, rules=rules)
         return group
     if isinstance(target, dict):
-        return group_of(target)
+        return owned(group_of(target))
     if isinstance(spec.get("rule"), dict):
         try:
             rule = parse_rule(spec["rule"], "backtest", 0, check_expr)
         except RuleError as error:
             raise ApiError(str(error), 400, rule=error.rule, field=error.field) from None
-        return group_of({"name": "backtest", "interval": spec.get("interval", "1m"),
-                         "rules": [rule.to_dict()]})
+        return owned(group_of({"name": "backtest", "interval": spec.get("interval", "1m"),
+                               "rules": [rule.to_dict()]}))
     raise ApiError("group: expected a saved group's name, a group, or a rule (with interval)", 400, field="group")
 
 

@@ -73,7 +73,8 @@ def me():
 
 
 @blueprint.post("/auth/password")
-@documented("Change the signed-in user's password", body="Password")
+@documented("Change the signed-in user's password: ends the user's other sessions, this one goes on with a new "
+            "cookie and CSRF token", body="Password", answer="SignedIn")
 def change_password():
     who = auth.principal()
     if who.kind != "session":
@@ -83,33 +84,42 @@ def change_password():
     if user is None or not passwords.verify(user.password_hash, data["current_password"]):
         raise ApiError("current_password: wrong password", 400)
     auth.store().set_password(user.name, passwords.hash_password(data["new_password"]))
-    return json_response({"message": "password changed"})
+    auth.guard().forget_principal("session", user.name)  # every other session of the user ends (other
+    auth.store().delete_session(request.cookies.get(SESSION_COOKIE, ""))  # instances: within auth_cache_seconds)
+    return signed_in(user.name, user.scopes)  # this one goes on as a new session
 
 
 @blueprint.get("/auth/tokens")
 @documented("List API tokens (never their secrets)")
 def list_tokens():
-    return json_response([token.to_json() for token in auth.store().tokens()])
+    """Every token, or for an admin token limited to prefixes the tokens inside them."""
+    return json_response([token.to_json() for token in auth.store().tokens() if auth.may_see(token.metric_prefixes)])
 
 
 @blueprint.post("/auth/tokens")
 @documented("Create an API token: the answer is the only time the token is shown", body="Token", status="201",
             answer="TokenInfo")
 def create_token():
+    """A token with no more than its maker holds (only admins, who hold every scope, make tokens): inside its
+    metric prefixes, expiring no later."""
     data = TokenSchema().load(json_body())
     who = auth.principal()
-    raw, token = auth.store().create_token(data["name"], data["scopes"], owner=f"{who.kind}:{who.name}",
-                                           metric_prefixes=data["metric_prefixes"],
-                                           expires_at=expiry(data["expires_in_days"]))
+    prefixes = auth.granted(data["metric_prefixes"], "a token")
+    expires_at = expiry(data["expires_in_days"])
+    if who.expires_at is not None and (expires_at is None or expires_at > who.expires_at):
+        expires_at = who.expires_at
+    raw, token = auth.store().create_token(data["name"], data["scopes"], owner=who.ident, metric_prefixes=prefixes,
+                                           expires_at=expires_at)
     return json_response({**token.to_json(), "token": raw}, 201)
 
 
 @blueprint.delete("/auth/tokens/<token_id>")
 @documented("Revoke an API token (it stays listed, with revoked_at)")
 def revoke_token(token_id: str):
-    if not auth.store().revoke_token(token_id):
+    token = auth.store().token(token_id)
+    if token is None or not auth.may_see(token.metric_prefixes) or not auth.store().revoke_token(token_id):
         raise NotFound(f"token '{token_id}' not found")
-    auth.guard().forget_token(token_id)
+    auth.guard().forget_principal("token", token_id)
     return json_response({"message": "revoked", "id": token_id})
 
 
@@ -123,6 +133,7 @@ def list_users():
 @documented("Create a user (scopes: read, write, delete, admin)", body="User", status="201", answer="UserInfo")
 def create_user():
     data = UserSchema().load(json_body())
+    auth.check_unlimited("a user")
     if not auth.store().create_user(data["username"], passwords.hash_password(data["password"]), data["scopes"]):
         raise Conflict(f"username: '{data['username']}' exists")
     return json_response({"username": data["username"], "scopes": sorted(data["scopes"])}, 201)
@@ -131,6 +142,7 @@ def create_user():
 @blueprint.delete("/auth/users/<username>")
 @documented("Delete a user (their sessions end within auth_cache_seconds)")
 def delete_user(username: str):
+    auth.check_unlimited("a user")
     if not auth.store().delete_user(username):
         raise NotFound(f"user '{username}' not found")
     return json_response({"message": "deleted", "username": username})

@@ -1,6 +1,7 @@
 """Metric definitions: list, create, read, delete (the seed dashboard's contract, under /api)."""
 from flask import Blueprint, request
 
+from metrics_server import auth
 from metrics_server.api.body import json_body
 from metrics_server.api.lookup import find_metric, registry, rollups, server_config, store
 from metrics_server.api.openapi import documented
@@ -16,8 +17,9 @@ metric_schema = MetricSchema()
 @blueprint.get("/metrics")
 @documented("List metrics (optional search=substring)")
 def list_metrics():
-    """Every metric, optionally those whose name or description contains `search`."""
-    return json_response([metric.to_json() for metric in registry().all(request.args.get("search", ""))])
+    """Every metric the request may touch, optionally those whose name or description contains `search`."""
+    return json_response([metric.to_json() for metric in registry().all(request.args.get("search", ""))
+                          if auth.may_touch(metric.name)])
 
 
 @blueprint.post("/metrics")
@@ -25,6 +27,7 @@ def list_metrics():
 def create_metric():
     """Define a metric; 409 when the name is taken."""
     data = metric_schema.load(json_body())
+    auth.check_metrics([data["name"]])  # no squatting on names outside the token's prefixes
     config = server_config()
     most = config["max_label_names_per_series"]
     if len(data["label_keys"]) > most:

@@ -5,6 +5,7 @@ from google.protobuf import json_format
 
 from metrics_server.api.body import request_bytes
 from metrics_server.api.intake import store_samples
+from metrics_server.api.lookup import server_config
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError
 from metrics_server.protocols import otlp
@@ -21,7 +22,8 @@ def export():
     kind = request.mimetype
     if kind not in (PROTOBUF, JSON):
         raise ApiError(f"Content-Type: expected {PROTOBUF} or {JSON}, got {kind or 'none'!r}", 415)
-    samples, rejected, why = otlp.samples(otlp.decode(request_bytes(), kind == JSON), now_ms())
+    samples, rejected, why = otlp.samples(otlp.decode(request_bytes(), kind == JSON), now_ms(),
+                                          server_config()["max_buckets_per_point"])
     store_samples(samples, "otlp")
     answer = otlp.response(rejected, why)
     if kind == JSON:

@@ -12,7 +12,7 @@ from functools import wraps
 import promql_parser
 from flask import Blueprint, request
 
-from metrics_server import promql
+from metrics_server import auth, promql
 from metrics_server.api.errors import is_driver_error
 from metrics_server.api.lookup import registry, rollups, server_config, store
 from metrics_server.api.openapi import documented
@@ -55,7 +55,8 @@ def failure(error_type: str, message: str, status: int):
 
 
 def source() -> StoreSource:
-    return StoreSource(registry(), store(), rollups(), QueryLimits.of(server_config()))
+    """Our storage as this request may see it: only the metrics its token's prefixes cover."""
+    return StoreSource(registry(), store(), rollups(), QueryLimits.of(server_config()), prefixes=auth.prefixes())
 
 
 def parse_time(name: str, default: float | None = None) -> int:

@@ -2,7 +2,7 @@
 answers PromQL over our history too. Bounded like every query (series, partition reads, the deadline)."""
 from flask import Blueprint, Response
 
-from metrics_server import promql
+from metrics_server import auth, promql
 from metrics_server.api.body import request_bytes
 from metrics_server.api.lookup import registry, server_config, store
 from metrics_server.api.openapi import documented
@@ -20,7 +20,7 @@ def read():
     """Each query's series with their samples in [start, end], one QueryResult per query, in order."""
     queries = remote_read.decode(request_bytes(("snappy", "identity")), server_config()["max_body_bytes"])
     limits = QueryLimits.of(server_config())
-    source = StoreSource(registry(), store(), limits=limits)
+    source = StoreSource(registry(), store(), limits=limits, prefixes=auth.prefixes())
     try:
         with deadline(limits.timeout):
             results = [source(matchers, start, end) for matchers, start, end in queries]

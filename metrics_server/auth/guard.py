@@ -45,9 +45,18 @@ class Principal:
     expires_at: datetime | None = None
     csrf: str = ""
 
+    @property
+    def ident(self) -> str:
+        """How what it makes records its owner ('token:<id>', 'session:<user>', ...)."""
+        return f"{self.kind}:{self.name}"
+
     def may_touch(self, metric: str) -> bool:
         """Whether a token restricted to metric name prefixes may touch this metric."""
-        return not self.metric_prefixes or metric.startswith(self.metric_prefixes)
+        return policy.may_touch(self.metric_prefixes, metric)
+
+    def covers(self, prefixes: tuple[str, ...]) -> bool:
+        """Whether everything a grant limited to `prefixes` may touch, this principal may touch too."""
+        return policy.within(tuple(prefixes), self.metric_prefixes)
 
 
 ANYONE = Principal("anonymous", "anonymous", tokens.expand({"admin"}))
@@ -165,10 +174,10 @@ class Guard:
 
     def verify_session(self, cookie: str) -> Principal:
         found = self.store.session_user(cookie)
-        user = self.store.user(found[0]) if found else None
-        if user is None:
+        if found is None:
             raise unauthorized("the session has ended: sign in again")
-        return Principal("session", user.name, tokens.expand(user.scopes), csrf=csrf_of(found[1]))
+        user, secret = found
+        return Principal("session", user.name, tokens.expand(user.scopes), csrf=csrf_of(secret))
 
     def check_csrf(self, principal: Principal) -> None:
         """A cookie-authenticated change must come from our own pages and carry the session's CSRF token."""
@@ -181,10 +190,11 @@ class Guard:
         """Drop a credential from this instance's cache (after revocation or sign-out)."""
         self._cache.pop(hashlib.sha256(f"{kind}:{value}".encode()).digest(), None)
 
-    def forget_token(self, token_id: str) -> None:
+    def forget_principal(self, kind: str, name: str) -> None:
+        """Drop every cached credential of a token or user from this instance (revoked, password changed)."""
         with self._lock:
             for key, (_, principal) in list(self._cache.items()):
-                if principal.kind == "token" and principal.name == token_id:
+                if principal.kind == kind and principal.name == name:
                     del self._cache[key]
 
     def touch(self, token_id: str) -> None:

@@ -1,4 +1,5 @@
-"""Which scope a request needs: the one table every route is judged by, by method and URL rule.
+"""Which scope a request needs (the one table every route is judged by, by method and URL rule), and what a
+token limited to metric name prefixes covers (the one rule every route applies to names, see the end).
 
 Read top to bottom, first match wins:
 
@@ -46,3 +47,20 @@ def required_scope(method: str, rule: str) -> str:
     if method == "DELETE":
         return "delete"
     return "write"
+
+
+# Metric name prefixes: a token may be limited to names starting with some prefixes (none: every name). The same
+# limit binds everything done in its name, reads and writes, and everything it makes: tokens it mints, dashboards
+# and rule groups it saves (a rule reads and writes only inside its group's prefixes).
+
+def may_touch(prefixes: tuple[str, ...], metric: str) -> bool:
+    """Whether a grant limited to `prefixes` (empty: unlimited) covers this metric name."""
+    return not prefixes or metric.startswith(prefixes)
+
+
+def within(asked: tuple[str, ...], held: tuple[str, ...]) -> bool:
+    """Whether a grant limited to `asked` covers no name that `held` does not: unlimited only within unlimited,
+    each asked prefix an extension of a held one."""
+    if not held:
+        return True
+    return bool(asked) and all(prefix.startswith(held) for prefix in asked)

@@ -49,6 +49,7 @@ class User:
     name: str
     password_hash: str
     scopes: frozenset[str]
+    password_changed_at: datetime | None = None  # sessions begun before it have ended
 
     def to_json(self) -> dict:
         return {"username": self.name, "scopes": sorted(self.scopes)}
@@ -59,6 +60,10 @@ def _token(row) -> Token:
                  scopes=frozenset(row.scopes or ()), metric_prefixes=tuple(sorted(row.metric_prefixes or ())),
                  created_at=aware(row.created_at), expires_at=aware(row.expires_at),
                  revoked_at=aware(row.revoked_at), last_used_at=aware(row.last_used_at))
+
+
+def _user(row) -> User:
+    return User(row.name, row.password_hash, frozenset(row.scopes or ()), aware(row.password_changed_at))
 
 
 def csrf_of(session_secret: str) -> str:
@@ -107,12 +112,11 @@ class AuthStore:
     # users
     def user(self, name: str) -> User | None:
         row = self._run("SELECT * FROM {ks}.users WHERE name = ?", (name,), read=True).one()
-        return User(row.name, row.password_hash, frozenset(row.scopes or ())) if row else None
+        return _user(row) if row else None
 
     def users(self) -> list[User]:
         rows = self._run("SELECT * FROM {ks}.users", read=True)
-        return sorted((User(row.name, row.password_hash, frozenset(row.scopes or ())) for row in rows),
-                      key=lambda user: user.name)
+        return sorted(map(_user, rows), key=lambda user: user.name)
 
     def any_user(self) -> bool:
         return self._run("SELECT name FROM {ks}.users LIMIT 1", read=True).one() is not None
@@ -123,8 +127,9 @@ class AuthStore:
                          "IF NOT EXISTS", (name, password_hash, set(scopes), now())).was_applied
 
     def set_password(self, name: str, password_hash: str) -> bool:
-        return self._run("UPDATE {ks}.users SET password_hash = ? WHERE name = ? IF EXISTS",
-                         (password_hash, name)).was_applied
+        """The new password, which ends every session the user began before (a stolen cookie with the old)."""
+        return self._run("UPDATE {ks}.users SET password_hash = ?, password_changed_at = ? WHERE name = ? IF EXISTS",
+                         (password_hash, now(), name)).was_applied
 
     def delete_user(self, name: str) -> bool:
         return self._run("DELETE FROM {ks}.users WHERE name = ? IF EXISTS", (name,)).was_applied
@@ -136,13 +141,20 @@ class AuthStore:
                   (session_id, tokens.digest(secret), username, now(), hours * 3600))
         return f"{session_id}.{secret}"
 
-    def session_user(self, cookie: str) -> tuple[str, str] | None:
-        """(user name, session secret) of a live session cookie, None otherwise."""
+    def session_user(self, cookie: str) -> tuple[User, str] | None:
+        """(user, session secret) of a live session cookie, None otherwise (also when the user's password changed
+        after the session began)."""
         session_id, _, secret = cookie.partition(".")
         if not session_id or not secret or len(cookie) > 200:
             return None
-        row = self._run("SELECT hash, username FROM {ks}.sessions WHERE id = ?", (session_id,), read=True).one()
-        return (row.username, secret) if row and tokens.matches(secret, row.hash) else None
+        row = self._run("SELECT hash, username, created_at FROM {ks}.sessions WHERE id = ?", (session_id,),
+                        read=True).one()
+        if row is None or not tokens.matches(secret, row.hash):
+            return None
+        user = self.user(row.username)
+        if user is None or (user.password_changed_at is not None and aware(row.created_at) < user.password_changed_at):
+            return None
+        return user, secret
 
     def delete_session(self, cookie: str) -> None:
         session_id = cookie.partition(".")[0]

@@ -10,7 +10,7 @@ import numpy as np
 from metrics_server.errors import ApiError
 from metrics_server.ingest.columns import MAX_LABEL_VALUE, Batch, absent
 from metrics_server.ingest.rules import write_batch
-from metrics_server.model import LABEL_KEY_PATTERN, NAME_PATTERN, Metric
+from metrics_server.model import CONTROL_CHARACTERS, CONTROL_REFUSED, LABEL_KEY_PATTERN, NAME_PATTERN, Metric
 from metrics_server.query.timeparse import MAX_MS, MIN_MS
 from metrics_server.storage.db import Database
 from metrics_server.storage.points import PointStore
@@ -21,6 +21,7 @@ MAX_UNIT, MAX_DESCRIPTION = 32, 2000  # as POST /api/metrics allows
 SAMPLE_NAN = np.uint64(0x7FF8000000000001).view(np.float64)  # Go's math.NaN(), Prometheus' ordinary NaN sample
 _name_ok = re.compile(NAME_PATTERN).match
 _label_key_ok = re.compile(LABEL_KEY_PATTERN).match
+_control = re.compile(CONTROL_CHARACTERS).search
 
 
 class BadSample(ApiError):
@@ -85,6 +86,8 @@ def check_labels(labels: dict[str, str], where: str, max_names: int) -> None:
                                                     "starting with a letter or _, at most 100 characters")
         if len(value) > MAX_LABEL_VALUE:
             raise BadSample(where, f"labels.{key}", f"longer than {MAX_LABEL_VALUE} characters")
+        if _control(value):
+            raise BadSample(where, f"labels.{key}", CONTROL_REFUSED)
 
 
 def to_batch(samples: Samples, limit: int, max_label_names: int) -> Batch:

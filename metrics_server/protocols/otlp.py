@@ -51,15 +51,24 @@ def text(value) -> str:
     return str(getattr(value, kind))
 
 
-def attributes(items) -> dict[str, str]:
-    return {label_name(item.key): text(item.value) for item in items}
+def attributes(items, where: str) -> dict[str, str]:
+    """Attributes as labels; a 400 when two keys become one label name (`a.b` and `a_b`), rather than one
+    value silently replacing the other."""
+    labels, keys = {}, {}
+    for item in items:
+        name = label_name(item.key)
+        if name in keys:
+            raise ApiError(f"{where}.attributes: keys {keys[name]!r} and {item.key!r} are both label {name!r}; "
+                           "rename one", 400)
+        keys[name], labels[name] = item.key, text(item.value)
+    return labels
 
 
 class Converter:
     """Walks a request, adding each data point to Samples and counting the ones it rejects."""
 
-    def __init__(self, now_ms: int):
-        self.now_ms = now_ms
+    def __init__(self, now_ms: int, max_buckets: int):
+        self.now_ms, self.max_buckets = now_ms, max_buckets
         self.out = Samples()
         self.rejected = 0
         self.reasons: list[str] = []
@@ -95,8 +104,8 @@ class Converter:
                     self.reject(1, f"{here}: a number data point without a value")
                 else:
                     value = point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int)
-                    self.point(name, "counter" if counter else "gauge", {**resource, **attributes(point.attributes)},
-                               here, self.ms(point), value)
+                    labels = {**resource, **attributes(point.attributes, here)}
+                    self.point(name, "counter" if counter else "gauge", labels, here, self.ms(point), value)
         elif data == "histogram":
             kind = "counter" if metric.histogram.aggregation_temporality == CUMULATIVE else "gauge"
             for position, point in enumerate(metric.histogram.data_points):
@@ -115,11 +124,14 @@ class Converter:
         if point.flags & NO_RECORDED_VALUE:
             self.out.skip("no recorded value")
             return
+        if len(point.explicit_bounds) + 1 > self.max_buckets:  # before a label set is made per bucket
+            raise ApiError(f"{where}.explicitBounds: {len(point.explicit_bounds) + 1} buckets (at most "
+                           f"{self.max_buckets}, max_buckets_per_point)", 400)
         if point.bucket_counts and len(point.bucket_counts) != len(point.explicit_bounds) + 1:
             self.reject(1, f"{where}: {len(point.bucket_counts)} bucket counts for "
                            f"{len(point.explicit_bounds)} bounds (expected one more)")
             return
-        labels, ts = {**resource, **attributes(point.attributes)}, self.ms(point)
+        labels, ts = {**resource, **attributes(point.attributes, where)}, self.ms(point)
         total = 0
         bounds = [f"{bound:g}" for bound in point.explicit_bounds] + ["+Inf"]
         for bound, count in zip(bounds, point.bucket_counts):
@@ -134,18 +146,19 @@ class Converter:
         if point.flags & NO_RECORDED_VALUE:
             self.out.skip("no recorded value")
             return
-        labels, ts = {**resource, **attributes(point.attributes)}, self.ms(point)
+        labels, ts = {**resource, **attributes(point.attributes, where)}, self.ms(point)
         for quantile in point.quantile_values:
             self.point(name, "gauge", {**labels, "quantile": f"{quantile.quantile:g}"}, where, ts, quantile.value)
         self.point(f"{name}_count", "counter", labels, where, ts, float(point.count))
         self.point(f"{name}_sum", "counter", labels, where, ts, point.sum)
 
 
-def samples(request: ExportMetricsServiceRequest, now_ms: int) -> tuple[Samples, int, str]:
-    """(Samples, data points rejected, why) of a request."""
-    converter = Converter(now_ms)
+def samples(request: ExportMetricsServiceRequest, now_ms: int, max_buckets: int) -> tuple[Samples, int, str]:
+    """(Samples, data points rejected, why) of a request; a histogram point with more than `max_buckets` buckets
+    is a 400."""
+    converter = Converter(now_ms, max_buckets)
     for r, resource_metrics in enumerate(request.resource_metrics):
-        resource = attributes(resource_metrics.resource.attributes)
+        resource = attributes(resource_metrics.resource.attributes, f"resourceMetrics[{r}].resource")
         for s, scope_metrics in enumerate(resource_metrics.scope_metrics):
             for m, metric in enumerate(scope_metrics.metrics):
                 converter.metric(metric, resource, f"resourceMetrics[{r}].scopeMetrics[{s}].metrics[{m}]")

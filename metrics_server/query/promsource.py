@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from metrics_server.auth.policy import may_touch
 from metrics_server.limits import QueryLimits
 from metrics_server.model import POINT_END_MS, POINT_MIN_MS, ROLLUP_TYPES, Metric
 from metrics_server.promql import HourlySeries, Matcher, RawSeries, TooMuchData
@@ -29,8 +30,9 @@ class StoreSource:
     """`source(matchers, start_ms, end_ms)` for the engine, plus the series index for /series and /labels."""
 
     def __init__(self, registry: Registry, points: PointStore, rollups: Rollups | None = None,
-                 limits: QueryLimits | None = None, max_series: int = MAX_SERIES):
+                 limits: QueryLimits | None = None, max_series: int = MAX_SERIES, prefixes: tuple[str, ...] = ()):
         self.registry = registry
+        self.prefixes = prefixes  # the metric name prefixes the asker is limited to: others do not exist for it
         self.points = points
         self.rollups = rollups
         self.limits = limits
@@ -49,7 +51,7 @@ class StoreSource:
         exact = next((m.value for m in on_name if m.op == "="), None)
         candidates = [self.registry.get(exact)] if exact is not None else self.registry.all()
         return [metric for metric in candidates if metric is not None and metric.type in ROLLUP_TYPES
-                and all(m.matches(metric.name) for m in on_name)]
+                and may_touch(self.prefixes, metric.name) and all(m.matches(metric.name) for m in on_name)]
 
     def select(self, matchers: tuple[Matcher, ...]) -> list[tuple[Metric, str, dict]]:
         """(metric, series id, Prometheus labels) of every series all matchers accept; at most max_series."""

@@ -125,6 +125,11 @@ MIGRATIONS = (
     """ALTER TABLE {ks}.sharded_chunks WITH gc_grace_seconds = 10800 AND compaction = {{
         'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'DAYS', 'compaction_window_size': 1,
         'unchecked_tombstone_compaction': 'true'}}""",
+    # A password change ends the user's sessions begun before it (auth/store.py).
+    "ALTER TABLE {ks}.users ADD IF NOT EXISTS password_changed_at timestamp",
+    # Who saved a dashboard and the metric prefixes it is limited to (auth: only they or an admin change it).
+    "ALTER TABLE {ks}.dashboards ADD IF NOT EXISTS owner text",
+    "ALTER TABLE {ks}.dashboards ADD IF NOT EXISTS metric_prefixes set<text>",
 )
 
 

@@ -20,10 +20,13 @@ class Dashboard:
     version: int
     updated_at: datetime
     body: dict
+    owner: str = ""  # who created it ('token:<id>', 'session:<user>'); empty for dashboards saved before owners
+    metric_prefixes: tuple[str, ...] = ()  # its creator's limit (metrics_server/auth): who may see and change it
 
     def to_json(self) -> dict:
         return {"id": self.id, "version": self.version,
-                "updated_at": self.updated_at.isoformat().replace("+00:00", "Z"), **self.body}
+                "updated_at": self.updated_at.isoformat().replace("+00:00", "Z"), "owner": self.owner,
+                "metric_prefixes": list(self.metric_prefixes), **self.body}
 
     def summary(self) -> dict:
         """What the list shows: no panel definitions, just how many."""
@@ -34,7 +37,8 @@ class Dashboard:
 
 def _dashboard(row) -> Dashboard:
     return Dashboard(id=row.id, version=row.version, updated_at=row.updated_at.replace(tzinfo=UTC),
-                     body=orjson.loads(row.body))
+                     body=orjson.loads(row.body), owner=row.owner or "",
+                     metric_prefixes=tuple(sorted(row.metric_prefixes or ())))
 
 
 def _now() -> datetime:
@@ -67,20 +71,25 @@ class DashboardStore:
             raise NotFound(f"dashboard '{dashboard_id}' not found")
         return _dashboard(row)
 
-    def create(self, body: dict) -> Dashboard:
+    def create(self, body: dict, owner: str = "", metric_prefixes: tuple[str, ...] = ()) -> Dashboard:
         """A new dashboard at version 1 under a fresh random id."""
-        dashboard = Dashboard(id=secrets.token_hex(6), version=1, updated_at=_now(), body=body)
+        dashboard = Dashboard(id=secrets.token_hex(6), version=1, updated_at=_now(), body=body, owner=owner,
+                              metric_prefixes=tuple(metric_prefixes))
         result = self.db.session.execute(self.db.prepare(
-            "INSERT INTO {ks}.dashboards (id, title, version, body, updated_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS"),
-            (dashboard.id, body["title"], 1, orjson.dumps(body).decode(), dashboard.updated_at))
+            "INSERT INTO {ks}.dashboards (id, title, version, body, updated_at, owner, metric_prefixes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"),
+            (dashboard.id, body["title"], 1, orjson.dumps(body).decode(), dashboard.updated_at, owner,
+             set(metric_prefixes)))
         if not result.was_applied:  # 48 random bits taken: vanishingly rare, and never silently overwritten
             raise Conflict("dashboard id collision, please retry")
         return dashboard
 
-    def save(self, dashboard_id: str, body: dict, version: int) -> Dashboard:
+    def save(self, current: Dashboard, body: dict, version: int) -> Dashboard:
         """Replace the dashboard if it is still at `version` (then it becomes version + 1); else 409 naming both
-        versions, or 404 when it is gone."""
-        saved = Dashboard(id=dashboard_id, version=version + 1, updated_at=_now(), body=body)
+        versions, or 404 when it is gone. Its owner and prefixes stay."""
+        dashboard_id = current.id
+        saved = Dashboard(id=dashboard_id, version=version + 1, updated_at=_now(), body=body, owner=current.owner,
+                          metric_prefixes=current.metric_prefixes)
         result = self.db.session.execute(self.db.prepare(
             "UPDATE {ks}.dashboards SET title = ?, body = ?, version = ?, updated_at = ? WHERE id = ? IF version = ?"),
             (body["title"], orjson.dumps(body).decode(), saved.version, saved.updated_at, dashboard_id, version))

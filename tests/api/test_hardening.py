@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 import pytest
+import webtest
 
 DAY0 = 1_700_006_400_000
 
@@ -116,3 +117,17 @@ def test_docs_redirect_is_relative_and_ignores_forwarded_host(client):
     assert response.headers["Location"] == "/api/docs/"
     page = client.get("/api/docs/", headers={"X-Forwarded-Host": "evil.example"}).text
     assert "evil.example" not in page
+
+
+def test_a_password_change_ends_the_users_other_sessions_and_keeps_this_one(client, name):
+    user, password = f"pw_{name}", "correct horse battery staple"
+    client.post_json("/api/auth/users", {"username": user, "password": password}, status=201)
+    here, elsewhere = webtest.TestApp(client.app), webtest.TestApp(client.app)
+    csrf = here.post_json("/api/auth/login", {"username": user, "password": password}).json["csrf_token"]
+    elsewhere.post_json("/api/auth/login", {"username": user, "password": password})
+    elsewhere.get("/api/auth/me", status=200)
+    changed = here.post_json("/api/auth/password", {"current_password": password, "new_password": "another pass"},
+                             headers={"X-CSRF-Token": csrf}, status=200).json
+    assert changed["username"] == user and changed["csrf_token"] != csrf
+    assert "session has ended" in elsewhere.get("/api/auth/me", status=401).json["error"]
+    assert here.get("/api/auth/me").json["csrf_token"] == changed["csrf_token"]

@@ -57,3 +57,42 @@ def test_rate_limiter_allows_a_burst_then_says_when_to_retry():
     clock[0] += 0.5
     assert limiter.retry_after("t") == 0 and limiter.retry_after("t") == 1
     assert RateLimiter(0).retry_after("t") == 0  # 0 is off
+
+
+@pytest.mark.parametrize("asked, held, allowed", [
+    ((), (), True),                         # unlimited within unlimited
+    (("app_",), (), True),                  # anything within unlimited
+    ((), ("app_",), False),                 # unlimited is more than a prefix holds
+    (("app_web_",), ("app_",), True),       # a narrower prefix
+    (("app_", "db_"), ("app_",), False),    # one of them beyond
+    (("ap",), ("app_",), False),            # a shorter prefix covers more names
+    (("db_x",), ("app_", "db_"), True),
+])
+def test_a_grant_is_within_what_is_held_only_when_every_name_it_covers_is_held(asked, held, allowed):
+    assert policy.within(asked, held) is allowed
+
+
+def test_a_limited_group_refuses_a_recording_rule_writing_outside_its_prefixes():
+    from metrics_server.alerting.rules import RuleError, parse_group
+
+    group = {"name": "g", "metric_prefixes": ["app_"], "rules": [{"record": "app_sum", "expr": "1"}]}
+    assert parse_group(group).metric_prefixes == ("app_",)
+    with pytest.raises(RuleError, match="record: the group may only write metrics starting with app_"):
+        parse_group({**group, "rules": [{"record": "db_up", "expr": "1"}]})
+
+
+def test_a_limited_group_queries_only_with_its_prefixes():
+    from metrics_server.alerting.engine import evaluate_group
+    from metrics_server.alerting.rules import parse_group
+
+    asked = []
+
+    def query(expr, at_ms, prefixes=()):
+        asked.append(prefixes)
+        return [({"__name__": "app_x"}, 1.0)]
+
+    for prefixes in ([], ["app_"]):
+        evaluate_group(parse_group({"name": "g", "metric_prefixes": prefixes, "rules": [
+            {"alert": "A", "expr": "app_x", "annotations": {"s": "{{ with query \"app_x\" }}{{ . }}{{ end }}"}}]}),
+            {}, 60_000, query)
+    assert asked == [(), (), ("app_",), ("app_",)]  # the rule's and its template's queries alike

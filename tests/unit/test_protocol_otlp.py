@@ -16,7 +16,7 @@ def request(*metrics) -> bytes:
 
 
 def series(body: bytes, json_body: bool = True):
-    samples, rejected, why = otlp.samples(otlp.decode(body, json_body), 5)
+    samples, rejected, why = otlp.samples(otlp.decode(body, json_body), 5, 256)
     return [(name, labels, samples.types[name], value) for name, labels, value
             in zip(samples.names, samples.labels, samples.values)], rejected, why, samples
 
@@ -84,3 +84,18 @@ def test_a_body_that_is_not_a_request_is_a_400(body, json_body):
         otlp.decode(body, json_body)
     assert caught.value.status == 400
 
+
+
+def test_keys_that_become_one_label_name_are_refused_naming_both():
+    body = request({"name": "n", "gauge": {"dataPoints": [{"timeUnixNano": T, "asDouble": 1, "attributes": [
+        {"key": "a.b", "value": {"stringValue": "x"}}, {"key": "a_b", "value": {"stringValue": "y"}}]}]}})
+    with pytest.raises(ApiError, match="keys 'a.b' and 'a_b' are both label 'a_b'"):
+        series(body)
+
+
+def test_a_histogram_with_more_buckets_than_allowed_is_refused_before_its_series_are_made():
+    bounds = list(range(10_000))
+    body = request({"name": "h", "histogram": {"aggregationTemporality": 2, "dataPoints": [
+        {"timeUnixNano": T, "count": "1", "explicitBounds": bounds, "bucketCounts": ["0"] * (len(bounds) + 1)}]}})
+    with pytest.raises(ApiError, match=r"explicitBounds: 10001 buckets \(at most 256, max_buckets_per_point\)"):
+        series(body)

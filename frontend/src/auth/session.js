@@ -45,8 +45,9 @@ export const signIn = (username, password) => call('POST', '/api/auth/login', { 
 export const setUp = (code, username, password) =>
   call('POST', '/api/auth/setup', { code, username, password }).then(remember);
 export const signOut = () => call('POST', '/api/auth/logout').finally(() => { csrfToken = ''; });
+// A password change ends every other session; this one goes on with a new cookie and CSRF token.
 export const changePassword = (current, next) =>
-  call('POST', '/api/auth/password', { current_password: current, new_password: next });
+  call('POST', '/api/auth/password', { current_password: current, new_password: next }).then(remember);
 
 export const tokens = {
   list: () => call('GET', '/api/auth/tokens'),
