@@ -237,9 +237,13 @@ def delete_group(name: str):
     return response
 
 
-@blueprint.get("/alerts/rules/<name>/changes")
-@documented("The group's changes, newest first: when, created|replaced|deleted, by whom, and what it became")
-def group_changes(name: str):
+@blueprint.get("/alerts/changes")
+@documented("A group's changes (group=<name>), newest first: when, created|replaced|deleted, by whom, and what it "
+            "became; kept after the group is deleted, so this is not a sub-resource of the group")
+def group_changes():
+    name = request.args.get("group", "")
+    if not name:
+        raise ApiError("group: required (the rule group's name)", 400, field="group")
     store = alert_store(current_app)
     if store.group(name) is not None and not visible(store.group(name)):
         raise NotFound(f"rule group {name!r} not found")

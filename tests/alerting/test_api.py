@@ -64,7 +64,7 @@ def test_every_change_of_a_group_is_kept_newest_first_with_who_made_it(client, g
     client.put_json(f"/api/alerts/rules/{group_name}", disabled)
     assert client.get(f"/api/alerts/rules/{group_name}").json["rules"][0]["disabled"] is True
     client.delete(f"/api/alerts/rules/{group_name}", status=204)
-    changes = client.get(f"/api/alerts/rules/{group_name}/changes").json["changes"]
+    changes = client.get("/api/alerts/changes", {"group": group_name}).json["changes"]
     assert [c["action"] for c in changes] == ["deleted", "replaced", "created"]
     assert changes[1]["body"]["rules"][0]["disabled"] is True and changes[0]["body"] is None
     assert changes[2]["body"] == created and all(c["actor"].startswith("admin") for c in changes)

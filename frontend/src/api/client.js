@@ -85,7 +85,7 @@ export const urls = {
   rules: () => `${API}/v1/rules`,
   ruleGroups: () => `${API}/alerts/rules`,
   ruleGroup: (name) => `${API}/alerts/rules/${enc(name)}`,
-  ruleChanges: (name) => `${API}/alerts/rules/${enc(name)}/changes`,
+  ruleChanges: (name) => `${API}/alerts/changes?group=${enc(name)}`,
   backtest: () => `${API}/alerts/backtest`,
   alertHistory: (start, end) => `${API}/alerts/history?start=${Math.floor(start / 1000)}&end=${Math.ceil(end / 1000)}`,
   queryRange: (expr, start, end, step) => `${API}/v1/query_range?query=${enc(expr)}&start=${start / 1000}&end=${end / 1000}&step=${step / 1000}`,
