@@ -26,7 +26,7 @@ HOURLY = ("avg_over_time", "min_over_time", "max_over_time", "sum_over_time", "c
 
 def range_function(kernel, arg: int = 0, keeps_name: bool = False, hourly: str | None = None):
     """A function of one range argument (at position `arg`) and scalar parameters: `kernel(window, *params)`
-    gives (value, present) per step for each series' window."""
+    gives (value, present) per window, called once with every series' windows end to end (windows.combined)."""
     def run(ev, args):
         params = [ev.scalar(a) for i, a in enumerate(args) if i != arg]
         node = args[arg]
