@@ -104,7 +104,9 @@ def stored_groups() -> list[tuple[Group, str, dict[str, engine.RuleState]]]:
         if not visible(body_):
             continue
         group = parse_group(body_)
-        states = {key: engine.state_from_json(doc) for key, doc in store.load_state(group.name).items()}
+        enabled = {rule.key for rule in group.rules if not rule.disabled}  # a disabled rule has no alerts
+        states = {key: engine.state_from_json(doc) for key, doc in store.load_state(group.name).items()
+                  if key in enabled}
         out.append((group, source, states))
     return out
 

@@ -161,3 +161,18 @@ def test_later_rules_of_a_group_read_the_alerts_series_of_this_cycle():
     (derived,) = outcome.states["Second"].alerts.values()
     assert derived.labels == {"alertname": "Second", "alertstate": "firing"} and derived.state == "firing"
     assert not math.isnan(derived.value)
+
+
+def test_a_for_shorter_than_the_interval_fires_at_the_second_evaluation_and_zero_for_at_once():
+    """ZeroFor_SmallFor: `for: 15s` with a 30 s interval fires at the evaluation after the one that saw it pending,
+    not before; `for: 0` skips pending (and is re-sent a resend delay later)."""
+    small = Rule(name="Small", expr="m > 13", for_ms=15 * S, key="Small")
+    zero = Rule(name="Zero", expr="m > 10", key="Zero")
+    group = Group("ZeroFor_SmallFor", (zero, small), interval_ms=INTERVAL)
+    states, seen = {}, []
+    for now in (0, INTERVAL, 2 * INTERVAL):
+        outcome = engine.evaluate_group(group, states, now, lambda expr, at: [({"__name__": "m"}, 20.0)], None, RESEND)
+        states = outcome.states
+        (z,), (s,) = states["Zero"].alerts.values(), states["Small"].alerts.values()
+        seen.append((z.state, s.state, [rule.name for rule, _, _ in outcome.sent]))
+    assert seen == [("firing", "pending", ["Zero"]), ("firing", "firing", ["Small"]), ("firing", "firing", ["Zero"])]

@@ -215,3 +215,21 @@ def test_probe12_a_catastrophic_regex_runs_in_linear_time(live_stack, name):
     assert response.json()["data"]["result"][0]["metric"]["host"] == "a" * 30  # Go's (?i) in a group, as RE2 has it
     response, seconds = probe(live_stack, "GET", "/api/v1/query", params={"query": f'{name}{{host=~"(a)\\\\1"}}'})
     assert response.status_code == 400 and "regex" in response.json()["error"]
+
+
+def test_probe_issue21_templates_and_backtests_are_bounded(live_stack, name):
+    """Issue 21: a backtest whose template held a slow regex ran 40 s (health waited 19.8 s), and
+    `printf "%01000000000d"` took 459 MB. Templates now use RE2 and bounded printf widths, and a backtest runs
+    under the query deadline; a rule calling an undefined template is refused when saved."""
+    now = int(time.time() * 1000)
+    items = [{"name": name, "value": 5.0, "timestamp": now - i * 60_000} for i in range(60)]
+    assert requests.post(f"{live_stack.url}/api/write", json=items, headers=AUTH, timeout=60).status_code == 201
+    rule = {"alert": "Probe", "expr": f"{name} > 1", "annotations": {
+        "slow": '{{ if match "(a+)+b" "' + "a" * 30 + '" }}x{{ end }}', "big": '{{ printf "%01000000000d" 1 }}',
+        "loop": '{{ range args 1 2 3 4 5 6 7 8 9 10 }}{{ range args 1 2 3 4 5 6 7 8 9 10 }}x{{ end }}{{ end }}'}}
+    response, seconds = probe(live_stack, "POST", "/api/alerts/backtest",
+                              json={"rule": rule, "interval": "10s", "start": "-1h"})
+    assert response.status_code == 200 and response.json()["transitions"] and seconds < 20
+    response, _ = probe(live_stack, "PUT", f"/api/alerts/rules/{name}", json={"rules": [
+        {"alert": "A", "expr": "vector(1)", "annotations": {"x": '{{ template "nowhere" }}'}}]})
+    assert response.status_code == 400 and 'no such template "nowhere"' in response.json()["error"]

@@ -150,7 +150,7 @@ def test_rules_are_edited_disabled_duplicated_and_deleted_in_the_page_with_their
 
     # disable, then delete
     rule_row(browser, "Written").find_element(By.XPATH, ".//button[.='Disable']").click()
-    wait(browser, lambda d: "disabled" in rule_row(d, "Written").text, 30, "not shown disabled")
+    wait(browser, lambda d: "disabled" in rule_row(d, "Written").text.lower(), 30, "not shown disabled")
     assert api.get_json(f"/api/alerts/rules/{group}")["rules"][1]["disabled"] is True
     rule_row(browser, "Built_copy").find_element(By.XPATH, ".//button[.='Delete']").click()
     browser.switch_to.alert.accept()
