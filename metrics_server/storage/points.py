@@ -268,23 +268,26 @@ class PointStore:
         self.db.execute_all(statements, f"deleting the points of {metric.name}")
         return len(statements)
 
-    def compact(self, metric: Metric, sid: str, bucket: int) -> SeriesPoints:
+    def compact(self, metric: Metric, sid: str, bucket: int) -> tuple[SeriesPoints, int | None]:
         """A partition's points, after rewriting as one chunk each hour that has COMPACT_AT chunks or more written
-        SETTLED_MS ago (one-point writes, late points). The merged chunk takes the key of the last-written of them,
-        and those before it are deleted as one range in the same single-partition batch (isolated: a reader sees
-        the old chunks or the new one). A chunk written since is left alone; a deleted chunk brought back by a
-        lost tombstone only repeats points that the newer merged chunk holds."""
+        SETTLED_MS ago (one-point writes, late points); and when (epoch ms) an hour left with COMPACT_AT chunks or
+        more because some were younger will be ready (None: none is). The merged chunk takes the key of the
+        last-written of them, and those before it are deleted as one range in the same single-partition batch
+        (isolated: a reader sees the old chunks or the new one). A chunk written since is left alone; a deleted
+        chunk brought back by a lost tombstone only repeats points that the newer merged chunk holds."""
         extra = metric.extra_columns
         end = bucket + metric.partition_ms
         rows = self.fetch(metric, [sid], {sid: [bucket]}, bucket, end, extra)[sid]
         settled_before = uuid_time(self.clock() * 1000 - SETTLED_MS)
         by_hour: dict[int, list] = defaultdict(list)
         for row in rows:
-            if row[0].time < settled_before:
-                by_hour[row[-1]].append(row)
+            by_hour[row[-1]].append(row)
         insert, earlier = self.db.prepare(INSERT), self.db.prepare(EARLIER)
-        statements = []
-        for hour, chunks in by_hour.items():
+        statements, due = [], None
+        for hour, every in by_hour.items():
+            chunks = [chunk for chunk in every if chunk[0].time < settled_before]
+            young = [chunk[0].time for chunk in every if chunk[0].time >= settled_before]
+            left = len(every)
             if len(chunks) >= COMPACT_AT and sum(len(chunk[1]) for chunk in chunks) <= MAX_CHUNK_POINTS * codec.WIDTH:
                 newest = max((chunk[0] for chunk in chunks), key=lambda written: (written.time, written.bytes))
                 batch = BatchStatement(batch_type=BatchType.UNLOGGED)
@@ -293,13 +296,24 @@ class PointStore:
                                                 np.array([len(points)]))[0])
                 batch.add(earlier, (metric.name, shard_of(sid), bucket, hour, sid, newest))
                 statements.append((batch, None))
+                left = 1 + len(young)
+            if young and left >= COMPACT_AT:
+                due = max(due or 0, uuid_ms(max(young)) + SETTLED_MS)
         self.db.execute_all(statements, f"compacting {metric.name} {sid}")
-        return merged(rows, extra, bucket, end)
+        return merged(rows, extra, bucket, end), due
+
+
+UUID_EPOCH = 0x01B21DD213814000  # 1970-01-01 in a version-1 UUID's `time` field (100 ns steps since 1582-10-15)
 
 
 def uuid_time(epoch_ms: float) -> int:
-    """A time as a version-1 UUID's `time` field counts it (100 ns steps since 1582-10-15)."""
-    return int(epoch_ms * 10_000) + 0x01B21DD213814000
+    """A time as a version-1 UUID's `time` field counts it."""
+    return int(epoch_ms * 10_000) + UUID_EPOCH
+
+
+def uuid_ms(time_field: int) -> int:
+    """A version-1 UUID's `time` field as epoch ms."""
+    return (time_field - UUID_EPOCH) // 10_000
 
 
 def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int) -> SeriesPoints:

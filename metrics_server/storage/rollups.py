@@ -47,6 +47,10 @@ SETTLE = MARK_CACHE_SECONDS + 1.0  # a mark is recomputed once older than that (
 MAX_REMEMBERED = 200_000  # marks remembered; past that the expired ones are forgotten
 BUSY_POLL = 0.2
 MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
+# A mark dated in the future (its write time), for when a partition's young chunks can be compacted: the worker
+# takes a mark once its write time is `settle` past, and that mark's delete clears the marks of writes before it,
+# whose points that later pass reads too.
+MARK_AT = MARK + " USING TIMESTAMP ?"
 UNMARK = "DELETE FROM {ks}.dirty USING TIMESTAMP ? WHERE shard = ? AND metric = ? AND series_id = ? AND bucket = ?"
 MARKS = "SELECT metric, series_id, toUnixTimestamp(bucket), writetime(marked_at) FROM {ks}.dirty WHERE shard = ?"
 MARKS_OF = "SELECT series_id, toUnixTimestamp(bucket) FROM {ks}.dirty WHERE shard = ? AND metric = ?"
@@ -160,11 +164,12 @@ class Rollups:
             inside = (hours["start"] >= start_ms) & (hours["start"] < end_ms)
             yield series[inside], {key: column[inside] for key, column in hours.items()}
 
-    def refresh(self, metric: Metric, sid: str, bucket: int, timestamp: int) -> int:
-        """Compact one raw partition and recompute its hours from its points; returns how many hours it has."""
-        data = self.points.compact(metric, sid, bucket)
+    def refresh(self, metric: Metric, sid: str, bucket: int, timestamp: int) -> int | None:
+        """Compact one raw partition and recompute its hours from its points; returns when (epoch ms) chunks too
+        young to compact will be ready (None: none wait)."""
+        data, due = self.points.compact(metric, sid, bucket)
         if metric.type not in ROLLUP_TYPES:
-            return 0
+            return due
         edges = np.arange(bucket, bucket + metric.partition_ms + 1, HOUR_MS, dtype=np.int64)
         rows = rollup(data.ts, data.value, edges)
         table = np.zeros((len(ROLLUP_COLUMNS), len(edges) - 1))
@@ -173,7 +178,7 @@ class Rollups:
             table[i, hour] = rows[name]
         self.db.session.execute(self.db.prepare(STORE), (metric.name, series_shard(sid), bucket, sid,
                                                          table.astype("<f8").tobytes(), timestamp, metric.ttl_seconds))
-        return len(rows["start"])
+        return due
 
     def run_once(self, limit: int = 2000, settle: float = 0.0, keep_going: Callable[[], bool] = lambda: True) -> int:
         """Recompute up to `limit` partitions marked over `settle` seconds ago (so that a partition being
@@ -201,11 +206,13 @@ class Rollups:
         the group), then clear their marks in one batch; returns how many."""
         rows = self.db.session.execute(self.db.prepare(MARKS_NOW), (shard, marks), execution_profile=RAW_PROFILE)
         current = {tuple(row[:3]): row[3] for row in rows}
-        list(pool.map(lambda mark: self.refresh_mark(*mark, current[mark]), current))
-        unmark = self.db.prepare(UNMARK)
+        due = list(pool.map(lambda mark: self.refresh_mark(*mark, current[mark]), current))
+        unmark, again = self.db.prepare(UNMARK), self.db.prepare(MARK_AT)
         batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-        for (name, sid, bucket), timestamp in current.items():
+        for ((name, sid, bucket), timestamp), ready in zip(current.items(), due):
             batch.add(unmark, (timestamp, shard, name, sid, bucket))
+            if ready is not None:  # marked again as of when its young chunks can be compacted: a pass then
+                batch.add(again, (shard, name, sid, bucket, max(ready * 1000, timestamp + 1)))
         if current:
             self.db.session.execute(batch)
         with self._lock:  # a write of this process after this marks anew (a worker given settle < SETTLE: tests)
@@ -213,10 +220,11 @@ class Rollups:
                 self._marked.pop(key, None)
         return len(current)
 
-    def refresh_mark(self, name: str, sid: str, bucket: int, timestamp: int) -> None:
+    def refresh_mark(self, name: str, sid: str, bucket: int, timestamp: int) -> int | None:
         metric = self.registry.get(name)
-        if metric is not None:  # else the metric was deleted with its points: only the mark is left to clear
-            self.refresh(metric, sid, bucket, timestamp)
+        if metric is None:  # the metric was deleted with its points: only the mark is left to clear
+            return None
+        return self.refresh(metric, sid, bucket, timestamp)
 
 
 def stacked(blobs: list[bytes], buckets: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:

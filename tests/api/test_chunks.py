@@ -108,6 +108,24 @@ def test_compaction_leaves_one_range_tombstone_not_one_per_chunk(client, app, db
     assert live == 1 and tombstones <= 2, events
 
 
+def test_chunks_too_young_to_merge_are_merged_by_a_pass_once_they_are_settled(client, app, db, name):
+    """A partition refreshed right after its writes keeps a mark dated for when its chunks can be merged, so a
+    backfill of one-point writes does not stay COMPACT_AT rows an hour."""
+    for minute in range(COMPACT_AT):
+        client.post_json("/api/write", [{"name": name, "value": minute, "timestamp": DAY0 + minute * 60_000}],
+                         status=201)
+    rollups, sid = app.extensions["rollups"], series_id({})
+    while rollups.run_once():
+        pass
+    metric = app.extensions["registry"].get(name)
+    assert chunks_per_hour(db, name, sid) == {DAY0: COMPACT_AT} and rollups.pending(metric) == {(sid, DAY0)}
+    assert rollups.run_once() == 0  # not before its time
+    app.extensions["points"].clock = lambda: time.time() + SETTLED_MS / 1000
+    assert rollups.run_once(settle=-SETTLED_MS / 1000 - 1) == 1  # a pass once they are settled
+    assert chunks_per_hour(db, name, sid) == {DAY0: 1} and rollups.pending(metric) == set()
+    assert [p["value"] for p in client.get(f"/api/metrics/{name}/data").json] == list(map(float, range(COMPACT_AT)))
+
+
 def test_a_mark_set_again_during_a_recompute_survives_its_delete(client, app, db, name):
     rollups, sid = app.extensions["rollups"], series_id({})
     client.post_json("/api/write", [{"name": name, "value": 1, "timestamp": DAY0}], status=201)
