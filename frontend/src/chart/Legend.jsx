@@ -34,7 +34,8 @@ export function Legend({ series, visibility }) {
     );
   };
   return (
-    <div className="legend-wrap">
+    // Value columns as wide as a figure with the longest unit ("24.94 requests/s"), so a figure is never cut.
+    <div className="legend-wrap" style={{ '--unit-ch': Math.max(0, ...series.map((s) => (s.unit || '').length)) }}>
       <table className="legend">
         {shared && <caption className="legend-shared" title={shared}>{shared}</caption>}
         <thead>
