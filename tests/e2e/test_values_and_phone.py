@@ -8,6 +8,7 @@ import pytest
 from e2e_support import MINUTE, idle, main_chart, sign_in, wait, window
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 pytestmark = pytest.mark.e2e
 
@@ -225,7 +226,12 @@ def test_settings_fit_a_phone_and_their_buttons_are_readable(browser, site_url, 
                         "return getComputedStyle(arguments[0]).getPropertyValue(arguments[1])", button, p)
                         for p in ("color", "background-color"))
                     assert contrast(fg, bg) >= 4.5, (theme, label, fg, bg)
-                browser.save_screenshot(f"/tmp/dash/settings-390-{theme}.png")
+            # Settings live in the URL: a reload keeps them, Back leaves them.
+            assert parse_qs(urlparse(browser.current_url).query).get("page") == ["settings"]
+            browser.refresh()
+            wait(browser, lambda d: d.find_elements(By.XPATH, "//button[.='Add user']"), message="reload left Settings")
+            browser.back()
+            wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".auth-settings"), message="Back kept Settings")
     finally:
         sign_in(browser, site_url, *viewer)
         api.request("DELETE", f"/api/auth/users/{admin[0]}")
@@ -259,3 +265,14 @@ def test_an_exported_chart_carries_title_legend_and_time_range_without_csp_error
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     errors = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
     assert not errors, f"{len(errors)} CSP errors, first: {errors[:1]}"
+
+
+def test_escape_closes_the_metric_drawer_even_from_its_search_field(browser, site_url, data):
+    with window(browser, 390, 844):
+        browser.get(data.url(site_url, [data.cpu]))
+        main_chart(browser)
+        browser.find_element(By.CSS_SELECTOR, ".drawer-toggle").click()
+        search = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".search input"))
+        wait(browser, lambda d: search.is_displayed())
+        search.send_keys("cpu", Keys.ESCAPE)
+        wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".app.drawer-open"), message="the drawer stayed")

@@ -7,6 +7,21 @@ import { distinctNames } from '../data/series.js';
 import { formatValue } from './format.js';
 import { STAT_COLUMNS, legendStats } from './legendStats.js';
 
+/**
+ * A series' name; with both a metric and labels the metric is cut first ("cpu_us… · host=db-1"), the labels
+ * being what tells the series of one metric apart.
+ */
+function SeriesName({ s }) {
+  const [metric, labels] = s.nameParts || ['', ''];
+  if (!metric || !labels) return <span className="legend-label">{s.name}</span>;
+  return (
+    <span className="legend-label legend-label-split">
+      <span className="legend-metric">{metric}</span>
+      <span className="legend-labels"> · {labels}</span>
+    </span>
+  );
+}
+
 function sortRows(rows, sort) {
   if (!sort) return rows;
   return [...rows].sort((a, b) => {
@@ -34,7 +49,8 @@ export function Legend({ series, visibility }) {
     );
   };
   return (
-    <div className="legend-wrap">
+    // Value columns as wide as a figure with the longest unit ("24.94 requests/s"), so a figure is never cut.
+    <div className="legend-wrap" style={{ '--unit-ch': Math.max(0, ...series.map((s) => (s.unit || '').length)) }}>
       <table className="legend">
         {shared && <caption className="legend-shared" title={shared}>{shared}</caption>}
         <thead>
@@ -53,7 +69,7 @@ export function Legend({ series, visibility }) {
                     title={`${s.label}\nclick: only this series · ctrl-click: hide or show`}
                     onClick={(e) => (e.ctrlKey || e.metaKey ? toggle(s.key) : solo(s.key))}>
                     <span className="swatch swatch-line" style={{ background: s.color }} />
-                    <span className="legend-label">{s.name}</span>
+                    <SeriesName s={s} />
                     {s.agg && <span className="chip chip-muted">{s.across ? `${s.across} of ${s.count} · ${s.agg}` : s.agg}</span>}
                   </button>
                 </td>

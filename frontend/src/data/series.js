@@ -15,21 +15,25 @@ export const seriesLabel = (metric, labels = {}) => joinName(metric, labelText(l
 
 /**
  * What a group of series shares and what tells each apart: {shared: "http_requests · service=api",
- * names: ["code=3xx", "code=5xx"]}. The metric is named per series only when several are shown; a label only when
+ * names: ["code=3xx", "code=5xx"], parts: [[metric or "", labels or ""], …]} (parts: for a legend that cuts
+ * the metric before the labels). The metric is named per series only when several are shown; a label only when
  * its value differs. Legend and tooltip show the names, so a cut long name never loses the part that differs
  * (issue 26); a lone series keeps its whole label.
  */
 export function distinctNames(series) {
-  if (series.length < 2) return { shared: '', names: series.map((s) => seriesLabel(s.metric, s.labels)) };
+  if (series.length < 2) {
+    return { shared: '', names: series.map((s) => seriesLabel(s.metric, s.labels)), parts: series.map(() => ['', '']) };
+  }
   const keys = [...new Set(series.flatMap((s) => Object.keys(s.labels)))].sort();
   const same = (f) => new Set(series.map(f)).size === 1;
   const sharedKeys = keys.filter((k) => same((s) => (k in s.labels ? `=${s.labels[k]}` : '')));
   const ownKeys = keys.filter((k) => !sharedKeys.includes(k));
   const oneMetric = same((s) => s.metric);
+  const parts = series.map((s) => [oneMetric ? '' : s.metric, labelText(s.labels, ownKeys.filter((k) => k in s.labels))]);
   return {
     shared: joinName(oneMetric ? series[0].metric : '', labelText(series[0].labels, sharedKeys)),
-    names: series.map((s) => joinName(oneMetric ? '' : s.metric, labelText(s.labels, ownKeys.filter((k) => k in s.labels)))
-      || seriesLabel(s.metric, s.labels)),
+    names: parts.map((p, i) => joinName(...p) || seriesLabel(series[i].metric, series[i].labels)),
+    parts,
   };
 }
 
@@ -66,8 +70,8 @@ export function toSeries(responses, styleOf = () => 'line') {
     }
   }
   const colors = seriesColors(out);
-  const { names } = distinctNames(out);
-  return out.map((s, i) => ({ ...s, color: colors[i], name: names[i] }));
+  const { names, parts } = distinctNames(out);
+  return out.map((s, i) => ({ ...s, color: colors[i], name: names[i], nameParts: parts[i] }));
 }
 
 /** True when no series has a single present value. */

@@ -55,13 +55,14 @@ describe('distinctNames', () => {
   });
 
   it('names the metric only when several are shown, and a label missing from one series as differing', () => {
-    const { shared, names } = distinctNames([s('cpu', { host: 'a' }), s('mem', { host: 'a', dc: 'x' })]);
+    const { shared, names, parts } = distinctNames([s('cpu', { host: 'a' }), s('mem', { host: 'a', dc: 'x' })]);
     expect(shared).toBe('host=a');
     expect(names).toEqual(['cpu', 'mem · dc=x']);
+    expect(parts).toEqual([['cpu', ''], ['mem', 'dc=x']]);
   });
 
   it('keeps the whole label of a lone series', () => {
-    expect(distinctNames([s('cpu', { host: 'a' })])).toEqual({ shared: '', names: ['cpu · host=a'] });
+    expect(distinctNames([s('cpu', { host: 'a' })])).toEqual({ shared: '', names: ['cpu · host=a'], parts: [['', '']] });
   });
 
   it('gives every series from toSeries its name', () => {

@@ -1,0 +1,112 @@
+"""The README's screenshots: `python -m tools.screenshots --url http://127.0.0.1:8080` after `make demo`.
+
+With an admin token (METRICS_SERVER_TOKEN or --token) it makes a six-panel dashboard over the demo metrics and a
+throw-away admin user, signs Debian's headless Chromium in as that user, and saves every page (Explore, the
+dashboard list, a dashboard, Settings) at 390, 1024 and 1440 px wide, light and dark, whole pages, as
+docs/screenshots/<page>-<width>-<theme>.png, and the 1440 px light dashboard as docs/screenshots/dashboard.png.
+The dashboard and the user are deleted afterwards.
+"""
+import argparse
+import json
+import os
+import shutil
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+from selenium.webdriver.common.by import By
+
+from tests.e2e.e2e_support import chromium, sign_in, wait
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+WIDTHS = (390, 1024, 1440)
+THEMES = ("light", "dark")
+PANELS = [
+    {"id": "cpu", "title": "CPU by host", "metrics": [{"name": "cpu_usage", "filters": {}}], "w": 8, "h": 2,
+     "y": {"log": False, "min": None, "max": None, "thresholds": [80]}},
+    {"id": "lat", "title": "Latency now", "metrics": [{"name": "request_latency", "filters": {}}], "chart": "stat",
+     "w": 4, "h": 2},
+    {"id": "req", "title": "Requests per second by host", "metrics": [{"name": "http_requests", "filters": {}}],
+     "chart": "stacked", "w": 6, "h": 2},
+    {"id": "avg", "title": "Latency, all hosts", "metrics": [{"name": "request_latency", "filters": {}}],
+     "across": "avg", "w": 6, "h": 2},
+    {"id": "jobs", "title": "Service states", "metrics": [{"name": "service_state", "filters": {}}], "chart": "pie",
+     "w": 6, "h": 2},
+    {"id": "sizes", "title": "Response time", "metrics": [{"name": "response_time", "filters": {}}],
+     "chart": "heatmap", "w": 6, "h": 2},
+]
+
+
+def call(base, token, method, path, body=None):
+    req = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=60) as res:
+        text = res.read()
+    return json.loads(text) if text else {}
+
+
+def settle(driver, ready):
+    """Waits for `ready` (a CSS selector) and for every loading bar to stop, then a moment for the last paint."""
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ready), timeout=60, message=f"no {ready}")
+    wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".loading-bar.is-active, .spinner"), timeout=60)
+    time.sleep(0.5)
+
+
+def save_whole(driver, width, path):
+    """The whole page at `width` px: the window made as tall as the page, then a screenshot."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, min(height, 4000))
+    time.sleep(0.3)
+    driver.save_screenshot(str(path))
+
+
+def shoot(driver, base, dashboard_id):
+    pages = {
+        "explore": (f"{base}/?{urlencode([('m', 'cpu_usage'), ('m', 'request_latency'), ('from', '-24h')])}",
+                    "svg[data-testid=main-chart] .series", None),
+        "dashboards": (f"{base}/?page=dashboards", ".dashboard-table, table", None),
+        "dashboard": (f"{base}/?{urlencode({'d': dashboard_id, 'from': '-24h'})}",
+                      "svg[data-testid=panel-chart] .series", None),
+        "settings": (f"{base}/", "nav[aria-label=Account] button",
+                     "//nav[@aria-label='Account']//button[.='Settings']"),
+    }
+    for theme in THEMES:
+        driver.get(base + "/api/health")
+        driver.execute_script("localStorage.setItem('metrics_server.theme', arguments[0])", theme)
+        for width in WIDTHS:
+            for page, (url, ready, click) in pages.items():
+                driver.set_window_size(width, 900)
+                driver.get(url)
+                settle(driver, ready)
+                if click:
+                    driver.find_element(By.XPATH, click).click()
+                    settle(driver, ".auth-settings")
+                save_whole(driver, width, OUT / f"{page}-{width}-{theme}.png")
+    shutil.copyfile(OUT / "dashboard-1440-light.png", OUT / "dashboard.png")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8080")
+    parser.add_argument("--token", default=os.environ.get("METRICS_SERVER_TOKEN", ""))
+    args = parser.parse_args()
+    base, token = args.url.rstrip("/"), args.token
+    user = (f"shots_{uuid.uuid4().hex[:6]}", uuid.uuid4().hex)
+    call(base, token, "POST", "/api/auth/users", {"username": user[0], "password": user[1], "scopes": ["admin"]})
+    dashboard = call(base, token, "POST", "/api/dashboards", {
+        "title": "Web shop", "description": "the demo's hosts", "time": {"from": "-24h", "to": "now"},
+        "panels": PANELS})
+    try:
+        OUT.mkdir(parents=True, exist_ok=True)
+        with chromium() as driver:
+            sign_in(driver, base, *user)
+            shoot(driver, base, dashboard["id"])
+    finally:
+        call(base, token, "DELETE", f"/api/dashboards/{dashboard['id']}")
+        call(base, token, "DELETE", f"/api/auth/users/{user[0]}")
+
+
+if __name__ == "__main__":
+    main()
