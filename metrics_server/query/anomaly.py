@@ -102,7 +102,8 @@ def new_contexts(values: np.ndarray, memory: int = WINDOW) -> np.ndarray:
     each occurrence is compared with the previous one of the same context, found by a stable sort."""
     codes = contexts(values)
     order = np.argsort(codes, kind="stable")
-    repeat = np.append(False, codes[order][1:] == codes[order][:-1])[:len(codes)]  # no points: none
+    repeat = np.zeros(len(codes), dtype=bool)
+    repeat[1:] = codes[order][1:] == codes[order][:-1]
     previous = np.full(len(codes), -memory - 1)
     previous[order[repeat]] = order[np.flatnonzero(repeat) - 1]
     new = np.arange(len(codes)) - previous > memory

@@ -63,6 +63,12 @@ def test_the_gaussian_baseline_scores_a_ten_deviation_spike_ten_elevenths():
     assert anomaly.gaussian(values)[698] == pytest.approx(0.5)  # a value one deviation from the mean
 
 
+@pytest.mark.parametrize("detector", sorted(anomaly.DETECTORS))
+@pytest.mark.parametrize("points", [0, 1, 2])
+def test_every_detector_scores_a_series_of_no_one_or_two_points_as_zero(detector, points):
+    assert anomaly.DETECTORS[detector](np.arange(points, dtype=float)).tolist() == [0.0] * points
+
+
 def test_scoring_points_sorts_them_and_leaves_out_absent_values():
     ts = np.array([3, 1, 2, 4])
     values = np.array([3.0, 1.0, np.nan, 4.0])
