@@ -131,3 +131,25 @@ def test_a_password_change_ends_the_users_other_sessions_and_keeps_this_one(clie
     assert changed["username"] == user and changed["csrf_token"] != csrf
     assert "session has ended" in elsewhere.get("/api/auth/me", status=401).json["error"]
     assert here.get("/api/auth/me").json["csrf_token"] == changed["csrf_token"]
+
+
+def test_a_truncated_gzip_body_is_refused_and_nothing_of_it_is_stored(client, name):
+    packed = gzip.compress(f"{name} value=189371972 1700006400000000000\n".encode())
+    for cut in (len(packed) - 8, len(packed) - 4, len(packed) // 2 + 5):  # in the CRC, the length, the data
+        error = client.post("/write", packed[:cut], headers={"Content-Encoding": "gzip"}, status=400).json["error"]
+        assert "gzip" in error, (cut, error)
+    client.get(f"/api/metrics/{name}_value", status=404)
+    two_members = packed + gzip.compress(f"{name} value=2 1700006460000000000\n".encode())
+    client.post("/write", two_members, headers={"Content-Encoding": "gzip"}, status=204)
+    assert [p["value"] for p in client.get(f"/api/metrics/{name}_value/data").json] == [189371972, 2]
+    client.delete(f"/api/metrics/{name}_value")
+
+
+def test_influx_lines_past_max_batch_points_are_refused_while_parsing(client, name, config):
+    lines = "".join(f"{name},host=h{i % 10} value={i} 1700006400000000000\n" for i in range(300_000)).encode()
+    started = time.perf_counter()
+    error = client.post("/write", gzip.compress(lines), headers={"Content-Encoding": "gzip"}, status=400).json
+    took = time.perf_counter() - started
+    print(f"300,000 lines, gzip {len(gzip.compress(lines))} bytes: refused in {took:.2f} s")
+    assert f"at most {config['max_batch_points']} samples" in error["error"] and took < 30, (took, error)
+    client.get(f"/api/metrics/{name}_value", status=404)
