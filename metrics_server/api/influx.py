@@ -4,6 +4,7 @@ from flask import Blueprint, Response, request
 
 from metrics_server.api.body import request_bytes
 from metrics_server.api.intake import no_content, store_samples
+from metrics_server.api.lookup import server_config
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError
 from metrics_server.protocols import influx
@@ -21,7 +22,8 @@ def write_points(database: str, precision: str) -> Response:
         text = body.decode()
     except UnicodeDecodeError as error:
         raise ApiError(f"body is not UTF-8 line protocol: {error}", 400) from None
-    samples = influx.parse(text, precision, now_ms(), {"db": database} if database else None)
+    samples = influx.parse(text, precision, now_ms(), {"db": database} if database else None,
+                           server_config()["max_batch_points"])
     store_samples(samples, "influx")
     return no_content({"X-Influxdb-Version": VERSION})
 

@@ -48,6 +48,7 @@ class Samples:
     units: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     place: Callable[[object, str], str] = staticmethod(lambda where, name: str(where))
+    limit: int | None = None  # max_batch_points, for parsers that check it while they parse (add refuses more)
 
     def where_of(self, index: int) -> str:
         """Where the request had series `index`, in words."""
@@ -61,12 +62,18 @@ class Samples:
         self.sizes.append(len(ts))
         self.ts += ts
         self.values += values
+        if self.limit is not None and len(self.ts) > self.limit:
+            raise too_many(self.limit, "more")
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + count
 
     def __len__(self) -> int:
         return len(self.ts)
+
+
+def too_many(limit: int, got) -> ApiError:
+    return ApiError(f"expected at most {limit} samples in a request (max_batch_points), got {got}", 400)
 
 
 def check_name(name: str, where: str) -> None:
@@ -94,7 +101,7 @@ def to_batch(samples: Samples, limit: int, max_label_names: int) -> Batch:
     """The samples as a Batch whose item i is series i; a 400 names the first bad sample (also one with more than
     `max_label_names` labels), and more than `limit` points (max_batch_points) in one request is a 400 too."""
     if len(samples) > limit:
-        raise ApiError(f"expected at most {limit} samples in a request (max_batch_points), got {len(samples)}", 400)
+        raise too_many(limit, len(samples))
     seen: set[str] = set()
     index: dict[tuple, int] = {}
     codes = []

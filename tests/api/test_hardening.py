@@ -131,3 +131,49 @@ def test_a_password_change_ends_the_users_other_sessions_and_keeps_this_one(clie
     assert changed["username"] == user and changed["csrf_token"] != csrf
     assert "session has ended" in elsewhere.get("/api/auth/me", status=401).json["error"]
     assert here.get("/api/auth/me").json["csrf_token"] == changed["csrf_token"]
+
+
+def test_a_truncated_gzip_body_is_refused_and_nothing_of_it_is_stored(client, name):
+    packed = gzip.compress(f"{name} value=189371972 1700006400000000000\n".encode())
+    for cut in (len(packed) - 8, len(packed) - 4, len(packed) // 2 + 5):  # in the CRC, the length, the data
+        error = client.post("/write", packed[:cut], headers={"Content-Encoding": "gzip"}, status=400).json["error"]
+        assert "gzip" in error, (cut, error)
+    client.get(f"/api/metrics/{name}_value", status=404)
+    two_members = packed + gzip.compress(f"{name} value=2 1700006460000000000\n".encode())
+    client.post("/write", two_members, headers={"Content-Encoding": "gzip"}, status=204)
+    assert [p["value"] for p in client.get(f"/api/metrics/{name}_value/data").json] == [189371972, 2]
+    client.delete(f"/api/metrics/{name}_value")
+
+
+def test_influx_lines_past_max_batch_points_are_refused_while_parsing(client, name, config):
+    lines = "".join(f"{name},host=h{i % 10} value={i} 1700006400000000000\n" for i in range(300_000)).encode()
+    started = time.perf_counter()
+    error = client.post("/write", gzip.compress(lines), headers={"Content-Encoding": "gzip"}, status=400).json
+    took = time.perf_counter() - started
+    print(f"300,000 lines, gzip {len(gzip.compress(lines))} bytes: refused in {took:.2f} s")
+    assert f"at most {config['max_batch_points']} samples" in error["error"] and took < 30, (took, error)
+    client.get(f"/api/metrics/{name}_value", status=404)
+
+
+def test_one_write_creates_at_most_max_new_metrics_per_request(client, name, config):
+    most = config["max_new_metrics_per_request"]
+    items = [{"name": f"{name}_{i}", "value": 1.0, "timestamp": DAY0} for i in range(most + 1)]
+    error = client.post_json("/api/write", items, status=400).json
+    assert "max_new_metrics_per_request" in error["error"] and error["new_metrics"] == most + 1
+    fields = ",".join(f"f{i}=1" for i in range(most + 1))
+    assert "max_new_metrics_per_request" in client.post("/write", f"{name} {fields} 1700006400000000000".encode(),
+                                                        status=400).json["error"]
+    assert not client.get("/api/metrics", {"search": name}).json  # nothing of either was created
+
+
+def test_a_selector_across_many_names_pays_for_each_names_index_in_the_read_budget(config, db, client, name):
+    from metrics_server.app import create_app
+
+    client.post_json("/api/write", [{"name": f"{name}_{i}", "value": 1.0} for i in range(8)], status=201)
+    strict = webtest.TestApp(create_app({**config, "max_query_reads": 100}, db=db))
+    strict.authorization = ("Bearer", config["admin_token"])
+    body = strict.get("/api/v1/query", {"query": f'{{__name__=~"{name}_.*"}}'}, status=422).json
+    assert "max_query_reads" in body["error"]  # 8 names x 16 index partitions each, before any point is read
+    assert len(strict.get("/api/v1/query", {"query": f"{name}_1"}).json["data"]["result"]) == 1
+    for i in range(8):
+        client.delete(f"/api/metrics/{name}_{i}")

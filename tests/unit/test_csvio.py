@@ -22,3 +22,9 @@ def test_download_names_are_ascii_whatever_the_metric_is_called():
     assert csvio.attachment("cpu.csv") == "attachment; filename=\"cpu.csv\"; filename*=UTF-8''cpu.csv"
     value = csvio.attachment('a"b\r\n東.csv')
     assert value.isascii() and "\r" not in value and value.startswith('attachment; filename="a_b___.csv"')
+
+
+def test_a_formula_behind_invisible_or_blank_characters_or_in_full_width_is_neutralised_too():
+    cells = [" =1+1", "\u00a0=HYPERLINK(\"x\")", "\u200b=1", "\ufeff\u3000+1", "\uff1d1+1", "\uff20SUM(A1)",
+             "\uff0b1", "\uff0d1", "  plain", "\u00a0a=b", "x =1"]
+    assert csvio.neutral_column(cells) == ["'" + cell for cell in cells[:8]] + ["  plain", "\u00a0a=b", "x =1"]

@@ -75,3 +75,15 @@ def test_a_bad_line_is_a_400_naming_the_line_and_field(body, message):
 def test_an_unknown_precision_is_a_400():
     with pytest.raises(ApiError, match="precision: expected one of"):
         influx.parse("m v=1", "ps", NOW)
+
+
+def test_points_past_the_limit_are_refused_before_the_lines_after_them_are_read():
+    body = "cpu v=1 1\ncpu v=2 2\ncpu v=3 3\nthis line is never read\n"
+    with pytest.raises(ApiError, match=r"at most 2 samples in a request \(max_batch_points\)"):
+        influx.parse(body, "ns", 0, max_points=2)
+    assert len(influx.parse(body.replace("this line is never read\n", ""), "ns", 0, max_points=3)) == 3
+
+
+def test_escaped_separators_still_split_where_the_grammar_says():
+    samples = influx.parse('m\\ x,t=a\\,b\\ c g=1 1\nm2 v=2 2', "ns", 0)
+    assert samples.names == ["m x_g", "m2_v"] and samples.labels[0] == {"t": "a,b c"}
