@@ -115,19 +115,13 @@ def start_cassandra(stack: Stack) -> None:
         cassandra.start(node)
 
 
-def apply_schema(stack: Stack, timeout: float = 300) -> None:
-    """Create or migrate the keyspace and tables (once, before the instances start). A node whose CQL port has
-    just opened may still time out the first connections on a busy machine (the first-hour test saw it at a load
-    of 36 on 2 cores), so the job is run again while it says Cassandra is unreachable."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = subprocess.run([str(PYTHON), "-m", "metrics_server.storage.cql_schema"], cwd=ROOT,
-                                env=stack.app_env(), capture_output=True, text=True)
-        if result.returncode == 0:
-            return
-        if "Cassandra is unreachable" not in result.stderr or time.monotonic() > deadline:
-            raise RuntimeError(result.stderr.strip() or result.stdout.strip())
-        time.sleep(2)
+def apply_schema(stack: Stack) -> None:
+    """Create or migrate the keyspace and tables (once, before the instances start; the job waits for a node that
+    is still starting)."""
+    result = subprocess.run([str(PYTHON), "-m", "metrics_server.storage.cql_schema"], cwd=ROOT, env=stack.app_env(),
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip() or result.stdout.strip())
 
 
 def start_supervised(stack: Stack, name: str, command: list[str], env: dict[str, str]) -> int:

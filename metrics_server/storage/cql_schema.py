@@ -4,6 +4,7 @@ Run once per deployment (make up, the compose schema job), not by every instance
 several processes can leave Cassandra's nodes disagreeing about the schema.
 """
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ import numpy as np
 from cassandra.query import UNSET_VALUE
 
 from metrics_server.config import ConfigError, load_config
+from metrics_server.errors import StorageUnavailable
 from metrics_server.model import ROLLUP_COLUMNS
 from metrics_server.storage import rollups
 from metrics_server.storage.db import RAW_PROFILE, Database
@@ -271,6 +273,20 @@ def once(db: Database, name: str, old_tables: set[str], copy: Callable[[Database
     return copied
 
 
+def apply_when_reachable(db: Database, timeout: float = 300, pause: float = 2) -> None:
+    """apply_schema, tried again while Cassandra is unreachable: nodes whose CQL port (or health check) has just
+    opened may still time out the first connections on a busy machine (issue 25's first-hour test saw it at a load
+    of 36 on 2 cores, the compose test's schema job too). Any other failure stops the job at once."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return apply_schema(db)
+        except StorageUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+
+
 def main(argv: list[str]) -> int:
     try:
         config = load_config(argv[0] if argv else None)
@@ -279,7 +295,7 @@ def main(argv: list[str]) -> int:
         return 2
     db = Database(config)
     try:
-        apply_schema(db)
+        apply_when_reachable(db)
     except Exception as error:
         print(f"error: cannot apply schema to keyspace {config['keyspace']}: {error}", file=sys.stderr)
         return 1
