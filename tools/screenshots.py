@@ -27,7 +27,7 @@ PANELS = [
     {"id": "cpu", "title": "CPU by host", "metrics": [{"name": "cpu_usage", "filters": {}}], "w": 8, "h": 2,
      "y": {"log": False, "min": None, "max": None, "thresholds": [80]}},
     {"id": "lat", "title": "Latency now", "metrics": [{"name": "request_latency", "filters": {}}], "chart": "stat",
-     "w": 4, "h": 2},
+     "w": 4, "h": 2, "y": {"log": False, "min": None, "max": None, "thresholds": [50, 100]}},
     {"id": "req", "title": "Requests per second by host", "metrics": [{"name": "http_requests", "filters": {}}],
      "chart": "stacked", "w": 6, "h": 2},
     {"id": "avg", "title": "Latency, all hosts", "metrics": [{"name": "request_latency", "filters": {}}],

@@ -276,3 +276,20 @@ def test_escape_closes_the_metric_drawer_even_from_its_search_field(browser, sit
         wait(browser, lambda d: search.is_displayed())
         search.send_keys("cpu", Keys.ESCAPE)
         wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, ".app.drawer-open"), message="the drawer stayed")
+
+
+def test_a_stat_panel_colours_each_last_value_by_the_thresholds_over_its_sparkline(browser, site_url, api, data, codes,
+                                                                                  created):
+    dash = api.post("/api/dashboards", {
+        "title": f"e2e {uuid.uuid4().hex[:8]}", "time": {"from": str(data.start), "to": str(data.end)},
+        "panels": [{"id": "s", "title": "codes", "metrics": [{"name": codes, "filters": {}}], "chart": "stat",
+                    "y": {"log": False, "min": None, "max": None, "thresholds": [10000, 20000]}, "w": 6, "h": 2}]})
+    created.append(dash["id"])
+    browser.get(f"{site_url}/?{urlencode({'d': dash['id']})}")
+    items = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=stat] .stat-item .stat-spark"),
+                 message="no stat with a sparkline")
+    items = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stat] .stat-item")
+    seen = {i.find_element(By.CSS_SELECTOR, ".stat-label").text: (i.find_element(By.CSS_SELECTOR, ".stat-value").text,
+                                                                   i.get_attribute("data-level")) for i in items}
+    assert seen == {"code=3xx": (SHOWN["3xx"], "ok"), "code=5xx": (SHOWN["5xx"], "warn")}
+    assert len(items) == 2

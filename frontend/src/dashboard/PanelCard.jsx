@@ -1,11 +1,9 @@
 // One dashboard panel in the grid: its title and tools (move, size, edit, duplicate, remove) over its chart.
 // Lines, bars, stacked bars and points share the Explore view's data hook and focus chart; "stat" shows the
-// last value of each series large; pie and heatmap reuse the enum and histogram bodies.
+// last value of each series large over its sparkline, coloured by the thresholds (Stat.jsx); pie and heatmap reuse the enum and histogram bodies.
 import { useRef } from 'react';
 import { FocusChart } from '../chart/FocusChart.jsx';
-import { formatValue } from '../chart/format.js';
 import { Legend } from '../chart/Legend.jsx';
-import { legendStats } from '../chart/legendStats.js';
 import { useSeriesVisibility } from '../chart/useSeriesVisibility.js';
 import { ShareMenu } from '../components/ShareMenu.jsx';
 import { Empty, ErrorNotice, Spinner } from '../components/Status.jsx';
@@ -13,6 +11,7 @@ import { EnumBody, HistogramBody } from '../components/TypePanels.jsx';
 import { useWidth } from '../data/useFetch.js';
 import { useLineData } from '../data/useLineData.js';
 import { HEIGHTS, WIDTHS, panelPicks } from './model.js';
+import { Stat } from './Stat.jsx';
 
 const ROW_PX = 150;
 
@@ -32,14 +31,7 @@ function TimeBody({ panel, picks, metaOf, view, reloadKey, onZoom, height }) {
       {!main.error && !main.data && <Spinner />}
       {!main.error && main.data && empty && <Empty />}
       {!main.error && main.data && !empty && stat && (
-        <div className="stat" data-testid="stat">
-          {series.slice(0, 4).map((s) => (
-            <div key={s.key} className="stat-item">
-              <span className="stat-value" style={{ color: s.color }}>{formatValue(legendStats(s).last, s.unit)}</span>
-              <span className="stat-label" title={s.label}>{s.name}</span>
-            </div>
-          ))}
-        </div>
+        <Stat series={series} thresholds={panel.y?.thresholds || []} />
       )}
       {!main.error && main.data && !empty && !stat && width > 0 && (
         <>

@@ -73,3 +73,9 @@ export function panelPicks(panel, values = {}) {
     return { name: m.name, filters, groupBy: panel.group_by || [], across: panel.across || undefined, chart: panel.chart };
   });
 }
+
+/** How many of the thresholds a value reaches (0: below all); a missing value reaches none. */
+export function thresholdLevel(value, thresholds) {
+  if (value == null) return 0;
+  return thresholds.filter((t) => value >= t).length;
+}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { duplicatePanel, movePanel, newDashboard, panelFromExplore, panelPicks, removePanel, updatePanel } from './model.js';
+import {
+  duplicatePanel, movePanel, newDashboard, panelFromExplore, panelPicks, removePanel, thresholdLevel, updatePanel,
+} from './model.js';
 
 const p = (id) => ({ id, title: id, metrics: [{ name: 'cpu', filters: {} }] });
 
@@ -28,5 +30,12 @@ describe('dashboard edits', () => {
     const panel = { metrics: [{ name: 'cpu', filters: { host: ['$host'], dc: ['eu'] } }], group_by: [], chart: 'line' };
     expect(panelPicks(panel, { host: 'web-1' })[0].filters).toEqual({ host: ['web-1'], dc: ['eu'] });
     expect(panelPicks(panel, {})[0].filters).toEqual({ dc: ['eu'] });
+  });
+});
+
+describe('stat thresholds', () => {
+  it('counts the thresholds a value reaches, in any order, none for a missing value', () => {
+    expect([10, 80, 95, 99].map((v) => thresholdLevel(v, [95, 80]))).toEqual([0, 1, 2, 2]);
+    expect(thresholdLevel(null, [1])).toBe(0);
   });
 });
