@@ -5,7 +5,9 @@ by four instances): a thread per connection reads `path value timestamp` lines, 
 FLUSH_LINES lines) hands them to the same ingest path as /api/write. Graphite has no answer to send, so a bad
 line cannot be refused: it is skipped, counted and logged, and the connection goes on. A batch Cassandra does
 not take is tried again (RETRIES times) before its points are logged as lost. Graphite has no authentication:
-the listener binds `graphite_host` (127.0.0.1 by default); open it wider only behind a firewall.
+the listener binds `graphite_host` (127.0.0.1 by default, local senders only); open it wider only behind a
+firewall. A connection silent for IDLE_SECONDS is closed, and past MAX_CONNECTIONS a new one is closed at once
+(200 idle connections were once kept forever, a thread each).
 """
 import logging
 import os
@@ -27,6 +29,8 @@ FLUSH_LINES = 10_000
 FLUSH_SECONDS = 1.0
 MAX_LINE = 4096
 RETRIES = 3
+IDLE_SECONDS = 60.0  # carbon's own senders reconnect when the server closes a connection
+MAX_CONNECTIONS = 100
 log = logging.getLogger("metrics_server.graphite")
 
 
@@ -75,38 +79,48 @@ class Sink:
         self.store(samples, peer)
 
     def store(self, samples: Samples, peer: str) -> None:
-        """Store the samples; a sample the ingest rules refuse is dropped as a bad line and the rest stored;
-        a failure of Cassandra is retried, then counted as lost."""
-        for attempt in range(RETRIES + len(samples.names)):
-            if not samples.names:
+        """Store the samples; when the ingest rules refuse one, each half is stored on its own, down to the bad
+        lines, which are counted and dropped: k bad lines among n cost about k log n writes, not k times n (one
+        bad line more used to send the whole rest again)."""
+        if not samples.names:
+            return
+        try:
+            self.keep(samples, peer)
+        except ApiError as error:  # a bad line, or a limit of the whole batch (new metrics, new series)
+            if error.status != 400:
+                raise
+            if len(samples.names) == 1:
+                self.counts.bad_line(peer, samples.where_of(0), error.message)
                 return
+            middle = len(samples.names) // 2
+            self.store(part(samples, 0, middle), peer)
+            self.store(part(samples, middle, len(samples.names)), peer)
+
+    def keep(self, samples: Samples, peer: str) -> None:
+        """Write through the ingest path; a failure of Cassandra is retried, then counted as lost."""
+        for attempt in range(RETRIES):
             try:
                 self.counts.add(stored=self.intake.write(samples))
                 return
-            except ApiError as error:
-                where = error.details.get("where")
-                if where is None or error.status != 400:
-                    raise
-                self.counts.bad_line(peer, where, error.message)
-                samples = without(samples, where)
             except Exception as error:  # noqa: BLE001 - only Cassandra's failures are retried
                 if not is_driver_error(error):
                     raise
-                if attempt >= RETRIES - 1:
+                if attempt == RETRIES - 1:
                     self.counts.add(lost=len(samples))
                     log.error("graphite: Cassandra did not store %d points from %s: %s", len(samples), peer, error)
                     return
                 time.sleep(0.5 * 2 ** attempt)
 
 
-def without(samples: Samples, where: str) -> Samples:
-    """The samples except the series from that line."""
+def part(samples: Samples, first: int, stop: int) -> Samples:
+    """The series first..stop-1 of the samples, with their points."""
     kept = Samples(types=samples.types, skipped=samples.skipped)
-    position = 0
-    for name, labels, line, size in zip(samples.names, samples.labels, samples.where, samples.sizes):
-        if line != where:
-            kept.add(name, labels, line, samples.ts[position:position + size], samples.values[position:position + size])
-        position += size
+    offset = sum(samples.sizes[:first])
+    for index in range(first, stop):
+        size = samples.sizes[index]
+        kept.add(samples.names[index], samples.labels[index], samples.where[index], samples.ts[offset:offset + size],
+                 samples.values[offset:offset + size])
+        offset += size
     return kept
 
 
@@ -118,6 +132,7 @@ class Handler(socketserver.BaseRequestHandler):
         peer = f"{self.client_address[0]}:{self.client_address[1]}"
         self.request.settimeout(FLUSH_SECONDS)
         buffer, pending, flushed = b"", [], time.monotonic()
+        heard = flushed
         while not self.server.stopping.is_set():
             try:
                 chunk = self.request.recv(65536)
@@ -125,9 +140,10 @@ class Handler(socketserver.BaseRequestHandler):
                 chunk = None
             except OSError:
                 break
-            if chunk == b"":
+            if chunk == b"" or (chunk is None and time.monotonic() - heard > self.server.idle_seconds):
                 break
             if chunk:
+                heard = time.monotonic()
                 buffer += chunk
                 *complete, buffer = buffer.split(b"\n")
                 pending += [line.decode("utf-8", "replace").strip() for line in complete if line.strip()]
@@ -151,10 +167,27 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, address: tuple[str, int], sink: "Sink"):
+    def __init__(self, address: tuple[str, int], sink: "Sink", idle_seconds: float = IDLE_SECONDS,
+                 max_connections: int = MAX_CONNECTIONS):
         self.sink = sink
         self.stopping = threading.Event()
+        self.idle_seconds, self.max_connections = idle_seconds, max_connections
+        self.slots = threading.BoundedSemaphore(max_connections)
         super().__init__(address, Handler)
+
+    def process_request(self, request, client_address) -> None:
+        """A thread for the connection while fewer than max_connections are open; else it is closed at once."""
+        if not self.slots.acquire(blocking=False):
+            log.warning("graphite: %s refused, %d connections open already", client_address[0], self.max_connections)
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 def serve(config: dict) -> None:

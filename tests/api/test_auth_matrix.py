@@ -276,3 +276,16 @@ def test_rule_groups_read_and_write_only_inside_their_owners_prefix(tenant):
     assert admin.post_json("/api/alerts/backtest", spec).json["transitions"] != []
     for name in (group["name"], admins["name"]):
         admin.delete(f"/api/alerts/rules/{name}")
+
+
+def test_receiver_urls_are_shown_to_admins_only(tenant, db):
+    from metrics_server.storage.alerts import AlertStore
+
+    secret_url = f"http://hooks.example/{uuid.uuid4().hex}?key=s3cret"
+    AlertStore(db).record_delivery("webhook-0", secret_url, 1, True, 200, "", 1, 3.0)
+    admin = tenant["root"]
+    assert secret_url in {a["url"] for a in admin.get("/api/alerts/notifications", {"start": "-1h"}).json["attempts"]}
+    reader = webtest.TestApp(admin.app)
+    reader.authorization = ("Bearer", AuthStore(db).create_token("reader", ["read"])[0])
+    attempts = reader.get("/api/alerts/notifications", {"start": "-1h"}).json["attempts"]
+    assert attempts and all(a["url"] is None for a in attempts)
