@@ -10,10 +10,9 @@ import time
 
 from flask import Flask, current_app, g, request
 
+from metrics_server.auth.policy import WRITE_ENDPOINTS
 from metrics_server.errors import ApiError
 
-WRITE_ENDPOINTS = frozenset({"data.write", "data.insert_data", "remote_write.write", "influx.write_v1",
-                             "influx.write_v2", "otlp.export"})
 QUEUED_SINCE = "X-Request-Start"  # nginx's clock when it passed the request on: "t=<seconds.milliseconds>"
 MAX_SENDERS = 100_000  # budgets remembered; past that they start afresh (bounded memory)
 

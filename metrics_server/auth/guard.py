@@ -131,7 +131,9 @@ class Guard:
         if metric and rule.rule.startswith("/api/metrics/") and not principal.may_touch(metric):
             raise ApiError(f"forbidden: {principal.kind} '{principal.name}' is limited to metrics starting with "
                            + ", ".join(principal.metric_prefixes), 403)
-        wait = self.limiter.retry_after(f"{principal.kind}:{principal.name}")
+        # Writes of points have their own limit, answered 503 (api/admission.py): a 429 makes Prometheus drop them.
+        limited = request.endpoint not in policy.WRITE_ENDPOINTS
+        wait = self.limiter.retry_after(f"{principal.kind}:{principal.name}") if limited else 0
         if wait:
             raise ApiError(f"too many requests for {principal.kind} '{principal.name}' (token_rate_limit: "
                            f"{self.limiter.rate:g} per second)", 429, headers={"Retry-After": str(wait)})

@@ -27,6 +27,10 @@ PUBLIC_ROUTES = frozenset({
 PUBLIC_PREFIXES = ("/api/docs",)  # Swagger UI's page and assets
 SIGNED_IN_ROUTES = frozenset({("GET", "/api/auth/me"), ("POST", "/api/auth/logout"), ("POST", "/api/auth/password")})
 ADMIN_PREFIXES = ("/api/auth/tokens", "/api/auth/users")
+# The endpoints that store points, in every protocol: limited by api/admission.py (503 + Retry-After, which every
+# sender retries), never by the request-count limits that answer 429.
+WRITE_ENDPOINTS = frozenset({"data.write", "data.insert_data", "remote_write.write", "influx.write_v1",
+                             "influx.write_v2", "otlp.export"})
 READ_BY_POST = frozenset({
     "/api/v1/query", "/api/v1/query_range", "/api/v1/series", "/api/v1/labels", "/api/v1/query_exemplars",
     "/api/v1/format_query", "/api/v1/parse_query", "/api/v1/read", "/api/alerts/backtest",
