@@ -239,7 +239,8 @@ FUNCTIONS = {
     "resets": range_function(lambda w: windows.counted_changes(w, resets=True)),
     "deriv": range_function(lambda w: windows.linear_fit(w, None, None)),
     "predict_linear": range_function(lambda w, seconds: windows.linear_fit(w, w.steps, seconds)),
-    "double_exponential_smoothing": range_function(smoothing),
+    "holt_winters": range_function(smoothing),
+    "double_exponential_smoothing": range_function(smoothing),  # holt_winters' name in Prometheus 3
     "abs": elementwise(np.abs),
     "ceil": elementwise(np.ceil),
     "floor": elementwise(np.floor),

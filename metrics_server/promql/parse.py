@@ -15,9 +15,12 @@ from metrics_server.goregex import compile_go
 from metrics_server.promql.aggregations import AGGREGATIONS, SELECTIONS
 from metrics_server.promql.errors import ParseError, Unsupported
 
-# Ours, not Prometheus' (as MetricsQL adds its own): anomaly_score(v[range]) (query/anomaly.py), in functions.py's
-# table like every other function; the parser must know its signature.
-pp.register_extra_functions([pp.Function("anomaly_score", [pp.ValueType.Matrix], pp.ValueType.Vector)])
+# Names the parser does not know, each in functions.py's table like every other function: holt_winters, Prometheus
+# 2.x's name of what promql-parser knows by Prometheus 3's (double_exponential_smoothing), and ours, not Prometheus'
+# (as MetricsQL adds its own): anomaly_score(v[range]) (query/anomaly.py).
+pp.register_extra_functions([
+    pp.Function("holt_winters", [pp.ValueType.Matrix, pp.ValueType.Scalar, pp.ValueType.Scalar], pp.ValueType.Vector),
+    pp.Function("anomaly_score", [pp.ValueType.Matrix], pp.ValueType.Vector)])
 
 ARITHMETIC = ("+", "-", "*", "/", "%", "^", "atan2")
 COMPARISONS = ("==", "!=", ">", "<", ">=", "<=")

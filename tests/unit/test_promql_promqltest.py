@@ -22,11 +22,6 @@ from metrics_server.protocols.prometheus import STALE_NAN_BITS
 FOLDER = Path(os.environ.get("PROMQLTEST_DIR", Path.home() / ".cache" / "metrics_server" / "promqltest-v2.42.0"
                              / "promql" / "testdata"))
 STALE = float(np.uint64(STALE_NAN_BITS).view(np.float64))
-# Evaluations of v2.42.0's files that we answer otherwise, each with the reason; everything else must pass.
-KNOWN = {
-    "holt_winters": "promql-parser follows Prometheus 3, where holt_winters is double_exponential_smoothing",
-    "(?i)": "Python's re refuses a flag inside a group; RE2's syntax (the lead's change of regex engine) takes it",
-}
 NUMBER = r"[-+]?(?:Inf|NaN|0x[0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 SEQUENCE = re.compile(rf"(?P<a>{NUMBER})(?:(?P<op>[-+])(?P<b>{NUMBER}))?x(?P<n>\d+)")
 SERIES = re.compile(r'\s*(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)?\s*(?P<labels>\{(?:[^"}]|"(?:[^"\\]|\\.)*")*\})?\s*(?P<rest>.*)')
@@ -161,15 +156,13 @@ def check(kind, at_ms, expr, expected, loaded) -> str | None:
 def test_prometheus_own_engine_tests_pass():
     if not FOLDER.is_dir():
         pytest.skip(f"Prometheus' promql/testdata of v2.42.0 is not at {FOLDER} (set PROMQLTEST_DIR)")
-    failures, known, total = [], [], 0
+    failures, total = [], 0
     for path in sorted(FOLDER.glob("*.test")):
         for kind, at_ms, expr, expected, line, loaded in cases(path):
             total += 1
             problem = check(kind, at_ms, expr, expected, loaded)
             if problem is None:
                 continue
-            reason = next((why for word, why in KNOWN.items() if word in expr), None)
-            (known if reason else failures).append(f"{path.name}:{line} {expr}: {problem}")
-    passed = total - len(failures) - len(known)
-    print(f"promqltest v2.42.0: {passed} / {total} passed, {len(known)} known differences")
+            failures.append(f"{path.name}:{line} {expr}: {problem}")
+    print(f"promqltest v2.42.0: {total - len(failures)} / {total} passed")
     assert not failures, f"{len(failures)} of {total} failed:\n" + "\n".join(failures)
