@@ -63,8 +63,8 @@ bench-tail:  ## the tail agent's parse rate beside GoAccess on the same 1M-line 
 	@tools/install.sh bench
 	@$(PY) -m bench.tail
 
-compliance: deps  ## the Prometheus alert-generator compliance tester (built with Go from ../shared) against a stack of its own on PORT (default 28080); ~40 min
-	@$(PY) -m tools.compliance $(if $(PORT),--port $(PORT),)
+compliance: deps  ## the Prometheus alert-generator compliance tester (built with Go from ../shared) against a stack of its own on COMPLIANCE_PORT (default 28080); ~40 min
+	@$(PY) -m tools.compliance $(if $(COMPLIANCE_PORT),--port $(COMPLIANCE_PORT),)
 
 clean: down  ## stop the stack and delete its data
 	rm -rf $(VAR)
