@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -168,8 +169,10 @@ def window(driver, width, height):
 
 
 def wait(driver, predicate, timeout=30, message=""):
-    """Waits until predicate(driver) is truthy and returns its value."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(predicate, message)
+    """Waits until predicate(driver) is truthy and returns its value; an element React replaced while the predicate
+    read it (stale) is a reason to ask again, not a failure."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(predicate, message)
 
 
 def main_chart(driver):

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+import requests
 from e2e_support import wait
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -83,9 +84,19 @@ def test_alerts_tab_lists_the_firing_alert_and_the_form_backtests_and_saves_a_ru
     wait(browser, lambda d: not d.find_elements(By.CSS_SELECTOR, "rect.alert-band"), 10, "the toggle left the bands")
 
 
+def as_user(site_url: str, name: str, password: str):
+    """A request function signed in as a user (session cookie and CSRF token), as the page sends them."""
+    session = requests.Session()
+    answer = session.post(f"{site_url}/api/auth/login", json={"username": name, "password": password}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    session.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+    return lambda method, path, body=None: session.request(method, site_url + path, json=body, timeout=60)
+
+
 @pytest.fixture
-def managed(api):
-    """A group of two rules to manage in the page: a builder rule over a gauge and a hand-written one."""
+def managed(api, site_url, viewer):
+    """A group of two rules to manage in the page, saved by the page's own user (a group is changed only by whoever
+    saved it or an admin): a builder rule over a gauge and a hand-written one."""
     metric = f"alerts_manage_{uuid.uuid4().hex[:8]}"
     now = int(time.time() * 1000)
     status, text = api.request("POST", "/api/write", [
@@ -93,10 +104,10 @@ def managed(api):
          "timestamp": now - (480 - i) * 45_000} for i in range(481)])
     assert status == 201, text
     group = f"manage_{uuid.uuid4().hex[:8]}"
-    status, text = api.request("PUT", f"/api/alerts/rules/{group}", {"interval": "1m", "rules": [
+    saved = as_user(site_url, *viewer)("PUT", f"/api/alerts/rules/{group}", {"interval": "1m", "rules": [
         {"alert": "Built", "expr": f"avg_over_time({metric}[2m]) > 10", "labels": {"team": "ops"}},
         {"alert": "Written", "expr": f"max by (host) ({metric}) >= 15", "for": "2m"}]})
-    assert status == 201, text
+    assert saved.status_code == 201, saved.text
     yield group, metric
     api.request("DELETE", f"/api/alerts/rules/{group}")
 
