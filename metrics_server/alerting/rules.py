@@ -12,7 +12,7 @@ rules (`record`, `expr`, `labels`). Our extensions are extra rule keys, ignored 
   mute_until         no notifications before this time (RFC 3339 or epoch seconds); state and history go on
   disabled           true: the rule is kept but not evaluated (its alerts end and its series go stale)
 and group keys that the API sets from the token that saves the group (metrics_server/auth):
-  owner              who saved it ('token:<id>', 'session:<user>'): only they or an admin change it
+  owner              who first saved it ('token:<id>', 'session:<user>'), kept on record
   metric_prefixes    the metric name prefixes its rules may read and write (their owner's): other metrics do not
                      exist for its queries, and a recording rule's name must start with one of them
 """

@@ -32,10 +32,9 @@ def visible(dashboard_id: str) -> Dashboard:
 
 
 def changeable(dashboard_id: str) -> Dashboard:
-    """The dashboard, when the request may change it (its owner, or an admin)."""
-    dashboard = visible(dashboard_id)
-    auth.check_owner(dashboard.owner, dashboard.metric_prefixes, f"dashboard '{dashboard.body['title']}'")
-    return dashboard
+    """The dashboard, when the request may change it: whoever may write and covers its metric prefixes, as a team
+    edits its dashboards together (a token limited to `app_` never sees, so never changes, an unlimited one)."""
+    return visible(dashboard_id)
 
 
 @blueprint.get("/dashboards")

@@ -70,16 +70,6 @@ def may_see(limited_to) -> bool:
     return policy.within(tuple(limited_to), prefixes())
 
 
-def check_owner(owner: str, limited_to, what: str) -> None:
-    """A 403 unless this request may change something saved by `owner` and limited to `limited_to`: its owner, or
-    an admin, and in both cases only while covering its prefixes."""
-    who = current()
-    if who is None or (may_see(limited_to) and (who.ident == owner or "admin" in who.scopes)):
-        return
-    raise ApiError(f"forbidden: {what} belongs to {owner or 'an admin'}; {who.kind} '{who.name}' may not change "
-                   "it (only its owner or an admin covering its metric prefixes)", 403)
-
-
 def check_metrics(names) -> None:
     """A 403 when the request's token is limited to metric name prefixes and a name is outside them (for views
     whose metric names come in the body or query string rather than the path)."""

@@ -225,7 +225,7 @@ def test_limited_admin_mints_nothing_beyond_what_it_holds(tenant):
     client.delete(f"/api/auth/tokens/{unlimited['id']}", status=404)  # outside its reach: not even seen
 
 
-def test_dashboards_are_changed_only_by_their_owner_or_an_admin_and_seen_within_the_prefix(tenant):
+def test_dashboards_are_seen_and_changed_only_within_the_prefix(tenant):
     admin = tenant["root"]
     mine = admin.post_json("/api/dashboards", {"title": f"Admin {uuid.uuid4().hex[:6]}"}, status=201).json
     limited = webtest.TestApp(admin.app)
@@ -238,8 +238,8 @@ def test_dashboards_are_changed_only_by_their_owner_or_an_admin_and_seen_within_
     other = AuthStore(admin.app.extensions["db"]).create_token("peer", ["write"], metric_prefixes=[PREFIX])[0]
     peer = webtest.TestApp(admin.app)
     peer.authorization = ("Bearer", other)
-    assert "only its owner or an admin" in peer.put_json(f"/api/dashboards/{theirs['id']}",
-                                                         {**theirs, "title": "peer"}, status=403).json["error"]
+    theirs = peer.put_json(f"/api/dashboards/{theirs['id']}", {**theirs, "title": "peer"}, status=200).json
+    assert theirs["owner"].startswith("token:")  # the team edits it; its owner stays who made it
     assert admin.get(f"/api/dashboards/{mine['id']}").json["title"] == mine["title"]
     admin.put_json(f"/api/dashboards/{theirs['id']}", {**theirs, "title": "by the admin"}, status=200)
     for made in (mine, theirs):

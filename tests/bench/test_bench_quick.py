@@ -17,6 +17,9 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 BASE_PORT = 24000
 
 
+OURS_ONLY = ("fresh data", "chart of the")  # bench/fresh.py: how soon our own writes are visible, ours alone
+
+
 def committed_results() -> bytes | None:
     return RESULTS.read_bytes() if RESULTS.exists() else None
 
@@ -46,7 +49,7 @@ def test_every_row_has_a_figure_for_every_system(quick_run):
     assert any(label.startswith("raw read") for label in labels) and any(label.startswith("disk") for label in labels)
     assert len([label for label in labels if label.startswith("values per series")]) == 3
     for row in data["rows"]:
-        for system in data["systems"]:
+        for system in data["systems"][:1] if row["label"].startswith(OURS_ONLY) else data["systems"]:
             value = row["values"].get(system)
             assert value is not None and math.isfinite(value) and value > 0, (row["label"], system, value)
 
@@ -60,7 +63,7 @@ def test_markdown_table_is_complete_and_the_committed_results_untouched(quick_ru
     assert len(table) == 2 + len(quick_run["json"]["rows"])  # header, rule, one line per figure
     for line in table:
         cells = [cell.strip() for cell in line.strip("|").split("|")]
-        assert all(cells), line
+        assert all(cells[:4] if cells[0].startswith(OURS_ONLY) else cells), line
     assert "ours/" in table[0] or len(quick_run["json"]["systems"]) == 1
     assert committed_results() == quick_run["before"]
 
