@@ -95,8 +95,9 @@ def agent_server(test_stack, db):
 
 @pytest.fixture(scope="session")
 def limited_server(test_stack, db):
-    """A real instance that allows each token 5 requests per second (429 with Retry-After beyond)."""
-    limited = dataclasses.replace(test_stack, env={**test_stack.env, "METRICS_SERVER_TOKEN_RATE_LIMIT": "5"})
+    """A real instance that stores 20 samples a second per token (503 with Retry-After beyond: writes are never
+    answered 429, which Prometheus would drop)."""
+    limited = dataclasses.replace(test_stack, env={**test_stack.env, "METRICS_SERVER_TOKEN_WRITE_RATE_LIMIT": "20"})
     server = Server(limited, 18091 + OFFSET)
     server.start()
     try:
