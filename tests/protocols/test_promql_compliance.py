@@ -26,7 +26,7 @@ pytestmark = pytest.mark.peers
 SHARED = Path(os.environ.get("METRICS_SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared"))
 QUERIES = SHARED / "tools" / "prometheus-compliance" / "promql" / "promql-test-queries.yml"
 TESTER = Path.home() / ".cache" / "metrics_server" / "compliance" / "promql-compliance-tester"
-PORT = PROMETHEUS_PORT + 4  # the reference test's Prometheus and its reader use +0 and +2
+PORT = PROMETHEUS_PORT + 8  # +0 and +2: the reference test's Prometheus and reader; +3 and +4: the alerting tests' Alertmanager and webhook (open all session)
 HEADERS = {"Content-Encoding": "snappy", "Content-Type": "application/x-protobuf",
            "X-Prometheus-Remote-Write-Version": "0.1.0", **AUTH}
 T0 = 1_700_000_000  # seconds: the data covers T0 .. T0 + 2 h
