@@ -246,7 +246,8 @@ def group_changes():
     if not name:
         raise ApiError("group: required (the rule group's name)", 400, field="group")
     store = alert_store(current_app)
-    if store.group(name) is not None and not visible(store.group(name)):
+    found = store.group(name)
+    if found is not None and not visible(found):
         raise NotFound(f"rule group {name!r} not found")
     # A deleted group's versions are seen by those its versions were visible to, like the group was.
     items = [item for item in store.changes(name, limit_arg(100)) if item["body"] is None or visible(item["body"])]
