@@ -14,6 +14,7 @@ from metrics_server.storage.db import Database
 from metrics_server.storage.points import PointStore
 from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups
+from metrics_server.storage.usage import Usage
 
 
 def create_app(config: dict[str, Any] | None = None, db: Database | None = None) -> Flask:
@@ -28,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None, db: Database | None = None)
     app.extensions["points"] = PointStore(db, app.extensions["registry"])
     app.extensions["rollups"] = Rollups(db, app.extensions["registry"], app.extensions["points"])
     app.extensions["dashboards"] = DashboardStore(db)
+    app.extensions["usage"] = Usage(db)
     logging.basicConfig(level=config["log_level"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     register_error_handlers(app)
     security.init_app(app)

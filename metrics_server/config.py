@@ -142,6 +142,8 @@ class ConfigSchema(Schema):
     max_series_per_metric = _int(1, 10_000_000, load_default=20_000)
     max_new_series_per_request = _int(1, 1_000_000, load_default=10_000)
     max_new_metrics_per_request = _int(1, 100_000, load_default=1_000)
+    max_metrics_per_token = _int(0, 10_000_000, load_default=10_000)  # 0: no cap
+    max_series_per_token = _int(0, 1_000_000_000, load_default=1_000_000)  # 0: no cap
     max_label_names_per_series = _int(1, 32, load_default=32)
     max_buckets_per_point = _int(1, MAX_BUCKETS, load_default=256)
     max_quantiles = _int(1, 100, load_default=20)

@@ -10,13 +10,13 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from metrics_server.api import csvio
 from metrics_server.api.admission import charge
 from metrics_server.api.body import json_body
-from metrics_server.api.lookup import find_metric, matching_series, registry, rollups, server_config, store
+from metrics_server.api.lookup import find_metric, matching_series, quota, registry, rollups, server_config, store
 from metrics_server.api.openapi import documented
 from metrics_server.api.params import label_filters, load_args
 from metrics_server.auth import check_metrics
 from metrics_server.errors import ApiError
 from metrics_server.ingest.columns import load_batch
-from metrics_server.ingest.rules import admit, check_buckets, points_of, save, write_batch
+from metrics_server.ingest.rules import admit, check_buckets, points_of, record, save, write_batch
 from metrics_server.jsonio import json_response
 from metrics_server.limits import QueryLimits
 from metrics_server.model import EXTRA_COLUMN, POINT_END_MS, POINT_MIN_MS, Metric
@@ -51,8 +51,10 @@ def insert_data(name: str):
     batch = load_batch(body, points_schema if many else point_schema)
     labels, points = points_of(metric, batch, np.arange(len(batch)), indexed=many)
     check_buckets(batch, server_config(), indexed=many)
-    admit(registry(), [(metric, labels, points)], server_config())
+    charged_to = quota()
+    made = admit(registry(), [(metric, labels, points)], server_config(), charged_to)
     save(store(), rollups(), [(metric, labels, points)])
+    record(charged_to, [(metric, labels, points)], made)
     count_ingested(len(points))
     ident = len(points) if many else f"{points.series[0]}@{points.ts[0]}"
     return json_response({"message": "Success", "id": ident}, 201)
@@ -73,7 +75,7 @@ def write():
     check_metrics(name for name, _ in batch.by_name())  # a token limited to metric prefixes
     if len(batch) > limit:
         raise ApiError(f"expected 1 to {limit} points in a batch, got {len(batch)}", 400)
-    written = write_batch(registry(), store(), rollups(), batch, server_config())
+    written = write_batch(registry(), store(), rollups(), batch, server_config(), quota=quota())
     count_ingested(written)
     return json_response({"message": "Success", "id": written}, 201)
 

@@ -5,7 +5,7 @@ Prometheus, vmagent and OTLP; a token as the password, or ?u=&p=, for Influx).""
 from flask import Response, current_app
 
 from metrics_server.api.admission import charge
-from metrics_server.api.lookup import registry, rollups, server_config, store
+from metrics_server.api.lookup import quota, registry, rollups, server_config, store
 from metrics_server.auth import check_metrics
 from metrics_server.ingest.samples import Intake, Samples
 
@@ -20,7 +20,7 @@ def no_content(headers: dict | None = None) -> Response:
 def store_samples(samples: Samples, protocol: str) -> int:
     """Validate and store the samples all or nothing (a 400 names the first bad one); returns points stored."""
     check_metrics(set(samples.names))  # a token limited to metric prefixes
-    stored = Intake(registry(), store(), rollups(), server_config()).write(samples)
+    stored = Intake(registry(), store(), rollups(), server_config(), quota()).write(samples)
     metrics = current_app.extensions["selfmetrics"]
     metrics.points.inc(stored)
     charge(stored)

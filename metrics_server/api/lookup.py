@@ -2,13 +2,16 @@
 series a label filter selects. The blueprints import this and nothing of each other, so they stay peers."""
 from flask import current_app
 
+from metrics_server import auth
 from metrics_server.errors import ApiError, NotFound
+from metrics_server.ingest.rules import Quota
 from metrics_server.model import Metric
 from metrics_server.storage.dashboards import DashboardStore
 from metrics_server.storage.points import PointStore
 from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups
 from metrics_server.storage.series_index import matchers_of
+from metrics_server.storage.usage import Usage
 
 
 def registry() -> Registry:
@@ -25,6 +28,16 @@ def rollups() -> Rollups:
 
 def dashboards() -> DashboardStore:
     return current_app.extensions["dashboards"]
+
+
+def usage() -> Usage:
+    return current_app.extensions["usage"]
+
+
+def quota() -> Quota | None:
+    """The API token this request's writes are charged to, for the per-token creation caps (None: not a token)."""
+    who = auth.current()
+    return Quota(usage(), who.ident) if who is not None and who.kind == "token" else None
 
 
 def server_config() -> dict:

@@ -3,12 +3,13 @@ from flask import Blueprint, request
 
 from metrics_server import auth
 from metrics_server.api.body import json_body
-from metrics_server.api.lookup import find_metric, registry, rollups, server_config, store
+from metrics_server.api.lookup import find_metric, quota, registry, rollups, server_config, store, usage
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, Conflict
 from metrics_server.jsonio import json_response
 from metrics_server.model import Metric
 from metrics_server.schemas import MetricSchema
+from metrics_server.storage.usage import Made
 
 blueprint = Blueprint("metrics", __name__)
 metric_schema = MetricSchema()
@@ -39,9 +40,14 @@ def create_metric():
         retention_days=config["default_retention_days"] if data["retention_days"] is None else data["retention_days"],
         partition_hours=data["partition_hours"] or config["partition_hours"],
     )
+    charged_to = quota()
+    if charged_to is not None:
+        charged_to.check(Made(metrics=1), config)
     created, _ = registry().create(metric)
     if not created:
         raise Conflict("Metric with the same name already exists")
+    if charged_to is not None:
+        charged_to.usage.add(charged_to.owner, {metric.id: Made(metrics=1)})
     return json_response({"message": "Success", "id": str(metric.id)}, 201)
 
 
@@ -60,4 +66,5 @@ def delete_metric(name: str):
     partitions = store().drop(metric, registry().metric_buckets(metric))
     series = registry().delete(metric)
     rollups().forget(metric)
+    usage().forget(metric.id)
     return json_response({"message": "Success", "deleted_partitions": partitions, "deleted_series": series})

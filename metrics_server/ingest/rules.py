@@ -1,5 +1,6 @@
 """From a validated batch to stored points: per-type rules, label checks, auto-created metrics."""
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -9,6 +10,7 @@ from metrics_server.model import POINT_END_MS, POINT_MIN_MS, REQUIRED_FIELD, Met
 from metrics_server.storage.points import Points, PointStore
 from metrics_server.storage.registry import Registry
 from metrics_server.storage.rollups import Rollups
+from metrics_server.storage.usage import Made, Usage
 
 
 def item_error(index: int | None, field: str, message: str) -> ApiError:
@@ -101,11 +103,36 @@ def check_buckets(batch: Batch, config: dict, indexed: bool = True) -> None:
             raise item_error(batch.item(position), "buckets", message)
 
 
-def admit(registry: Registry, plan: list[tuple[Metric, dict, Points]], config: dict) -> None:
+@dataclass(frozen=True)
+class Quota:
+    """The API token a write is charged to, for max_metrics_per_token and max_series_per_token (a signed-in user,
+    the configured admin token and the local Graphite listener make what they make uncounted)."""
+
+    usage: Usage
+    owner: str
+
+    def check(self, made: Made, config: dict) -> None:
+        """A 400 naming the cap when what the token has made plus `made` passes it; no read when `made` is
+        nothing (known series cost nothing)."""
+        if not made.metrics and not made.series:
+            return
+        has = self.usage.totals(self.owner)
+        for kind, field, adds, held in (("metrics", "name", made.metrics, has.metrics),
+                                        ("series", "labels", made.series, has.series)):
+            most = config[f"max_{kind}_per_token"]
+            if most and adds and held + adds > most:
+                raise ApiError(f"{field}: {self.owner} has made {held} {kind} and the request adds {adds} (at most "
+                               f"{most}, max_{kind}_per_token); delete what is no longer needed, or raise the "
+                               f"limit", 400, field=field, **{kind: held})
+
+
+def admit(registry: Registry, plan: list[tuple[Metric, dict, Points]], config: dict,
+          quota: Quota | None = None) -> dict[str, Made]:
     """Refuse a write that would create more new metrics than max_new_metrics_per_request (2,000 in one write took
     19 s, and every selector across names pays for each), more new series than max_new_series_per_request, or
     take a metric past max_series_per_metric (a 400 naming the limit: nothing of the request is stored, nothing
-    dropped silently). Known series cost nothing here; new ones one index look-up per 100."""
+    dropped silently), or take the request's token past its caps (`quota`). Known series cost nothing here; new
+    ones one index look-up per 100. Returns what the request makes, by metric name, for `record`."""
     created = [metric.name for metric, _, _ in plan if registry.get(metric.name) is None]
     if len(created) > config["max_new_metrics_per_request"]:
         raise ApiError(f"name: the request would create {len(created)} new metrics (at most "
@@ -129,6 +156,16 @@ def admit(registry: Registry, plan: list[tuple[Metric, dict, Points]], config: d
                                f"{len(new[metric.name])} (at most {config['max_series_per_metric']}, "
                                f"max_series_per_metric); drop a label that takes a new value per series, or raise "
                                f"the limit", 400, field="labels", series=count)
+    made = {name: Made(int(name in created), len(sids)) for name, sids in new.items()}
+    if quota is not None:
+        quota.check(Made(len(created), total), config)
+    return made
+
+
+def record(quota: Quota | None, plan: list[tuple[Metric, dict, Points]], made: dict[str, Made]) -> None:
+    """Charge what a stored write made to its token (by the ids of the metrics as stored)."""
+    if quota is not None:
+        quota.usage.add(quota.owner, {metric.id: made[metric.name] for metric, _, _ in plan})
 
 
 def save(store: PointStore, rollups: Rollups, plan: list[tuple[Metric, dict, Points]]) -> int:
@@ -148,9 +185,11 @@ def save(store: PointStore, rollups: Rollups, plan: list[tuple[Metric, dict, Poi
 
 
 def write_batch(registry: Registry, store: PointStore, rollups: Rollups, batch: Batch, config: dict,
-                new_metric: Callable[[str, dict[str, str], dict, int | None], Metric] = new_gauge) -> int:
+                new_metric: Callable[[str, dict[str, str], dict, int | None], Metric] = new_gauge,
+                quota: Quota | None = None) -> int:
     """Check a whole batch across metrics, then store it: nothing is written when any item is bad. An unknown
-    name becomes `new_metric(name, its first item's labels, config, that item's index)`: a gauge for /api/write."""
+    name becomes `new_metric(name, its first item's labels, config, that item's index)`: a gauge for /api/write.
+    What it makes is charged to `quota`'s token."""
     groups = batch.by_name()
     plan = []
     for name, positions in groups:
@@ -163,11 +202,14 @@ def write_batch(registry: Registry, store: PointStore, rollups: Rollups, batch: 
                                 batch.item(int(positions[0])))
         plan.append((metric, *points_of(metric, batch, positions)))
     check_buckets(batch, config)
-    admit(registry, plan, config)
+    made = admit(registry, plan, config, quota)
     for position, ((metric, labels, points), (_, positions)) in enumerate(zip(plan, groups)):
         if registry.get(metric.name) is None:
             _, stored = registry.create(metric)
-            if stored.id != metric.id:
+            if stored.id != metric.id:  # another write created it first: it made the metric, not this one
                 points_of(stored, batch, positions)
+                made[metric.name] = Made(0, made[metric.name].series)
             plan[position] = (stored, labels, points)
-    return save(store, rollups, plan)
+    stored = save(store, rollups, plan)
+    record(quota, plan, made)
+    return stored

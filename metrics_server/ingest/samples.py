@@ -9,7 +9,7 @@ import numpy as np
 
 from metrics_server.errors import ApiError
 from metrics_server.ingest.columns import MAX_LABEL_VALUE, Batch, absent
-from metrics_server.ingest.rules import write_batch
+from metrics_server.ingest.rules import Quota, write_batch
 from metrics_server.model import CONTROL_CHARACTERS, CONTROL_REFUSED, LABEL_KEY_PATTERN, NAME_PATTERN, Metric
 from metrics_server.query.timeparse import MAX_MS, MIN_MS
 from metrics_server.storage.db import Database
@@ -133,8 +133,9 @@ def to_batch(samples: Samples, limit: int, max_label_names: int) -> Batch:
 class Intake:
     """The ingest path for protocol samples: the stores and the configuration's limits and defaults."""
 
-    def __init__(self, registry: Registry, store: PointStore, rollups: Rollups, config: dict):
-        self.registry, self.store, self.rollups, self.config = registry, store, rollups, config
+    def __init__(self, registry: Registry, store: PointStore, rollups: Rollups, config: dict,
+                 quota: Quota | None = None):
+        self.registry, self.store, self.rollups, self.config, self.quota = registry, store, rollups, config, quota
 
     @classmethod
     def from_db(cls, db: Database, config: dict) -> "Intake":
@@ -157,7 +158,7 @@ class Intake:
                           partition_hours=config["partition_hours"], retention_days=config["default_retention_days"])
 
         try:
-            return write_batch(self.registry, self.store, self.rollups, batch, self.config, new_metric)
+            return write_batch(self.registry, self.store, self.rollups, batch, self.config, new_metric, self.quota)
         except ApiError as error:
             index = error.details.get("index")
             if index is None:

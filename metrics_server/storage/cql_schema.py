@@ -114,6 +114,11 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS {ks}.sessions (
         id text PRIMARY KEY, hash blob, username text, created_at timestamp)""",
     """CREATE TABLE IF NOT EXISTS {ks}.setup_codes (id text PRIMARY KEY, hash blob, created_at timestamp)""",
+    # What each API token made (storage/usage.py), for max_metrics_per_token and max_series_per_token: its totals,
+    # and its part of each metric, given back when the metric is deleted.
+    """CREATE TABLE IF NOT EXISTS {ks}.token_usage (owner text PRIMARY KEY, metrics counter, series counter)""",
+    """CREATE TABLE IF NOT EXISTS {ks}.token_usage_by_metric (
+        metric_id uuid, owner text, metrics counter, series counter, PRIMARY KEY (metric_id, owner))""",
 )
 # Cleared marks are tombstones in a few hot partitions: purge them soon (a mark revived by a lost delete
 # only causes one more recomputation, so a short grace period is safe).

@@ -172,3 +172,28 @@ def test_cli_creates_a_token_that_the_api_accepts(config, anonymous, cassandra_n
 def test_sign_out_with_a_malformed_cookie_is_fine(client):
     client.set_cookie("mts_session", ".no-id-before-the-dot")
     assert client.post_json("/api/auth/logout", {}, status=200).json == {"message": "signed out"}
+
+
+def test_a_token_creates_at_most_its_caps_of_metrics_and_series_and_a_delete_gives_them_back(config, db, name):
+    capped = webtest.TestApp(create_app({**config, "max_metrics_per_token": 2, "max_series_per_token": 5}, db=db))
+    capped.authorization = ("Bearer", config["admin_token"])
+    token = capped.post_json("/api/auth/tokens", {"name": "agent", "scopes": ["read", "write", "delete"]},
+                             status=201).json["token"]
+    agent = webtest.TestApp(capped.app)
+    agent.authorization = ("Bearer", token)
+    series = [{"name": f"{name}_a", "labels": {"host": f"h{i}"}, "value": 1.0} for i in range(4)]
+    agent.post_json("/api/write", series, status=201)
+    error = agent.post_json("/api/write", [{"name": f"{name}_a", "labels": {"host": f"h{i}"}, "value": 1.0}
+                                           for i in range(4, 6)], status=400).json
+    assert "max_series_per_token" in error["error"] and error["field"] == "labels" and error["series"] == 4
+    agent.post_json("/api/write", series, status=201)  # known series cost nothing, however often they are written
+    agent.post_json("/api/metrics", {"name": f"{name}_b"}, status=201)
+    error = agent.post("/write", f"{name}_c value=1 1700006400000000000".encode(), status=400).json
+    assert "max_metrics_per_token" in error["error"], error
+    capped.get(f"/api/metrics/{name}_c", status=404)  # nothing of the refused write was made
+    agent.delete(f"/api/metrics/{name}_a", status=200)
+    agent.post("/write", f"{name}_c,host=x value=1 1700006400000000000".encode(), status=204)
+    assert capped.get(f"/api/metrics/{name}_c_value").json["name"] == f"{name}_c_value"
+    # Another token, and the admin token, start from nothing.
+    capped.post_json("/api/write", [{"name": f"{name}_d", "labels": {"host": f"h{i}"}, "value": 1.0}
+                                    for i in range(9)], status=201)
