@@ -6,8 +6,11 @@ and when it exits without having been asked to, starts it again after a short ba
 30 s while it keeps dying young, back to 0.5 s once it has run a minute). Each new start gets the number of
 restarts so far in SUPERVISOR_RESTARTS, which the instance exposes as `metrics_server_restarts_total`.
 
-SIGTERM or SIGINT to the supervisor is passed on to the command, whose exit ends the supervisor (an instance
-drains first: run.py). Exit code 2 (invalid configuration) is not retried: it would fail the same way forever.
+SIGTERM, SIGINT or SIGQUIT (nginx's graceful stop) to the supervisor is passed on to the command, whose exit
+ends the supervisor (an instance drains first: run.py). Exit code 2 (invalid configuration) is not retried: it
+would fail the same way forever.
+The command runs in a process group of its own, and whatever of the group outlives it is killed before it starts
+again: nginx's workers outlive a SIGKILLed master, keep its port, and the next master could not bind it.
 The command's pid is written to --pid-file at every start, so tools that watch or signal the instance itself
 (`make status`, the failure tests) keep working.
 """
@@ -45,10 +48,15 @@ class Supervisor:
         delay = FIRST_DELAY
         while True:
             started = self.clock()
-            self.child = subprocess.Popen(self.command, env={**os.environ, RESTARTS_ENV: str(self.restarts)})
+            self.child = subprocess.Popen(self.command, env={**os.environ, RESTARTS_ENV: str(self.restarts)},
+                                          process_group=0)
             if self.pid_file is not None:
                 self.pid_file.write_text(str(self.child.pid))
             code = self.child.wait()
+            try:
+                os.killpg(self.child.pid, signal.SIGKILL)  # what the command left behind (nginx's workers)
+            except ProcessLookupError:
+                pass
             if self.stopping or code == CONFIG_ERROR:
                 return code
             delay = FIRST_DELAY if self.clock() - started >= STABLE_AFTER else min(delay * 2, MAX_DELAY)
@@ -69,7 +77,7 @@ def main(argv: list[str]) -> int:
     if not command:
         parser.error("a command to run is required")
     supervisor = Supervisor(command, args.pid_file)
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
         signal.signal(signum, lambda signum, frame: supervisor.stop(signum))
     return supervisor.run()
 

@@ -45,6 +45,9 @@ class Stack:
     frontend: Path = ROOT / "frontend" / "dist"
     env: dict[str, str] = field(default_factory=dict)
     monitor: bool = False  # run `metrics-server tail` on nginx's access log, pushing to this stack (make up)
+    # Cassandra nodes under a supervisor, as every other process of the stack; the failure tests take nodes down
+    # on purpose (a machine lost) and keep them down while they measure.
+    supervised_nodes: bool = True
 
     @property
     def backend_ports(self) -> list[int]:
@@ -112,7 +115,7 @@ def wait_http(url: str, timeout: float = 60, ok_statuses=(200, 503)) -> int:
 def start_cassandra(stack: Stack) -> None:
     """Start every node not yet running, seed first, each waited for before the next."""
     for node in stack.cassandra_nodes():
-        cassandra.start(node)
+        cassandra.start(node, supervised=stack.supervised_nodes)
 
 
 def apply_schema(stack: Stack) -> None:
@@ -128,36 +131,12 @@ def start_supervised(stack: Stack, name: str, command: list[str], env: dict[str,
     """Start a long-running process of the stack under its supervisor (metrics_server.supervise: started again
     when it dies on its own) unless it already runs; its pid is kept in `<name>.pid`, the supervisor's beside it,
     and its output goes to `<name>.log`. Returns the process's pid."""
-    pid_file = stack.run_dir / f"{name}.pid"
-    keeper = supervisor_pid_file(pid_file)
-    supervisor = pidfile.running(keeper)
-    if not supervisor:
-        pid = pidfile.running(pid_file)
-        if pid:
-            return pid
-        with open(stack.log_dir / f"{name}.log", "ab") as log:
-            supervisor = subprocess.Popen(
-                [str(PYTHON), "-m", "metrics_server.supervise", "--pid-file", str(pid_file), "--", *command],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True).pid
-        pid_file.unlink(missing_ok=True)
-        keeper.write_text(str(supervisor))
-    deadline = time.monotonic() + 30
-    while not pidfile.running(pid_file) and pidfile.running(keeper) and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the supervisor has (re)started the process and written its pid
-    return pidfile.running(pid_file) or supervisor
+    return pidfile.supervise(stack.run_dir / f"{name}.pid", command, stack.log_dir / f"{name}.log", ROOT, env)
 
 
 def stop_supervised(stack: Stack, name: str, sig: int = signal.SIGTERM) -> None:
     """Stop a supervised process for good: the supervisor passes the signal on, then both exit."""
-    pid_file = stack.run_dir / f"{name}.pid"
-    pidfile.stop(supervisor_pid_file(pid_file), sig)
-    pidfile.stop(pid_file, sig)
-
-
-def supervisor_pid_file(pid_file: Path) -> Path:
-    """Where the pid of the supervisor that keeps a process running is kept, beside the process's own."""
-    return pid_file.with_suffix(".supervisor.pid")
+    pidfile.stop_supervised(stack.run_dir / f"{name}.pid", sig)
 
 
 def start_instance(stack: Stack, port: int) -> int:
@@ -175,7 +154,7 @@ def start_graphite(stack: Stack) -> int:
     env = {**stack.app_env(), "METRICS_SERVER_GRAPHITE_PORT": str(stack.graphite_port)}
     pid = start_supervised(stack, "graphite", [str(PYTHON), "-m", "metrics_server.graphite_listener"], env)
     wait_tcp(env.get("METRICS_SERVER_GRAPHITE_HOST", "127.0.0.1"), stack.graphite_port,
-             lambda: pidfile.running(supervisor_pid_file(stack.run_dir / "graphite.pid")) is not None)
+             lambda: pidfile.running(pidfile.supervisor_pid_file(stack.run_dir / "graphite.pid")) is not None)
     return pid
 
 
@@ -241,15 +220,17 @@ def render_nginx(stack: Stack) -> Path:
 
 
 def start_nginx(stack: Stack) -> None:
-    """Start nginx, or reload it when it already runs (the config may have changed)."""
+    """Start nginx under its supervisor, or reload it when it already runs (the config may have changed); a
+    config nginx refuses is reported before anything starts."""
     conf = render_nginx(stack)
     command = ["nginx", "-e", str(stack.log_dir / "nginx-error.log"), "-c", str(conf), "-p", str(stack.run_dir)]
     if pidfile.running(stack.run_dir / "nginx.pid"):
         subprocess.run([*command, "-s", "reload"], check=True, capture_output=True)
         return
-    result = subprocess.run([*command, "-g", "daemon on;"], capture_output=True, text=True)
+    result = subprocess.run([*command, "-t"], capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError("nginx failed to start: " + result.stderr.strip().splitlines()[-1])
+        raise RuntimeError("nginx refused its configuration: " + result.stderr.strip().splitlines()[-1])
+    start_supervised(stack, "nginx", [*command, "-g", "daemon off;"], dict(os.environ))
 
 
 def up(stack: Stack) -> None:
@@ -320,7 +301,7 @@ def down(stack: Stack) -> None:
     """Stop the log monitor (its last push goes through nginx), nginx, every instance and every Cassandra node
     this stack started; data stays."""
     stop_supervised(stack, "tail-nginx")
-    pidfile.stop(stack.run_dir / "nginx.pid", signal.SIGQUIT)
+    stop_supervised(stack, "nginx", signal.SIGQUIT)  # nginx's graceful stop
     stop_supervised(stack, "graphite")
     for pid_file in sorted(stack.run_dir.glob("backend-*.supervisor.pid")):
         pidfile.stop(pid_file)  # passes SIGTERM on to its instance, which drains, then both exit

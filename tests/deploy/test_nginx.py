@@ -141,3 +141,28 @@ def test_no_instance_left_answers_502_json(limited_stack):
     response = requests.get(f"{limited_stack.url}/api/metrics/{uuid.uuid4().hex}", timeout=30)
     assert response.status_code == 502 and response.headers["Content-Type"] == "application/json"
     assert "backend" in response.json()["error"]
+
+
+def test_a_killed_nginx_is_back_by_itself_and_its_workers_do_not_keep_the_port(live_stack):
+    """SIGKILL to nginx's master leaves its workers holding the port; its supervisor clears them and starts a new
+    master, which answers and reloads like the first."""
+    pid_file = live_stack.run_dir / "nginx.pid"
+    master = pidfile.running(pid_file)
+    assert master and pidfile.running(pidfile.supervisor_pid_file(pid_file)), "nginx is not supervised"
+    os.kill(master, 9)
+    killed = time.monotonic()
+    deadline = killed + 60
+    while time.monotonic() < deadline:
+        back = pidfile.running(pid_file)
+        if back and back != master:
+            try:
+                if requests.get(f"{live_stack.url}/api/health", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"nginx not back within 60 s: {(live_stack.log_dir / 'nginx.log').read_text()[-500:]}")
+    print(f"nginx back {time.monotonic() - killed:.1f} s after SIGKILL")
+    stacks.start_nginx(live_stack)  # a reload reaches the new master
+    assert requests.get(f"{live_stack.url}/api/health", timeout=10).status_code == 200

@@ -29,6 +29,7 @@ def failure_stack(request) -> stacks.Stack:
     stack = stacks.Stack(var=var, port=28080 + OFFSET, instances=4, nodes=3, cql_port=29042 + OFFSET,
                          storage_port=27000 + OFFSET, jmx_port=27199 + 3 * OFFSET, keyspace="metrics_failure",
                          cluster_name="metrics_failure", heap="768M", fast_start=True, durable_system=True,
+                         supervised_nodes=False,
                          env={"METRICS_SERVER_LOG_LEVEL": "WARNING", "METRICS_SERVER_REPLICATION": "3",
                               "METRICS_SERVER_READ_CONSISTENCY": "QUORUM",
                               "METRICS_SERVER_WRITE_CONSISTENCY": "QUORUM", "METRICS_SERVER_THREADS": "8",

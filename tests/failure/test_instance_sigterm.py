@@ -52,7 +52,7 @@ def test_sigterm_drains_slow_requests(cluster, report):
         wait_until(lambda: in_flight(port, "POST") >= 1, 30, 0.005, what=f"a large write in flight on {port}")
         signalled = time.monotonic()
         # As `make down` stops it: the supervisor passes SIGTERM on to the instance, and does not restart it.
-        os.kill(pidfile.running(stacks.supervisor_pid_file(pid_file)), signal.SIGTERM)
+        os.kill(pidfile.running(pidfile.supervisor_pid_file(pid_file)), signal.SIGTERM)
         refused = wait_until(lambda: status_of(f"{direct}/api/health", 2) == "ConnectionError", 10, 0.1,
                              what="the listener to close at once")
         for thread in slow:

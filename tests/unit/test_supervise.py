@@ -3,6 +3,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from metrics_server.supervise import Supervisor
 
@@ -23,6 +24,29 @@ def test_a_command_that_dies_is_started_again_with_a_growing_delay_and_its_resta
     assert starts.read_text().split() == ["0", "1", "2"]
     assert delays == [1.0, 2.0, 4.0]
     assert int(pid_file.read_text()) == supervisor.child.pid
+
+
+def test_what_a_dead_command_left_behind_is_killed_before_it_starts_again(tmp_path):
+    # A master that leaves a worker behind (as a SIGKILLed nginx master leaves its workers, holding its port).
+    orphan = tmp_path / "orphan.pid"
+    leave_a_worker = ("import subprocess, sys; worker = subprocess.Popen([sys.executable, '-c', "
+                      "'import time; time.sleep(60)']); open(sys.argv[1], 'w').write(str(worker.pid)); sys.exit(1)")
+    seen_alive = []
+
+    def gone(pid: int) -> bool:  # exited (a zombie until init reaps it holds nothing)
+        stat = Path(f"/proc/{pid}/stat")
+        return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+    def sleep(seconds):
+        pid = int(orphan.read_text())
+        deadline = time.monotonic() + 2  # SIGKILL takes effect within moments
+        while not gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen_alive.append(not gone(pid))
+        supervisor.stop(signal.SIGTERM)
+
+    supervisor = Supervisor([sys.executable, "-c", leave_a_worker, str(orphan)], sleep=sleep)
+    assert supervisor.run() == 1 and seen_alive == [False]
 
 
 def test_a_command_that_ran_a_minute_is_restarted_after_the_shortest_delay(tmp_path):

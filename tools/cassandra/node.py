@@ -154,8 +154,9 @@ def port_open(address: str, port: int) -> bool:
         return probe.connect_ex((address, port)) == 0
 
 
-def start(node: Node, timeout: float = 240) -> int:
-    """Start the node unless it already runs, and wait until CQL answers."""
+def start(node: Node, timeout: float = 240, supervised: bool = False) -> int:
+    """Start the node unless it already runs, and wait until CQL answers; `supervised`: under a supervisor that
+    starts it again when it dies (`make up`), stopped with it when it fails to start."""
     pid = running_pid(node)
     if pid is not None:
         wait_for_cql(node, lambda: running_pid(node) == pid, timeout)
@@ -167,6 +168,15 @@ def start(node: Node, timeout: float = 240) -> int:
     for sub in ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "logs"):
         (node.dir / sub).mkdir(parents=True, exist_ok=True)
     (node.dir / "cassandra.yaml").write_text(render_yaml(node))
+    if supervised:
+        pidfile.supervise(node.pid_file, java_command(node, lib), node.log_dir / "stdout.log", node.dir,
+                          dict(os.environ), MAIN_CLASS)
+        try:
+            wait_for_cql(node, lambda: running_pid(node) is not None, timeout)
+        except NodeError:
+            stop(node)
+            raise
+        return running_pid(node)
     with open(node.log_dir / "stdout.log", "ab") as out:
         process = subprocess.Popen(
             java_command(node, lib), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -214,8 +224,9 @@ def last_error(node: Node) -> str:
 
 
 def stop(node: Node, timeout: float = 60) -> bool:
-    """Stop the node by pid (SIGTERM, then SIGKILL after the timeout); False when it was not running."""
-    return pidfile.stop(node.pid_file, timeout=timeout, program=MAIN_CLASS)
+    """Stop the node by pid, and its supervisor if it has one (SIGTERM, then SIGKILL after the timeout); False
+    when it was not running."""
+    return pidfile.stop_supervised(node.pid_file, timeout=timeout, program=MAIN_CLASS)
 
 
 def kill(node: Node, sig: int = signal.SIGKILL) -> int | None:
