@@ -307,7 +307,7 @@ class PanelSchema(Schema):
 
 
 class VariableSchema(Schema):
-    """`$name` in panel filters, chosen from the values of `label` of `metric`."""
+    """`$name` in panel filters, chosen from the values of `label` of `metric` (one, or several when `multi`)."""
 
     class Meta:
         unknown = RAISE
@@ -315,6 +315,7 @@ class VariableSchema(Schema):
     name = fields.String(required=True, validate=validate.Regexp(VARIABLE_PATTERN, error="expected a name like host"))
     metric = fields.String(required=True, validate=validate.Regexp(NAME_PATTERN, error="invalid metric name"))
     label = fields.String(required=True, validate=validate.Regexp(LABEL_KEY_PATTERN))
+    multi = JsonBoolean(load_default=False)  # several values at once: the panels' filters repeat the key (OR)
 
 
 class DashboardTimeSchema(Schema):
@@ -329,6 +330,9 @@ class DashboardTimeSchema(Schema):
         return {"from": data["from_"], "to": data["to"]}
 
 
+DASHBOARD_TITLE_MAX = 200
+
+
 class DashboardSchema(Schema):
     """A dashboard as saved (POST creates it; PUT saves it and must name the version it edited). An exported
     dashboard (with id, version, updated_at and owner) can be posted back as it is: those four are ignored, and
@@ -337,7 +341,7 @@ class DashboardSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    title = fields.String(required=True, validate=validate.Length(1, 200))
+    title = fields.String(required=True, validate=validate.Length(1, DASHBOARD_TITLE_MAX))
     description = fields.String(load_default="", validate=validate.Length(max=2000))
     time = fields.Nested(DashboardTimeSchema, load_default=lambda: DashboardTimeSchema().load({}))
     refresh = fields.String(load_default="off", validate=validate.OneOf(("off", "5s", "10s", "30s", "1m", "5m")))

@@ -9,7 +9,7 @@ from metrics_server.api.lookup import dashboards
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, NotFound
 from metrics_server.jsonio import json_response
-from metrics_server.schemas import DashboardSchema
+from metrics_server.schemas import DASHBOARD_TITLE_MAX, DashboardSchema
 from metrics_server.storage.dashboards import Dashboard
 
 blueprint = Blueprint("dashboards", __name__)
@@ -31,6 +31,18 @@ def visible(dashboard_id: str) -> Dashboard:
     return dashboard
 
 
+def free_title(title: str, taken: set[str]) -> str:
+    """`title`, or the first of "title (2)", "title (3)"... that no dashboard has: an import of a dashboard whose
+    title exists is kept apart from the one it would silently duplicate (issue 26), and the answer says so."""
+    number = 1
+    candidate = title
+    while candidate in taken:
+        number += 1
+        suffix = f" ({number})"
+        candidate = title[:DASHBOARD_TITLE_MAX - len(suffix)] + suffix
+    return candidate
+
+
 def changeable(dashboard_id: str) -> Dashboard:
     """The dashboard, when the request may change it: whoever may write and covers its metric prefixes, as a team
     edits its dashboards together (a token limited to `app_` never sees, so never changes, an unlimited one)."""
@@ -45,9 +57,12 @@ def list_dashboards():
 
 
 @blueprint.post("/dashboards")
-@documented("Create a dashboard, or import an exported one", body="Dashboard", status="201", answer="object")
+@documented("Create a dashboard, or import an exported one; a title another dashboard has gets a number, "
+            "\"title (2)\"", body="Dashboard", status="201", answer="object")
 def create_dashboard():
     body, _, prefixes = load_body()
+    body["title"] = free_title(body["title"], {d.body["title"] for d in dashboards().all()
+                                                if auth.may_see(d.metric_prefixes)})
     made = dashboards().create(body, owner=auth.principal().ident, metric_prefixes=auth.granted(prefixes,
                                                                                                "a dashboard"))
     return json_response(made.to_json(), 201)
