@@ -331,6 +331,7 @@ class DashboardTimeSchema(Schema):
 
 
 DASHBOARD_TITLE_MAX = 200
+DASHBOARD_VERSION = validate.Range(min=1, max=2**31 - 2)  # a save stores version + 1, a CQL int
 
 
 class DashboardSchema(Schema):
@@ -347,8 +348,7 @@ class DashboardSchema(Schema):
     refresh = fields.String(load_default="off", validate=validate.OneOf(("off", "5s", "10s", "30s", "1m", "5m")))
     variables = fields.List(fields.Nested(VariableSchema), load_default=list, validate=validate.Length(max=20))
     panels = fields.List(fields.Nested(PanelSchema), load_default=list, validate=validate.Length(max=50))
-    version = fields.Integer(load_default=None, strict=True,
-                             validate=validate.Range(min=1, max=2**31 - 2))  # a save stores version + 1, a CQL int
+    version = fields.Integer(load_default=None, strict=True, validate=DASHBOARD_VERSION)
     id = fields.String(load_default=None)
     updated_at = fields.String(load_default=None)
     owner = fields.String(load_default=None)  # an export's: the server records who saves, whatever this says
@@ -363,3 +363,16 @@ class DashboardSchema(Schema):
         names = [v["name"] for v in data["variables"]]
         if len(names) != len(set(names)):
             raise ValidationError("two variables share a name", "variables")
+
+
+class RestoreSchema(Schema):
+    """POST /api/dashboards/<id>/restore: bring back a kept version as a new save of the version you have."""
+
+    class Meta:
+        unknown = RAISE
+
+    restore = fields.Integer(required=True, strict=True, validate=DASHBOARD_VERSION,
+                             metadata={"description": "the version of the history to bring back"})
+    version = fields.Integer(required=True, strict=True, validate=DASHBOARD_VERSION,
+                             metadata={"description": "the dashboard's version you restore over (409 when another save "
+                                                      "came first)"})

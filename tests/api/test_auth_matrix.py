@@ -232,6 +232,8 @@ def test_dashboards_are_seen_and_changed_only_within_the_prefix(tenant):
     limited.authorization = ("Bearer", tenant["write"])
     limited.put_json(f"/api/dashboards/{mine['id']}", {**mine, "title": "owned"}, status=404)
     limited.delete(f"/api/dashboards/{mine['id']}", status=404)
+    limited.get(f"/api/dashboards/{mine['id']}/versions", status=404)  # its history as hidden as it is
+    limited.post_json(f"/api/dashboards/{mine['id']}/restore", {"restore": 1, "version": 1}, status=404)
     assert mine["id"] not in {d["id"] for d in limited.get("/api/dashboards").json}
     theirs = limited.post_json("/api/dashboards", {"title": f"Team {uuid.uuid4().hex[:6]}"}, status=201).json
     assert theirs["metric_prefixes"] == [PREFIX] and theirs["owner"].startswith("token:")
@@ -240,6 +242,8 @@ def test_dashboards_are_seen_and_changed_only_within_the_prefix(tenant):
     peer.authorization = ("Bearer", other)
     theirs = peer.put_json(f"/api/dashboards/{theirs['id']}", {**theirs, "title": "peer"}, status=200).json
     assert theirs["owner"].startswith("token:")  # the team edits it; its owner stays who made it
+    assert peer.post_json(f"/api/dashboards/{theirs['id']}/restore", {"restore": 1, "version": 2}).json["version"] == 3
+    theirs = peer.get(f"/api/dashboards/{theirs['id']}").json
     assert admin.get(f"/api/dashboards/{mine['id']}").json["title"] == mine["title"]
     admin.put_json(f"/api/dashboards/{theirs['id']}", {**theirs, "title": "by the admin"}, status=200)
     for made in (mine, theirs):

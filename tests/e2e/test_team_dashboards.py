@@ -143,3 +143,61 @@ def test_copy_csv_of_a_grouped_metric_beside_another_pastes_one_table(browser, s
     parts = [list(csv.reader(io.StringIO(api.get_text(u + "&format=csv")))) for u in svg.get_attribute("data-query").split()]
     assert len(rows) == 1 + sum(len(p) - 1 for p in parts)
     assert {r[1] for r in rows[1:]} == {data.cpu, data.latency}
+
+
+def panel_hosts(browser):
+    """The hosts the dashboard's one line panel draws, once it has drawn."""
+    svg = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "svg[data-testid=panel-chart]")
+               if d.find_elements(By.CSS_SELECTOR, "svg[data-testid=panel-chart] .series") else None)
+    return sorted(g.get_attribute("data-key").split("=")[1].rstrip("}") for g in svg.find_elements(By.CSS_SELECTOR, ".series"))
+
+
+def test_a_multi_value_variable_shows_every_chosen_value_and_keeps_them_in_the_url(browser, site_url, api, data, fleet,
+                                                                                   created):
+    dash = api.post("/api/dashboards", {
+        "title": f"e2e {uuid.uuid4().hex[:8]}", "time": {"from": str(data.start), "to": str(data.end)},
+        "variables": [{"name": "host", "metric": fleet["load"], "label": "host", "multi": True}],
+        "panels": [{"id": "p", "title": "load", "metrics": [{"name": fleet["load"], "filters": {"host": ["$host"]}}]}]})
+    created.append(dash["id"])
+    assert dash["variables"][0]["multi"] is True
+    browser.get(f"{site_url}/?{urlencode([('d', dash['id']), ('var-host', 'h1'), ('var-host', 'h3')])}")
+    wait(browser, lambda d: panel_hosts(d) == ["h1", "h3"], message="the panel does not show h1 and h3")
+    picker = browser.find_element(By.CSS_SELECTOR, "details.var-multi[data-variable=host]")
+    assert picker.find_element(By.CSS_SELECTOR, "summary").text.endswith("h1, h3")
+    picker.find_element(By.CSS_SELECTOR, "summary").click()
+    wait(browser, lambda d: len(picker.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")) == 9)
+    picker.find_element(By.XPATH, ".//label[normalize-space()='h5']/input").click()
+    wait(browser, lambda d: panel_hosts(d) == ["h1", "h3", "h5"], message="ticking h5 did not add it")
+    assert parse_qs(urlparse(browser.current_url).query)["var-host"] == ["h1", "h3", "h5"]
+    picker.find_element(By.XPATH, ".//button[.='All']").click()
+    wait(browser, lambda d: panel_hosts(d) == HOSTS, message="no value chosen should show all")
+
+
+def test_the_history_lists_each_save_and_restores_one_as_a_new_version(browser, site_url, api, created):
+    first = api.post("/api/dashboards", {"title": f"e2e history {uuid.uuid4().hex[:8]}"})
+    created.append(first["id"])
+    path = f"/api/dashboards/{first['id']}"
+    status, text = api.request("PUT", path, {**first, "title": first["title"] + " renamed"})
+    assert status == 200, text
+    second = json.loads(text)
+    status, text = api.request("PUT", path, {**second, "description": "third save"})
+    assert status == 200, text
+    open_dashboard(browser, site_url, first["id"])
+    browser.find_element(By.XPATH, "//button[.='History']").click()
+    table = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=history] tbody"))
+    wait(browser, lambda d: len(table.find_elements(By.CSS_SELECTOR, "tr")) == 3, message="not three versions")
+    assert [r.get_attribute("data-version") for r in table.find_elements(By.CSS_SELECTOR, "tr")] == ["3", "2", "1"]
+    assert "shown" in table.find_element(By.CSS_SELECTOR, "tr[data-version='3']").text
+    table.find_element(By.CSS_SELECTOR, "tr[data-version='1'] button").click()
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=save-state]").text
+         == "Restored version 1 as version 4", message="no restore note")
+    field = browser.find_element(By.CSS_SELECTOR, "input[aria-label='Dashboard title']")
+    assert field.get_attribute("value") == first["title"]
+    now = api.get_json(path)
+    assert (now["version"], now["title"], now["description"]) == (4, first["title"], "")
+    assert [v["version"] for v in api.get_json(path + "/versions")] == [4, 3, 2, 1]
+    status, text = api.request("POST", path + "/restore", {"restore": 2, "version": 3})
+    assert status == 409 and "version 4" in text, text
+    status, text = api.request("POST", path + "/restore", {"restore": "2", "version": 4})
+    assert status == 400 and "restore" in text, text
+    assert api.request("POST", path + "/restore", {"restore": 99, "version": 4})[0] == 404

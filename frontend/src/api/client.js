@@ -94,6 +94,8 @@ export const urls = {
   heatmap: (name, opts) => `${API}/metrics/${enc(name)}/heatmap?${buildMetricQueryString(opts)}`,
   dashboards: (search) => `${API}/dashboards${search ? `?search=${enc(search)}` : ''}`,
   dashboard: (id) => `${API}/dashboards/${enc(id)}`,
+  dashboardVersions: (id) => `${API}/dashboards/${enc(id)}/versions`,
+  dashboardRestore: (id) => `${API}/dashboards/${enc(id)}/restore`,
   alerts: () => `${API}/alerts`,
   rules: () => `${API}/v1/rules`,
   ruleGroups: () => `${API}/alerts/rules`,

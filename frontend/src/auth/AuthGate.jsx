@@ -46,10 +46,14 @@ function Menu({ who, settings, setSettings, leave }) {
   return (
     <nav className="auth-bar" aria-label="Account">
       <details className="account" ref={ref}>
-        <summary className="btn btn-small" title={`Signed in as ${who.name}`}>
-          <span aria-hidden="true">●</span> <span className="account-name">{who.name}</span>
+        <summary className="btn btn-small btn-icon" title={`Signed in as ${who.name}`} aria-label={`Account: ${who.name}`}>
+          <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">
+            <circle cx="8" cy="5.5" r="3" fill="none" stroke="currentColor" strokeWidth="1.5" />
+            <path d="M2.5 14.5c.8-3 3-4.5 5.5-4.5s4.7 1.5 5.5 4.5" fill="none" stroke="currentColor" strokeWidth="1.5" />
+          </svg>
         </summary>
         <span className="account-menu" role="menu">
+          <span className="account-name muted">{who.name}</span>
           <button type="button" role="menuitem" onClick={go(() => setSettings(!settings))}>
             {settings ? 'Dashboard' : 'Settings'}
           </button>

@@ -5,6 +5,7 @@ import { sendJson, urls } from '../api/client.js';
 import { ErrorNotice, LoadingBar, Spinner } from '../components/Status.jsx';
 import { useFetch } from '../data/useFetch.js';
 import { downloadJson } from './DashboardList.jsx';
+import { History } from './History.jsx';
 import { NO_Y, duplicatePanel, movePanel, panelId, removePanel, updatePanel } from './model.js';
 import { PanelCard } from './PanelCard.jsx';
 import { PanelEditor } from './PanelEditor.jsx';
@@ -90,6 +91,7 @@ export function DashboardView({ id, note, state, update, metaOf, view, reloadKey
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState(null);
   const [savedNote, setSavedNote] = useState('');
+  const [history, setHistory] = useState(false);
   const { from, to } = state;
   useEffect(() => {
     if (!loaded.data) return;
@@ -142,9 +144,18 @@ export function DashboardView({ id, note, state, update, metaOf, view, reloadKey
         {tools}
         <span className="muted" data-testid="save-state">{dirty ? 'unsaved changes' : savedNote || `version ${draft.version}`}</span>
         <button type="button" className="btn" onClick={addPanel}>Add panel</button>
+        <button type="button" className="btn" aria-expanded={history} onClick={() => setHistory((h) => !h)}>History</button>
         <button type="button" className="btn" onClick={() => downloadJson(draft)}>Export JSON</button>
         <button type="button" className="btn btn-primary" onClick={save} disabled={saving || !draft.title.trim()}>Save</button>
       </section>
+      {history && (
+        <History id={id} current={loaded.data?.version ?? draft.version} dirty={dirty} onClose={() => setHistory(false)}
+          onRestored={(saved, from) => {
+            setDraft(saved);
+            setLoadKey((k) => k + 1);
+            setSavedNote(`Restored version ${from} as version ${saved.version}`);
+          }} />
+      )}
       {note && <div className="notice notice-info" role="status" data-testid="imported-note">{note}</div>}
       {error && (
         <div className="notice notice-error" role="alert">
