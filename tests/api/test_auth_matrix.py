@@ -1,6 +1,7 @@
 """The authorization matrix: every route of the app, by every method, with no token, a bad one, an expired one,
 a revoked one, and read / write / admin tokens, against the real app on the real Cassandra. The routes come
 from the url_map, so a route added later is checked without anyone listing it here."""
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -39,8 +40,8 @@ def routes(app) -> list[tuple[str, str, str]]:
         if rule.endpoint == "static":
             continue
         path = rule.rule
-        for argument in rule.arguments:
-            path = path.replace(f"<{argument}>", "matrix_nothing").replace(f"<path:{argument}>", "matrix_nothing")
+        for argument in rule.arguments:  # an <int:...> parameter gets a number, else the route never matches
+            path = re.sub(rf"<(?:(\w+):)?{argument}>", lambda m: "1" if m[1] == "int" else "matrix_nothing", path)
         found += [(method, rule.rule, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return found
 

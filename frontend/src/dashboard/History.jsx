@@ -9,6 +9,22 @@ import { useFetch } from '../data/useFetch.js';
 /** Who saved a version, as the server records a principal ('session:ana', 'token:3f…'). */
 const saver = (ident) => ident.replace(/^session:/, '').replace(/^token:/, 'token ') || '—';
 
+function VersionRow({ v, shown, restore }) {
+  return (
+    <tr data-version={v.version}>
+      <td className="num">{v.version}</td>
+      <td className="mono">{formatTime(Date.parse(v.saved_at))}</td>
+      <td>{saver(v.saved_by)}</td>
+      <td className="label-cell">{v.title}</td>
+      <td className="num">{v.panels}</td>
+      <td>
+        {shown ? <span className="muted">shown</span>
+          : <button type="button" className="btn btn-small" onClick={() => restore(v.version)}>Restore</button>}
+      </td>
+    </tr>
+  );
+}
+
 /** id, current (the version shown), dirty (unsaved edits a restore would drop), onRestored(saved, from). */
 export function History({ id, current, dirty, onRestored, onClose }) {
   const list = useFetch(urls.dashboardVersions(id), current);
@@ -37,22 +53,7 @@ export function History({ id, current, dirty, onRestored, onClose }) {
         <div className="table-wrap">
           <table className="data-table">
             <thead><tr><th className="num">Version</th><th>Saved</th><th>By</th><th>Title</th><th className="num">Panels</th><th /></tr></thead>
-            <tbody>
-              {list.data.map((v) => (
-                <tr key={v.version} data-version={v.version}>
-                  <td className="num">{v.version}</td>
-                  <td className="mono">{formatTime(Date.parse(v.saved_at))}</td>
-                  <td>{saver(v.saved_by)}</td>
-                  <td className="label-cell">{v.title}</td>
-                  <td className="num">{v.panels}</td>
-                  <td>
-                    {v.version === current ? <span className="muted">shown</span> : (
-                      <button type="button" className="btn btn-small" onClick={() => restore(v.version)}>Restore</button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
+            <tbody>{list.data.map((v) => <VersionRow key={v.version} v={v} shown={v.version === current} restore={restore} />)}</tbody>
           </table>
         </div>
       )}
