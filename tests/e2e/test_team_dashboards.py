@@ -77,6 +77,8 @@ def test_the_user_menu_is_on_screen_at_1440_by_900(browser, site_url, data):
     menu = browser.find_element(By.CSS_SELECTOR, "nav[aria-label=Account]")
     rect = browser.execute_script("return arguments[0].getBoundingClientRect().toJSON()", menu)
     assert 0 <= rect["top"] and rect["bottom"] <= browser.execute_script("return innerHeight"), rect
+    brand = browser.execute_script("return document.querySelector('.topbar .brand').getBoundingClientRect().toJSON()")
+    assert rect["top"] < brand["bottom"], ("the top bar wrapped the menu onto a second row", rect, brand)
     account_action(browser, "Settings")
     wait(browser, lambda d: "page=settings" in d.current_url, message="Settings did not open")
 
