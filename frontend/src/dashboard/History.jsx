@@ -7,16 +7,17 @@ import { ErrorNotice, LoadingBar } from '../components/Status.jsx';
 import { useFetch } from '../data/useFetch.js';
 
 /** Who saved a version, as the server records a principal ('session:ana', 'token:3f…'). */
-const saver = (ident) => ident.replace(/^session:/, '').replace(/^token:/, 'token ') || '—';
+const saver = (ident) => ident.replace(/^session:/, '').replace(/^token:/, 'token ').replace(/^admin_token:.*/, 'admin token')
+  || '—';
 
 function VersionRow({ v, shown, restore }) {
   return (
     <tr data-version={v.version}>
       <td className="num">{v.version}</td>
+      <td className="label-cell wide-only">{v.title}</td>
       <td className="mono">{formatTime(Date.parse(v.saved_at))}</td>
-      <td>{saver(v.saved_by)}</td>
-      <td className="label-cell">{v.title}</td>
-      <td className="num">{v.panels}</td>
+      <td className="wide-only">{saver(v.saved_by)}</td>
+      <td className="num wide-only">{v.panels}</td>
       <td>
         {shown ? <span className="muted">shown</span>
           : <button type="button" className="btn btn-small" onClick={() => restore(v.version)}>Restore</button>}
@@ -52,7 +53,7 @@ export function History({ id, current, dirty, onRestored, onClose }) {
       {list.data && (
         <div className="table-wrap">
           <table className="data-table">
-            <thead><tr><th className="num">Version</th><th>Saved</th><th>By</th><th>Title</th><th className="num">Panels</th><th /></tr></thead>
+            <thead><tr><th className="num">Version</th><th className="wide-only">Title</th><th>Saved</th><th className="wide-only">By</th><th className="num wide-only">Panels</th><th /></tr></thead>
             <tbody>{list.data.map((v) => <VersionRow key={v.version} v={v} shown={v.version === current} restore={restore} />)}</tbody>
           </table>
         </div>
