@@ -6,7 +6,8 @@ browser tests' launcher) the Explore view of those 3 metrics over the 30 days an
 them, several times each, and reads Chromium's performance timeline:
 navigation start → the first /api/query leaves → the last /api/query is back → charts drawn (when the page first
 holds every expected chart, seen by an observer injected before the page's own scripts), the load event, and each
-/api request's start and duration (Resource Timing), so a waterfall of requests shows as late starts. The
+/api request's start and duration (Resource Timing), so a waterfall of requests shows as late starts (the last
+warm run's requests are listed in start order). The
 browser signs in as a throw-away read-only user. The first run of each view is cold (empty cache), the others
 warm; it prints a table and writes bench/FRONTEND.md. Its data and dashboard are deleted at the end, also on an
 error.
@@ -104,6 +105,7 @@ def summary(runs: list[dict]) -> dict:
         "warm_query_ms": med(lambda r: max((a["ms"] for a in r["api"] if a["path"] == "/api/query"), default=0)),
         "warm_last_request_start_ms": med(lambda r: max((a["start"] for a in r["api"]), default=0)),
         "requests": len(warm[-1]["api"]),
+        "waterfall": sorted(warm[-1]["api"], key=lambda a: a["start"]),
     }
 
 
@@ -163,6 +165,10 @@ def report(results: dict, args) -> None:
         lines.append(f"| {label} | {r['cold_drawn_ms']} ms | {r['warm_query_start_ms']} ms | "
                      f"{r['warm_data_back_ms']} ms | {r['warm_drawn_ms']} ms | {r['warm_load_ms']} ms | "
                      f"{r['warm_query_ms']} ms | {r['warm_last_request_start_ms']} ms | {r['requests']} |")
+    for label, r in results.items():  # where the time goes: the last warm run's /api requests in start order
+        lines += ["", f"{label}, the last warm run's /api requests:", "", "| request | starts | back |",
+                  "|---|---:|---:|"]
+        lines += [f"| {a['path']} | {a['start']:.0f} ms | {a['end']:.0f} ms |" for a in r["waterfall"]]
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.write_text(text)

@@ -307,7 +307,7 @@ class PanelSchema(Schema):
 
 
 class VariableSchema(Schema):
-    """`$name` in panel filters, chosen from the values of `label` of `metric`."""
+    """`$name` in panel filters, chosen from the values of `label` of `metric` (one, or several when `multi`)."""
 
     class Meta:
         unknown = RAISE
@@ -315,6 +315,7 @@ class VariableSchema(Schema):
     name = fields.String(required=True, validate=validate.Regexp(VARIABLE_PATTERN, error="expected a name like host"))
     metric = fields.String(required=True, validate=validate.Regexp(NAME_PATTERN, error="invalid metric name"))
     label = fields.String(required=True, validate=validate.Regexp(LABEL_KEY_PATTERN))
+    multi = JsonBoolean(load_default=False)  # several values at once: the panels' filters repeat the key (OR)
 
 
 class DashboardTimeSchema(Schema):
@@ -329,6 +330,10 @@ class DashboardTimeSchema(Schema):
         return {"from": data["from_"], "to": data["to"]}
 
 
+DASHBOARD_TITLE_MAX = 200
+DASHBOARD_VERSION = validate.Range(min=1, max=2**31 - 2)  # a save stores version + 1, a CQL int
+
+
 class DashboardSchema(Schema):
     """A dashboard as saved (POST creates it; PUT saves it and must name the version it edited). An exported
     dashboard (with id, version, updated_at and owner) can be posted back as it is: those four are ignored, and
@@ -337,14 +342,13 @@ class DashboardSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    title = fields.String(required=True, validate=validate.Length(1, 200))
+    title = fields.String(required=True, validate=validate.Length(1, DASHBOARD_TITLE_MAX))
     description = fields.String(load_default="", validate=validate.Length(max=2000))
     time = fields.Nested(DashboardTimeSchema, load_default=lambda: DashboardTimeSchema().load({}))
     refresh = fields.String(load_default="off", validate=validate.OneOf(("off", "5s", "10s", "30s", "1m", "5m")))
     variables = fields.List(fields.Nested(VariableSchema), load_default=list, validate=validate.Length(max=20))
     panels = fields.List(fields.Nested(PanelSchema), load_default=list, validate=validate.Length(max=50))
-    version = fields.Integer(load_default=None, strict=True,
-                             validate=validate.Range(min=1, max=2**31 - 2))  # a save stores version + 1, a CQL int
+    version = fields.Integer(load_default=None, strict=True, validate=DASHBOARD_VERSION)
     id = fields.String(load_default=None)
     updated_at = fields.String(load_default=None)
     owner = fields.String(load_default=None)  # an export's: the server records who saves, whatever this says
@@ -359,3 +363,16 @@ class DashboardSchema(Schema):
         names = [v["name"] for v in data["variables"]]
         if len(names) != len(set(names)):
             raise ValidationError("two variables share a name", "variables")
+
+
+class RestoreSchema(Schema):
+    """POST /api/dashboards/<id>/restore: bring back a kept version as a new save of the version you have."""
+
+    class Meta:
+        unknown = RAISE
+
+    restore = fields.Integer(required=True, strict=True, validate=DASHBOARD_VERSION,
+                             metadata={"description": "the version of the history to bring back"})
+    version = fields.Integer(required=True, strict=True, validate=DASHBOARD_VERSION,
+                             metadata={"description": "the dashboard's version you restore over (409 when another save "
+                                                      "came first)"})

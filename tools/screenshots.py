@@ -24,7 +24,8 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 WIDTHS = (390, 1024, 1440)
 THEMES = ("light", "dark")
 PANELS = [
-    {"id": "cpu", "title": "CPU by host", "metrics": [{"name": "cpu_usage", "filters": {}}], "w": 8, "h": 2,
+    {"id": "cpu", "title": "CPU by host", "metrics": [{"name": "cpu_usage", "filters": {"host": ["$host"]}}], "w": 8,
+     "h": 2,
      "y": {"log": False, "min": None, "max": None, "thresholds": [80]}},
     {"id": "lat", "title": "Latency now", "metrics": [{"name": "request_latency", "filters": {}}], "chart": "stat",
      "w": 4, "h": 2, "y": {"log": False, "min": None, "max": None, "thresholds": [50, 100]}},
@@ -65,24 +66,20 @@ def save_whole(driver, width, path):
 def shoot(driver, base, dashboard_id):
     pages = {
         "explore": (f"{base}/?{urlencode([('m', 'cpu_usage'), ('m', 'request_latency'), ('from', '-24h')])}",
-                    "svg[data-testid=main-chart] .series", None),
-        "dashboards": (f"{base}/?page=dashboards", ".dashboard-table, table", None),
+                    "svg[data-testid=main-chart] .series"),
+        "dashboards": (f"{base}/?page=dashboards", ".dashboard-table, table"),
         "dashboard": (f"{base}/?{urlencode({'d': dashboard_id, 'from': '-24h'})}",
-                      "svg[data-testid=panel-chart] .series", None),
-        "settings": (f"{base}/", "nav[aria-label=Account] button",
-                     "//nav[@aria-label='Account']//button[.='Settings']"),
+                      "svg[data-testid=panel-chart] .series"),
+        "settings": (f"{base}/?page=settings", ".auth-settings"),
     }
     for theme in THEMES:
         driver.get(base + "/api/health")
         driver.execute_script("localStorage.setItem('metrics_server.theme', arguments[0])", theme)
         for width in WIDTHS:
-            for page, (url, ready, click) in pages.items():
+            for page, (url, ready) in pages.items():
                 driver.set_window_size(width, 900)
                 driver.get(url)
                 settle(driver, ready)
-                if click:
-                    driver.find_element(By.XPATH, click).click()
-                    settle(driver, ".auth-settings")
                 save_whole(driver, width, OUT / f"{page}-{width}-{theme}.png")
     shutil.copyfile(OUT / "dashboard-1440-light.png", OUT / "dashboard.png")
 
@@ -97,7 +94,7 @@ def main() -> None:
     call(base, token, "POST", "/api/auth/users", {"username": user[0], "password": user[1], "scopes": ["admin"]})
     dashboard = call(base, token, "POST", "/api/dashboards", {
         "title": "Web shop", "description": "the demo's hosts", "time": {"from": "-24h", "to": "now"},
-        "panels": PANELS})
+        "variables": [{"name": "host", "metric": "cpu_usage", "label": "host", "multi": True}], "panels": PANELS})
     try:
         OUT.mkdir(parents=True, exist_ok=True)
         with chromium() as driver:

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { AlertsView } from './alerts/AlertsView.jsx';
 import { FiringCount } from './alerts/FiringCount.jsx';
 import { urls } from './api/client.js';
+import { AccountMenu } from './auth/AuthGate.jsx';
 import { ErrorBoundary } from './components/ErrorBoundary.jsx';
 import { LinePanel } from './components/LinePanel.jsx';
 import { MetricBrowser } from './components/MetricBrowser.jsx';
@@ -19,7 +20,7 @@ import { panelFromExplore } from './dashboard/model.js';
 import { setUtc } from './chart/format.js';
 import { useBusy, useFetch } from './data/useFetch.js';
 import { LINE_TYPES } from './model.js';
-import { REFRESH } from './state/urlState.js';
+import { DEFAULTS, REFRESH, exploreOf } from './state/urlState.js';
 import { useShortcuts } from './state/useShortcuts.js';
 import { THEMES, useTheme } from './state/useTheme.js';
 import { useUrlState } from './state/useUrlState.js';
@@ -136,9 +137,21 @@ export function App() {
   });
   const common = { metaOf, view, state, tz, reloadKey };
   const explore = !state.dash && state.page === 'explore';
-  const openDashboard = (d) => update({ page: 'explore', dash: d.id, picks: [], zoom: null, vars: {},
-    from: d.time?.from ?? '-6h', to: d.time?.to ?? 'now' });
-  const goTo = (page) => update({ page, dash: null, zoom: null });
+  const [arrival, setArrival] = useState('');
+  // Explore's picks and options as it was left: another page's URL goes without them, Explore brings them back.
+  const exploreLeft = useRef(exploreOf(DEFAULTS));
+  const leave = (patch) => {
+    if (explore) exploreLeft.current = exploreOf(state);
+    update({ ...exploreOf(DEFAULTS), vars: {}, ...patch });
+  };
+  /** Opens a dashboard; `note` is said on top of it (how an import was named). */
+  const openDashboard = (d, note = '') => {
+    setArrival(note);
+    leave({ page: 'explore', dash: d.id, from: d.time?.from ?? '-6h', to: d.time?.to ?? 'now' });
+  };
+  const goTo = (page) => (page === 'explore'
+    ? update({ page, dash: null, vars: {}, ...exploreLeft.current })
+    : leave({ page, dash: null }));
   const explorePage = (
     <>
       <div className="view-bar">
@@ -229,6 +242,7 @@ export function App() {
           zone={tz} />
         <FiringCount onOpen={() => goTo('alerts')} />
         <ThemeSwitch theme={theme} setTheme={setTheme} />
+        <AccountMenu />
       </header>
       {explore && (
       <aside className="sidebar" id="sidebar">
@@ -254,7 +268,7 @@ export function App() {
         {state.page === 'alerts' && !state.dash && <ErrorBoundary><AlertsView reloadKey={reloadKey} /></ErrorBoundary>}
         {state.dash && (
           <ErrorBoundary>
-            <DashboardView key={state.dash} id={state.dash} state={state} update={update} metaOf={metaOf} view={view}
+            <DashboardView key={state.dash} id={state.dash} note={arrival} state={state} update={update} metaOf={metaOf} view={view}
               reloadKey={reloadKey} onZoom={zoomTo} tools={<PanControls view={view} showView={showView} />} />
           </ErrorBoundary>
         )}

@@ -63,11 +63,13 @@ SECURITY_SCHEMES = {
 COMPONENTS = (("Error", ErrorSchema), ("Success", SuccessSchema), ("Metric", schemas.MetricSchema),
               ("Point", schemas.PointSchema), ("WriteItem", schemas.WriteItemSchema),
               ("SeriesItem", schemas.SeriesItemSchema), ("Dashboard", schemas.DashboardSchema),
+              ("Restore", schemas.RestoreSchema),
               ("Login", auth_schemas.LoginSchema), ("Setup", auth_schemas.SetupSchema),
               ("Password", auth_schemas.PasswordSchema), ("User", auth_schemas.UserSchema),
               ("Token", auth_schemas.TokenSchema), ("UserInfo", auth_schemas.UserInfoSchema),
               ("TokenInfo", auth_schemas.TokenInfoSchema), ("SignedIn", auth_schemas.SignedInSchema))
-OBJECT_BODIES = {"Metric", "Dashboard", "Login", "Setup", "Password", "User", "Token"}  # one object, never a list
+# One object, never a list.
+OBJECT_BODIES = {"Metric", "Dashboard", "Restore", "Login", "Setup", "Password", "User", "Token"}
 ANY_OBJECT = "object"  # a body or answer no component describes (a rule group): any JSON object
 PATH_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 

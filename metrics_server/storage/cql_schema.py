@@ -104,6 +104,10 @@ TABLES = (
     # Saved dashboards, a row each: the definition as JSON, and the version a save must name (compare-and-set).
     """CREATE TABLE IF NOT EXISTS {ks}.dashboards (
         id text PRIMARY KEY, title text, version int, body text, updated_at timestamp)""",
+    # Each dashboard's last saves (storage/dashboards.py VERSIONS_KEPT), newest first: its history, to restore from.
+    """CREATE TABLE IF NOT EXISTS {ks}.dashboard_versions (
+        id text, version int, title text, body text, saved_at timestamp, saved_by text,
+        PRIMARY KEY (id, version)) WITH CLUSTERING ORDER BY (version DESC)""",
     # Access control (metrics_server/auth/): only hashes of tokens, passwords, session ids and setup codes.
     """CREATE TABLE IF NOT EXISTS {ks}.api_tokens (
         id text PRIMARY KEY, hash blob, name text, owner text, scopes set<text>, metric_prefixes set<text>,

@@ -1,7 +1,10 @@
-"""Saved dashboards: one row per dashboard, its definition as JSON, and a version that every save must name.
+"""Saved dashboards: one row per dashboard, its definition as JSON, and a version that every save must name; and
+the last VERSIONS_KEPT versions of each, its history (issue 26: a team restores what a save lost).
 
 A save is a compare-and-set on the version (a lightweight transaction), so of two people editing the same
-version the second save is refused instead of silently overwriting the first (issue 16)."""
+version the second save is refused instead of silently overwriting the first (issue 16). The history row is
+written after the save it records: a failure in between leaves that one version out of the history, never a
+version in the history that was not saved."""
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,6 +13,8 @@ import orjson
 
 from metrics_server.errors import Conflict, NotFound
 from metrics_server.storage.db import READ_PROFILE, Database
+
+VERSIONS_KEPT = 30  # a month of daily saves; each at most a DashboardSchema-bounded body
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,29 @@ def _dashboard(row) -> Dashboard:
     return Dashboard(id=row.id, version=row.version, updated_at=row.updated_at.replace(tzinfo=UTC),
                      body=orjson.loads(row.body), owner=row.owner or "",
                      metric_prefixes=tuple(sorted(row.metric_prefixes or ())))
+
+
+@dataclass(frozen=True)
+class Version:
+    """One saved version of a dashboard: who saved it when, and its definition."""
+
+    version: int
+    saved_at: datetime
+    saved_by: str
+    body: dict
+
+    def summary(self) -> dict:
+        """What the history lists: no panel definitions, just how many."""
+        return {"version": self.version, "title": self.body["title"], "panels": len(self.body.get("panels", [])),
+                "saved_at": self.saved_at.isoformat().replace("+00:00", "Z"), "saved_by": self.saved_by}
+
+    def to_json(self) -> dict:
+        return {**self.summary(), "dashboard": self.body}
+
+
+def _version(row) -> Version:
+    return Version(version=row.version, saved_at=row.saved_at.replace(tzinfo=UTC), saved_by=row.saved_by or "",
+                   body=orjson.loads(row.body))
 
 
 def _now() -> datetime:
@@ -82,11 +110,12 @@ class DashboardStore:
              set(metric_prefixes)))
         if not result.was_applied:  # 48 random bits taken: vanishingly rare, and never silently overwritten
             raise Conflict("dashboard id collision, please retry")
+        self._record(dashboard, owner)
         return dashboard
 
-    def save(self, current: Dashboard, body: dict, version: int) -> Dashboard:
-        """Replace the dashboard if it is still at `version` (then it becomes version + 1); else 409 naming both
-        versions, or 404 when it is gone. Its owner and prefixes stay."""
+    def save(self, current: Dashboard, body: dict, version: int, saved_by: str = "") -> Dashboard:
+        """Replace the dashboard if it is still at `version` (then it becomes version + 1, kept in the history as
+        saved by `saved_by`); else 409 naming both versions, or 404 when it is gone. Its owner and prefixes stay."""
         dashboard_id = current.id
         saved = Dashboard(id=dashboard_id, version=version + 1, updated_at=_now(), body=body, owner=current.owner,
                           metric_prefixes=current.metric_prefixes)
@@ -94,6 +123,7 @@ class DashboardStore:
             "UPDATE {ks}.dashboards SET title = ?, body = ?, version = ?, updated_at = ? WHERE id = ? IF version = ?"),
             (body["title"], orjson.dumps(body).decode(), saved.version, saved.updated_at, dashboard_id, version))
         if result.was_applied:
+            self._record(saved, saved_by)
             return saved
         # A refused compare-and-set answers the row's current version, or nothing when the row does not exist.
         current = getattr(result.one(), "version", None)
@@ -104,7 +134,38 @@ class DashboardStore:
                        f"to see their changes, then apply yours again", current_version=current)
 
     def delete(self, dashboard_id: str) -> None:
+        """The dashboard and its history."""
         result = self.db.session.execute(self.db.prepare("DELETE FROM {ks}.dashboards WHERE id = ? IF EXISTS"),
                                          (dashboard_id,))
         if not result.was_applied:
             raise NotFound(f"dashboard '{dashboard_id}' not found")
+        self.db.session.execute(self.db.prepare("DELETE FROM {ks}.dashboard_versions WHERE id = ?"), (dashboard_id,))
+
+    def _record(self, dashboard: Dashboard, saved_by: str) -> None:
+        """Keeps a saved version in the history, and forgets the one that falls off its end (one range delete)."""
+        self.db.session.execute(self.db.prepare(
+            "INSERT INTO {ks}.dashboard_versions (id, version, title, body, saved_at, saved_by) "
+            "VALUES (?, ?, ?, ?, ?, ?)"),
+            (dashboard.id, dashboard.version, dashboard.body["title"], orjson.dumps(dashboard.body).decode(),
+             dashboard.updated_at, saved_by))
+        if dashboard.version > VERSIONS_KEPT:
+            self.db.session.execute(self.db.prepare(
+                "DELETE FROM {ks}.dashboard_versions WHERE id = ? AND version <= ?"),
+                (dashboard.id, dashboard.version - VERSIONS_KEPT))
+
+    def versions(self, dashboard_id: str) -> list[Version]:
+        """The dashboard's kept versions, newest first (none for one saved before the history)."""
+        rows = self.db.session.execute(self.db.prepare(
+            "SELECT * FROM {ks}.dashboard_versions WHERE id = ? LIMIT " + str(VERSIONS_KEPT)),
+            (dashboard_id,), execution_profile=READ_PROFILE)
+        return [_version(row) for row in rows]
+
+    def version(self, dashboard_id: str, version: int) -> Version:
+        """One kept version, or 404 naming it."""
+        row = self.db.session.execute(self.db.prepare(
+            "SELECT * FROM {ks}.dashboard_versions WHERE id = ? AND version = ?"),
+            (dashboard_id, version), execution_profile=READ_PROFILE).one()
+        if row is None:
+            raise NotFound(f"version {version} of dashboard '{dashboard_id}' is not in its history "
+                           f"(the last {VERSIONS_KEPT} saves are kept)")
+        return _version(row)

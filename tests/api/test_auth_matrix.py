@@ -1,6 +1,7 @@
 """The authorization matrix: every route of the app, by every method, with no token, a bad one, an expired one,
 a revoked one, and read / write / admin tokens, against the real app on the real Cassandra. The routes come
 from the url_map, so a route added later is checked without anyone listing it here."""
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -39,8 +40,8 @@ def routes(app) -> list[tuple[str, str, str]]:
         if rule.endpoint == "static":
             continue
         path = rule.rule
-        for argument in rule.arguments:
-            path = path.replace(f"<{argument}>", "matrix_nothing").replace(f"<path:{argument}>", "matrix_nothing")
+        for argument in rule.arguments:  # an <int:...> parameter gets a number, else the route never matches
+            path = re.sub(rf"<(?:(\w+):)?{argument}>", lambda m: "1" if m[1] == "int" else "matrix_nothing", path)
         found += [(method, rule.rule, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return found
 
@@ -232,6 +233,8 @@ def test_dashboards_are_seen_and_changed_only_within_the_prefix(tenant):
     limited.authorization = ("Bearer", tenant["write"])
     limited.put_json(f"/api/dashboards/{mine['id']}", {**mine, "title": "owned"}, status=404)
     limited.delete(f"/api/dashboards/{mine['id']}", status=404)
+    limited.get(f"/api/dashboards/{mine['id']}/versions", status=404)  # its history as hidden as it is
+    limited.post_json(f"/api/dashboards/{mine['id']}/restore", {"restore": 1, "version": 1}, status=404)
     assert mine["id"] not in {d["id"] for d in limited.get("/api/dashboards").json}
     theirs = limited.post_json("/api/dashboards", {"title": f"Team {uuid.uuid4().hex[:6]}"}, status=201).json
     assert theirs["metric_prefixes"] == [PREFIX] and theirs["owner"].startswith("token:")
@@ -240,6 +243,8 @@ def test_dashboards_are_seen_and_changed_only_within_the_prefix(tenant):
     peer.authorization = ("Bearer", other)
     theirs = peer.put_json(f"/api/dashboards/{theirs['id']}", {**theirs, "title": "peer"}, status=200).json
     assert theirs["owner"].startswith("token:")  # the team edits it; its owner stays who made it
+    theirs = peer.post_json(f"/api/dashboards/{theirs['id']}/restore", {"restore": 1, "version": 2}).json
+    assert theirs["version"] == 3  # the team restores it too
     assert admin.get(f"/api/dashboards/{mine['id']}").json["title"] == mine["title"]
     admin.put_json(f"/api/dashboards/{theirs['id']}", {**theirs, "title": "by the admin"}, status=200)
     for made in (mine, theirs):

@@ -1,5 +1,6 @@
 """Saved dashboards through the API on the real Cassandra: create, read, list/search, versioned save (a stale save
-is refused with 409 and a message saying what to do), export → import, delete, and clear 400s."""
+is refused with 409 and a message saying what to do), export → import (under a numbered title when the title is
+taken), the history of saves and restoring one, delete, and clear 400s."""
 import uuid
 
 import pytest
@@ -58,9 +59,8 @@ def test_export_imports_as_a_new_dashboard_and_delete_removes_it(client, title):
                                                 "time": {"from": "-24h", "to": "now"}}, status=201).json
     exported = client.get(f"/api/dashboards/{made['id']}").json
     copy = client.post_json("/api/dashboards", exported, status=201).json
-    assert copy["id"] != made["id"] and copy["version"] == 1
-    assert {k: copy[k] for k in ("title", "panels", "variables", "time")} == \
-        {k: made[k] for k in ("title", "panels", "variables", "time")}
+    assert copy["id"] != made["id"] and copy["version"] == 1 and copy["title"] == f"{title} (2)"
+    assert {k: copy[k] for k in ("panels", "variables", "time")} == {k: made[k] for k in ("panels", "variables", "time")}
     client.delete(f"/api/dashboards/{copy['id']}")
     assert client.get(f"/api/dashboards/{copy['id']}", status=404).json["error"] == f"dashboard '{copy['id']}' not found"
     assert client.delete(f"/api/dashboards/{copy['id']}", status=404).json["error"].endswith("not found")
@@ -88,3 +88,41 @@ def test_save_needs_the_version_it_edited(client, title):
     made = client.post_json("/api/dashboards", {"title": title}, status=201).json
     body = {"title": title}
     assert client.put_json(f"/api/dashboards/{made['id']}", body, status=400).json["error"].startswith("version: required")
+
+
+def test_a_title_in_use_gets_the_next_free_number_within_the_length_limit(client, title):
+    made = [client.post_json("/api/dashboards", {"title": title}, status=201).json["title"] for _ in range(3)]
+    assert made == [title, f"{title} (2)", f"{title} (3)"]
+    long = title + "x" * (200 - len(title))
+    again = [client.post_json("/api/dashboards", {"title": long}, status=201).json["title"] for _ in range(2)]
+    assert again == [long, long[:196] + " (2)"]
+
+
+def test_the_history_keeps_the_last_30_saves_and_restores_one_as_the_next_version(client, title):
+    made = client.post_json("/api/dashboards", {"title": title, "panels": [panel()]}, status=201).json
+    url = f"/api/dashboards/{made['id']}"
+    current = made
+    for n in range(2, 33):
+        current = client.put_json(url, {**current, "description": f"save {n}"}).json
+    history = client.get(f"{url}/versions").json
+    assert [v["version"] for v in history] == list(range(32, 2, -1))
+    assert history[0]["saved_by"] == made["owner"]  # who saved each: here the admin token that made it
+    assert (history[-1]["title"], history[-1]["panels"]) == (title, 1) and history[-1]["saved_at"].endswith("Z")
+    assert client.get(f"{url}/versions/5").json["dashboard"]["description"] == "save 5"
+    assert client.get(f"{url}/versions/2", status=404).json["error"].startswith("version 2 of dashboard")
+    restored = client.post_json(f"{url}/restore", {"restore": 5, "version": 32}).json
+    assert (restored["version"], restored["description"]) == (33, "save 5")
+    assert client.post_json(f"{url}/restore", {"restore": 5, "version": 32}, status=409).json["current_version"] == 33
+    for body, message in (({"restore": 5}, "version: Missing data"), ({"restore": "5", "version": 33}, "restore: Not a"),
+                          ({"restore": 0, "version": 33}, "restore: Must be greater"),
+                          ({"restore": 5, "version": 33, "x": 1}, "x: Unknown field")):
+        assert client.post_json(f"{url}/restore", body, status=400).json["error"].startswith(message), body
+    client.delete(url)
+    assert client.get(f"{url}/versions", status=404)
+
+
+def test_a_multi_value_variable_is_kept(client, title):
+    variables = [{"name": "host", "metric": "cpu_usage", "label": "host", "multi": True},
+                 {"name": "dc", "metric": "cpu_usage", "label": "dc"}]
+    made = client.post_json("/api/dashboards", {"title": title, "variables": variables}, status=201).json
+    assert made["variables"] == [variables[0], {**variables[1], "multi": False}]

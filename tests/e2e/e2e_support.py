@@ -195,3 +195,11 @@ def segments(d):
         if xs:
             out.append((min(xs), max(xs)))
     return out
+
+
+def account_action(driver, label):
+    """Opens the account menu in the top bar and chooses `label` (Settings, Dashboard, Sign out)."""
+    wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, "nav[aria-label=Account] summary"),
+         message="no account menu").click()
+    wait(driver, lambda d: d.find_element(By.XPATH, f"//nav[@aria-label='Account']//button[.='{label}']"),
+         message=f"no {label} in the account menu").click()

@@ -6,6 +6,7 @@ import secrets
 
 import pytest
 import requests
+from e2e_support import account_action
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -27,8 +28,7 @@ def admin(api):
 
 def test_sign_out_sign_in_and_make_a_token_on_the_settings_page(browser, site_url, admin, shot):
     browser.get(f"{site_url}/")
-    wait_for(browser, "nav.auth-bar")
-    next(b for b in browser.find_elements(By.CSS_SELECTOR, "nav.auth-bar button") if b.text == "Sign out").click()
+    account_action(browser, "Sign out")
     form = wait_for(browser, "form.auth-card")
     assert browser.execute_script("return document.cookie").find("mts_session") < 0  # HttpOnly: never visible
     form.find_element(By.NAME, "username").send_keys(admin[0])
@@ -41,7 +41,7 @@ def test_sign_out_sign_in_and_make_a_token_on_the_settings_page(browser, site_ur
     wait_for(browser, ".topbar")  # the dashboard
     stored = browser.execute_script("return JSON.stringify([window.localStorage, window.sessionStorage])")
     assert "mts_" not in stored and "csrf" not in stored.lower() and not re.search(r"[0-9a-f]{64}", stored)
-    next(b for b in browser.find_elements(By.CSS_SELECTOR, "nav.auth-bar button") if b.text == "Settings").click()
+    account_action(browser, "Settings")
     wait_for(browser, "input[name=token-name]").send_keys("made in the browser")
     browser.find_element(By.CSS_SELECTOR, "section[aria-label='API tokens'] button[type=submit]").click()
     token = wait_for(browser, "code[data-token]").text

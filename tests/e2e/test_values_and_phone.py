@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
-from e2e_support import MINUTE, idle, main_chart, sign_in, wait, window
+from e2e_support import MINUTE, account_action, idle, main_chart, sign_in, wait, window
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -214,8 +214,7 @@ def test_settings_fit_a_phone_and_their_buttons_are_readable(browser, site_url, 
     try:
         with window(browser, 390, 844):
             browser.get(site_url)
-            wait(browser, lambda d: d.find_elements(By.XPATH, "//nav[@aria-label='Account']//button[.='Settings']"),
-                 message="no Settings button")[0].click()
+            account_action(browser, "Settings")
             wait(browser, lambda d: d.find_elements(By.XPATH, "//button[.='Add user']"), message="no user form")
             for theme in ("light", "dark"):
                 browser.execute_script("document.documentElement.setAttribute('data-theme', arguments[0])", theme)

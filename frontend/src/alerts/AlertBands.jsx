@@ -2,6 +2,7 @@
 // comes from the history of the rules that read the charted metrics (useAlertBands).
 import { useMemo } from 'react';
 import { urls } from '../api/client.js';
+import { TimeBands } from '../chart/TimeBands.jsx';
 import { useFetch } from '../data/useFetch.js';
 import { bandsOf, rulesReading } from './bands.js';
 
@@ -19,17 +20,8 @@ export function useAlertBands(metrics, view, enabled, reloadKey = 0) {
 
 export function AlertBands({ ctx, bands }) {
   return (
-    <g className="alert-bands" aria-label="Alert intervals">
-      {bands.map((b) => {
-        const x0 = Math.max(0, ctx.x(b.start));
-        const x1 = Math.min(ctx.innerWidth, ctx.x(b.end));
-        return x1 > x0 ? (
-          <rect key={`${b.rule}-${b.state}-${b.start}-${JSON.stringify(b.labels)}`} className={`alert-band alert-band-${b.state}`}
-            x={x0} width={Math.max(1, x1 - x0)} y={0} height={ctx.innerHeight}>
-            <title>{`${b.labels.alertname || b.rule} ${b.state}`}</title>
-          </rect>
-        ) : null;
-      })}
-    </g>
+    <TimeBands ctx={ctx} items={bands} label="Alert intervals" className="alert-bands"
+      keyOf={(b) => `${b.rule}-${b.state}-${b.start}-${JSON.stringify(b.labels)}`}
+      classOf={(b) => `alert-band alert-band-${b.state}`} titleOf={(b) => `${b.labels.alertname || b.rule} ${b.state}`} />
   );
 }

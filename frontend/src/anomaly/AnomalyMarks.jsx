@@ -1,6 +1,7 @@
 // Anomaly marks drawn on the time-series chart, under the hover layer, when the chart's "anomalies" toggle is on.
 import { useMemo } from 'react';
 import { urls } from '../api/client.js';
+import { TimeBands } from '../chart/TimeBands.jsx';
 import { useFetch } from '../data/useFetch.js';
 import { anomalyMarks, anomalyQueryString } from './marks.js';
 
@@ -13,17 +14,8 @@ export function useAnomalyMarks(picks, typeOf, view, width, enabled, reloadKey =
 
 export function AnomalyMarks({ ctx, marks }) {
   return (
-    <g className="anomaly-marks" aria-label="Anomalies">
-      {marks.map((m) => {
-        const x0 = Math.max(0, ctx.x(m.start));
-        const x1 = Math.min(ctx.innerWidth, ctx.x(m.end));
-        return x1 >= x0 ? (
-          <rect key={`${m.metric}-${m.start}`} className="anomaly-mark" x={x0} width={Math.max(2, x1 - x0)} y={0}
-            height={ctx.innerHeight} data-score={m.score}>
-            <title>{`${m.metric}: anomaly score ${m.score.toFixed(3)}`}</title>
-          </rect>
-        ) : null;
-      })}
-    </g>
+    <TimeBands ctx={ctx} items={marks} label="Anomalies" className="anomaly-marks" minWidth={2}
+      keyOf={(m) => `${m.metric}-${m.start}`} classOf={() => 'anomaly-mark'} attrsOf={(m) => ({ 'data-score': m.score })}
+      titleOf={(m) => `${m.metric}: anomaly score ${m.score.toFixed(3)}`} />
   );
 }

@@ -32,6 +32,19 @@ export const activity = {
 /** GETs a URL and returns its JSON, throwing ApiError with the server's message on failure. */
 export const getJson = (url, { signal } = {}) => sendJson('GET', url, undefined, { signal });
 
+/** GETs a URL's text (a CSV answer), throwing ApiError with the start of the answer on failure. */
+export async function getText(url) {
+  changed(1);
+  try {
+    const res = await send(url, { headers: { Accept: 'text/csv, text/plain, */*' } });
+    const text = await res.text();
+    if (!res.ok) throw new ApiError(`${text.slice(0, 200) || res.statusText} (HTTP ${res.status})`, res.status);
+    return text;
+  } finally {
+    changed(-1);
+  }
+}
+
 /** Sends a JSON body (POST, PUT, DELETE) and returns the JSON answer, throwing ApiError like getJson. */
 export async function sendJson(method, url, body, { signal } = {}) {
   changed(1);
@@ -81,6 +94,8 @@ export const urls = {
   heatmap: (name, opts) => `${API}/metrics/${enc(name)}/heatmap?${buildMetricQueryString(opts)}`,
   dashboards: (search) => `${API}/dashboards${search ? `?search=${enc(search)}` : ''}`,
   dashboard: (id) => `${API}/dashboards/${enc(id)}`,
+  dashboardVersions: (id) => `${API}/dashboards/${enc(id)}/versions`,
+  dashboardRestore: (id) => `${API}/dashboards/${enc(id)}/restore`,
   alerts: () => `${API}/alerts`,
   rules: () => `${API}/v1/rules`,
   ruleGroups: () => `${API}/alerts/rules`,

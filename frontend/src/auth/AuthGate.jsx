@@ -1,6 +1,7 @@
 // Shows the dashboard to a signed-in user, the sign-in (or first-admin) form to anyone else, and the settings
-// page on demand. The only change outside this folder is main.jsx wrapping <App/> in <AuthGate>.
-import { useEffect, useRef, useState } from 'react';
+// page on demand. Outside this folder: main.jsx wraps <App/> in <AuthGate>, and the app's top bar holds
+// <AccountMenu/> (the user's name, Settings, Sign out), so it is on screen at every size (issue 26).
+import { createContext, useContext, useEffect, useRef, useState } from 'react';
 import { Settings } from './Settings.jsx';
 import { SignIn } from './SignIn.jsx';
 import { setupCode, signOut, whoAmI } from './session.js';
@@ -31,6 +32,38 @@ function useSettingsPage() {
   return [open, show];
 }
 
+const Account = createContext(null);
+
+/** The signed-in user's menu, where the page puts it (nothing without auth). */
+export const AccountMenu = () => useContext(Account);
+
+function Menu({ who, settings, setSettings, leave }) {
+  const ref = useRef(null);
+  const go = (f) => () => {
+    ref.current.open = false;
+    f();
+  };
+  return (
+    <nav className="auth-bar" aria-label="Account">
+      <details className="account" ref={ref}>
+        <summary className="btn btn-small btn-icon" title={`Signed in as ${who.name}`} aria-label={`Account: ${who.name}`}>
+          <svg width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">
+            <circle cx="8" cy="5.5" r="3" fill="none" stroke="currentColor" strokeWidth="1.5" />
+            <path d="M2.5 14.5c.8-3 3-4.5 5.5-4.5s4.7 1.5 5.5 4.5" fill="none" stroke="currentColor" strokeWidth="1.5" />
+          </svg>
+        </summary>
+        <span className="account-menu" role="menu">
+          <span className="account-name muted">{who.name}</span>
+          <button type="button" role="menuitem" onClick={go(() => setSettings(!settings))}>
+            {settings ? 'Dashboard' : 'Settings'}
+          </button>
+          {who.kind === 'session' && <button type="button" role="menuitem" onClick={go(leave)}>Sign out</button>}
+        </span>
+      </details>
+    </nav>
+  );
+}
+
 export function AuthGate({ children }) {
   const [who, setWho] = useState(undefined);
   const [error, setError] = useState('');
@@ -43,16 +76,11 @@ export function AuthGate({ children }) {
   // its data does not wait for that round trip; a visitor without a session gets the sign-in form once it answers.
   if (who === null) return <SignIn code={setupCode(window.location.hash)} onSignedIn={(w) => setWho({ kind: 'session', ...w, name: w.username })} />;
   const leave = () => signOut().finally(() => setWho(null));
+  const menu = who && who.auth !== false
+    ? <Menu who={who} settings={settings} setSettings={setSettings} leave={leave} /> : null;
   return (
-    <>
-      {settings ? who && <Settings who={who} onClose={() => setSettings(false)} /> : children}
-      {who && who.auth !== false && (
-        <nav className="auth-bar" aria-label="Account">
-          <span className="muted">{who.name}</span>
-          <button type="button" onClick={() => setSettings(!settings)}>{settings ? 'Dashboard' : 'Settings'}</button>
-          {who.kind === 'session' && <button type="button" onClick={leave}>Sign out</button>}
-        </nav>
-      )}
-    </>
+    <Account.Provider value={menu}>
+      {settings ? who && <Settings who={who} onClose={() => setSettings(false)} account={menu} /> : children}
+    </Account.Provider>
   );
 }

@@ -171,13 +171,16 @@ function Password() {
   );
 }
 
-export function Settings({ who, onClose }) {
+export function Settings({ who, onClose, account }) {
   const admin = who.scopes.includes('admin');
   return (
     <main className="auth-settings">
       <header className="auth-settings-head">
         <h2>Settings</h2>
-        <button type="button" onClick={onClose}>Back to the dashboard</button>
+        <span className="auth-settings-tools">
+          <button type="button" onClick={onClose}>Back to the dashboard</button>
+          {account}
+        </span>
       </header>
       {admin && <Tokens />}
       {admin && <Users />}

@@ -1,4 +1,5 @@
 // One y-axis per distinct unit: the first on the left, the second on the right, more stacked outward.
+import { useMemo } from 'react';
 
 export const AXIS_WIDTH = 58;
 const EDGE = 12;
@@ -24,6 +25,22 @@ export function assignAxes(series) {
     marginLeft: Math.max(1, count('left')) * AXIS_WIDTH,
     marginRight: count('right') ? count('right') * AXIS_WIDTH : EDGE,
   };
+}
+
+const SEP = '\u0001';
+
+/**
+ * assignAxes(series) memoised on the units and colours only, so a refresh with the same series keeps the same
+ * layout object (and the chart does not redraw its axes).
+ */
+export function useAxisLayout(series) {
+  const signature = series.map((s) => `${s.unit}${SEP}${s.color}`).join(SEP);
+  return useMemo(() => {
+    const parts = signature ? signature.split(SEP) : [];
+    const list = [];
+    for (let i = 0; i < parts.length; i += 2) list.push({ unit: parts[i], color: parts[i + 1] });
+    return assignAxes(list);
+  }, [signature]);
 }
 
 /** Horizontal position of an axis' line relative to the plot area of width `innerWidth`. */

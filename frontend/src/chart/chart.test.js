@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { line } from 'd3-shape';
 import { AXIS_WIDTH, assignAxes, axisOffset } from './axisLayout.js';
 import { maxJoin, sampleInterval, splitBandGaps, splitGaps } from './gaps.js';
+import { seriesColors } from './palette.js';
 import { nearestIndex, niceDomain, presentNear, timeScale, unitScales, valueExtent } from './scales.js';
 
 describe('assignAxes', () => {
@@ -120,5 +121,14 @@ describe('scales', () => {
     const log = unitScales(axes, [a, b], 200, [0, 20], new Set(), { log: true, min: null, max: null });
     expect(log.get('%')(10)).toBeGreaterThan(log.get('%')(100));
     expect(log.get('%').domain()[0]).toBeGreaterThan(0);
+  });
+});
+
+describe('series colours', () => {
+  it('keeps the first series\' colours when more are added, and gives twenty series twenty colours', () => {
+    const eight = seriesColors(Array.from({ length: 8 }, () => ({})));
+    const twenty = seriesColors(Array.from({ length: 20 }, () => ({})));
+    expect(twenty.slice(0, 8)).toEqual(eight);
+    expect(new Set(twenty).size).toBe(20);
   });
 });

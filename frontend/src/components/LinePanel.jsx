@@ -24,7 +24,9 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
   const { layout, plotWidth, mainUrls, main, over, series, overview, empty, bins } = useLineData({
     picks, metaOf, range, view, state, width, tz, reloadKey,
   });
-  const visibility = useSeriesVisibility(series);
+  const visibility = useSeriesVisibility(series, layout);
+  const shownOverview = useMemo(() => overview.filter((s) => !visibility.hidden.has(s.key)),
+    [overview, visibility.hidden]);
   const [showAnomalies, setShowAnomalies] = useState(false);
   const anomalies = useAnomalyMarks(picks, (name) => metaOf(name)?.type, view, plotWidth, showAnomalies, reloadKey);
   const domain = preview || view;
@@ -63,7 +65,7 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
         {!main.error && main.data && !empty && width > 0 && (
           <FocusChart
             series={visibility.visible}
-            layout={layout}
+            layout={visibility.layout}
             domain={domain}
             width={width}
             height={FOCUS_HEIGHT}
@@ -92,8 +94,8 @@ export function LinePanel({ picks, metaOf, range, view, zoomed, state, onZoom, t
       </div>
       {width > 0 && (
         <Overview
-          series={overview}
-          layout={layout}
+          series={shownOverview}
+          layout={visibility.layout}
           domain={range}
           width={width}
           selection={preview || (zoomed ? view : null)}

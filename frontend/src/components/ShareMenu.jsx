@@ -1,10 +1,11 @@
 // Sharing a chart: download it as PNG or SVG (with its title, time range and legend), copy its API query as a
-// curl command, or copy its data as CSV or JSON (the API's own answers to that query).
+// curl command, or copy its data as CSV (one table, however many requests the chart makes) or JSON (the API's own answers).
 import { useRef, useState } from 'react';
-import { getJson } from '../api/client.js';
+import { getJson, getText } from '../api/client.js';
 import { downloadPng, downloadSvg } from '../chart/exportChart.js';
 import { formatTime } from '../chart/format.js';
 import { STAT_COLUMNS } from '../chart/legendStats.js';
+import { mergeCsv } from '../data/csv.js';
 
 const absolute = (url) => new URL(url, window.location.href).href;
 // The page's session cookie does not travel with a pasted command: it reads an API token from the shell.
@@ -52,7 +53,7 @@ export function ShareMenu({ svgOf, urlsOf = () => [], name, title, view }) {
     ['PNG', 'Downloaded PNG', () => downloadPng(svgOf(), caption(), name)],
     ['SVG', 'Downloaded SVG', () => downloadSvg(svgOf(), caption(), name)],
     ['Copy curl', 'Copied the curl command (set METRICS_TOKEN to an API token)', () => copy(urls.map(curlOf).join('\n'))],
-    ['Copy CSV', 'Copied CSV', async () => copy((await Promise.all(urls.map((u) => fetch(withFormat(u, 'csv')).then((r) => r.text())))).join('\n'))],
+    ['Copy CSV', 'Copied CSV', async () => copy(mergeCsv(await Promise.all(urls.map((u) => getText(withFormat(u, 'csv'))))))],
     ['Copy JSON', 'Copied JSON', async () => copy(JSON.stringify(await Promise.all(urls.map((u) => getJson(u))), null, 2))],
   ].filter(([label]) => urls.length || !label.startsWith('Copy'));
   return (

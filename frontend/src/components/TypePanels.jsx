@@ -4,6 +4,7 @@ import { useRef } from 'react';
 import { urls } from '../api/client.js';
 import { Heatmap, HeatmapKey } from '../chart/Heatmap.jsx';
 import { PieChart } from '../chart/PieChart.jsx';
+import { summedOver } from '../data/series.js';
 import { useFetch, useWidth } from '../data/useFetch.js';
 import { formatSelector } from '../api/selector.js';
 import { QUANTILES, chartOf } from '../model.js';
@@ -20,14 +21,20 @@ function PanelHead({ pick, type, children }) {
   );
 }
 
-/** An enum's state shares over the view, as a donut or bars. */
+/**
+ * An enum's state shares over the view, as a donut or bars; when its filters match several series, their times
+ * are added, and it says so (issue 26).
+ */
 export function EnumBody({ pick, view, reloadKey, mode = chartOf(pick, 'enum') }) {
   const res = useFetch(urls.states(pick.name, { filters: pick.filters, start: view[0], end: view[1] }), reloadKey, { first: true });
+  const labelSets = useFetch(urls.series(pick.name), reloadKey);
+  const sum = labelSets.data && summedOver(labelSets.data, pick.filters);
   return (
     <>
       <LoadingBar active={res.loading} />
       <Fetched state={res} isEmpty={(d) => !d.states?.some((st) => st.share > 0)}>
         <PieChart states={(res.data?.states || []).filter((st) => st.share > 0)} mode={mode} />
+        {sum && <p className="muted pie-sum" data-testid="pie-sum">{sum}</p>}
       </Fetched>
     </>
   );

@@ -41,8 +41,10 @@ export function DashboardList({ open }) {
   const exportOne = (d) => sendJson('GET', urls.dashboard(d.id)).then(downloadJson).catch(setError);
   const importFile = async (file) => {
     try {
-      const made = await sendJson('POST', urls.dashboards(), JSON.parse(await file.text()));
-      open(made);
+      const wanted = JSON.parse(await file.text());
+      const made = await sendJson('POST', urls.dashboards(), wanted);
+      // The server numbers a title that another dashboard has (issue 26: an import no longer duplicates silently).
+      open(made, made.title !== wanted.title ? `Imported as “${made.title}”: a dashboard “${wanted.title}” exists.` : '');
     } catch (err) {
       setError(err instanceof SyntaxError ? new Error(`${file.name} is not JSON: ${err.message}`) : err);
     }

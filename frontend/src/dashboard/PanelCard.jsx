@@ -24,7 +24,7 @@ function TimeBody({ panel, picks, metaOf, view, reloadKey, onZoom, height }) {
   });
   const stat = panel.chart === 'stat';
   const chartHeight = Math.max(120, height - (stat || panel.h < 2 ? 0 : 24 + Math.min(series.length, 4) * 22));
-  const visibility = useSeriesVisibility(series);
+  const visibility = useSeriesVisibility(series, layout);
   return (
     <div ref={ref} className="chart-area" style={{ minHeight: stat ? undefined : chartHeight }}>
       {main.error && <ErrorNotice error={main.error} />}
@@ -35,7 +35,7 @@ function TimeBody({ panel, picks, metaOf, view, reloadKey, onZoom, height }) {
       )}
       {!main.error && main.data && !empty && !stat && width > 0 && (
         <>
-          <FocusChart series={visibility.visible} layout={layout} domain={view} width={width}
+          <FocusChart series={visibility.visible} layout={visibility.layout} domain={view} width={width}
             height={chartHeight} y={panel.y} onZoom={onZoom} onZoomOut={() => onZoom(null)}
             svgProps={{ 'data-testid': 'panel-chart', 'data-width': plotWidth, 'data-query': mainUrls.join(' ') }} />
           {panel.h >= 2 && <Legend series={series} visibility={visibility} />}

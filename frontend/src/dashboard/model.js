@@ -60,14 +60,15 @@ export function duplicatePanel(panels, id) {
 }
 
 /**
- * A panel's metrics as the query builders take them ({name, filters, groupBy, chart}), with `$name` filter
- * values replaced by the variable's chosen value; a variable left on "all" (empty) drops that filter value.
+ * A panel's metrics as the query builders take them ({name, filters, groupBy, chart}), with each `$name` filter
+ * value replaced by the variable's chosen values (several: a repeated filter, which the API reads as OR); a
+ * variable left on "all" (no value) drops that filter value.
  */
 export function panelPicks(panel, values = {}) {
   return panel.metrics.map((m) => {
     const filters = {};
     for (const [key, vs] of Object.entries(m.filters || {})) {
-      const out = vs.flatMap((v) => (v.startsWith('$') ? (values[v.slice(1)] ? [values[v.slice(1)]] : []) : [v]));
+      const out = [...new Set(vs.flatMap((v) => (v.startsWith('$') ? values[v.slice(1)] || [] : [v])))];
       if (out.length) filters[key] = out;
     }
     return { name: m.name, filters, groupBy: panel.group_by || [], across: panel.across || undefined, chart: panel.chart };

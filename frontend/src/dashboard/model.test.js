@@ -28,7 +28,8 @@ describe('dashboard edits', () => {
 
   it('substitutes variables in filters, dropping a filter left on all', () => {
     const panel = { metrics: [{ name: 'cpu', filters: { host: ['$host'], dc: ['eu'] } }], group_by: [], chart: 'line' };
-    expect(panelPicks(panel, { host: 'web-1' })[0].filters).toEqual({ host: ['web-1'], dc: ['eu'] });
+    expect(panelPicks(panel, { host: ['web-1'] })[0].filters).toEqual({ host: ['web-1'], dc: ['eu'] });
+    expect(panelPicks(panel, { host: ['web-1', 'web-2'] })[0].filters).toEqual({ host: ['web-1', 'web-2'], dc: ['eu'] });
     expect(panelPicks(panel, {})[0].filters).toEqual({ dc: ['eu'] });
   });
 });

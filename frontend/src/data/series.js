@@ -87,3 +87,17 @@ export function toRows(series) {
   }
   return rows;
 }
+
+/**
+ * What a total over several series adds up (an enum's pie sums the time of every series its filters match):
+ * null for one series or none, else "Time added over 3 series (service: api, web)", naming the labels that differ.
+ * labelSets: the metric's series (GET /api/metrics/<name>/series); filters: {key: [values]} (OR within a key).
+ */
+export function summedOver(labelSets, filters = {}) {
+  const matching = labelSets.filter((l) => Object.entries(filters).every(([k, vs]) => !vs.length || vs.includes(l[k])));
+  if (matching.length < 2) return null;
+  const keys = [...new Set(matching.flatMap(Object.keys))].sort();
+  const differing = keys.map((k) => [k, [...new Set(matching.map((l) => l[k] ?? ''))].sort()]).filter(([, vs]) => vs.length > 1);
+  const detail = differing.map(([k, vs]) => `${k}: ${vs.map((v) => v || '(none)').join(', ')}`).join('; ');
+  return `Time added over ${matching.length} series${detail ? ` (${detail})` : ''}`;
+}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { displayUnit, distinctNames, isAllEmpty, seriesKey, seriesLabel, toRows, toSeries } from './series.js';
+import {
+  displayUnit, distinctNames, isAllEmpty, seriesKey, seriesLabel, summedOver, toRows, toSeries,
+} from './series.js';
 
 const response = {
   start: 0, end: 120000, step: 60000, bins: '1m', agg: 'avg',
@@ -67,5 +69,17 @@ describe('distinctNames', () => {
 
   it('gives every series from toSeries its name', () => {
     expect(toSeries([response]).map((x) => x.name)).toEqual(['cpu · host=a, region=eu', 'latency']);
+  });
+});
+
+describe('summedOver', () => {
+  const sets = [{ service: 'web', dc: 'eu' }, { service: 'api', dc: 'eu' }, { service: 'db', dc: 'us' }];
+  it('names the series a total adds and the labels that tell them apart', () => {
+    expect(summedOver(sets)).toBe('Time added over 3 series (dc: eu, us; service: api, db, web)');
+    expect(summedOver(sets, { dc: ['eu'] })).toBe('Time added over 2 series (service: api, web)');
+  });
+  it('says nothing for one series', () => {
+    expect(summedOver(sets, { service: ['api'] })).toBeNull();
+    expect(summedOver([])).toBeNull();
   });
 });

@@ -4,7 +4,7 @@
 import { useMemo } from 'react';
 import { urls } from '../api/client.js';
 import { buildQueryString, partitionQueries } from '../api/query.js';
-import { AXIS_WIDTH, assignAxes } from '../chart/axisLayout.js';
+import { AXIS_WIDTH, useAxisLayout } from '../chart/axisLayout.js';
 import { colorAt } from '../chart/palette.js';
 import { stackSeries } from '../chart/stack.js';
 import { chartOf, effectiveAgg } from '../model.js';
@@ -12,20 +12,6 @@ import { displayUnit, isAllEmpty, toSeries } from './series.js';
 import { useFetchAll } from './useFetch.js';
 
 const SEP = '\u0001';
-
-/**
- * Axis layout from units and colours, memoised on them only, so a refresh with the same series keeps the
- * same layout object (and the chart does not redraw its axes).
- */
-function useLayout(src) {
-  const signature = src.map((s) => `${s.unit}${SEP}${s.color}`).join(SEP);
-  return useMemo(() => {
-    const parts = signature ? signature.split(SEP) : [];
-    const list = [];
-    for (let i = 0; i < parts.length; i += 2) list.push({ unit: parts[i], color: parts[i + 1] });
-    return assignAxes(list);
-  }, [signature]);
-}
 
 /**
  * picks, metaOf(name), range (the whole period), view (the zoomed part), state (gran, agg), width (px of the
@@ -60,7 +46,7 @@ export function useLineData({ picks, metaOf, range, view, state, width, tz, relo
     return stackSeries(toSeries(main.data, (name) => style.get(name) || 'line'));
   }, [main.data, styles]);
   const overview = useMemo(() => (shared ? series : toSeries(over.data)), [shared, series, over.data]);
-  const layout = useLayout(main.data ? series : expected);
+  const layout = useAxisLayout(main.data ? series : expected);
   return {
     layout, plotWidth, mainUrls, main, over, series, overview,
     empty: series.length === 0 || isAllEmpty(series),

@@ -9,6 +9,12 @@ export const DEFAULTS = Object.freeze({
 
 export const PAGES = ['explore', 'dashboards', 'alerts'];
 
+/** What only Explore shows: left out of the other pages' URLs, and brought back with Explore (issue 26). */
+export const EXPLORE_KEYS = ['picks', 'zoom', 'gran', 'agg', 'tab'];
+
+/** Explore's own part of a state; of DEFAULTS: what the other pages have there. */
+export const exploreOf = (state) => Object.fromEntries(EXPLORE_KEYS.map((k) => [k, state[k]]));
+
 /** Auto-refresh intervals and their length in ms. */
 export const REFRESH = { off: 0, '5s': 5000, '10s': 10_000, '30s': 30_000, '1m': 60_000, '5m': 300_000 };
 
@@ -21,7 +27,8 @@ const oneOf = (value, allowed, fallback) => (allowed.includes(value) ? value : f
  * m=name{k="v"} (repeated, one per picked metric), g=name:key1,key2 (group-by), c=name:chartType,
  * x=name:sum (fold the metric's series into one line per bin, or one per group-by value),
  * from, to, zs/ze (zoom bounds in ms), gran, agg, tab, refresh (an interval of REFRESH; the older live=1 is 10s),
- * page=dashboards (the list), d=<dashboard id>, var-<name>=<value> (a dashboard's variables), tz=utc (times in UTC).
+ * page=dashboards (the list), d=<dashboard id>, var-<name>=<value> (a dashboard's variables, repeated for
+ * several values), tz=utc (times in UTC).
  */
 export function decodeState(search) {
   const p = new URLSearchParams(search);
@@ -61,7 +68,8 @@ export function decodeState(search) {
     page: oneOf(p.get('page'), PAGES, DEFAULTS.page),
     tz: oneOf(p.get('tz'), ['local', 'utc'], DEFAULTS.tz),
     dash: p.get('d') || null,
-    vars: Object.fromEntries([...p.keys()].filter((k) => k.startsWith('var-')).map((k) => [k.slice(4), p.get(k)])),
+    vars: Object.fromEntries([...new Set(p.keys())].filter((k) => k.startsWith('var-'))
+      .map((k) => [k.slice(4), p.getAll(k).filter(Boolean)])),
   };
 }
 
@@ -77,7 +85,7 @@ export function encodeState(state) {
   }
   if (state.page !== DEFAULTS.page) p.set('page', state.page);
   if (state.dash) p.set('d', state.dash);
-  for (const [k, v] of Object.entries(state.vars || {})) if (v) p.set(`var-${k}`, v);
+  for (const [k, values] of Object.entries(state.vars || {})) for (const v of values) p.append(`var-${k}`, v);
   if (state.zoom) {
     p.set('zs', String(Math.round(state.zoom[0])));
     p.set('ze', String(Math.round(state.zoom[1])));

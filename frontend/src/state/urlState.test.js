@@ -23,7 +23,7 @@ describe('URL state', () => {
       refresh: '30s',
       page: 'explore',
       dash: 'a1b2c3',
-      vars: { host: 'web-1' },
+      vars: { host: ['web-1', 'web-2'] },
       tz: 'utc',
     };
     const qs = encodeState(state);
