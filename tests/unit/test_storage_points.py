@@ -136,3 +136,14 @@ def test_a_read_merges_chunks_and_the_later_write_wins():
 def test_a_read_of_nothing_is_empty():
     points = merged([], (), 0, 100)
     assert len(points) == 0 and points.ts.dtype == np.int64
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2 ** 60 - 1), st.integers(0, 2 ** 14 - 1), st.integers(0, 2 ** 48 - 1)),
+                min_size=1, max_size=60))
+def test_chunks_rank_by_written_time_then_bytes_as_sorting_the_uuids_does(fields):
+    written = [uuid.UUID(fields=(t & 0xFFFFFFFF, (t >> 32) & 0xFFFF, 0x1000 | (t >> 48), seq >> 8, seq & 0xFF, node))
+               for t, seq, node in fields]
+    order = sorted(range(len(written)), key=lambda i: (written[i].time, written[i].bytes))
+    ranked = store.written_order(written)
+    assert [written[i] for i in np.argsort(ranked, kind="stable")] == [written[i] for i in order]
