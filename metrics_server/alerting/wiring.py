@@ -40,9 +40,11 @@ def alert_store(app: Flask) -> AlertStore:
 
 
 def source(app: Flask, prefixes: tuple[str, ...]) -> StoreSource:
-    """PromQL over a fresh gateway to the app's stores: one query's budget (max_query_reads), its rollups, and
-    only the metrics the prefixes cover (the deadline is the evaluator's, around each query)."""
-    return StoreSource(Gateway(app.extensions["registry"], app.extensions["points"], app.extensions["rollups"],
+    """PromQL over a fresh gateway to the app's stores: one query's budget (max_query_reads) and only the metrics
+    the prefixes cover (the deadline is the evaluator's, around each query). Raw samples only: a rule looks at the
+    newest minutes, which have no settled rollups, and a stale marker must end a series at once (rollups keep
+    no NaN, see Staleness in the README)."""
+    return StoreSource(Gateway(app.extensions["registry"], app.extensions["points"], None,
                                QueryLimits.of(app.config["METRICS_SERVER"]), prefixes))
 
 
