@@ -339,23 +339,22 @@ def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int
 
 def flattened(rows: list[tuple], position: dict[str, int], start_ms: int, end_ms: int) -> tuple[np.ndarray, ...]:
     """Chunk rows (series_id, written, ts, value, hour) of many series as columns: each point's series (its
-    position), time and value, in [start, end); of points with the same series and time, the one written last."""
+    position), time and value, in [start, end), by series and time; of points with the same series and time, the
+    one written last."""
     blobs = [row[2] for row in rows]
     ts, value, sizes = codec.decode_ts(blobs), codec.decode_values([row[3] for row in rows]), codec.sizes_of(blobs)
     series = np.repeat(np.fromiter((position[row[0]] for row in rows), np.int64, len(rows)), sizes)
-    keep = np.arange(len(ts))
-    if len({(row[0], row[-1]) for row in rows}) < len(rows):  # a series' hour in several chunks
+    keep = np.argsort(series, kind="stable")  # each series' points as stored: by partition, hour, write
+    by_series, times = series[keep], ts[keep]
+    if np.any((by_series[1:] == by_series[:-1]) & (times[1:] <= times[:-1])):  # chunks that overlap or came late
         keep = latest([row[1] for row in rows], sizes, ts, series)
     keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
     return series[keep], ts[keep], value[keep]
 
 
 def split(series: np.ndarray, ts: np.ndarray, value: np.ndarray, series_ids: list[str]) -> dict[str, SeriesPoints]:
-    """Columns of many series (as `flattened` gives them: each series' points in time order) as each series'
-    points."""
-    order = np.argsort(series, kind="stable")
-    bounds = np.searchsorted(series[order], np.arange(len(series_ids) + 1)).tolist()
-    ts, value = ts[order], value[order]
+    """Columns of many series, by series and time (as `flattened` gives them), as each series' points."""
+    bounds = np.searchsorted(series, np.arange(len(series_ids) + 1)).tolist()
     return {sid: SeriesPoints(ts[bounds[at]:bounds[at + 1]], value[bounds[at]:bounds[at + 1]])
             for at, sid in enumerate(series_ids)}
 

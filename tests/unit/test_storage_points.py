@@ -147,3 +147,22 @@ def test_chunks_rank_by_written_time_then_bytes_as_sorting_the_uuids_does(fields
     order = sorted(range(len(written)), key=lambda i: (written[i].time, written[i].bytes))
     ranked = store.written_order(written)
     assert [written[i] for i in np.argsort(ranked, kind="stable")] == [written[i] for i in order]
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_many_series_read_as_columns_equal_each_series_merged_on_its_own(late):
+    """The columnar read (all series' chunks decoded at once) keeps what the per-series merge keeps: by series and
+    time, the later write winning a repeated time, a late chunk sorted into place."""
+    def chunk(sid, ts, value):
+        sizes = np.array([len(ts)])
+        return (sid, uuid.uuid1(), codec.encode_ts(np.array(ts), sizes)[0],
+                codec.encode_values(np.array(value, dtype=float), sizes)[0], 0)
+    rows = [chunk("a", [1, 2, 3], [1, 2, 3]), chunk("b", [1, 5], [10, 50]), chunk("a", [4, 6], [4, 6])]
+    if late:
+        rows += [chunk("a", [2, 5], [20, 5]), chunk("b", [0], [0])]
+    series, ts, value = store.flattened(rows, {"a": 0, "b": 1}, 0, 100)
+    columns = store.split(series, ts, value, ["a", "b"])
+    for sid in ("a", "b"):
+        alone = merged([row[1:] for row in rows if row[0] == sid], (), 0, 100)
+        assert columns[sid].ts.tolist() == alone.ts.tolist() and columns[sid].value.tolist() == alone.value.tolist()
+    assert columns["a"].value.tolist() == ([1, 20, 3, 4, 5, 6] if late else [1, 2, 3, 4, 6])
