@@ -23,6 +23,7 @@ class MetricSpec:
     low: float
     high: float = np.inf
     log: bool = False  # multiplicative (latencies): level × exp(swing·cycle + noise)
+    counter: bool = False  # a counter: the running total of such values (requests served per minute)
 
 
 METRICS = (
@@ -31,6 +32,9 @@ METRICS = (
     MetricSpec("net_throughput", "bytes/s", "network throughput", 4e6, 2.5e6, 6e5, 0, 0),
     MetricSpec("temperature", "°C", "CPU temperature", 48, 9, 0.6, 1, 15, 105),
 )
+# the PromQL round's 200 series of one counter; 3 decimals, so that topk meets no ties, which Prometheus breaks by
+# the order its head created series in
+FLEET = (MetricSpec("requests_total", "1", "requests served", 600, 300, 80, 3, 0, counter=True),)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ def make_series(rng: np.random.Generator, spec: MetricSpec, host: str, start_ms:
     spikes = rng.random(n) < 0.002
     value[spikes] *= rng.uniform(1.5, 3, spikes.sum())
     value = np.round(np.clip(value, spec.low, spec.high), spec.decimals)
+    if spec.counter:
+        value = np.cumsum(value)
     keep = np.ones(n, dtype=bool)
     for _ in range(rng.poisson(3 * days / 30)):  # outages: 5 minutes to 6 hours without points
         down = int(rng.integers(0, n))
@@ -106,3 +112,12 @@ def make_dataset(hosts: int = 50, days: int = 30, metrics: tuple[MetricSpec, ...
     value = np.concatenate([s.value for s in series])
     order = np.lexsort((index, ts))
     return Dataset(series, start_ms, end_ms, index[order], ts[order], value[order])
+
+
+def joined(first: Dataset, second: Dataset) -> Dataset:
+    """Two data sets as one, its points in time order (for a system that takes samples in time order only)."""
+    index = np.concatenate([first.index, second.index + len(first.series)])
+    ts, value = np.concatenate([first.ts, second.ts]), np.concatenate([first.value, second.value])
+    order = np.lexsort((index, ts))
+    return Dataset(first.series + second.series, min(first.start_ms, second.start_ms),
+                   max(first.end_ms, second.end_ms), index[order], ts[order], value[order])

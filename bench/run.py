@@ -168,7 +168,7 @@ def measure_promql(systems, dataset, args, results: dict) -> None:
         say("prometheus is not installed: no PromQL round")
         return
     victoria = next((system for system in systems if system.name == "victoria"), None)
-    results["promql"] = promql.measure(systems[0], victoria, dataset, args)
+    results["promql"], results["promql_load"] = promql.measure(systems[0], victoria, dataset, args)
 
 
 def promql_table(results: dict) -> list[str]:
@@ -178,12 +178,15 @@ def promql_table(results: dict) -> list[str]:
     names = ["ours", *(name for name in ("prometheus", "victoria") if name in next(iter(results["promql"].values())))]
     rows = Results(names)
     for label, values in results["promql"].items():
-        rows.add(f"query_range, {label}: p50", "ms", "lower", values)
+        rows.add(f"query_range, {label}: p50 (load {results['promql_load'][label]:.1f})", "ms", "lower", values)
     return ["## PromQL: query_range through each system's Prometheus API", "",
             "The same requests to `/api/v1/query_range` of ours (through nginx), Prometheus (Debian's, given the "
             "data set by remote write) and VictoriaMetrics (MetricsQL, response cache off), systems alternating; "
             "p50 of the chart rounds, after one warm-up request whose answers (series and point counts) must "
-            "equal Prometheus'. `bench/promql.py`.", "", rows.markdown(), ""]
+            "equal Prometheus'; in brackets the machine's mean 1-minute load average while each was measured "
+            "(shared machine: compare the ratios). The last three ask 200 series of one counter "
+            "(`requests_total{host}`, its last day, given to every system by remote write). `bench/promql.py`.", "",
+            rows.markdown(), ""]
 
 
 def rotated(items: list, by: int) -> list:
@@ -297,6 +300,7 @@ def write(args, dataset, systems, result: Results, results: dict, facts: dict) -
     (args.out / "results.json").write_bytes(orjson.dumps(
         {**facts, "mode": args.mode, "points": len(dataset), **result.to_json(), "retries": results["retries"],
          "catch_up_seconds": results["catch_up"], "promql_p50_ms": results["promql"],
+         "promql_load_average": results["promql_load"],
          "samples": samples},
         option=orjson.OPT_INDENT_2))
     say(f"wrote {args.results} and {args.out / 'results.json'}")
@@ -311,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     started: list = []
     dataset = None
     results: dict = {key: {} for key in ("ingest", "ingest_total", "retries", "load", "catch_up", "disk",
-                                          "chart", "shipped", "raw", "remote_write", "fresh", "promql")}
+                                          "chart", "shipped", "raw", "remote_write", "fresh", "promql", "promql_load")}
     try:
         check_base_port(args.base_port)
         systems = systems_for(args)

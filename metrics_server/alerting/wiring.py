@@ -19,8 +19,10 @@ from metrics_server.alerting.notify import Notifier, Receiver
 from metrics_server.alerting.rules import Group, RuleError, parse_groups
 from metrics_server.ingest.columns import Batch, distinct_label_sets
 from metrics_server.ingest.rules import write_batch
+from metrics_server.limits import QueryLimits
 from metrics_server.model import Metric
 from metrics_server.protocols.prometheus import is_stale
+from metrics_server.query.gateway import Gateway
 from metrics_server.query.promsource import StoreSource
 from metrics_server.storage.alerts import AlertStore
 
@@ -37,12 +39,20 @@ def alert_store(app: Flask) -> AlertStore:
     return app.extensions["alerts"]
 
 
+def source(app: Flask, prefixes: tuple[str, ...]) -> StoreSource:
+    """PromQL over a fresh gateway to the app's stores: one query's budget (max_query_reads) and only the metrics
+    the prefixes cover (the deadline is the evaluator's, around each query). Raw samples only: a rule looks at the
+    newest minutes, which have no settled rollups, and a stale marker must end a series at once (rollups keep
+    no NaN, see Staleness in the README)."""
+    return StoreSource(Gateway(app.extensions["registry"], app.extensions["points"], None,
+                               QueryLimits.of(app.config["METRICS_SERVER"]), prefixes))
+
+
 def instant_query(app: Flask) -> InstantQuery:
     """`(expr, at_ms, prefixes=()) -> [(labels, value)]` over the app's stores, through the PromQL engine;
     with prefixes, only the metrics they cover exist."""
     def query(expr: str, at_ms: int, prefixes: tuple[str, ...] = ()) -> list[tuple[dict[str, str], float]]:
-        source = StoreSource(app.extensions["registry"], app.extensions["points"], prefixes=prefixes)
-        return promql.evaluate_instant(expr, at_ms, source)
+        return promql.evaluate_instant(expr, at_ms, source(app, prefixes))
     return query
 
 
@@ -50,13 +60,13 @@ def backtest_query(app: Flask, group: Group, start: int, end: int) -> InstantQue
     """The instant query a backtest of `group` makes at each step, answered from one range query per rule
     expression (a range query is the instant query at every step, computed at once: a 6 h backtest at 10 s is
     one read instead of 2,160); other expressions (a template's `query`) are evaluated one instant at a time."""
-    source = StoreSource(app.extensions["registry"], app.extensions["points"], prefixes=group.metric_prefixes)
+    group_source = source(app, group.metric_prefixes)
     first = -(-start // group.interval_ms) * group.interval_ms - group.query_offset_ms
     answers: dict[str, dict[int, list]] = {}
     for expr in {e for rule in group.rules for e in (rule.expr, rule.keep_firing_while, rule.data_expr) if e}:
         steps: dict[int, list] = {}
         for labels, times, values in promql.evaluate_range(expr, first, end - group.query_offset_ms,
-                                                           group.interval_ms, source):
+                                                           group.interval_ms, group_source):
             for at, value in zip(times.tolist(), values.tolist()):
                 steps.setdefault(at, []).append((labels, value))
         answers[expr] = steps

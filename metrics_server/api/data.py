@@ -10,7 +10,16 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from metrics_server.api import csvio
 from metrics_server.api.admission import charge
 from metrics_server.api.body import json_body
-from metrics_server.api.lookup import find_metric, matching_series, quota, registry, rollups, server_config, store
+from metrics_server.api.lookup import (
+    find_metric,
+    gateway,
+    matching_series,
+    quota,
+    registry,
+    rollups,
+    server_config,
+    store,
+)
 from metrics_server.api.openapi import documented
 from metrics_server.api.params import label_filters, load_args
 from metrics_server.auth import check_metrics
@@ -18,9 +27,7 @@ from metrics_server.errors import ApiError
 from metrics_server.ingest.columns import load_batch
 from metrics_server.ingest.rules import admit, check_buckets, points_of, record, save, write_batch
 from metrics_server.jsonio import json_response
-from metrics_server.limits import QueryLimits
 from metrics_server.model import EXTRA_COLUMN, POINT_END_MS, POINT_MIN_MS, Metric
-from metrics_server.query.engine import read_raw
 from metrics_server.query.histogram import bound_text
 from metrics_server.query.timeparse import format_iso_array
 from metrics_server.schemas import DataQuerySchema, PointSchema, WriteItemSchema
@@ -118,8 +125,7 @@ def raw_points(metric: Metric, args: dict, filters: dict[str, list[str]], limit:
     def enough(data: dict[str, SeriesPoints]) -> bool:
         return sum(len(points) for points in data.values()) > limit + (len(selected) if after else 0)
 
-    data = read_raw(store(), metric, [sid for sid, _ in selected], start, end, QueryLimits.of(server_config()),
-                    None if limit is None else enough)
+    data = gateway().in_order(metric, [sid for sid, _ in selected], start, end, None if limit is None else enough)
     series = [(sid, labels, data[sid]) for sid, labels in selected]
     if not series:
         nothing = np.empty(0, dtype=np.int64)

@@ -2,13 +2,11 @@
 import numpy as np
 from flask import Blueprint
 
-from metrics_server.api.lookup import find_metric, matching_series, server_config, store
+from metrics_server.api.lookup import find_metric, gateway, matching_series
 from metrics_server.api.openapi import documented
 from metrics_server.api.params import label_filters, load_args
 from metrics_server.errors import ApiError
 from metrics_server.jsonio import json_response
-from metrics_server.limits import QueryLimits
-from metrics_server.query.engine import read_raw
 from metrics_server.query.enum import state_shares
 from metrics_server.schemas import StatesSchema
 
@@ -26,8 +24,7 @@ def states(name: str):
     if start >= end:
         raise ApiError("start: must be before end", 400)
     series = matching_series(metric, label_filters(set(states_schema.fields)))
-    data = read_raw(store(), metric, [sid for sid, _ in series], start - metric.partition_ms, end,
-                    QueryLimits.of(server_config()))
+    data = gateway().in_order(metric, [sid for sid, _ in series], start - metric.partition_ms, end)
     totals: dict[str, dict] = {}
     for points in data.values():
         before = np.searchsorted(points.ts, start, side="left")

@@ -4,12 +4,11 @@ import math
 import numpy as np
 from flask import Blueprint
 
-from metrics_server.api.lookup import find_metric, matching_series, server_config, store
+from metrics_server.api.lookup import find_metric, gateway, matching_series, server_config
 from metrics_server.api.openapi import documented
 from metrics_server.api.params import bins_for, label_filters, load_args
 from metrics_server.jsonio import json_response
-from metrics_server.limits import QueryLimits, TooCostly
-from metrics_server.query.engine import read_raw
+from metrics_server.limits import TooCostly
 from metrics_server.query.histogram import bound_text, bucket_matrix, heatmap, quantile
 from metrics_server.schemas import HeatmapSchema
 
@@ -24,12 +23,12 @@ def histogram_heatmap(name: str):
     metric = find_metric(name, "histogram")
     args = load_args(heatmap_schema)
     bins = bins_for(args)
-    limits = QueryLimits.of(server_config())
+    limits = gateway().limits
     if len(args["q"]) > server_config()["max_quantiles"]:
         raise TooCostly(f"q: {len(args['q'])} quantiles asked (at most {server_config()['max_quantiles']}, "
                         f"max_quantiles)", 422, field="q")
     series = matching_series(metric, label_filters(set(heatmap_schema.fields)))
-    data = read_raw(store(), metric, [sid for sid, _ in series], int(bins.edges[0]), int(bins.edges[-1]), limits)
+    data = gateway().in_order(metric, [sid for sid, _ in series], int(bins.edges[0]), int(bins.edges[-1]))
     ts, bounds, counts = bucket_matrix(list(data.values()))
     limits.check_cells(len(bounds), len(bins), "bucket bounds")
     grid = heatmap(ts, bounds, counts, bins.edges)

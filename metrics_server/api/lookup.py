@@ -1,11 +1,14 @@
-"""What every blueprint looks up for a request: the app's stores, a metric by name (a 404 naming it), and the
-series a label filter selects. The blueprints import this and nothing of each other, so they stay peers."""
-from flask import current_app
+"""What every blueprint looks up for a request: the app's stores, the request's read gateway, a metric by name
+(a 404 naming it), and the series a label filter selects. The blueprints import this and nothing of each other,
+so they stay peers."""
+from flask import current_app, g
 
 from metrics_server import auth
 from metrics_server.errors import ApiError, NotFound
 from metrics_server.ingest.rules import Quota
+from metrics_server.limits import QueryLimits
 from metrics_server.model import Metric
+from metrics_server.query.gateway import Gateway
 from metrics_server.storage.dashboards import DashboardStore
 from metrics_server.storage.points import PointStore
 from metrics_server.storage.registry import Registry
@@ -44,6 +47,13 @@ def server_config() -> dict:
     return current_app.config["METRICS_SERVER"]
 
 
+def gateway() -> Gateway:
+    """The request's one gateway to storage: its reads counted against one budget, its token's prefixes applied."""
+    if "gateway" not in g:
+        g.gateway = Gateway(registry(), store(), rollups(), QueryLimits.of(server_config()), auth.prefixes())
+    return g.gateway
+
+
 def with_article(word: str) -> str:
     return ("an " if word[0] in "aeiou" else "a ") + word
 
@@ -64,4 +74,4 @@ def matching_series(metric: Metric, filters: dict[str, list[str]]) -> list[tuple
     if unknown:
         raise ApiError(f"{unknown[0]}: not a label of metric '{metric.name}' "
                        f"(labels: {list(metric.label_keys)})", 400)
-    return registry().select(metric, matchers_of(filters))
+    return gateway().select(metric, matchers_of(filters))

@@ -1,7 +1,7 @@
 """The Prometheus HTTP query API under /api/v1 (docs/querying/api.md), for Grafana, promtool and vmalert.
 
 Thin: parameters in (GET query string or POST form, as Prometheus accepts both), the PromQL engine
-(metrics_server.promql) over our storage (query/promsource.py), Prometheus' envelope out:
+(metrics_server.promql) over the request's read gateway (query/promsource.py), Prometheus' envelope out:
 `{"status": "success", "data": ...}` or `{"status": "error", "errorType": ..., "error": ...}`. Sample values are
 strings ("NaN", "+Inf" included), formatted as Go's strconv.FormatFloat(v, 'f', -1, 64); times are seconds.
 """
@@ -12,13 +12,13 @@ from functools import wraps
 import promql_parser
 from flask import Blueprint, request
 
-from metrics_server import auth, promql
+from metrics_server import promql
 from metrics_server.api.errors import is_driver_error
-from metrics_server.api.lookup import registry, rollups, server_config, store
+from metrics_server.api.lookup import gateway
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, one_line
 from metrics_server.jsonio import json_response
-from metrics_server.limits import QueryLimits, QueryTimeout, deadline
+from metrics_server.limits import QueryTimeout
 from metrics_server.promql.values import go_float
 from metrics_server.query.promsource import StoreSource
 from metrics_server.query.timeparse import MAX_MS, MIN_MS
@@ -34,7 +34,7 @@ def answer(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         try:
-            with deadline(QueryLimits.of(server_config()).timeout):
+            with gateway().deadline():
                 return json_response({"status": "success", "data": view(*args, **kwargs)})
         except promql.PromQLError as error:
             return failure(error.error_type, str(error), error.status)
@@ -55,8 +55,8 @@ def failure(error_type: str, message: str, status: int):
 
 
 def source() -> StoreSource:
-    """Our storage as this request may see it: only the metrics its token's prefixes cover."""
-    return StoreSource(registry(), store(), rollups(), QueryLimits.of(server_config()), prefixes=auth.prefixes())
+    """PromQL's view of the request's gateway: only the metrics its token's prefixes cover, within its budget."""
+    return StoreSource(gateway())
 
 
 def parse_time(name: str, default: float | None = None) -> int:
@@ -99,7 +99,7 @@ def parse_step(name: str) -> int:
 def within_answer_limits(result: promql.Result) -> promql.Result:
     """The answer, unless it is larger than a query may answer (max_query_series series of an instant query,
     max_query_cells points of a range query): then a 422 that says what to narrow."""
-    limits = QueryLimits.of(server_config())
+    limits = gateway().limits
     if result.result_type == "vector" and len(result.series) > limits.max_series:
         raise promql.TooMuchData(f"the query answers {len(result.series)} series (at most {limits.max_series}, "
                                  "max_query_series); aggregate them (sum by (...)) or narrow the selector")

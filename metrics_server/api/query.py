@@ -4,13 +4,12 @@ import io
 from flask import Blueprint, Response
 
 from metrics_server.api import csvio
-from metrics_server.api.lookup import find_metric, matching_series, rollups, server_config, store
+from metrics_server.api.lookup import find_metric, gateway, matching_series
 from metrics_server.api.openapi import documented
 from metrics_server.api.params import bins_for, load_args
 from metrics_server.auth import check_metrics
 from metrics_server.errors import ApiError
 from metrics_server.jsonio import json_response
-from metrics_server.limits import QueryLimits
 from metrics_server.query.bins import Bins
 from metrics_server.query.engine import Result, plan, run_plans
 from metrics_server.query.selectors import parse_selector
@@ -32,9 +31,9 @@ def run_query(args: dict) -> tuple[Bins, list[Result]]:
             raise ApiError(f"metric.{index}: {error}", 400, field="metric") from None
         check_metrics([name])  # a token limited to metric prefixes
         metric = find_metric(name)
-        plans.append(plan(store(), rollups(), metric, matching_series(metric, filters), bins, args["agg"],
-                          args["group_by"], chart=args["width"] is not None, across=args["across"]))
-    return bins, run_plans(store(), rollups(), plans, QueryLimits.of(server_config()))
+        plans.append(plan(gateway(), metric, matching_series(metric, filters), bins, args["agg"], args["group_by"],
+                          chart=args["width"] is not None, across=args["across"]))
+    return bins, run_plans(gateway(), plans)
 
 
 @blueprint.get("/query")

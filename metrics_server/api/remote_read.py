@@ -2,12 +2,11 @@
 answers PromQL over our history too. Bounded like every query (series, partition reads, the deadline)."""
 from flask import Blueprint, Response
 
-from metrics_server import auth, promql
+from metrics_server import promql
 from metrics_server.api.body import request_bytes
-from metrics_server.api.lookup import registry, server_config, store
+from metrics_server.api.lookup import gateway, server_config
 from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError
-from metrics_server.limits import QueryLimits, deadline
 from metrics_server.protocols import remote_read
 from metrics_server.query.promsource import StoreSource
 
@@ -19,10 +18,9 @@ blueprint = Blueprint("remote_read", __name__)
 def read():
     """Each query's series with their samples in [start, end], one QueryResult per query, in order."""
     queries = remote_read.decode(request_bytes(("snappy", "identity")), server_config()["max_body_bytes"])
-    limits = QueryLimits.of(server_config())
-    source = StoreSource(registry(), store(), limits=limits, prefixes=auth.prefixes())
+    source = StoreSource(gateway())
     try:
-        with deadline(limits.timeout):
+        with source.gateway.deadline():
             results = [source(matchers, start, end) for matchers, start, end in queries]
     except promql.PromQLError as error:
         raise ApiError(str(error), error.status) from None

@@ -51,7 +51,8 @@ class RawSeries(NamedTuple):
 
 
 class HourlySeries(NamedTuple):
-    """What a source's optional `hourly(matchers, start_ms, end_ms)` returns per series: its hourly rollup rows
+    """What a source's optional `hourly(matchers, start_ms, end_ms, agg)` returns per series (agg names what the rows
+    will answer: last for a selector, avg for avg_over_time...): its hourly rollup rows
     (arrays `start`, `count`, `sum`, `min`, `max`, `first`, `last`, `first_ts`, `last_ts`, one element per hour
     with samples, by time). It returns None when its rollups are not all up to date; raw samples are read then."""
 
@@ -102,15 +103,15 @@ class Evaluator:
         # in Prometheus' order (by labels): the order sums and means add in, and ties of topk keep
         return sorted((s for s in found if len(s.timestamps)), key=lambda s: key(s.labels))
 
-    def fetch_hourly(self, selector: Selector, times: np.ndarray, start_ms: int,
-                     end_ms: int) -> list[HourlySeries] | None:
+    def fetch_hourly(self, selector: Selector, times: np.ndarray, start_ms: int, end_ms: int,
+                     agg: str) -> list[HourlySeries] | None:
         """The selector's hourly rollups when every time is on an hour and the source has them up to date: then a
         window's whole hours come from rollups and the sample at its end from the next hour's first (`first_ts`
         says whether it is exactly there). None means: read raw samples."""
         hourly = getattr(self.source, "hourly", None)
         if hourly is None or self.lookback_ms > HOUR_MS or (times % HOUR_MS).any():
             return None
-        found = hourly(selector.matchers, int(start_ms), int(end_ms))
+        found = hourly(selector.matchers, int(start_ms), int(end_ms), agg)
         if found is None:
             return None
         self.budget.charge(sum(len(s.rows["start"]) for s in found))
@@ -146,7 +147,8 @@ class Evaluator:
         """The newest sample at or before each step, if it is at most the lookback old and not a stale marker;
         with sample_times, its time in seconds instead of its value (timestamp()), the name dropped."""
         times = self.times(node.offset_ms, node.at)
-        hourly = None if sample_times else self.fetch_hourly(node, times, times[0] - HOUR_MS, times[-1] + HOUR_MS)
+        hourly = None if sample_times else self.fetch_hourly(node, times, times[0] - HOUR_MS,
+                                                             times[-1] + HOUR_MS, "last")
         if hourly is not None:
             return Vector([series for series in (hourly_selector(h.rows, h.labels, times, self.lookback_ms)
                                                  for h in hourly) if series.present.any()])
@@ -204,7 +206,8 @@ class Evaluator:
             return None
         ends = self.times(node.selector.offset_ms, node.selector.at)
         starts = ends - node.range_ms
-        hourly = self.fetch_hourly(node.selector, ends, starts[0], ends[-1] + HOUR_MS)
+        hourly = self.fetch_hourly(node.selector, ends, starts[0], ends[-1] + HOUR_MS,
+                                   name.removesuffix("_over_time"))
         if hourly is None:
             return None
         out = []

@@ -1,8 +1,8 @@
-"""The read path: the series a query selected, read from the stores and binned. Takes the stores as arguments
-(as the write path does), so it runs and is tested without Flask; the blueprint only parses and answers."""
+"""/api/query's dialect: the series a selector chose, read through the gateway (query/gateway.py) and binned per
+series, per group or folded across series. Runs and is tested without Flask; the blueprint only parses and
+answers."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from metrics_server.errors import ApiError
-from metrics_server.limits import QueryLimits, check_deadline, deadline
+from metrics_server.limits import check_deadline
 from metrics_server.model import PERCENTILES, ROLLUP_AGGS, ROLLUP_TYPES, Metric, default_agg
 from metrics_server.query import aggregate as agg_ops
 from metrics_server.query.bins import Bins, whole_hours
 from metrics_server.query.histogram import bucket_matrix, heatmap, quantile
 
-if TYPE_CHECKING:  # the stores are passed in; the engine only calls their read methods
-    from metrics_server.storage.points import PointStore, SeriesPoints
-    from metrics_server.storage.rollups import Rollups
+if TYPE_CHECKING:
+    from metrics_server.query.gateway import Gateway
 
 
 @dataclass
@@ -106,11 +105,6 @@ def check_query(metric: Metric, agg: str, group_by: list[str]) -> None:
 SLICE = 256  # series read and binned at a time when folding across series: memory stays SLICE × bins
 
 
-def uses_rollups(metric: Metric, agg: str, bins: Bins) -> bool:
-    """Hourly rollups answer when every bin is whole hours and the aggregate needs no raw points."""
-    return metric.type in ROLLUP_TYPES and agg in ROLLUP_AGGS and whole_hours(bins)
-
-
 @dataclass
 class Plan:
     """One selector's work, planned from the series index before any data is read, so that its cost (lines
@@ -137,36 +131,36 @@ class Plan:
         return len({tuple(labels.get(key, "") for key in self.group_by) for _, labels in self.series})
 
 
-def plan(points: PointStore, rollups: Rollups, metric: Metric, series: list[tuple[str, dict]], bins: Bins,
-         agg: str | None, group_by: list[str], chart: bool, across: str | None = None) -> Plan:
+def plan(gateway: Gateway, metric: Metric, series: list[tuple[str, dict]], bins: Bins, agg: str | None,
+         group_by: list[str], chart: bool, across: str | None = None) -> Plan:
     """What one selector will read: its aggregate checked, the buckets of its series looked up in the index."""
     agg = agg or default_agg(metric.type)
     check_query(metric, agg, group_by)
     if across and across not in agg_ops.ACROSS:
         raise ApiError(f"across: expected one of {', '.join(agg_ops.ACROSS)}; got {across!r}", 400)
     start, end = int(bins.edges[0]), int(bins.edges[-1])
-    buckets = points.registry.buckets(metric, [sid for sid, _ in series], start, end)
-    return Plan(metric, series, bins, agg, group_by, chart, across, uses_rollups(metric, agg, bins), buckets,
+    buckets = gateway.locate(metric, [sid for sid, _ in series], start, end)
+    return Plan(metric, series, bins, agg, group_by, chart, across, gateway.hourly(metric, agg, whole_hours(bins)),
+                buckets,
                 sum(len(starts) for starts in buckets.values()))
 
 
-def execute(points: PointStore, rollups: Rollups, plan: Plan) -> list[Result]:
+def execute(gateway: Gateway, plan: Plan) -> list[Result]:
     """A planned selector's lines: per series or group (points pooled), or folded across series."""
     if plan.across:
-        return fold_across(points, rollups, plan)
-    return lines_of(points, rollups, plan, plan.series, plan.group_by, pending(rollups, plan))
+        return fold_across(gateway, plan)
+    return lines_of(gateway, plan, plan.series, plan.group_by, pending(gateway, plan))
 
 
-def pending(rollups: Rollups, plan: Plan) -> set[str]:
+def pending(gateway: Gateway, plan: Plan) -> set[str]:
     """Series of the plan whose rollups in its range are being recomputed (read raw instead)."""
     if not plan.rollup:
         return set()
-    start, end = int(plan.bins.edges[0]), int(plan.bins.edges[-1])
-    return {sid for sid, bucket in rollups.pending(plan.metric, [sid for sid, _ in plan.series])
-            if bucket < end and bucket + plan.metric.partition_ms > start}
+    return gateway.pending(plan.metric, [sid for sid, _ in plan.series], int(plan.bins.edges[0]),
+                           int(plan.bins.edges[-1]))
 
 
-def lines_of(points: PointStore, rollups: Rollups, plan: Plan, series: list[tuple[str, dict]], group_by: list[str],
+def lines_of(gateway: Gateway, plan: Plan, series: list[tuple[str, dict]], group_by: list[str],
              stale_ids: set[str]) -> list[Result]:
     """Some of a plan's series read (from hourly rollups where they answer exactly) and binned per group."""
     metric, bins, agg, chart = plan.metric, plan.bins, plan.agg, plan.chart
@@ -175,29 +169,29 @@ def lines_of(points: PointStore, rollups: Rollups, plan: Plan, series: list[tupl
     groups = groups_of(series, group_by).values()
     if plan.rollup:
         fresh = [sid for sid in sids if sid not in stale_ids]
-        rows = rollups.read(metric, fresh, start, end, buckets)
+        rows = gateway.rollup_rows(metric, fresh, start, end, buckets)
         stale = [sid for sid in sids if sid in stale_ids]
         if stale:
-            for sid, series_points in points.read(metric, stale, start, end, buckets=buckets).items():
+            for sid, series_points in gateway.raw(metric, stale, start, end, buckets=buckets).items():
                 rows[sid] = agg_ops.points_as_rows(series_points.ts, series_points.value)
         return [Result(metric, labels, agg, *answer_from_rollups(rows, group, bins, agg, chart),
                        "raw" if stale_ids.intersection(group) else "hour") for labels, group in groups]
-    data = points.read(metric, sids, start, end, metric.extra_columns if metric.type == "histogram" else (),
+    data = gateway.raw(metric, sids, start, end, metric.extra_columns if metric.type == "histogram" else (),
                        buckets=buckets)
     return [Result(metric, labels, agg, *answer(metric, group, data, bins, agg, chart)) for labels, group in groups]
 
 
-def fold_across(points: PointStore, rollups: Rollups, plan: Plan) -> list[Result]:
+def fold_across(gateway: Gateway, plan: Plan) -> list[Result]:
     """Aggregation across series (sum/avg/min/max/count per bin, by group_by labels or over all). Numbers are
     read and binned in bulk (fold_columns); other types a SLICE of series at a time, each binned on its own;
     either way memory stays bounded however many series a metric has."""
     if plan.metric.type in ROLLUP_TYPES and plan.agg in ROLLUP_AGGS:
-        return fold_columns(points, rollups, plan)
+        return fold_columns(gateway, plan)
     shown: dict[tuple, dict] = {}
     folds: dict[tuple, agg_ops.Across] = {}
     for first in range(0, len(plan.series), SLICE):
         check_deadline()
-        for line in lines_of(points, rollups, plan, plan.series[first:first + SLICE], [], set()):
+        for line in lines_of(gateway, plan, plan.series[first:first + SLICE], [], set()):
             labels = {key: line.labels.get(key, "") for key in plan.group_by}
             key = tuple(sorted(labels.items()))
             shown.setdefault(key, labels)
@@ -210,7 +204,7 @@ def fold_across(points: PointStore, rollups: Rollups, plan: Plan) -> list[Result
     return results
 
 
-def fold_columns(points: PointStore, rollups: Rollups, plan: Plan) -> list[Result]:
+def fold_columns(gateway: Gateway, plan: Plan) -> list[Result]:
     """Aggregation across series of numbers, a slice of partitions at a time (8 of a bucket's 64 shards): each
     slice's hour rows (or raw points, for series whose rollups are being recomputed or bins finer than hours)
     binned per series and folded per group in a few array operations, so 20,000 series cost 64 reads a bucket
@@ -223,8 +217,10 @@ def fold_columns(points: PointStore, rollups: Rollups, plan: Plan) -> list[Resul
     folds = [agg_ops.Across(plan.across, len(plan.bins)) for _ in keys]
     for fold, size in zip(folds, np.bincount(group_of, minlength=len(keys)).tolist()):
         fold.series = size
-    stale = pending(rollups, plan)
-    for series, rows in column_slices(points, rollups, plan, stale):
+    stale = pending(gateway, plan)
+    start, end = int(plan.bins.edges[0]), int(plan.bins.edges[-1])
+    for series, rows in gateway.columns(plan.metric, [sid for sid, _ in plan.series], plan.buckets, start, end,
+                                        plan.rollup, stale):
         check_deadline()
         cell_series, cell_bins, cell_values = agg_ops.by_series(series, rows, plan.bins.edges, plan.agg)
         groups = group_of[cell_series]
@@ -241,47 +237,18 @@ def fold_columns(points: PointStore, rollups: Rollups, plan: Plan) -> list[Resul
     return results
 
 
-def column_slices(points: PointStore, rollups: Rollups, plan: Plan, stale: set[str]):
-    """(each row's position in plan.series, rollup columns) a slice of partitions at a time: hour rows of the
-    series whose rollups answer, raw points as one-point rows of the others."""
-    sids = [sid for sid, _ in plan.series]
-    start, end = int(plan.bins.edges[0]), int(plan.bins.edges[-1])
-    hourly = [i for i, sid in enumerate(sids) if plan.rollup and sid not in stale]
-    raw = [i for i, sid in enumerate(sids) if not plan.rollup or sid in stale]
-    if hourly:
-        chosen = np.array(hourly, dtype=np.int64)
-        for series, rows in rollups.columns(plan.metric, [sids[i] for i in hourly], plan.buckets, start, end):
-            yield chosen[series], rows
-    if raw:
-        chosen = np.array(raw, dtype=np.int64)
-        for series, ts, values in points.columns(plan.metric, [sids[i] for i in raw], plan.buckets, start, end):
-            present = ~np.isnan(values)
-            yield chosen[series[present]], agg_ops.points_as_rows(ts[present], values[present])
-
-
-def run_plans(points: PointStore, rollups: Rollups, plans: list[Plan], limits: QueryLimits) -> list[Result]:
+def run_plans(gateway: Gateway, plans: list[Plan]) -> list[Result]:
     """Planned selectors checked against the query budget before any data is read (lines, lines × bins,
-    Cassandra reads), then executed under the query's deadline. Shared by /api/query and the PromQL API."""
+    Cassandra reads), then executed under the query's deadline."""
+    limits = gateway.limits
     for index, each in enumerate(plans):
         limits.check_lines(f"metric.{index}", each.lines, len(each.series))
     lines = sum(each.lines for each in plans)
     limits.check_lines("metric", lines, sum(len(each.series) for each in plans))
     limits.check_cells(lines, max((len(each.bins) for each in plans), default=0))
-    limits.check_reads(sum(each.reads for each in plans))
+    gateway.charge(sum(each.reads for each in plans))
     results = []
-    with deadline(limits.timeout):
+    with gateway.deadline():
         for each in plans:
-            results += execute(points, rollups, each)
+            results += execute(gateway, each)
     return results
-
-
-def read_raw(points: PointStore, metric: Metric, sids: list[str], start: int, end: int, limits: QueryLimits,
-             enough: Callable[[dict[str, SeriesPoints]], bool] | None = None) -> dict[str, SeriesPoints]:
-    """Raw points of each series in [start, end), within the read budget and the deadline; with `enough`, read
-    in time order until it says the points so far fill the page: `limit` on raw reads stops reading once
-    reached, where it once read every series' whole history first (issue 10: 18 s for limit=100)."""
-    buckets = points.registry.buckets(metric, sids, start, end)
-    if enough is None:
-        limits.check_reads(sum(len(starts) for starts in buckets.values()))
-    with deadline(limits.timeout):
-        return points.read_in_order(metric, sids, start, end, buckets, enough)

@@ -190,6 +190,9 @@ class PointStore:
         come from the index unless the caller knows them)."""
         if buckets is None:
             buckets = self.registry.buckets(metric, series_ids, start_ms, end_ms)
+        if not extra:  # numbers: every series' chunks decoded at once, then split (50 series: 230 ms → 40 ms)
+            return split(*next(self.columns(metric, series_ids, buckets, start_ms, end_ms, slice_reads=0),
+                               flattened([], {}, start_ms, end_ms)), series_ids)
         rows_by_series = self.fetch(metric, series_ids, buckets, start_ms, end_ms, extra)
         return {sid: merged(rows, extra, start_ms, end_ms) for sid, rows in rows_by_series.items()}
 
@@ -242,15 +245,15 @@ class PointStore:
         return statements
 
     def columns(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int,
-                end_ms: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+                end_ms: int, slice_reads: int = COLUMN_READS) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The points of many series in [start, end) as columns (each point's position in series_ids, time,
-        value), COLUMN_READS partitions at a time: for folding across thousands of series with no Python
-        object per series or point, in memory (and answers in flight) bounded by a slice."""
+        value), `slice_reads` partitions at a time (0: all at once): for folding across thousands of series
+        with no Python object per series or point, in memory (and answers in flight) bounded by a slice."""
         position = {sid: i for i, sid in enumerate(series_ids)}
         statements = self.reads(metric, series_ids, buckets, start_ms, end_ms, ())
-        for first in range(0, len(statements), COLUMN_READS):
-            results = self.db.execute_all(statements[first:first + COLUMN_READS], "Cassandra read failed",
-                                          RAW_PROFILE)
+        step = slice_reads or len(statements) or 1
+        for first in range(0, len(statements), step):
+            results = self.db.execute_all(statements[first:first + step], "Cassandra read failed", RAW_PROFILE)
             yield flattened([row for rows in results for row in rows if row[0] in position], position, start_ms,
                             end_ms)
 
@@ -336,29 +339,49 @@ def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int
 
 def flattened(rows: list[tuple], position: dict[str, int], start_ms: int, end_ms: int) -> tuple[np.ndarray, ...]:
     """Chunk rows (series_id, written, ts, value, hour) of many series as columns: each point's series (its
-    position), time and value, in [start, end); of points with the same series and time, the one written last."""
+    position), time and value, in [start, end), by series and time; of points with the same series and time, the
+    one written last."""
     blobs = [row[2] for row in rows]
     ts, value, sizes = codec.decode_ts(blobs), codec.decode_values([row[3] for row in rows]), codec.sizes_of(blobs)
     series = np.repeat(np.fromiter((position[row[0]] for row in rows), np.int64, len(rows)), sizes)
-    keep = np.arange(len(ts))
-    if len({(row[0], row[-1]) for row in rows}) < len(rows):  # a series' hour in several chunks
+    keep = np.argsort(series, kind="stable")  # each series' points as stored: by partition, hour, write
+    by_series, times = series[keep], ts[keep]
+    if np.any((by_series[1:] == by_series[:-1]) & (times[1:] <= times[:-1])):  # chunks that overlap or came late
         keep = latest([row[1] for row in rows], sizes, ts, series)
     keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
     return series[keep], ts[keep], value[keep]
 
 
+def split(series: np.ndarray, ts: np.ndarray, value: np.ndarray, series_ids: list[str]) -> dict[str, SeriesPoints]:
+    """Columns of many series, by series and time (as `flattened` gives them), as each series' points."""
+    bounds = np.searchsorted(series, np.arange(len(series_ids) + 1)).tolist()
+    return {sid: SeriesPoints(ts[bounds[at]:bounds[at + 1]], value[bounds[at]:bounds[at + 1]])
+            for at, sid in enumerate(series_ids)}
+
+
 def latest(written: list[uuid.UUID], sizes: np.ndarray, ts: np.ndarray, series: np.ndarray | None = None) -> np.ndarray:
     """Positions of the points to keep, by series and time, when chunks overlap (an hour written more than once):
     of points with the same series and time, the one of the chunk written last."""
-    order = sorted(range(len(written)), key=lambda i: (written[i].time, written[i].bytes))
-    rank = np.empty(len(written), dtype=np.int64)
-    rank[order] = np.arange(len(written))
+    rank = written_order(written)
     keys = [np.repeat(rank, sizes), ts] + ([] if series is None else [series])
     keep = np.lexsort(keys)
     same = ts[keep][1:] == ts[keep][:-1]
     if series is not None:
         same &= series[keep][1:] == series[keep][:-1]
     return keep[np.append(~same, True)]
+
+
+def written_order(written: list[uuid.UUID]) -> np.ndarray:
+    """Each timeuuid's rank by (time, bytes), as Cassandra orders them, computed on their bytes at once (sorting
+    the UUID objects took 270 ms of a 200-series day's read): the 60-bit time from its three fields, then the
+    clock sequence and node (the last 8 bytes, big-endian) for ties."""
+    raw = np.frombuffer(b"".join(each.bytes for each in written), dtype=">u4").reshape(-1, 4).astype(np.uint64)
+    time = ((raw[:, 1] & 0xFFFF) << np.uint64(48)) | ((raw[:, 1] >> np.uint64(16)) << np.uint64(32)) | raw[:, 0]
+    time = time & np.uint64(0x0FFF_FFFF_FFFF_FFFF)
+    order = np.lexsort((raw[:, 3], raw[:, 2], time))
+    rank = np.empty(len(written), dtype=np.int64)
+    rank[order] = np.arange(len(written))
+    return rank
 
 
 def joined(parts: list[SeriesPoints]) -> SeriesPoints:

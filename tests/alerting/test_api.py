@@ -245,3 +245,16 @@ def test_a_rule_metric_keeps_one_series_per_label_set_when_another_rule_brings_n
     write([({"__name__": name, "alertname": "A", "foo": "bar"}, now, 1.0)])
     assert instant_query(app)(f'{name}{{alertname="A"}}', now) == [
         ({"__name__": name, "alertname": "A", "foo": "bar"}, 1.0)]
+
+
+def test_a_rule_query_is_bounded_by_the_read_budget_as_every_query_is(config, db, client, name):
+    """A rule's query reads through the same gateway as /api/query: past max_query_reads it is refused (422)."""
+    from metrics_server.app import create_app
+    from metrics_server.limits import TooCostly
+
+    now = int(time.time() * 1000)
+    write(client, name, [(now - MINUTE, 1.0), (now, 2.0)])
+    assert [value for _, value in instant_query(create_app(config, db=db))(name, now)] == [2.0]
+    strict = create_app({**config, "max_query_reads": 1}, db=db)
+    with pytest.raises(TooCostly, match="max_query_reads"):
+        instant_query(strict)(f"max_over_time({name}[10m])", now)

@@ -13,6 +13,7 @@ from metrics_server.config import load_config
 from metrics_server.limits import QueryLimits, QueryTimeout
 from metrics_server.query.bins import make_bins
 from metrics_server.query.engine import plan, run_plans
+from metrics_server.query.gateway import Gateway
 
 DAY0 = 1_700_006_400_000  # 2023-11-15T00:00:00Z
 
@@ -177,10 +178,11 @@ def test_work_past_the_deadline_stops(app, client, name):
     metric = app.extensions["registry"].get(name)
     series = app.extensions["registry"].series(metric)
     bins = make_bins(DAY0, DAY0 + 3 * HOUR, granularity="minute")
-    work = [plan(points, rollups, metric, series, bins, "avg", [], False)]
-    assert len(run_plans(points, rollups, work, QueryLimits())) == 2
+    gateway = Gateway(app.extensions["registry"], points, rollups)
+    work = [plan(gateway, metric, series, bins, "avg", [], False)]
+    assert len(run_plans(gateway, work)) == 2
     with pytest.raises(QueryTimeout, match="deadline"):
-        run_plans(points, rollups, work, QueryLimits(timeout=1e-9))
+        run_plans(Gateway(app.extensions["registry"], points, rollups, QueryLimits(timeout=1e-9)), work)
 
 
 def test_the_series_cap_counts_lines_not_series_read(client, name):

@@ -126,6 +126,7 @@ def test_an_answer_larger_than_the_limits_is_a_422_naming_the_limit(config, db, 
 
 def test_hour_aligned_range_queries_read_rollups_and_answer_as_raw_points_do(app, client, name):
     from metrics_server import promql
+    from metrics_server.query.gateway import Gateway
     from metrics_server.query.promsource import StoreSource
 
     day0 = 1_700_006_400  # an hour boundary
@@ -135,9 +136,9 @@ def test_hour_aligned_range_queries_read_rollups_and_answer_as_raw_points_do(app
     stores = app.extensions
     while stores["rollups"].run_once():
         pass
-    with_rollups = StoreSource(stores["registry"], stores["points"], stores["rollups"])
-    raw_only = StoreSource(stores["registry"], stores["points"])
-    assert with_rollups.hourly(promql.parse(name).matchers, day0 * 1000, (day0 + 86400) * 1000)
+    with_rollups = StoreSource(Gateway(stores["registry"], stores["points"], stores["rollups"]))
+    raw_only = StoreSource(Gateway(stores["registry"], stores["points"]))
+    assert with_rollups.hourly(promql.parse(name).matchers, day0 * 1000, (day0 + 86400) * 1000, "avg")
     for expr in (name, f"avg_over_time({name}[1h])", f"max_over_time({name}[3h])", f"count_over_time({name}[1h])",
                  f"sum_over_time({name}[2h])", f"last_over_time({name}[1h])"):
         args = (expr, day0 * 1000, (day0 + 2 * 86400) * 1000, 3_600_000)
@@ -148,7 +149,7 @@ def test_hour_aligned_range_queries_read_rollups_and_answer_as_raw_points_do(app
     # a late point marks its partition: until the worker has been there, the answer comes from raw points
     client.post_json("/api/write", [{"name": name, "labels": {"host": "h"}, "value": 1000.0,
                                      "timestamp": (day0 + 3600) * 1000}], status=201)
-    assert with_rollups.hourly(promql.parse(name).matchers, day0 * 1000, (day0 + 86400) * 1000) is None
+    assert with_rollups.hourly(promql.parse(name).matchers, day0 * 1000, (day0 + 86400) * 1000, "avg") is None
     body = client.get("/api/v1/query_range", {"query": f"max_over_time({name}[1h])", "start": day0 + 7200,
                                               "end": day0 + 7200, "step": 3600}).json
     assert body["data"]["result"][0]["values"] == [[day0 + 7200, "1000"]]

@@ -208,7 +208,7 @@ class HourlySource:
     def __call__(self, matchers, start_ms, end_ms):
         return self.raw(matchers, start_ms, end_ms)
 
-    def hourly(self, matchers, start_ms, end_ms):
+    def hourly(self, matchers, start_ms, end_ms, agg):
         edges = np.arange(start_ms, end_ms + HOUR, HOUR)
         return [promql.HourlySeries(s.labels, rollup(s.timestamps, s.values, edges))
                 for s in self.raw(matchers, start_ms, end_ms - 1)]
@@ -237,7 +237,7 @@ def test_hour_aligned_queries_from_rollups_equal_the_raw_answers(gaps, expr):
 
 def test_rollups_are_not_used_off_the_hour():
     class Refusing(HourlySource):
-        def hourly(self, matchers, start_ms, end_ms):
+        def hourly(self, matchers, start_ms, end_ms, agg):
             raise AssertionError("rollups asked for steps that are not on the hour")
 
     source = Refusing([({"__name__": "g"}, [(10, 1.0)])])

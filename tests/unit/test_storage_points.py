@@ -136,3 +136,33 @@ def test_a_read_merges_chunks_and_the_later_write_wins():
 def test_a_read_of_nothing_is_empty():
     points = merged([], (), 0, 100)
     assert len(points) == 0 and points.ts.dtype == np.int64
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2 ** 60 - 1), st.integers(0, 2 ** 14 - 1), st.integers(0, 2 ** 48 - 1)),
+                min_size=1, max_size=60))
+def test_chunks_rank_by_written_time_then_bytes_as_sorting_the_uuids_does(fields):
+    written = [uuid.UUID(fields=(t & 0xFFFFFFFF, (t >> 32) & 0xFFFF, 0x1000 | (t >> 48), seq >> 8, seq & 0xFF, node))
+               for t, seq, node in fields]
+    order = sorted(range(len(written)), key=lambda i: (written[i].time, written[i].bytes))
+    ranked = store.written_order(written)
+    assert [written[i] for i in np.argsort(ranked, kind="stable")] == [written[i] for i in order]
+
+
+@pytest.mark.parametrize("late", [False, True])
+def test_many_series_read_as_columns_equal_each_series_merged_on_its_own(late):
+    """The columnar read (all series' chunks decoded at once) keeps what the per-series merge keeps: by series and
+    time, the later write winning a repeated time, a late chunk sorted into place."""
+    def chunk(sid, ts, value):
+        sizes = np.array([len(ts)])
+        return (sid, uuid.uuid1(), codec.encode_ts(np.array(ts), sizes)[0],
+                codec.encode_values(np.array(value, dtype=float), sizes)[0], 0)
+    rows = [chunk("a", [1, 2, 3], [1, 2, 3]), chunk("b", [1, 5], [10, 50]), chunk("a", [4, 6], [4, 6])]
+    if late:
+        rows += [chunk("a", [2, 5], [20, 5]), chunk("b", [0], [0])]
+    series, ts, value = store.flattened(rows, {"a": 0, "b": 1}, 0, 100)
+    columns = store.split(series, ts, value, ["a", "b"])
+    for sid in ("a", "b"):
+        alone = merged([row[1:] for row in rows if row[0] == sid], (), 0, 100)
+        assert columns[sid].ts.tolist() == alone.ts.tolist() and columns[sid].value.tolist() == alone.value.tolist()
+    assert columns["a"].value.tolist() == ([1, 20, 3, 4, 5, 6] if late else [1, 2, 3, 4, 6])
