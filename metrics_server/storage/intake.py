@@ -20,6 +20,7 @@ from metrics_server.storage import codec
 INTAKE = ""  # a rollup mark's series id for a metric's intake rows of a bucket (no series has an empty id)
 ACK_WITHIN = 5.0  # seconds from a row's timeuuid to its acknowledgement, else the write is answered 503
 SETTLE_MS = int((ACK_WITHIN + 1.0) * 1000)  # rows written this long ago are merged (a second for clocks)
+RETRY_MS = 30_000  # a merge that could not read every replica is tried again this much later
 MAX_ROW_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
 INSERT = ("INSERT INTO {ks}.intake (metric, bucket, written, series, sizes, ts, value, state, buckets)"
           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")

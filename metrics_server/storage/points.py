@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from cassandra import OperationTimedOut, ReadTimeout, Unavailable
 from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement
 
 from metrics_server.errors import StorageUnavailable
 from metrics_server.model import Metric
 from metrics_server.storage import codec, intake
-from metrics_server.storage.db import RAW_PROFILE, Database
+from metrics_server.storage.db import ALL_PROFILE, RAW_PROFILE, Database
 from metrics_server.storage.registry import Registry
 
 HOUR_MS = 3_600_000
@@ -310,12 +311,16 @@ class PointStore:
 
     def merge_intake(self, metric: Metric, bucket: int) -> tuple[set[tuple[str, int]], int | None]:
         """Merge a bucket's intake rows written intake.SETTLE_MS ago into per-series chunks keyed by the newest of
-        them (a point written twice keeps its later write), then delete those rows as one range; returns the
+        them (a point written twice keeps its later write), then delete those rows as one range (read from every
+        replica, so none acknowledged is missed; with one down, the merge waits for it); returns the
         (series, bucket) partitions that got chunks (for their rollups) and when (epoch ms) the rows left, too
         young, will be ready (None: none are)."""
         extra = metric.extra_columns
         select = self.db.prepare(intake.SELECT.format(columns="".join(f", {name}" for name in extra)))
-        rows = list(self.db.session.execute(select, (metric.name, bucket), execution_profile=RAW_PROFILE))
+        try:  # every replica: whatever read and write consistency say, no acknowledged row is missed and deleted
+            rows = list(self.db.session.execute(select, (metric.name, bucket), execution_profile=ALL_PROFILE))
+        except (Unavailable, ReadTimeout, OperationTimedOut):  # a replica down: merge once it is back
+            return set(), int(self.clock() * 1000) + intake.RETRY_MS
         settled_before = uuid_time(self.clock() * 1000 - intake.SETTLE_MS)
         young = [row[0].time for row in rows if row[0].time >= settled_before]
         due = uuid_ms(max(young)) + intake.SETTLE_MS if young else None
