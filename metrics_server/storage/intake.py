@@ -12,6 +12,10 @@ deletes every row up to the newest it merged. A row acknowledged after that read
 write whose rows took longer than ACK_WITHIN is therefore answered 503 (the sender retries) instead of 2xx, so
 every acknowledged row was on a quorum of replicas before any read that may delete it (instances' clocks within
 a second of each other, as NTP keeps them)."""
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+
 import numpy as np
 from cassandra.query import UNSET_VALUE
 
@@ -52,3 +56,35 @@ def decoded(row: tuple, extra: tuple[str, ...]) -> tuple[list[str], np.ndarray, 
     count = int(sizes.sum())
     return (sids, sizes, codec.decode_ts([row[3]]), codec.decode_values([row[4]]),
             [codec.decode_cells(cell, count) for cell in row[5:5 + len(extra)]])
+
+
+@dataclass
+class Piece:
+    """One series' points of one intake row, decoded: what a read merges with that series' chunks."""
+
+    written: uuid.UUID
+    ts: np.ndarray
+    value: np.ndarray
+    cells: list[list]  # each extra column's cells
+
+
+def pieces(rows: list[tuple], wanted, extra: tuple[str, ...]) -> dict[str, list[Piece]]:
+    """The points of the series in `wanted` in intake rows (written, series, sizes, ts, value, *extra), per
+    series and row: every row's columns decoded at once, then sliced (a read of one series of a metric of many
+    costs a membership test per series of each row, not a decoding)."""
+    found: dict[str, list[Piece]] = defaultdict(list)
+    if not rows:
+        return found
+    ts, value = codec.decode_ts([row[3] for row in rows]), codec.decode_values([row[4] for row in rows])
+    start = 0
+    for row in rows:
+        ends = np.cumsum(np.frombuffer(row[2], dtype="<i4")).tolist()
+        cells = [codec.decode_cells(cell, ends[-1]) for cell in row[5:5 + len(extra)]] if extra else []
+        first = 0
+        for sid, end in zip(row[1].split(","), ends):
+            if sid in wanted:
+                found[sid].append(Piece(row[0], ts[start + first:start + end], value[start + first:start + end],
+                                        [column[first:end] for column in cells]))
+            first = end
+        start += ends[-1]
+    return found

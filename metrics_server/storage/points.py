@@ -211,8 +211,8 @@ class PointStore:
         come from the index unless the caller knows them)."""
         if buckets is None:
             buckets = self.registry.buckets(metric, series_ids, start_ms, end_ms)
-        rows_by_series = self.fetch(metric, series_ids, buckets, start_ms, end_ms, extra)
-        return {sid: merged(rows, extra, start_ms, end_ms) for sid, rows in rows_by_series.items()}
+        rows_by_series, fresh = self.fetch(metric, series_ids, buckets, start_ms, end_ms, extra)
+        return {sid: merged(rows, extra, start_ms, end_ms, fresh.get(sid, ())) for sid, rows in rows_by_series.items()}
 
     def read_in_order(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int,
                       buckets: dict[str, list[int]],
@@ -233,21 +233,20 @@ class PointStore:
         return {sid: joined(each) for sid, each in parts.items()}
 
     def fetch(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int, end_ms: int,
-              extra: tuple[str, ...], with_intake: bool = True) -> dict[str, list[tuple]]:
+              extra: tuple[str, ...], with_intake: bool = True) -> tuple[dict[str, list[tuple]], dict]:
         """The chunk rows (written, ts, value, *extra, hour) of each series' hours that meet [start, end), in time
-        order: one read per partition holding any of them (see `reads`), and, `with_intake`, the chunks of the
-        intake rows not merged yet, after them (each series' rows then need sorting: `merged` does)."""
+        order: one read per partition holding any of them (see `reads`); and, `with_intake`, each series' pieces
+        of the intake rows not merged yet (read at the same time)."""
         rows_by_series: dict[str, list] = {sid: [] for sid in series_ids}
         statements = self.reads(metric, series_ids, buckets, start_ms, end_ms, extra)
         fresh = self.intake_reads(metric, statements, extra) if with_intake else []
         results = self.db.execute_all(statements + fresh, "Cassandra read failed", RAW_PROFILE)
-        rows = [row for found in results[:len(statements)] for row in found]
-        for found in results[len(statements):]:
-            rows += intake_chunks(metric, found, rows_by_series, extra)
-        for row in rows:
-            if row[0] in rows_by_series:
-                rows_by_series[row[0]].append(row[1:])
-        return rows_by_series
+        for rows in results[:len(statements)]:
+            for row in rows:
+                if row[0] in rows_by_series:
+                    rows_by_series[row[0]].append(row[1:])
+        return rows_by_series, intake.pieces([row for rows in results[len(statements):] for row in rows],
+                                             rows_by_series, extra)
 
     def intake_reads(self, metric: Metric, statements: list[tuple], extra: tuple[str, ...]) -> list[tuple]:
         """The reads of the intake rows of every bucket that `statements` (from `reads`) read."""
@@ -280,17 +279,17 @@ class PointStore:
         flight) bounded by a slice."""
         position = {sid: i for i, sid in enumerate(series_ids)}
         statements = self.reads(metric, series_ids, buckets, start_ms, end_ms, ())
-        fresh: dict[tuple[int, int], list[tuple]] = defaultdict(list)
+        fresh: dict[tuple[int, int], list[tuple[str, intake.Piece]]] = defaultdict(list)
         reads = self.intake_reads(metric, statements, ())
-        for (_, (_, bucket)), found in zip(reads, self.db.execute_all(reads, "Cassandra read failed", RAW_PROFILE)):
-            for row in intake_chunks(metric, found, position, ()):
-                fresh[(bucket, shard_of(row[0]))].append(row)
+        for (_, (_, bucket)), rows in zip(reads, self.db.execute_all(reads, "Cassandra read failed", RAW_PROFILE)):
+            for sid, found in intake.pieces(rows, position, ()).items():
+                fresh[(bucket, shard_of(sid))] += [(sid, piece) for piece in found]
         for first in range(0, len(statements), COLUMN_READS):
             some = statements[first:first + COLUMN_READS]
             results = self.db.execute_all(some, "Cassandra read failed", RAW_PROFILE)
-            merging = [row for _, (_, shard, bucket, *_) in some for row in fresh.get((bucket, shard), ())]
-            yield flattened([row for rows in results for row in rows if row[0] in position] + merging, position,
-                            start_ms, end_ms, bool(merging))
+            merging = [piece for _, (_, shard, bucket, *_) in some for piece in fresh.get((bucket, shard), ())]
+            yield flattened([row for rows in results for row in rows if row[0] in position], position, start_ms,
+                            end_ms, merging)
 
     def drop(self, metric: Metric, buckets: list[int]) -> int:
         """Delete every chunk and intake row of a metric in these buckets, concurrently; returns the partitions
@@ -356,7 +355,7 @@ class PointStore:
         chunk brought back by a lost tombstone only repeats points that the newer merged chunk holds."""
         extra = metric.extra_columns
         end = bucket + metric.partition_ms
-        rows = self.fetch(metric, [sid], {sid: [bucket]}, bucket, end, extra, with_intake=False)[sid]
+        rows = self.fetch(metric, [sid], {sid: [bucket]}, bucket, end, extra, with_intake=False)[0][sid]
         settled_before = uuid_time(self.clock() * 1000 - SETTLED_MS)
         by_hour: dict[int, list] = defaultdict(list)
         for row in rows:
@@ -395,57 +394,41 @@ def uuid_ms(time_field: int) -> int:
     return (time_field - UUID_EPOCH) // 10_000
 
 
-def intake_chunks(metric: Metric, rows: list[tuple], wanted, extra: tuple[str, ...]) -> list[tuple]:
-    """Intake rows as the chunk rows (series_id, written, ts, value, *extra, hour) of the series in
-    `wanted`: one per series, hour and intake row, keyed by the intake row's timeuuid."""
-    found = []
-    for row in rows:
-        sids, sizes, ts, value, extras = intake.decoded(row, extra)
-        keep = np.array([sid in wanted for sid in sids], dtype=bool)
-        if not keep.any():
-            continue
-        at = np.repeat(keep, sizes)
-        series, ts, value = np.repeat(np.arange(len(sids)), sizes)[at], ts[at], value[at]
-        cells = [[cell for cell, kept in zip(column, at.tolist()) if kept] for column in extras]
-        hour = ts - ts % HOUR_MS
-        starts = [0, *(np.flatnonzero((series[1:] != series[:-1]) | (hour[1:] != hour[:-1])) + 1).tolist()]
-        chunks = [(sids[series[start]], int(hour[start])) for start in starts]
-        data = SeriesPoints(ts, value, **dict(zip(extra, cells)))
-        for bound in chunk_rows_of(metric, chunks, [row[0]] * len(chunks), data, np.diff([*starts, len(ts)])):
-            by_name = {"state": bound[8], "buckets": bound[9]}
-            found.append((bound[4], bound[5], bound[6], bound[7], *(by_name[name] for name in extra), bound[3]))
-    return found
-
-
-def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int) -> SeriesPoints:
-    """Chunk rows (written, ts, value, *extra, ...), in partition then hour order, as one series' points in
-    [start, end) by time; of points with the same time, the one written last."""
-    ts = codec.decode_ts([row[1] for row in rows])
-    value = codec.decode_values([row[2] for row in rows])
-    sizes = codec.sizes_of([row[1] for row in rows])
+def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int,
+           pieces: tuple | list = ()) -> SeriesPoints:
+    """Chunk rows (written, ts, value, *extra, ...), in partition then hour order, and intake pieces, as one
+    series' points in [start, end) by time; of points with the same time, the one written last."""
+    ts = np.concatenate([codec.decode_ts([row[1] for row in rows]), *(piece.ts for piece in pieces)])
+    value = np.concatenate([codec.decode_values([row[2] for row in rows]), *(piece.value for piece in pieces)])
+    sizes = np.concatenate([codec.sizes_of([row[1] for row in rows]),
+                            np.array([len(piece.ts) for piece in pieces], dtype=np.int64)])
     keep = np.arange(len(ts))
-    if np.any(ts[1:] <= ts[:-1]):  # chunks of one hour overlap
-        keep = latest([row[0] for row in rows], sizes, ts)
+    if np.any(ts[1:] <= ts[:-1]):  # chunks of one hour overlap, or pieces come after
+        keep = latest([row[0] for row in rows] + [piece.written for piece in pieces], sizes, ts)
     keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
     columns = {}
     for position, name in enumerate(extra):
         every = [cell for row, size in zip(rows, sizes.tolist())
                  for cell in codec.decode_cells(row[3 + position], size)]
+        every += [cell for piece in pieces for cell in piece.cells[position]]
         columns[name] = [every[i] for i in keep.tolist()]
     return SeriesPoints(ts=ts[keep], value=value[keep], **columns)
 
 
 def flattened(rows: list[tuple], position: dict[str, int], start_ms: int, end_ms: int,
-              merging: bool = False) -> tuple[np.ndarray, ...]:
-    """Chunk rows (series_id, written, ts, value, hour) of many series as columns: each point's series (its
-    position), time and value, in [start, end); of points with the same series and time, the one written last
-    (`merging`: rows of intake rows are among them, out of order)."""
+              pieces: list[tuple[str, intake.Piece]] = ()) -> tuple[np.ndarray, ...]:
+    """Chunk rows (series_id, written, ts, value, hour) of many series, and (series, intake piece) pairs, as
+    columns: each point's series (its position), time and value, in [start, end); of points with the same series
+    and time, the one written last."""
     blobs = [row[2] for row in rows]
-    ts, value, sizes = codec.decode_ts(blobs), codec.decode_values([row[3] for row in rows]), codec.sizes_of(blobs)
-    series = np.repeat(np.fromiter((position[row[0]] for row in rows), np.int64, len(rows)), sizes)
+    ts = np.concatenate([codec.decode_ts(blobs), *(piece.ts for _, piece in pieces)])
+    value = np.concatenate([codec.decode_values([row[3] for row in rows]), *(piece.value for _, piece in pieces)])
+    sizes = np.concatenate([codec.sizes_of(blobs), np.array([len(piece.ts) for _, piece in pieces], dtype=np.int64)])
+    owners = [position[row[0]] for row in rows] + [position[sid] for sid, _ in pieces]
+    series = np.repeat(np.array(owners, dtype=np.int64), sizes)
     keep = np.arange(len(ts))
-    if merging or len({(row[0], row[-1]) for row in rows}) < len(rows):  # a series' hour in several chunks
-        keep = latest([row[1] for row in rows], sizes, ts, series)
+    if pieces or len({(row[0], row[-1]) for row in rows}) < len(rows):  # a series' hour written more than once
+        keep = latest([row[1] for row in rows] + [piece.written for _, piece in pieces], sizes, ts, series)
     keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
     return series[keep], ts[keep], value[keep]
 
