@@ -1,6 +1,8 @@
-"""Raw points in Cassandra as chunks: a write stores each series' points of each hour as one row of blobs
-(storage/codec.py), so Cassandra's cost is per chunk, not per point; a read merges an hour's chunks, the later
-write winning a repeated time, as a rewritten cell would.
+"""Raw points in Cassandra: a write stores one intake row per metric and bucket (storage/intake.py), so a
+request's Cassandra work does not grow with its series; the rollup worker merges those rows into chunks, each
+series' points of each hour as one row of blobs (storage/codec.py), so Cassandra's cost is per chunk, not per
+point. A read merges an hour's chunks and the intake rows not merged yet, the later write winning a repeated
+time, as a rewritten cell would.
 
 A partition holds one time bucket of a metric's series that share a shard (SHARDS per metric), rows ordered by
 hour, then series: one series is a slice of it, and every series of an hour is SHARDS slices. So an aggregate

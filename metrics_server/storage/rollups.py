@@ -1,6 +1,9 @@
 """Hourly rollups (count, sum, min, max, first, last) that stay right under concurrent and late writes.
 
-A write marks the raw partitions it touched, after Cassandra acknowledged the points; a partition this process
+A write marks the intake partitions it touched (intake.INTAKE: a metric's bucket), after Cassandra acknowledged
+the points; the worker merges their rows into chunks and marks the series partitions that got chunks, whose
+rollups it then recomputes (a query treats every series of a bucket with unmerged rows as pending). A partition
+this process
 marked less than MARK_CACHE_SECONDS ago is not marked again (issue 23: a mark per series and request was a
 second row per chunk), which is safe because a worker recomputes a mark only once it is older than that (SETTLE):
 the points of a write that skipped its mark were stored before the mark it relied on could be taken. A worker
