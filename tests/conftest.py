@@ -33,6 +33,7 @@ ADMIN_TOKEN = os.environ.setdefault("METRICS_TEST_ADMIN_TOKEN", "mts_test_admin_
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # What every test stack's instances get: auth on with the admin token; no per-token or per-IP rate limits,
 # since the whole test run is one client on 127.0.0.1 (tests/deploy and tests/auth check the limits).
+SETTLED_AHEAD = 600  # seconds the `drain` fixture moves the clock: past every settle time of the worker
 STACK_ENV = {"METRICS_SERVER_ADMIN_TOKEN": ADMIN_TOKEN, "METRICS_SERVER_TOKEN_RATE_LIMIT": "0",
              "METRICS_SERVER_RATE_LIMIT": "0"}
 
@@ -93,6 +94,21 @@ def db(config):
 def app(config, db):
     """A fresh app (fresh caches and self-metrics) on the shared session."""
     return create_app(config, db=db)
+
+
+@pytest.fixture
+def drain(app):
+    """Run the rollup worker until nothing is left, as if every write were long settled: intake rows merged and
+    chunks compacted (the point store's clock moved past their settle times), every mark taken at once."""
+    def run() -> None:
+        points = app.extensions["points"]
+        points.clock = lambda: time.time() + SETTLED_AHEAD
+        try:
+            while app.extensions["rollups"].run_once(settle=-SETTLED_AHEAD):
+                pass
+        finally:
+            points.clock = time.time
+    return run
 
 
 @pytest.fixture

@@ -64,6 +64,15 @@ TABLES = (
         WITH compression = {{'class': 'ZstdCompressor'}}
         AND compaction = {{'class': 'TimeWindowCompactionStrategy',
                            'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}}""",
+    # A write's points of a metric and bucket as one row, whatever its series (storage/intake.py), until the rollup
+    # worker merges them into chunks and deletes them as one range: tombstones purged soon, as the dirty table's.
+    """CREATE TABLE IF NOT EXISTS {ks}.intake (
+        metric text, bucket timestamp, written timeuuid, series text, sizes blob, ts blob, value blob, state blob,
+        buckets blob,
+        PRIMARY KEY ((metric, bucket), written))
+        WITH compression = {{'class': 'ZstdCompressor'}} AND gc_grace_seconds = 10800
+        AND compaction = {{'class': 'SizeTieredCompactionStrategy', 'tombstone_compaction_interval': '60',
+                           'unchecked_tombstone_compaction': 'true'}}""",
     # Hourly pre-aggregates of gauges and counters (storage/rollups.py): a row per series and raw partition, its
     # columns by hour as one float64 table, in the chunks' partitions (metric, bucket, shard).
     """CREATE TABLE IF NOT EXISTS {ks}.partition_rollups (

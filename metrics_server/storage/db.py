@@ -18,6 +18,7 @@ from metrics_server.limits import check_deadline, has_deadline
 log = logging.getLogger(__name__)
 READ_PROFILE = "read"
 RAW_PROFILE = "raw"
+ALL_PROFILE = "all"  # every replica: a read that must see every acknowledged write, whatever the consistency levels
 RECONNECT_PAUSE = 2.0
 CONCURRENCY = 64  # requests in flight per fan-out: enough to keep a node busy, few enough not to time out
 DEADLINE_SLICE = 16 * CONCURRENCY  # reads between two deadline checks (~0.1-0.3 s of them on 2 cores)
@@ -61,6 +62,7 @@ class Database:
                 EXEC_PROFILE_DEFAULT: self._profile(config["write_consistency"]),
                 READ_PROFILE: self._profile(config["read_consistency"]),
                 RAW_PROFILE: self._profile(config["read_consistency"], tuple_factory),
+                ALL_PROFILE: self._profile("ALL", tuple_factory),
             },
         )
         try:

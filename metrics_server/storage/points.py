@@ -1,6 +1,8 @@
-"""Raw points in Cassandra as chunks: a write stores each series' points of each hour as one row of blobs
-(storage/codec.py), so Cassandra's cost is per chunk, not per point; a read merges an hour's chunks, the later
-write winning a repeated time, as a rewritten cell would.
+"""Raw points in Cassandra: a write stores one intake row per metric and bucket (storage/intake.py), so a
+request's Cassandra work does not grow with its series; the rollup worker merges those rows into chunks, each
+series' points of each hour as one row of blobs (storage/codec.py), so Cassandra's cost is per chunk, not per
+point. A read merges an hour's chunks and the intake rows not merged yet, the later write winning a repeated
+time, as a rewritten cell would.
 
 A partition holds one time bucket of a metric's series that share a shard (SHARDS per metric), rows ordered by
 hour, then series: one series is a slice of it, and every series of an hour is SHARDS slices. So an aggregate
@@ -15,11 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from cassandra import OperationTimedOut, ReadTimeout, Unavailable
 from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStatement
 
+from metrics_server.errors import StorageUnavailable
 from metrics_server.model import Metric
-from metrics_server.storage import codec
-from metrics_server.storage.db import RAW_PROFILE, Database
+from metrics_server.storage import codec, intake
+from metrics_server.storage.db import ALL_PROFILE, RAW_PROFILE, Database
 from metrics_server.storage.registry import Registry
 
 HOUR_MS = 3_600_000
@@ -107,9 +111,10 @@ def stored_order(points: Points) -> np.ndarray:
     return order[last]
 
 
-def chunk_rows(metric: Metric, points: Points) -> tuple[set[tuple[str, int]], list[tuple]]:
-    """The rows a write stores, bound as INSERT binds them: one per series and hour (more when an hour has over
-    MAX_CHUNK_POINTS), each with a new timeuuid; and the (series, bucket) partitions they go to."""
+def chunk_rows(metric: Metric, points: Points, written: uuid.UUID) -> tuple[set[tuple[str, int]], list[tuple]]:
+    """The rows that merged intake rows become, bound as INSERT binds them: one per series and hour (more when an
+    hour has over MAX_CHUNK_POINTS), each keyed by `written` (the newest intake row merged; the pieces of an
+    hour split in several differ in their node bits); and the (series, bucket) partitions they go to."""
     order = stored_order(points)
     series, ts = points.series_index[order], points.ts[order]
     hour = ts - ts % HOUR_MS
@@ -118,9 +123,14 @@ def chunk_rows(metric: Metric, points: Points) -> tuple[set[tuple[str, int]], li
     starts = [first for start, stop in zip(edges, edges[1:]) for first in range(start, stop, MAX_CHUNK_POINTS)]
     sizes = np.diff([*starts, len(order)]).astype(np.int64)
     chunks = [(points.series[series[start]], int(hour[start])) for start in starts]
-    written = [uuid.uuid1(NODE) for _ in starts]
+    piece = [0, *((np.diff([hour[start] for start in starts]) == 0) & (np.diff([series[start] for start in starts])
+                                                                       == 0)).tolist()]
+    keys, count = [], 0
+    for same in piece:
+        count = count + 1 if same else 0
+        keys.append(uuid.UUID(int=written.int ^ count))
     return {(sid, first_hour - first_hour % metric.partition_ms) for sid, first_hour in chunks}, chunk_rows_of(
-        metric, chunks, written, SeriesPoints(ts, points.value[order], picked(points.state, order),
+        metric, chunks, keys, SeriesPoints(ts, points.value[order], picked(points.state, order),
                                               picked(points.buckets, order)), sizes)
 
 
@@ -169,19 +179,32 @@ class PointStore:
         self.clock = clock  # what compaction takes for now (epoch seconds), to tell settled chunks
 
     def write(self, batches: list[tuple[Metric, dict[str, dict[str, str]], Points]]) -> list[tuple]:
-        """Store points of several metrics at once: index first, then the chunks, sent concurrently. All or an
-        error: a partial failure raises, saying how much was stored (a retry is safe, since a repeated point
-        replaces itself). Returns the (metric, series, bucket) partitions touched."""
-        insert = self.db.prepare(INSERT)
-        statements = []
-        touched = []
+        """Store points of several metrics at once: index first, then one intake row per metric and bucket, sent
+        concurrently. All or an error: a partial failure raises, saying how much was stored (a retry is safe,
+        since a repeated point replaces itself), and so does an acknowledgement later than intake.ACK_WITHIN.
+        Returns the (metric, intake.INTAKE, bucket) intake partitions touched, for the rollup worker to merge."""
+        parts = []
         for metric, labels_by_series, points in batches:
-            partitions, rows = chunk_rows(metric, points)
-            self.registry.index(metric, labels_by_series, {bucket for _, bucket in partitions})
-            statements += [(batch, None) for batch in batched(insert, rows)]
-            touched += [(metric, sid, bucket) for sid, bucket in sorted(partitions)]
-        self.db.execute_all(statements, "Cassandra did not acknowledge every batch of points; the request can be "
+            order = stored_order(points)
+            bucket = points.ts[order] - points.ts[order] % metric.partition_ms
+            order = order[np.argsort(bucket, kind="stable")]  # by bucket, then series, then time
+            cuts = np.flatnonzero(np.diff(np.sort(bucket))) + 1
+            self.registry.index(metric, labels_by_series, set(np.unique(bucket).tolist()))
+            parts += [(metric, points, part) for part in np.split(order, cuts)]
+        started = time.monotonic()  # before any row's timeuuid
+        insert = self.db.prepare(intake.INSERT)
+        statements, touched = [], []
+        for metric, points, part in parts:
+            first = int(points.ts[part[0]] - points.ts[part[0]] % metric.partition_ms)
+            for row in intake.encoded(points.series, points.series_index[part], points.ts[part], points.value[part],
+                                      picked(points.state, part), picked(points.buckets, part)):
+                statements.append((insert, (metric.name, first, uuid.uuid1(NODE), *row, metric.ttl_seconds)))
+            touched.append((metric, intake.INTAKE, first))
+        self.db.execute_all(statements, "Cassandra did not acknowledge every row of points; the request can be "
                                         "retried safely (a repeated point replaces itself)")
+        if time.monotonic() - started > intake.ACK_WITHIN:
+            raise StorageUnavailable(f"Cassandra acknowledged the points after more than {intake.ACK_WITHIN:.0f} s, "
+                                     "too late to count as stored; the request can be retried safely")
         return touched
 
     def read(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int,
@@ -193,8 +216,8 @@ class PointStore:
         if not extra:  # numbers: every series' chunks decoded at once, then split (50 series: 230 ms → 40 ms)
             return split(*next(self.columns(metric, series_ids, buckets, start_ms, end_ms, slice_reads=0),
                                flattened([], {}, start_ms, end_ms)), series_ids)
-        rows_by_series = self.fetch(metric, series_ids, buckets, start_ms, end_ms, extra)
-        return {sid: merged(rows, extra, start_ms, end_ms) for sid, rows in rows_by_series.items()}
+        rows_by_series, fresh = self.fetch(metric, series_ids, buckets, start_ms, end_ms, extra)
+        return {sid: merged(rows, extra, start_ms, end_ms, fresh.get(sid, ())) for sid, rows in rows_by_series.items()}
 
     def read_in_order(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int,
                       buckets: dict[str, list[int]],
@@ -215,16 +238,25 @@ class PointStore:
         return {sid: joined(each) for sid, each in parts.items()}
 
     def fetch(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int, end_ms: int,
-              extra: tuple[str, ...]) -> dict[str, list[tuple]]:
+              extra: tuple[str, ...], with_intake: bool = True) -> tuple[dict[str, list[tuple]], dict]:
         """The chunk rows (written, ts, value, *extra, hour) of each series' hours that meet [start, end), in time
-        order: one read per partition holding any of them (see `reads`)."""
+        order: one read per partition holding any of them (see `reads`); and, `with_intake`, each series' pieces
+        of the intake rows not merged yet (read at the same time)."""
         rows_by_series: dict[str, list] = {sid: [] for sid in series_ids}
-        for rows in self.db.execute_all(self.reads(metric, series_ids, buckets, start_ms, end_ms, extra),
-                                        "Cassandra read failed", RAW_PROFILE):
+        statements = self.reads(metric, series_ids, buckets, start_ms, end_ms, extra)
+        fresh = self.intake_reads(metric, statements, extra) if with_intake else []
+        results = self.db.execute_all(statements + fresh, "Cassandra read failed", RAW_PROFILE)
+        for rows in results[:len(statements)]:
             for row in rows:
                 if row[0] in rows_by_series:
                     rows_by_series[row[0]].append(row[1:])
-        return rows_by_series
+        return rows_by_series, intake.pieces([row for rows in results[len(statements):] for row in rows],
+                                             rows_by_series, extra)
+
+    def intake_reads(self, metric: Metric, statements: list[tuple], extra: tuple[str, ...]) -> list[tuple]:
+        """The reads of the intake rows of every bucket that `statements` (from `reads`) read."""
+        select = self.db.prepare(intake.SELECT.format(columns="".join(f", {name}" for name in extra)))
+        return [(select, (metric.name, bucket)) for bucket in sorted({values[2] for _, values in statements})]
 
     def reads(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int, end_ms: int,
               extra: tuple[str, ...]) -> list[tuple]:
@@ -247,29 +279,78 @@ class PointStore:
     def columns(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int,
                 end_ms: int, slice_reads: int = COLUMN_READS) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The points of many series in [start, end) as columns (each point's position in series_ids, time,
-        value), `slice_reads` partitions at a time (0: all at once): for folding across thousands of series
-        with no Python object per series or point, in memory (and answers in flight) bounded by a slice."""
+        value), `slice_reads` partitions at a time (0: all at once), each with the intake rows' pieces of its series:
+        for folding across thousands of series with no Python object per series or point, in memory (and answers
+        in flight) bounded by a slice."""
         position = {sid: i for i, sid in enumerate(series_ids)}
         statements = self.reads(metric, series_ids, buckets, start_ms, end_ms, ())
+        fresh: dict[tuple[int, int], list[tuple[str, intake.Piece]]] = defaultdict(list)
+        reads = self.intake_reads(metric, statements, ())
+        for (_, (_, bucket)), rows in zip(reads, self.db.execute_all(reads, "Cassandra read failed", RAW_PROFILE)):
+            for sid, found in intake.pieces(rows, position, ()).items():
+                fresh[(bucket, shard_of(sid))] += [(sid, piece) for piece in found]
         step = slice_reads or len(statements) or 1
         for first in range(0, len(statements), step):
-            results = self.db.execute_all(statements[first:first + step], "Cassandra read failed", RAW_PROFILE)
+            some = statements[first:first + step]
+            results = self.db.execute_all(some, "Cassandra read failed", RAW_PROFILE)
+            merging = [piece for _, (_, shard, bucket, *_) in some for piece in fresh.get((bucket, shard), ())]
             yield flattened([row for rows in results for row in rows if row[0] in position], position, start_ms,
-                            end_ms)
+                            end_ms, merging)
 
     def drop(self, metric: Metric, buckets: list[int]) -> int:
-        """Delete every chunk of a metric in these buckets, concurrently; returns the partitions dropped."""
-        return self.drop_shards(metric, {(shard, bucket) for bucket in buckets for shard in range(SHARDS)})
+        """Delete every chunk and intake row of a metric in these buckets, concurrently; returns the partitions
+        dropped."""
+        return self.drop_shards(metric, {(shard, bucket) for bucket in buckets for shard in range(SHARDS)}, buckets)
 
     def drop_partitions(self, metric: Metric, partitions: set[tuple[str, int]]) -> int:
-        """Delete the chunks of a deleted metric in the partitions of these (series, bucket)."""
-        return self.drop_shards(metric, {(shard_of(sid), bucket) for sid, bucket in partitions})
+        """Delete the points of a deleted metric in the partitions of these (series or intake.INTAKE, bucket)."""
+        return self.drop_shards(metric, {(shard_of(sid), bucket) for sid, bucket in partitions if sid != intake.INTAKE},
+                                sorted({bucket for sid, bucket in partitions if sid == intake.INTAKE}))
 
-    def drop_shards(self, metric: Metric, partitions: set[tuple[int, int]]) -> int:
-        drop = self.db.prepare(DROP)
+    def drop_shards(self, metric: Metric, partitions: set[tuple[int, int]], intake_buckets: list[int]) -> int:
+        drop, drop_intake = self.db.prepare(DROP), self.db.prepare(intake.DROP)
         statements = [(drop, (metric.name, shard, bucket)) for shard, bucket in sorted(partitions)]
+        statements += [(drop_intake, (metric.name, bucket)) for bucket in intake_buckets]
         self.db.execute_all(statements, f"deleting the points of {metric.name}")
         return len(statements)
+
+    def merge_intake(self, metric: Metric, bucket: int) -> tuple[set[tuple[str, int]], int | None]:
+        """Merge a bucket's intake rows written intake.SETTLE_MS ago into per-series chunks keyed by the newest of
+        them (a point written twice keeps its later write), then delete those rows as one range (read from every
+        replica, so none acknowledged is missed; with one down, the merge waits for it); returns the
+        (series, bucket) partitions that got chunks (for their rollups) and when (epoch ms) the rows left, too
+        young, will be ready (None: none are)."""
+        extra = metric.extra_columns
+        select = self.db.prepare(intake.SELECT.format(columns="".join(f", {name}" for name in extra)))
+        try:  # every replica: whatever read and write consistency say, no acknowledged row is missed and deleted
+            rows = list(self.db.session.execute(select, (metric.name, bucket), execution_profile=ALL_PROFILE))
+        except (Unavailable, ReadTimeout, OperationTimedOut):  # a replica down: merge once it is back
+            return set(), int(self.clock() * 1000) + intake.RETRY_MS
+        settled_before = uuid_time(self.clock() * 1000 - intake.SETTLE_MS)
+        young = [row[0].time for row in rows if row[0].time >= settled_before]
+        due = uuid_ms(max(young)) + intake.SETTLE_MS if young else None
+        settled = sorted((row for row in rows if row[0].time < settled_before),
+                         key=lambda row: (row[0].time, row[0].bytes))
+        if not settled:
+            return set(), due
+        series: dict[str, int] = {}
+        indexes, times, values, cells = [], [], [], [[] for _ in extra]
+        for row in settled:  # in write order, so that `stored_order` keeps a repeated time's later write
+            sids, sizes, ts, value, extras = intake.decoded(row, extra)
+            codes = np.array([series.setdefault(sid, len(series)) for sid in sids], dtype=np.int64)
+            indexes.append(np.repeat(codes, sizes))
+            times.append(ts)
+            values.append(value)
+            for column, more in zip(cells, extras):
+                column += more
+        points = Points(list(series), np.concatenate(indexes), np.concatenate(times), np.concatenate(values),
+                        **dict(zip(extra, cells)))
+        newest = settled[-1][0]
+        partitions, chunks = chunk_rows(metric, points, newest)
+        self.db.execute_all([(batch, None) for batch in batched(self.db.prepare(INSERT), chunks)],
+                            f"merging the intake rows of {metric.name} into chunks")
+        self.db.session.execute(self.db.prepare(intake.CLEAR), (metric.name, bucket, newest))
+        return partitions, due
 
     def compact(self, metric: Metric, sid: str, bucket: int) -> tuple[SeriesPoints, int | None]:
         """A partition's points, after rewriting as one chunk each hour that has COMPACT_AT chunks or more written
@@ -280,7 +361,7 @@ class PointStore:
         chunk brought back by a lost tombstone only repeats points that the newer merged chunk holds."""
         extra = metric.extra_columns
         end = bucket + metric.partition_ms
-        rows = self.fetch(metric, [sid], {sid: [bucket]}, bucket, end, extra)[sid]
+        rows = self.fetch(metric, [sid], {sid: [bucket]}, bucket, end, extra, with_intake=False)[0][sid]
         settled_before = uuid_time(self.clock() * 1000 - SETTLED_MS)
         by_hour: dict[int, list] = defaultdict(list)
         for row in rows:
@@ -319,35 +400,42 @@ def uuid_ms(time_field: int) -> int:
     return (time_field - UUID_EPOCH) // 10_000
 
 
-def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int) -> SeriesPoints:
-    """Chunk rows (written, ts, value, *extra, ...), in partition then hour order, as one series' points in
-    [start, end) by time; of points with the same time, the one written last."""
-    ts = codec.decode_ts([row[1] for row in rows])
-    value = codec.decode_values([row[2] for row in rows])
-    sizes = codec.sizes_of([row[1] for row in rows])
+def merged(rows: list[tuple], extra: tuple[str, ...], start_ms: int, end_ms: int,
+           pieces: tuple | list = ()) -> SeriesPoints:
+    """Chunk rows (written, ts, value, *extra, ...), in partition then hour order, and intake pieces, as one
+    series' points in [start, end) by time; of points with the same time, the one written last."""
+    ts = np.concatenate([codec.decode_ts([row[1] for row in rows]), *(piece.ts for piece in pieces)])
+    value = np.concatenate([codec.decode_values([row[2] for row in rows]), *(piece.value for piece in pieces)])
+    sizes = np.concatenate([codec.sizes_of([row[1] for row in rows]),
+                            np.array([len(piece.ts) for piece in pieces], dtype=np.int64)])
     keep = np.arange(len(ts))
-    if np.any(ts[1:] <= ts[:-1]):  # chunks of one hour overlap
-        keep = latest([row[0] for row in rows], sizes, ts)
+    if np.any(ts[1:] <= ts[:-1]):  # chunks of one hour overlap, or pieces come after
+        keep = latest([row[0] for row in rows] + [piece.written for piece in pieces], sizes, ts)
     keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
     columns = {}
     for position, name in enumerate(extra):
         every = [cell for row, size in zip(rows, sizes.tolist())
                  for cell in codec.decode_cells(row[3 + position], size)]
+        every += [cell for piece in pieces for cell in piece.cells[position]]
         columns[name] = [every[i] for i in keep.tolist()]
     return SeriesPoints(ts=ts[keep], value=value[keep], **columns)
 
 
-def flattened(rows: list[tuple], position: dict[str, int], start_ms: int, end_ms: int) -> tuple[np.ndarray, ...]:
-    """Chunk rows (series_id, written, ts, value, hour) of many series as columns: each point's series (its
-    position), time and value, in [start, end), by series and time; of points with the same series and time, the
-    one written last."""
+def flattened(rows: list[tuple], position: dict[str, int], start_ms: int, end_ms: int,
+              pieces: list[tuple[str, intake.Piece]] = ()) -> tuple[np.ndarray, ...]:
+    """Chunk rows (series_id, written, ts, value, hour) of many series, and (series, intake piece) pairs, as
+    columns: each point's series (its position), time and value, in [start, end), by series and time; of points
+    with the same series and time, the one written last."""
     blobs = [row[2] for row in rows]
-    ts, value, sizes = codec.decode_ts(blobs), codec.decode_values([row[3] for row in rows]), codec.sizes_of(blobs)
-    series = np.repeat(np.fromiter((position[row[0]] for row in rows), np.int64, len(rows)), sizes)
-    keep = np.argsort(series, kind="stable")  # each series' points as stored: by partition, hour, write
+    ts = np.concatenate([codec.decode_ts(blobs), *(piece.ts for _, piece in pieces)])
+    value = np.concatenate([codec.decode_values([row[3] for row in rows]), *(piece.value for _, piece in pieces)])
+    sizes = np.concatenate([codec.sizes_of(blobs), np.array([len(piece.ts) for _, piece in pieces], dtype=np.int64)])
+    owners = [position[row[0]] for row in rows] + [position[sid] for sid, _ in pieces]
+    series = np.repeat(np.array(owners, dtype=np.int64), sizes)
+    keep = np.argsort(series, kind="stable")  # each series' points as stored: by partition, hour, write, then pieces
     by_series, times = series[keep], ts[keep]
-    if np.any((by_series[1:] == by_series[:-1]) & (times[1:] <= times[:-1])):  # chunks that overlap or came late
-        keep = latest([row[1] for row in rows], sizes, ts, series)
+    if np.any((by_series[1:] == by_series[:-1]) & (times[1:] <= times[:-1])):  # overlap, late chunks or pieces
+        keep = latest([row[1] for row in rows] + [piece.written for _, piece in pieces], sizes, ts, series)
     keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
     return series[keep], ts[keep], value[keep]
 

@@ -1,6 +1,9 @@
 """Hourly rollups (count, sum, min, max, first, last) that stay right under concurrent and late writes.
 
-A write marks the raw partitions it touched, after Cassandra acknowledged the points; a partition this process
+A write marks the intake partitions it touched (intake.INTAKE: a metric's bucket), after Cassandra acknowledged
+the points; the worker merges their rows into chunks and marks the series partitions that got chunks, whose
+rollups it then recomputes (a query treats every series of a bucket with unmerged rows as pending). A partition
+this process
 marked less than MARK_CACHE_SECONDS ago is not marked again (issue 23: a mark per series and request was a
 second row per chunk), which is safe because a worker recomputes a mark only once it is older than that (SETTLE):
 the points of a write that skipped its mark were stored before the mark it relied on could be taken. A worker
@@ -31,6 +34,7 @@ from metrics_server.errors import one_line
 from metrics_server.model import ROLLUP_COLUMNS, ROLLUP_TYPES, Metric
 from metrics_server.query.aggregate import rollup
 from metrics_server.storage.db import RAW_PROFILE, Database, unlogged_batches
+from metrics_server.storage.intake import ACK_WITHIN, INTAKE
 from metrics_server.storage.points import COLUMN_READS, HOUR_MS, SERIES_IN, PointStore, by_partition
 from metrics_server.storage.points import shard_of as series_shard
 from metrics_server.storage.registry import Registry
@@ -65,8 +69,8 @@ SOME = " AND series_id IN ?"
 def shard_of(metric_name: str, sid: str) -> int:
     """The mark partition of a series: a metric's marks spread over every shard, so that a write of 200,000
     series leaves a few thousand marks (and, once cleared, tombstones) in each, not all in one, and a chart of a
-    few series reads only theirs."""
-    return (zlib.crc32(metric_name.encode()) + series_shard(sid)) % SHARDS
+    few series reads only theirs. A metric's intake mark (INTAKE) has a shard of its own per metric."""
+    return (zlib.crc32(metric_name.encode()) + (0 if sid == INTAKE else series_shard(sid))) % SHARDS
 
 
 class Rollups:
@@ -109,19 +113,23 @@ class Rollups:
         with self._lock:  # a metric of that name created anew marks its partitions at once
             self._marked = {key: at for key, at in self._marked.items() if key[0] != metric.name}
 
-    def pending(self, metric: Metric, series_ids: list[str] | None = None) -> set[tuple[str, int]]:
-        """(series, raw partition start) pairs of the metric whose rollups are not recomputed yet: of the
-        given series (a read of their own marks when they are few), else of every series (a read per shard)."""
-        if series_ids is not None and len(series_ids) <= SERIES_IN:
+    def pending(self, metric: Metric, series_ids: list[str]) -> set[tuple[str, int]]:
+        """(series, raw partition start) pairs of the given series whose rollups are not recomputed yet (a read of
+        their own marks when they are few, else a read per shard): every series of a bucket whose intake rows
+        are not merged yet."""
+        if len(series_ids) <= SERIES_IN:
             of_series = self.db.prepare(MARKS_OF + " AND series_id IN ?")
             by_shard: dict[int, list[str]] = defaultdict(list)
-            for sid in series_ids:
+            for sid in [*series_ids, INTAKE]:
                 by_shard[shard_of(metric.name, sid)].append(sid)
             statements = [(of_series, (shard, metric.name, sids)) for shard, sids in by_shard.items()]
         else:
             statements = [(self.db.prepare(MARKS_OF), (shard, metric.name)) for shard in range(SHARDS)]
         results = self.db.execute_all(statements, "reading rollup marks", RAW_PROFILE)
-        return {(sid, bucket) for rows in results for sid, bucket in rows}
+        marks = {(sid, bucket) for rows in results for sid, bucket in rows}
+        unmerged = {bucket for sid, bucket in marks if sid == INTAKE}
+        return {mark for mark in marks if mark[0] != INTAKE} | {(sid, bucket) for sid in series_ids
+                                                                 for bucket in unmerged}
 
     def reads(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]]) -> list[tuple]:
         """The statements reading the rows (series_id, hours) of the series' buckets: one per partition,
@@ -165,8 +173,13 @@ class Rollups:
             yield series[inside], {key: column[inside] for key, column in hours.items()}
 
     def refresh(self, metric: Metric, sid: str, bucket: int, timestamp: int) -> int | None:
-        """Compact one raw partition and recompute its hours from its points; returns when (epoch ms) chunks too
-        young to compact will be ready (None: none wait)."""
+        """Compact one raw partition and recompute its hours from its points, or merge a bucket's intake rows
+        (INTAKE) and mark the partitions that got chunks; returns when (epoch ms) chunks or intake rows too young
+        to compact will be ready (None: none wait)."""
+        if sid == INTAKE:
+            partitions, due = self.points.merge_intake(metric, bucket)
+            self.mark([(metric, series, start) for series, start in sorted(partitions)])
+            return due
         data, due = self.points.compact(metric, sid, bucket)
         if metric.type not in ROLLUP_TYPES:
             return due
@@ -186,12 +199,17 @@ class Rollups:
         early once `keep_going` says so."""
         done = 0
         marked_before = (time.time() - settle) * 1_000_000  # writetime is in microseconds
+        # an intake mark also covers the writes that skipped marking within mark_cache of it: taken once those
+        # were all acknowledged (or refused), so that the merge sees their rows
+        intake_before = marked_before - (self.mark_cache + ACK_WITHIN + 1) * 1_000_000 if self.mark_cache \
+            else marked_before
         with ThreadPoolExecutor(REFRESH_THREADS) as pool:  # each refresh waits on a few round trips
             for shard in random.sample(range(SHARDS), SHARDS):
                 if done >= limit:
                     break
                 marks = [tuple(mark[:3]) for mark in self.db.session.execute(
-                    self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE) if mark[3] <= marked_before]
+                    self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE)
+                    if mark[3] <= (intake_before if mark[1] == INTAKE else marked_before)]
                 random.shuffle(marks)
                 self.backlog[shard] = len(marks)
                 for start in range(0, len(marks), GROUP):

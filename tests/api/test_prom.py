@@ -124,7 +124,7 @@ def test_an_answer_larger_than_the_limits_is_a_422_naming_the_limit(config, db, 
                                               "step": 60}).json["status"] == "success"
 
 
-def test_hour_aligned_range_queries_read_rollups_and_answer_as_raw_points_do(app, client, name):
+def test_hour_aligned_range_queries_read_rollups_and_answer_as_raw_points_do(app, client, name, drain):
     from metrics_server import promql
     from metrics_server.query.gateway import Gateway
     from metrics_server.query.promsource import StoreSource
@@ -134,8 +134,7 @@ def test_hour_aligned_range_queries_read_rollups_and_answer_as_raw_points_do(app
     client.post_json("/api/write", [{"name": name, "labels": {"host": "h"}, "timestamps": times,
                                      "values": [float(i % 97) for i in range(len(times))]}], status=201)
     stores = app.extensions
-    while stores["rollups"].run_once():
-        pass
+    drain()
     with_rollups = StoreSource(Gateway(stores["registry"], stores["points"], stores["rollups"]))
     raw_only = StoreSource(Gateway(stores["registry"], stores["points"]))
     assert with_rollups.hourly(promql.parse(name).matchers, day0 * 1000, (day0 + 86400) * 1000, "avg")

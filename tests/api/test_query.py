@@ -155,24 +155,21 @@ def test_raw_data_pages_with_a_cursor_and_csv_matches_json(client, name):
         (p["timestamp"], p["labels"]["host"], p["value"]) for p in seen]
 
 
-def test_hourly_rollups_answer_like_raw_and_follow_late_points(client, app, name):
-    rollups = app.extensions["rollups"]
+def test_hourly_rollups_answer_like_raw_and_follow_late_points(client, name, drain):
     ts = np.arange(DAY0, DAY0 + 3 * 24 * HOUR, 60_000)
     values = np.cos(ts / 5e6) * 10
     write(client, name, ts, values, {"host": "a"})
     params = {"metric": name, "start": DAY0, "end": DAY0 + 3 * 24 * HOUR, "granularity": "hour", "agg": "avg"}
     before = client.get("/api/query", params).json["series"][0]
     assert before["resolution"] == "raw"  # marks pending: the rollups are not trusted yet
-    while rollups.run_once():
-        pass
+    drain()
     after = client.get("/api/query", params).json["series"][0]
     assert after["resolution"] == "hour"
     np.testing.assert_allclose([v for _, v in after["points"]], [v for _, v in before["points"]], atol=1e-9)
 
     late = np.arange(DAY0 + 30 * 60_000 + 1, DAY0 + HOUR, 60_000)  # between existing minutes of hour one
     write(client, name, late, np.full(len(late), 1000.0), {"host": "a"})
-    while rollups.run_once():
-        pass
+    drain()
     latest = client.get("/api/query", params).json["series"][0]
     all_ts, all_values = np.concatenate([ts, late]), np.concatenate([values, np.full(len(late), 1000.0)])
     want = expected(all_ts, all_values, "1h", "mean", DAY0, DAY0 + 3 * 24 * HOUR).to_numpy()

@@ -11,7 +11,7 @@ FILES = ["realKnownCause/machine_temperature_system_failure.csv", "realAWSCloudw
 
 
 @pytest.mark.parametrize("relative", FILES)
-def test_real_series_hourly_averages_equal_pandas(client, app, name, relative):
+def test_real_series_hourly_averages_equal_pandas(client, app, name, relative, drain):
     path = NAB / relative
     if not path.exists():
         pytest.skip(f"{path} is not present (shared/ sits beside the repository in CI)")
@@ -38,8 +38,7 @@ def test_real_series_hourly_averages_equal_pandas(client, app, name, relative):
     assert resolution == "raw" and len(raw) == len(want)
     np.testing.assert_allclose(raw, want, rtol=0, atol=1e-9)
     assert np.isnan(want).any() == np.isnan(raw).any()
-    while app.extensions["rollups"].run_once():
-        pass
+    drain()
     resolution, rolled = hourly()
     assert resolution == "hour"
     np.testing.assert_allclose(rolled, want, rtol=0, atol=1e-9)

@@ -118,11 +118,13 @@ def test_delete_removes_points_and_every_index_row(client, app, db, name):
     write_hosts(client, name, 30)
     write_hosts(client, name, 30, ts=DAY0 + 40 * 86_400_000)
     metric = app.extensions["registry"].get(name)
-    assert app.extensions["rollups"].pending(metric)
+    sids = [sid for sid, _ in app.extensions["registry"].series(metric)]
+    assert app.extensions["rollups"].pending(metric, sids)
     deleted = client.delete(f"/api/metrics/{name}").json
-    assert (deleted["deleted_series"], deleted["deleted_partitions"]) == (30, 2 * points.SHARDS)
-    assert app.extensions["rollups"].pending(metric) == set()
-    for table in ("series_index", "postings", "label_values", "metric_buckets", "sharded_chunks"):
+    # every chunk partition of both buckets, and their intake rows'
+    assert (deleted["deleted_series"], deleted["deleted_partitions"]) == (30, 2 * points.SHARDS + 2)
+    assert app.extensions["rollups"].pending(metric, sids) == set()
+    for table in ("series_index", "postings", "label_values", "metric_buckets", "sharded_chunks", "intake"):
         rows = db.session.execute(f"SELECT * FROM {db.keyspace}.{table} WHERE metric = %s ALLOW FILTERING", (name,))
         assert list(rows) == [], table
     write_hosts(client, name, 2)

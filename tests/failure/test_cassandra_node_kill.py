@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 import requests
 from cassandra import ConsistencyLevel
@@ -16,7 +17,7 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import WhiteListRoundRobinPolicy
 from harness import AUTH, BASE_TS, Writers, figures, node_by_address, read_back, status_of, wait_until
 
-from metrics_server.storage import codec
+from metrics_server.storage import codec, intake
 from metrics_server.storage.points import shard_of
 from metrics_server.storage.registry import series_id
 from tools.cassandra import node as cassandra
@@ -60,6 +61,8 @@ def points_on_node_alone(stack, metric: str, expected: set, rounds: int = 3) -> 
     others = [node for node in stack.cassandra_nodes() if node.address != VICTIM]
     select = session.prepare(f"SELECT ts FROM {stack.keyspace}.sharded_chunks WHERE metric = ? AND shard = ?"
                              f" AND bucket = ? AND series_id = ? ALLOW FILTERING")
+    unmerged = session.prepare(f"SELECT written, series, sizes, ts, value FROM {stack.keyspace}.intake"
+                               f" WHERE metric = ? AND bucket = ?")  # rows the worker has not merged yet
     bucket = datetime.fromtimestamp(BASE_TS / 1000, UTC)
     writers = sorted({writer for writer, _ in expected})
     found: set = set()
@@ -80,6 +83,7 @@ def points_on_node_alone(stack, metric: str, expected: set, rounds: int = 3) -> 
                             select, (metric, shard_of(series_id({"writer": writer})), bucket,
                                      series_id({"writer": writer})))
                                  for ts in codec.decode_ts([row[0]]).tolist()}
+                        found |= intake_points(session.execute(unmerged, (metric, bucket)), writers)
                         if expected <= found:
                             return found
                     except Exception:
@@ -91,6 +95,17 @@ def points_on_node_alone(stack, metric: str, expected: set, rounds: int = 3) -> 
         return found
     finally:
         cluster.shutdown()
+
+
+def intake_points(rows, writers: list[str]) -> set:
+    """The (writer, ts) of intake rows."""
+    writer_of = {series_id({"writer": writer}): writer for writer in writers}
+    found = set()
+    for row in rows:
+        sids, sizes, ts, _, _ = intake.decoded(tuple(row), ())
+        found |= {(writer_of[sid], stamp) for sid, stamp in zip(np.repeat(sids, sizes).tolist(), ts.tolist())
+                  if sid in writer_of}
+    return found
 
 
 def test_sigkill_one_of_three_nodes_under_ingest(cluster, report):

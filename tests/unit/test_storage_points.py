@@ -10,7 +10,7 @@ from cassandra.query import UNSET_VALUE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from metrics_server.storage import codec
+from metrics_server.storage import codec, intake
 from metrics_server.storage import points as store
 from metrics_server.storage.points import Points, chunk_rows, merged, stored_order
 from metrics_server.storage.registry import Metric
@@ -93,10 +93,11 @@ def test_states_and_buckets_round_trip_with_infinite_bounds():
     assert codec.decode_cells(None, 2) == [None, None]
 
 
-def test_a_write_stores_a_chunk_per_series_and_hour():
+def test_a_merge_stores_a_chunk_per_series_and_hour_keyed_by_the_newest_row_merged():
     ts = np.array([HOUR * 24 + 5, HOUR * 24 + 10, HOUR * 25, HOUR * 24 + 7, HOUR * 48])
     points = Points(series=["a", "b"], series_index=np.array([0, 0, 0, 1, 1]), ts=ts, value=np.arange(5.0))
-    partitions, rows = chunk_rows(METRIC, points)
+    newest = uuid.uuid1()
+    partitions, rows = chunk_rows(METRIC, points, newest)
     assert partitions == {("a", HOUR * 24), ("b", HOUR * 24), ("b", HOUR * 48)}
     assert [(row[4], row[2], row[3], codec.decode_ts([row[6]]).tolist(), codec.decode_values([row[7]]).tolist())
             for row in rows] == [("a", HOUR * 24, HOUR * 24, [HOUR * 24 + 5, HOUR * 24 + 10], [0.0, 1.0]),
@@ -105,14 +106,30 @@ def test_a_write_stores_a_chunk_per_series_and_hour():
                                  ("b", HOUR * 48, HOUR * 48, [HOUR * 48], [4.0])]
     assert all(row[1] == store.shard_of(row[4]) for row in rows)
     assert all(row[8] is UNSET_VALUE and row[9] is UNSET_VALUE and row[10] == METRIC.ttl_seconds for row in rows)
-    assert len({row[5] for row in rows}) == len(rows)
+    assert {row[5] for row in rows} == {newest}
 
 
-def test_a_big_hour_is_split_into_several_chunks(monkeypatch):
+def test_a_big_hour_is_split_into_several_chunks_with_distinct_keys_of_the_same_time(monkeypatch):
     monkeypatch.setattr(store, "MAX_CHUNK_POINTS", 4)
     points = Points(series=["a"], series_index=np.zeros(10, dtype=np.int64), ts=np.arange(10), value=np.arange(10.0))
-    _, rows = chunk_rows(METRIC, points)
+    newest = uuid.uuid1()
+    _, rows = chunk_rows(METRIC, points, newest)
     assert [codec.decode_ts([row[6]]).tolist() for row in rows] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert rows[0][5] == newest and len({row[5] for row in rows}) == 3 and {row[5].time for row in rows} == {newest.time}
+
+
+def test_intake_rows_round_trip_and_a_later_row_wins_a_repeated_time_in_a_read():
+    first, second = uuid.uuid1(), uuid.uuid1()
+    earlier = intake.encoded(["a", "b"], np.array([0, 0, 1]), np.array([10, 20, 10]), np.array([1.0, 2.0, 3.0]),
+                             None, None)
+    later = intake.encoded(["a"], np.array([0]), np.array([20]), np.array([9.5]), None, None)
+    rows = [(first, *earlier[0]), (second, *later[0])]
+    assert [len(rows[0][1].split(",")), rows[0][1]] == [2, "a,b"]
+    found = intake.pieces(rows, {"a"}, ())
+    assert [piece.ts.tolist() for piece in found["a"]] == [[10, 20], [20]] and "b" not in found
+    chunk = row(uuid.UUID(int=0x0001), [10, 30], [0.5, 0.5])  # merged long ago
+    points = merged([chunk], (), 0, 100, found["a"])
+    assert points.ts.tolist() == [10, 20, 30] and points.value.tolist() == [1.0, 9.5, 0.5]
 
 
 def row(written: uuid.UUID, ts: list[int], values: list[float], states: list | None = None) -> tuple:
