@@ -14,6 +14,7 @@ every acknowledged row was on a quorum of replicas before any read that may dele
 a second of each other, as NTP keeps them)."""
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,11 +69,12 @@ class Piece:
     cells: list[list]  # each extra column's cells
 
 
-def pieces(rows: list[tuple], wanted, extra: tuple[str, ...]) -> dict[str, list[Piece]]:
+def pieces(rows: Iterable[tuple], wanted, extra: tuple[str, ...]) -> dict[str, list[Piece]]:
     """The points of the series in `wanted` in intake rows (written, series, sizes, ts, value, *extra), per
     series and row: every row's columns decoded at once, then sliced (a read of one series of a metric of many
     costs a membership test per series of each row, not a decoding)."""
     found: dict[str, list[Piece]] = defaultdict(list)
+    rows = list(rows)  # a driver's result set is iterated once only
     if not rows:
         return found
     ts, value = codec.decode_ts([row[3] for row in rows]), codec.decode_values([row[4] for row in rows])
