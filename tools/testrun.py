@@ -26,8 +26,8 @@ OFFSET_STEP = 50
 # The groups after the first: modules that start no session Cassandra and share nothing with the first group. The
 # heaviest (three Cassandra nodes each: the compose deployment, the failure tests' cluster) run one after the other.
 APART: dict[str, tuple[str, ...]] = {
-    "own stacks": ("tests/deploy/test_first_hour.py", "tests/deploy/test_compose_stack.py", "tests/failure",
-                   "tests/bench"),
+    "own stacks": ("tests/deploy/test_first_hour.py", "tests/bench", "tests/deploy/test_compose_stack.py",
+                   "tests/failure"),
 }
 NO_TESTS = 5  # pytest's exit status when its selection (e.g. -m) leaves nothing in a group: not a failure
 
