@@ -44,7 +44,8 @@ class Group:
 def plan(base_offset: int, options: list[str]) -> list[Group]:
     """The session's group (pytest.ini's testpaths minus the modules apart), then one group per APART entry."""
     apart = [path for paths in APART.values() for path in paths]
-    groups = [Group("session stack", base_offset, [f"--ignore={path}" for path in apart] + options)]
+    # --deselect, not --ignore: pytest does not ignore a folder that testpaths names
+    groups = [Group("session stack", base_offset, [f"--deselect={path}" for path in apart] + options)]
     for number, (name, paths) in enumerate(APART.items(), start=1):
         groups.append(Group(name, base_offset + OFFSET_STEP * number, [*paths, "-p", "no:cacheprovider", *options]))
     return groups
