@@ -51,37 +51,48 @@ def plan(base_offset: int, options: list[str]) -> list[Group]:
     return groups
 
 
-def relay(group: Group, started: float, lock: threading.Lock) -> None:
-    """Print the group's output line by line, each line after the group's name; then note when it ended."""
+def relay(group: Group, lock: threading.Lock) -> None:
+    """Print the group's output line by line, each line after the group's name."""
     for line in group.process.stdout:
         with lock:
             sys.stdout.write(f"[{group.name}] {line}")
             sys.stdout.flush()
+
+
+def watch(group: Group, started: float) -> None:
     group.process.wait()
     group.seconds = time.monotonic() - started
 
 
 def run(groups: list[Group]) -> int:
-    """Start every group, relay their output, wait for all. A SIGTERM to this runner becomes a SIGINT to each
-    pytest, as the terminal's Ctrl-C reaches each: they then stop what their fixtures started."""
-    lock, threads, started = threading.Lock(), [], time.monotonic()
+    """Start every group, relay their output, wait for all. Each pytest leads a process group of its own; a Ctrl-C
+    or a SIGTERM to this runner becomes a SIGINT to each whole group, as a terminal's Ctrl-C, so that every pytest
+    (and a program it runs, such as the benchmark) stops what it started."""
+    lock, started = threading.Lock(), time.monotonic()
+    relays, watchers = [], []
     for group in groups:
         env = {**os.environ, "TEST_PORT_OFFSET": str(group.offset)}
         group.process = subprocess.Popen([sys.executable, "-m", "pytest", *group.args], cwd=ROOT, env=env,
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
-        threads.append(threading.Thread(target=relay, args=(group, started, lock), daemon=True))
-        threads[-1].start()
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                         start_new_session=True)
+        relays.append(threading.Thread(target=relay, args=(group, lock), daemon=True))
+        watchers.append(threading.Thread(target=watch, args=(group, started), daemon=True))
+        relays[-1].start()
+        watchers[-1].start()
 
     def interrupt(*_) -> None:
         for group in groups:
-            group.process.send_signal(signal.SIGINT)
+            if group.process.poll() is None:
+                os.killpg(group.process.pid, signal.SIGINT)
     signal.signal(signal.SIGTERM, interrupt)
-    for thread in threads:
-        while thread.is_alive():
+    for watcher in watchers:
+        while watcher.is_alive():
             try:
-                thread.join()
-            except KeyboardInterrupt:  # every pytest had the Ctrl-C too: wait for their teardown
-                pass
+                watcher.join()
+            except KeyboardInterrupt:
+                interrupt()
+    for thread in relays:  # a process left running by a test may hold the output open: not waited for long
+        thread.join(timeout=10)
     return report(groups, time.monotonic() - started)
 
 
