@@ -31,11 +31,11 @@ status:  ## show what runs
 deps:  ## what is missing: Debian's nginx, maven (mvn) and openjdk-17 (java), the venv, npm packages, Cassandra's jars
 	@tools/install.sh base
 
-test:  ## install what is missing (also chromium + chromium-driver, docker-compose, InfluxDB, VictoriaMetrics), then lint and run every test against real services on their own ports
+test:  ## install what is missing (also chromium + chromium-driver, docker-compose, InfluxDB, VictoriaMetrics), then lint and run every test against real services on their own ports, in two groups side by side (tools/testrun.py)
 	@tools/install.sh test
 	@$(MAKE) --no-print-directory lint
 	@cd frontend && npm test --silent
-	@$(PY) -m pytest
+	@$(PY) -m tools.testrun
 
 test-unit: deps  ## the fast layer, no services: linters, Python unit tests, the frontend's vitest
 	@$(MAKE) --no-print-directory lint

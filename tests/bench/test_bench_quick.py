@@ -3,6 +3,7 @@ installed system, load, query and measure them, stop them, and fill every row. N
 import itertools
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -12,9 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "RESULTS.md"
-# nginx 24080, instances 24081-24084, CQL 25042, InfluxDB 24086, Prometheus 24090, VictoriaMetrics 24428: below
-# Linux's ephemeral ports (32768-60999), which a client's connection may hold when a daemon binds (48090 did once)
-BASE_PORT = 24000
+# nginx 24080, instances 24081-24084, CQL 25042, InfluxDB 24086, Prometheus 24090, VictoriaMetrics 24428 (plus
+# TEST_PORT_OFFSET, as every test port): below Linux's ephemeral ports (32768-60999), which a client's connection
+# may hold when a daemon binds (48090 did once)
+BASE_PORT = 24000 + int(os.environ.get("TEST_PORT_OFFSET", "0"))
 
 
 OURS_ONLY = ("fresh data", "chart of the")  # bench/fresh.py: how soon our own writes are visible, ours alone

@@ -1,6 +1,9 @@
 """The alert through the whole monitor on a real file, with an injected clock: exact trigger and recovery times."""
 import io
 import random
+import signal
+
+import pytest
 
 from bench.accesslog import line
 from metrics_server.agents.alert import clock_text
@@ -8,6 +11,16 @@ from metrics_server.agents.cli import build_parser
 from metrics_server.agents.tail import Monitor
 
 T0 = 1_800_000_000  # a whole second, so ticks fall on whole seconds
+
+
+@pytest.fixture(autouse=True)
+def signals_given_back():
+    """Monitor.run takes SIGTERM, SIGINT and SIGHUP for itself; pytest gets them back after each test, or a Ctrl-C
+    (or make test's runner stopping its groups) would only stop a monitor long gone."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
 
 
 def test_alert_triggers_and_recovers_at_the_ticks_the_log_timestamps_imply(tmp_path):
