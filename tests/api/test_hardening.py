@@ -175,5 +175,10 @@ def test_a_selector_across_many_names_pays_for_each_names_index_in_the_read_budg
     body = strict.get("/api/v1/query", {"query": f'{{__name__=~"{name}_.*"}}'}, status=422).json
     assert "max_query_reads" in body["error"]  # 8 names x 16 index partitions each, before any point is read
     assert len(strict.get("/api/v1/query", {"query": f"{name}_1"}).json["data"]["result"]) == 1
+    # A label no one of them has reads as "": `type="free"` passes over them with no index read at all.
+    found = strict.get("/api/v1/query", {"query": f'{{__name__=~"{name}_.*", type="free"}}'}).json["data"]
+    assert found["result"] == []
+    assert len(strict.get("/api/v1/query", {"query": f'{{__name__=~"{name}_[12]", type=""}}'}).json["data"][
+        "result"]) == 2
     for i in range(8):
         client.delete(f"/api/metrics/{name}_{i}")

@@ -110,7 +110,7 @@ def test_the_promql_compliance_tester_passes_every_query(reference, live_stack):
         f"reference_target_config:\n  query_url: '{prometheus}'\n"
         f"test_target_config:\n  query_url: '{live_stack.url}'\n  headers:\n    Authorization: 'Bearer {TOKEN}'\n"
         f"query_time_parameters:\n  end_time: '{END}'\n  range_in_seconds: 600\n  resolution_in_seconds: 10\n")
-    done = subprocess.run([str(TESTER), f"-config-file={QUERIES}", f"-config-file={targets}", "-query-parallelism=4"],
+    done = subprocess.run([str(TESTER), f"-config-file={QUERIES}", f"-config-file={targets}", "-query-parallelism=2"],
                           capture_output=True, text=True, timeout=1800)
     summary = PASSED.search(done.stdout)
     assert summary, f"no summary from the tester: {done.stdout[-2000:]} {done.stderr[-2000:]}"
