@@ -233,6 +233,11 @@ def start_nginx(stack: Stack) -> None:
     start_supervised(stack, "nginx", [*command, "-g", "daemon off;"], dict(os.environ))
 
 
+def stop_nginx(stack: Stack) -> None:
+    """Stop nginx and its supervisor, gracefully (SIGQUIT: requests in flight are finished)."""
+    stop_supervised(stack, "nginx", signal.SIGQUIT)
+
+
 def up(stack: Stack) -> None:
     """Start everything that is not running yet; a second call starts nothing twice."""
     for folder in (stack.run_dir, stack.log_dir):
@@ -301,7 +306,7 @@ def down(stack: Stack) -> None:
     """Stop the log monitor (its last push goes through nginx), nginx, every instance and every Cassandra node
     this stack started; data stays."""
     stop_supervised(stack, "tail-nginx")
-    stop_supervised(stack, "nginx", signal.SIGQUIT)  # nginx's graceful stop
+    stop_nginx(stack)
     stop_supervised(stack, "graphite")
     for pid_file in sorted(stack.run_dir.glob("backend-*.supervisor.pid")):
         pidfile.stop(pid_file)  # passes SIGTERM on to its instance, which drains, then both exit

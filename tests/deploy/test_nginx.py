@@ -102,7 +102,7 @@ def limited_stack(live_stack):
         stacks.wait_http(f"{stack.url}/api/health", ok_statuses=(200,))
         yield stack
     finally:
-        pidfile.stop(stack.run_dir / "nginx.pid")
+        stacks.stop_nginx(stack)  # and its supervisor, which would start it again
         stacks.stop_instance(stack, stack.backend_ports[0])
         shutil.rmtree(var, ignore_errors=True)
 
