@@ -34,7 +34,8 @@ from metrics_server.promql.evaluate import (
     RawSeries,
     Source,
 )
-from metrics_server.promql.parse import Matcher, RangeSelector, Selector, Subquery, parse
+from metrics_server.promql.nodes import Matcher, RangeSelector, Selector, Subquery
+from metrics_server.promql.parse import parse
 from metrics_server.promql.values import Scalar, key
 
 MAX_STEPS = 11_000  # Prometheus' limit of points per series in a range query

@@ -17,7 +17,7 @@ from metrics_server.promql import windows
 from metrics_server.promql.aggregations import aggregate
 from metrics_server.promql.errors import EvaluationError, PromQLError, TooMuchData
 from metrics_server.promql.functions import FUNCTIONS
-from metrics_server.promql.parse import (
+from metrics_server.promql.nodes import (
     ARITHMETIC,
     SET_OPERATORS,
     Aggregate,

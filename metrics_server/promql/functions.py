@@ -11,7 +11,7 @@ import numpy as np
 
 from metrics_server.promql import windows
 from metrics_server.promql.errors import EvaluationError, PromQLError
-from metrics_server.promql.parse import Matcher, Selector
+from metrics_server.promql.nodes import Matcher, Selector
 from metrics_server.promql.values import NAME, Scalar, Series, Vector, collect, dropping_name, without_name
 from metrics_server.query import anomaly
 

@@ -1,4 +1,4 @@
-"""PromQL text → a small tree of plain dataclasses holding only what this engine evaluates.
+"""PromQL text → the tree of nodes.py, holding only what this engine evaluates.
 
 The grammar is promql-parser's (the Rust parser of GreptimeDB, compatible with Prometheus 2.45): we never
 parse PromQL ourselves. Translating its AST into our own nodes is where everything unsupported is refused,
@@ -6,14 +6,28 @@ before any data is read, with a message naming the function, aggregation or feat
 is a time, or "start"/"end" (the query's).
 """
 import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import promql_parser as pp
 
-from metrics_server.goregex import compile_go
 from metrics_server.promql.aggregations import AGGREGATIONS, SELECTIONS
 from metrics_server.promql.errors import ParseError, Unsupported
+from metrics_server.promql.functions import FUNCTIONS
+from metrics_server.promql.nodes import (
+    ARITHMETIC,
+    COMPARISONS,
+    SET_OPERATORS,
+    Aggregate,
+    Binary,
+    Call,
+    Matcher,
+    Negate,
+    Number,
+    RangeSelector,
+    Selector,
+    String,
+    Subquery,
+)
 
 # Names the parser does not know, each in functions.py's table like every other function: holt_winters, Prometheus
 # 2.x's name of what promql-parser knows by Prometheus 3's (double_exponential_smoothing), and ours, not Prometheus'
@@ -22,111 +36,10 @@ pp.register_extra_functions([
     pp.Function("holt_winters", [pp.ValueType.Matrix, pp.ValueType.Scalar, pp.ValueType.Scalar], pp.ValueType.Vector),
     pp.Function("anomaly_score", [pp.ValueType.Matrix], pp.ValueType.Vector)])
 
-ARITHMETIC = ("+", "-", "*", "/", "%", "^", "atan2")
-COMPARISONS = ("==", "!=", ">", "<", ">=", "<=")
-SET_OPERATORS = ("and", "or", "unless")
 AT_LIMIT_MS = 253_402_300_799_999  # the @ times we accept: 1970 up to the end of year 9999
 MAX_DURATION_MS = 10_000 * 365 * 86_400_000
 MATCH_OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}  # by str():
 # the parser's enum members are not hashable
-
-
-@dataclass(frozen=True)
-class Matcher:
-    """One label matcher; regexes are anchored at both ends, as in Prometheus."""
-
-    name: str
-    op: str  # =, !=, =~, !~
-    value: str
-    regex: object = field(default=None, compare=False, repr=False)  # goregex.compile_go
-
-    @classmethod
-    def of(cls, name: str, op: str, value: str) -> "Matcher":
-        """A matcher with its regex compiled once (ParseError when it does not compile)."""
-        regex = None
-        if op in ("=~", "!~"):
-            try:
-                regex = compile_go(value)
-            except ValueError as error:
-                raise ParseError(f"label {name}: {error}") from None
-        return cls(name, op, value, regex)
-
-    def matches(self, value: str) -> bool:
-        """Whether a label value (empty when the label is absent) satisfies the matcher."""
-        if self.op == "=":
-            return value == self.value
-        if self.op == "!=":
-            return value != self.value
-        found = self.regex.fullmatch(value) is not None
-        return found if self.op == "=~" else not found
-
-
-@dataclass(frozen=True)
-class Number:
-    value: float
-
-
-@dataclass(frozen=True)
-class String:
-    value: str
-
-
-@dataclass(frozen=True)
-class Selector:
-    """An instant vector selector: matchers (the metric name as `__name__`), an offset and an @ time."""
-
-    matchers: tuple[Matcher, ...]
-    offset_ms: int = 0
-    at: int | str | None = None
-
-
-@dataclass(frozen=True)
-class RangeSelector:
-    selector: Selector
-    range_ms: int
-
-
-@dataclass(frozen=True)
-class Subquery:
-    """expr[range:step] offset/@: the expression evaluated every step (the default interval when 0), as a range."""
-
-    expr: object
-    range_ms: int
-    step_ms: int
-    offset_ms: int = 0
-    at: int | str | None = None
-
-
-@dataclass(frozen=True)
-class Call:
-    name: str
-    args: tuple
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    op: str
-    expr: object
-    without: bool  # False: by(labels); True: without(labels)
-    labels: tuple[str, ...]
-    param: object = None  # topk/bottomk's k, quantile's φ (nodes), count_values' label (a str)
-
-
-@dataclass(frozen=True)
-class Binary:
-    op: str
-    lhs: object
-    rhs: object
-    return_bool: bool = False
-    card: str = "one-to-one"  # one-to-one, many-to-one (group_left), one-to-many (group_right), many-to-many
-    on: bool = False  # True: on(labels); False: ignoring(labels)
-    labels: tuple[str, ...] = ()
-    include: tuple[str, ...] = ()  # group_left/group_right labels taken from the "one" side
-
-
-@dataclass(frozen=True)
-class Negate:
-    expr: object
 
 
 # Bounds checked on the text before the parser sees it (issue 21): promql-parser recurses natively over the tree,
@@ -225,7 +138,6 @@ def _node(node):
     if isinstance(node, pp.UnaryExpr):
         return Negate(_node(node.expr))
     if isinstance(node, pp.Call):
-        from metrics_server.promql.functions import FUNCTIONS  # the table imports these node types
         name = node.func.name
         if name not in FUNCTIONS:
             raise Unsupported(f"function {name}() is not supported")
