@@ -33,12 +33,17 @@ def quick_run():
     folder = ROOT / "bench" / "out" / "test"
     shutil.rmtree(folder, ignore_errors=True)
     before = committed_results()
-    run = subprocess.run(
+    run = subprocess.Popen(
         [sys.executable, "-m", "bench.run", "--quick", "--no-peers-if-missing", "--out", str(folder / "out"),
          "--results", str(folder / "RESULTS.md"), "--base-port", str(BASE_PORT)],
-        cwd=ROOT, capture_output=True, text=True, timeout=840)
-    assert run.returncode == 0, f"bench.run failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
-    return {"folder": folder, "stdout": run.stdout, "before": before,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = run.communicate(timeout=840)
+    except subprocess.TimeoutExpired:  # SIGTERM, not subprocess.run's SIGKILL: the bench stops what it started
+        run.terminate()
+        stdout, stderr = run.communicate(timeout=120)
+    assert run.returncode == 0, f"bench.run failed:\n{stdout[-3000:]}\n{stderr[-3000:]}"
+    return {"folder": folder, "stdout": stdout, "before": before,
             "json": json.loads((folder / "out" / "results.json").read_text())}
 
 
