@@ -79,8 +79,9 @@ def sign_in(driver, site_url: str, name: str, password: str) -> None:
 
 
 @contextmanager
-def chromium():
-    """Debian's Chromium, headless, with a fresh profile that is deleted afterwards."""
+def chromium(trace_categories: str = ""):
+    """Debian's Chromium, headless, with a fresh profile that is deleted afterwards; with trace_categories, its
+    trace of those categories is collected into the "performance" log (chromedriver's perfLoggingPrefs)."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
     from selenium import webdriver
@@ -93,7 +94,12 @@ def chromium():
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--window-size=1440,900", f"--user-data-dir={profile}"):
         options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console: CSP violations show there
+    logs = {"browser": "ALL"}  # the console: CSP violations show there
+    if trace_categories:
+        logs["performance"] = "ALL"
+        options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": False, "enablePage": False,
+                                                             "traceCategories": trace_categories})
+    options.set_capability("goog:loggingPrefs", logs)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     try:
