@@ -6,13 +6,13 @@ browser tests' launcher) the Explore view of those 3 metrics over the 30 days an
 them, several times each, and reads Chromium's performance timeline:
 navigation start → the first /api/query leaves → the last /api/query is back → charts drawn (when the page first
 holds every expected chart, seen by an observer injected before the page's own scripts), the load event, and each
-/api request's start and duration (Resource Timing), so a waterfall of requests shows as late starts (the last
-warm run's requests are listed in start order), and from Chromium's trace the main thread's CPU time (each task's
-thread time, which the machine's load stretches far less than wall times) before the first query leaves, from data
-back to drawn (split into script, style and layout, paint) and in the second after drawn. The
-browser signs in as a throw-away read-only user. The first run of each view is cold (empty cache), the others
-warm; it prints a table and writes bench/FRONTEND.md. Its data and dashboard are deleted at the end, also on an
-error.
+/api request's start and duration (Resource Timing, those ended within a second after drawn), so a waterfall of
+requests shows as late starts (the last warm run's requests are listed in start order); and from Chromium's trace
+the main thread's CPU time (each task's thread time, which the machine's load stretches far less than wall times)
+before the first query leaves, from data back to drawn (script, style and layout, paint) and in the second after
+drawn. The browser signs in as a throw-away read-only user. The first run of each view is cold (empty cache), the
+others warm; it prints a table and writes bench/FRONTEND.md. Its data and dashboard are deleted at the end, also on
+an error.
 """
 import argparse
 import json
@@ -44,6 +44,7 @@ TOKEN = os.environ.get("METRICS_SERVER_TOKEN", "")
 # What Chromium traces: the renderer's tasks with their thread (CPU) time, and the navigation start they count from.
 TRACE = "devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing"
 LAYOUT = {"UpdateLayoutTree", "Layout"}
+SETTLE = 1.0  # seconds a load is followed after drawn: its later requests and their work on the main thread
 PAINT = {"PrePaint", "Paint", "Layerize", "Commit"}
 
 
@@ -83,6 +84,7 @@ def measure(driver, url: str, want: int, selector: str, timeout: float = 60) -> 
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{url}: fewer than {want} of {selector} after {timeout} s")
             time.sleep(0.05)
+        time.sleep(SETTLE)  # the requests the page sends once its charts are drawn end in the waterfall too
         return driver.execute_script("""
             const nav = performance.getEntriesByType('navigation')[0];
             return {drawn: window.__drawn, load: nav.loadEventEnd, dom: nav.domContentLoadedEventEnd,
@@ -136,7 +138,7 @@ def with_cpu(run: dict, events: list[dict]) -> dict:
     queries = [a for a in run["api"] if a["path"] == "/api/query"]
     first, back = min(a["start"] for a in queries), max(a["end"] for a in queries)
     return {**run, "cpu_to_query": cpu_ms(events, 0, first), "cpu_to_drawn": cpu_ms(events, back, run["drawn"]),
-            "cpu_after_drawn": cpu_ms(events, run["drawn"], run["drawn"] + 1000)}
+            "cpu_after_drawn": cpu_ms(events, run["drawn"], run["drawn"] + SETTLE * 1000)}
 
 
 def summary(runs: list[dict]) -> dict:
