@@ -24,28 +24,17 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
-from tests.e2e.e2e_support import chromium, sign_in
+from tests.e2e.e2e_support import chromium, load_timed, sign_in
 
 MINUTE = 60_000
 DAYS = 30
 HERE = Path(__file__).resolve().parent
-
-# Installed before the page's scripts: records performance.now() when the page first holds `want` drawn charts.
-OBSERVER = """
-window.__drawn = null;
-const want = %d, selector = %s;
-new MutationObserver((_, obs) => {
-  if (document.querySelectorAll(selector).length >= want) { window.__drawn = performance.now(); obs.disconnect(); }
-}).observe(document, {childList: true, subtree: true});
-"""
-
-
 TOKEN = os.environ.get("METRICS_SERVER_TOKEN", "")
 # What Chromium traces: the renderer's tasks with their thread (CPU) time, and the navigation start they count from.
 TRACE = "devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing"
 LAYOUT = {"UpdateLayoutTree", "Layout"}
-SETTLE = 1.0  # seconds a load is followed after drawn: its later requests and their work on the main thread
 PAINT = {"PrePaint", "Paint", "Layerize", "Commit"}
+SETTLE = 1.0  # seconds a load is followed after drawn: the requests the page sends once its charts are drawn
 
 
 def call(base: str, method: str, path: str, body=None) -> dict:
@@ -71,28 +60,6 @@ def write_data(base: str, prefix: str) -> tuple[list[str], int, int]:
                  for i, (name, host) in enumerate((n, h) for n in names for h in ("a", "b"))]
         call(base, "POST", "/api/write", items)
     return names, start, end
-
-
-def measure(driver, url: str, want: int, selector: str, timeout: float = 60) -> dict:
-    """One load of `url`: ms from navigation start to drawn, to the load event, and the /api requests."""
-    script = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
-                                    {"source": OBSERVER % (want, json.dumps(selector))})
-    try:
-        driver.get(url)
-        deadline = time.monotonic() + timeout
-        while driver.execute_script("return window.__drawn") is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url}: fewer than {want} of {selector} after {timeout} s")
-            time.sleep(0.05)
-        time.sleep(SETTLE)  # the requests the page sends once its charts are drawn end in the waterfall too
-        return driver.execute_script("""
-            const nav = performance.getEntriesByType('navigation')[0];
-            return {drawn: window.__drawn, load: nav.loadEventEnd, dom: nav.domContentLoadedEventEnd,
-                    api: performance.getEntriesByType('resource').filter(e => e.name.includes('/api/'))
-                      .map(e => ({path: new URL(e.name).pathname, start: e.startTime, ms: e.duration,
-                                  end: e.responseEnd}))};""")
-    finally:
-        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
 
 
 def traced_loads(driver, url: str) -> list[list[dict]]:
@@ -198,7 +165,7 @@ def main() -> None:
             sign_in(driver, base, *reader)
             for label, (url, want, selector) in views.items():
                 driver.execute_cdp_cmd("Network.clearBrowserCache", {})
-                runs = [measure(driver, url, want, selector) for _ in range(args.runs)]
+                runs = [load_timed(driver, url, selector, want, settle=SETTLE) for _ in range(args.runs)]
                 loads = traced_loads(driver, url)
                 if len(loads) != len(runs):
                     raise RuntimeError(f"{label}: {len(loads)} traced loads for {len(runs)} runs")
