@@ -6,11 +6,13 @@ browser tests' launcher) the Explore view of those 3 metrics over the 30 days an
 them, several times each, and reads Chromium's performance timeline:
 navigation start → the first /api/query leaves → the last /api/query is back → charts drawn (when the page first
 holds every expected chart, seen by an observer injected before the page's own scripts), the load event, and each
-/api request's start and duration (Resource Timing), so a waterfall of requests shows as late starts (the last
-warm run's requests are listed in start order). The
-browser signs in as a throw-away read-only user. The first run of each view is cold (empty cache), the others
-warm; it prints a table and writes bench/FRONTEND.md. Its data and dashboard are deleted at the end, also on an
-error.
+/api request's start and duration (Resource Timing, those ended within a second after drawn), so a waterfall of
+requests shows as late starts (the last warm run's requests are listed in start order); and from Chromium's trace
+the main thread's CPU time (each task's thread time, which the machine's load stretches far less than wall times)
+before the first query leaves, from data back to drawn (script, style and layout, paint) and in the second after
+drawn. The browser signs in as a throw-away read-only user. The first run of each view is cold (empty cache), the
+others warm; it prints a table and writes bench/FRONTEND.md. Its data and dashboard are deleted at the end, also on
+an error.
 """
 import argparse
 import json
@@ -22,23 +24,17 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
-from tests.e2e.e2e_support import chromium, sign_in
+from tests.e2e.e2e_support import chromium, load_timed, sign_in
 
 MINUTE = 60_000
 DAYS = 30
 HERE = Path(__file__).resolve().parent
-
-# Installed before the page's scripts: records performance.now() when the page first holds `want` drawn charts.
-OBSERVER = """
-window.__drawn = null;
-const want = %d, selector = %s;
-new MutationObserver((_, obs) => {
-  if (document.querySelectorAll(selector).length >= want) { window.__drawn = performance.now(); obs.disconnect(); }
-}).observe(document, {childList: true, subtree: true});
-"""
-
-
 TOKEN = os.environ.get("METRICS_SERVER_TOKEN", "")
+# What Chromium traces: the renderer's tasks with their thread (CPU) time, and the navigation start they count from.
+TRACE = "devtools.timeline,disabled-by-default-devtools.timeline,blink.user_timing"
+LAYOUT = {"UpdateLayoutTree", "Layout"}
+PAINT = {"PrePaint", "Paint", "Layerize", "Commit"}
+SETTLE = 1.0  # seconds a load is followed after drawn: the requests the page sends once its charts are drawn
 
 
 def call(base: str, method: str, path: str, body=None) -> dict:
@@ -66,25 +62,50 @@ def write_data(base: str, prefix: str) -> tuple[list[str], int, int]:
     return names, start, end
 
 
-def measure(driver, url: str, want: int, selector: str, timeout: float = 60) -> dict:
-    """One load of `url`: ms from navigation start to drawn, to the load event, and the /api requests."""
-    script = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
-                                    {"source": OBSERVER % (want, json.dumps(selector))})
-    try:
-        driver.get(url)
-        deadline = time.monotonic() + timeout
-        while driver.execute_script("return window.__drawn") is None:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url}: fewer than {want} of {selector} after {timeout} s")
-            time.sleep(0.05)
-        return driver.execute_script("""
-            const nav = performance.getEntriesByType('navigation')[0];
-            return {drawn: window.__drawn, load: nav.loadEventEnd, dom: nav.domContentLoadedEventEnd,
-                    api: performance.getEntriesByType('resource').filter(e => e.name.includes('/api/'))
-                      .map(e => ({path: new URL(e.name).pathname, start: e.startTime, ms: e.duration,
-                                  end: e.responseEnd}))};""")
-    finally:
-        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+def traced_loads(driver, url: str) -> list[list[dict]]:
+    """Per load of `url` since the last call, in order: its main thread's trace events (ts, dur, tdur in ms from its
+    navigation start, sorted). chromedriver hands the trace over with the "performance" log."""
+    driver.get("about:blank")  # the last load's tasks end, so its trace is complete
+    time.sleep(1)
+    events = [m["params"] for m in (json.loads(e["message"])["message"] for e in driver.get_log("performance"))
+              if m["method"] == "Tracing.dataCollected"]
+    starts = sorted((e for e in events if e["name"] == "navigationStart"
+                     and e["args"].get("data", {}).get("documentLoaderURL") == url), key=lambda e: e["ts"])
+    loads = []
+    for nav, after in zip(starts, starts[1:] + [None]):
+        end = after["ts"] if after else float("inf")
+        mine = [e for e in events if e.get("ph") == "X" and (e["pid"], e["tid"]) == (nav["pid"], nav["tid"])
+                and nav["ts"] <= e["ts"] < end]
+        loads.append(sorted(({"name": e["name"], "ts": (e["ts"] - nav["ts"]) / 1000, "dur": e.get("dur", 0) / 1000,
+                              "tdur": e.get("tdur", 0) / 1000} for e in mine), key=lambda e: e["ts"]))
+    return loads
+
+
+def cpu_ms(events: list[dict], start: float, end: float) -> dict:
+    """CPU ms of the main thread's tasks begun in [start, end) ms: all of it, style and layout, paint; and their wall
+    time."""
+    out = {"all": 0.0, "layout": 0.0, "paint": 0.0, "wall": 0.0}
+    task_end, counted = -1.0, False
+    for e in events:
+        if e["ts"] >= task_end:  # outside the last task: a new top-level one
+            if e["name"] != "RunTask":
+                continue
+            task_end, counted = e["ts"] + e["dur"], start <= e["ts"] < end
+            if counted:
+                out["all"] += e["tdur"]
+                out["wall"] += e["dur"]
+        elif counted and e["name"] in LAYOUT | PAINT:
+            out["layout" if e["name"] in LAYOUT else "paint"] += e["tdur"]
+    out["script"] = out["all"] - out["layout"] - out["paint"]
+    return out
+
+
+def with_cpu(run: dict, events: list[dict]) -> dict:
+    """The run's figures with the main thread's CPU time before the query, from data back to drawn, and after."""
+    queries = [a for a in run["api"] if a["path"] == "/api/query"]
+    first, back = min(a["start"] for a in queries), max(a["end"] for a in queries)
+    return {**run, "cpu_to_query": cpu_ms(events, 0, first), "cpu_to_drawn": cpu_ms(events, back, run["drawn"]),
+            "cpu_after_drawn": cpu_ms(events, run["drawn"], run["drawn"] + SETTLE * 1000)}
 
 
 def summary(runs: list[dict]) -> dict:
@@ -104,6 +125,9 @@ def summary(runs: list[dict]) -> dict:
         "warm_load_ms": med(lambda r: r["load"]),
         "warm_query_ms": med(lambda r: max((a["ms"] for a in r["api"] if a["path"] == "/api/query"), default=0)),
         "warm_last_request_start_ms": med(lambda r: max((a["start"] for a in r["api"]), default=0)),
+        "cpu": {f"{span}_{part}": med(lambda r, span=span, part=part: r[f"cpu_{span}"][part])
+                for span in ("to_query", "to_drawn", "after_drawn")
+                for part in ("all", "script", "layout", "paint", "wall")},
         "requests": len(warm[-1]["api"]),
         "waterfall": sorted(warm[-1]["api"], key=lambda a: a["start"]),
     }
@@ -136,12 +160,17 @@ def main() -> None:
         views = {"Explore, 3 metrics × 30 days": (explore, 1, "svg[data-testid=main-chart] .series"),
                  "dashboard, 6 panels × 30 days": (board, 6, first_series)}
         results = {}
-        with chromium() as driver:
+        with chromium(trace_categories=TRACE) as driver:
             driver.set_window_size(1440, 1100)
             sign_in(driver, base, *reader)
             for label, (url, want, selector) in views.items():
                 driver.execute_cdp_cmd("Network.clearBrowserCache", {})
-                results[label] = summary([measure(driver, url, want, selector) for _ in range(args.runs)])
+                runs = [load_timed(driver, url, selector, want, settle=SETTLE) for _ in range(args.runs)]
+                loads = traced_loads(driver, url)
+                if len(loads) != len(runs):
+                    raise RuntimeError(f"{label}: {len(loads)} traced loads for {len(runs)} runs")
+                results[label] = summary([with_cpu(r, e) for r, e in zip(runs, loads)])
+                results[label]["load_average"] = os.getloadavg()[0]
         report(results, args)
     finally:
         if dashboard:
@@ -165,6 +194,17 @@ def report(results: dict, args) -> None:
         lines.append(f"| {label} | {r['cold_drawn_ms']} ms | {r['warm_query_start_ms']} ms | "
                      f"{r['warm_data_back_ms']} ms | {r['warm_drawn_ms']} ms | {r['warm_load_ms']} ms | "
                      f"{r['warm_query_ms']} ms | {r['warm_last_request_start_ms']} ms | {r['requests']} |")
+    lines += ["", "Main-thread CPU ms (Chromium's trace: the thread time of the page's tasks begun in each span, warm "
+              "medians; the wall time of the same tasks beside it). Load stretches these far less than the times "
+              "above.", "",
+              "| view | load average | before the first /api/query leaves | data back → drawn: all (wall) "
+              "| script | style + layout | paint | the second after drawn |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, r in results.items():
+        c = r["cpu"]
+        lines.append(f"| {label} | {r['load_average']:.1f} | {c['to_query_all']} ms | {c['to_drawn_all']} ms "
+                     f"({c['to_drawn_wall']} ms) | {c['to_drawn_script']} ms | {c['to_drawn_layout']} ms | "
+                     f"{c['to_drawn_paint']} ms | {c['after_drawn_all']} ms |")
     for label, r in results.items():  # where the time goes: the last warm run's /api requests in start order
         lines += ["", f"{label}, the last warm run's /api requests:", "", "| request | starts | back |",
                   "|---|---:|---:|"]

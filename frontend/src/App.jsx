@@ -17,22 +17,30 @@ import { AddToDashboard } from './dashboard/AddToDashboard.jsx';
 import { DashboardList } from './dashboard/DashboardList.jsx';
 import { DashboardView } from './dashboard/DashboardView.jsx';
 import { panelFromExplore } from './dashboard/model.js';
-import { setUtc } from './chart/format.js';
+import { setUtc, zoneOf } from './chart/format.js';
 import { useBusy, useFetch } from './data/useFetch.js';
 import { LINE_TYPES } from './model.js';
 import { DEFAULTS, REFRESH, exploreOf } from './state/urlState.js';
 import { useShortcuts } from './state/useShortcuts.js';
 import { THEMES, useTheme } from './state/useTheme.js';
 import { useUrlState } from './state/useUrlState.js';
-import { coverRange, resolveRange, shiftRange, widenRange } from './time/range.js';
+import { resolveView, shiftRange, widenRange } from './time/range.js';
 
-const LOCAL_TZ = Intl.DateTimeFormat().resolvedOptions().timeZone;
-
-/** The clock the relative ranges resolve against: set on range changes, refresh, and every auto-refresh tick. */
-function useNow(state) {
-  const [now, setNow] = useState(() => Date.now());
+/**
+ * The clock the relative ranges resolve against: the page's start (`startedAt`, which the requests sent before
+ * React started also used, so a relative range asks for the same URLs: data/earlyRequests.js), then set on range
+ * changes, refresh, and every auto-refresh tick.
+ */
+function useNow(state, startedAt) {
+  const [now, setNow] = useState(startedAt);
   const refresh = useCallback(() => setNow(Date.now()), []);
-  useEffect(refresh, [state.from, state.to, refresh]);
+  const rangeKey = `${state.from} ${state.to}`;
+  const resolvedFor = useRef(rangeKey);
+  useEffect(() => {
+    if (resolvedFor.current === rangeKey) return;
+    resolvedFor.current = rangeKey;
+    refresh();
+  }, [rangeKey, refresh]);
   const every = REFRESH[state.refresh];
   useEffect(() => {
     if (!every) return undefined;
@@ -84,11 +92,12 @@ function ThemeSwitch({ theme, setTheme }) {
   );
 }
 
-export function App() {
+/** startedAt: the page's start in epoch ms (main.jsx). */
+export function App({ startedAt }) {
   const [state, update] = useUrlState();
   setUtc(state.tz === 'utc'); // before anything below formats a time (see chart/format.js)
-  const tz = state.tz === 'utc' ? 'UTC' : LOCAL_TZ;
-  const [now, refresh] = useNow(state);
+  const tz = zoneOf(state.tz);
+  const [now, refresh] = useNow(state, startedAt);
   const [reloadKey, setReloadKey] = useState(0);
   const [drawer, setDrawer] = useState(false);
   const [theme, setTheme] = useTheme();
@@ -98,12 +107,9 @@ export function App() {
   const byName = useMemo(() => new Map((catalog.data || []).map((m) => [m.name, m])), [catalog.data]);
   const metaOf = useCallback((name) => byName.get(name), [byName]);
 
-  const { from, to } = state;
-  const resolved = useMemo(() => resolveRange({ from, to }, now), [from, to, now]);
-  // A zoom is shown as linked even when the (relative) range has moved past it since the link was made.
-  const range = state.zoom ? coverRange(resolved.range, state.zoom) : resolved.range;
-  const zoom = state.zoom && (state.zoom[0] > range[0] || state.zoom[1] < range[1]) ? state.zoom : null;
-  const view = zoom || range;
+  const { from, to, zoom: zoomed } = state;
+  const resolved = useMemo(() => resolveView({ from, to, zoom: zoomed }, now), [from, to, zoomed, now]);
+  const { range, zoom, view } = resolved;
 
   const typeOf = (p) => metaOf(p.name)?.type || 'gauge';
   const linePicks = state.picks.filter((p) => LINE_TYPES.includes(typeOf(p)));

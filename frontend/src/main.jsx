@@ -6,13 +6,14 @@ import { ErrorBoundary } from './components/ErrorBoundary.jsx';
 import { startEarlyRequests } from './data/earlyRequests.js';
 import './styles.css';
 
-startEarlyRequests();
+const startedAt = Date.now();
+startEarlyRequests({ now: startedAt });
 
 createRoot(document.getElementById('root')).render(
   <StrictMode>
     <ErrorBoundary title="The dashboard crashed">
       <AuthGate>
-        <App />
+        <App startedAt={startedAt} />
       </AuthGate>
     </ErrorBoundary>
   </StrictMode>,

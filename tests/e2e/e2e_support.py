@@ -78,9 +78,44 @@ def sign_in(driver, site_url: str, name: str, password: str) -> None:
                        "sameSite": "Strict"})
 
 
+# Run before a page's own scripts: performance.now() when the page first holds `want` elements matching `selector`.
+DRAWN_OBSERVER = """
+window.__drawn = null;
+const want = %d, selector = %s;
+new MutationObserver((_, obs) => {
+  if (document.querySelectorAll(selector).length >= want) { window.__drawn = performance.now(); obs.disconnect(); }
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
+def load_timed(driver, url: str, selector: str, want: int = 1, settle: float = 0.0, timeout: float = 60) -> dict:
+    """Loads `url` and returns its timeline in ms from navigation start: drawn (when the page first held `want`
+    elements matching `selector`, seen by an observer run before the page's own scripts), load, dom, and api: the
+    /api requests (Resource Timing: path, query, start, ms, end) that ended within `settle` s after drawn."""
+    script = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                    {"source": DRAWN_OBSERVER % (want, json.dumps(selector))})
+    try:
+        driver.get(url)
+        deadline = time.monotonic() + timeout
+        while driver.execute_script("return window.__drawn") is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url}: fewer than {want} of {selector} after {timeout} s")
+            time.sleep(0.05)
+        time.sleep(settle)
+        return driver.execute_script("""
+            const nav = performance.getEntriesByType('navigation')[0];
+            return {drawn: window.__drawn, load: nav.loadEventEnd, dom: nav.domContentLoadedEventEnd,
+                    api: performance.getEntriesByType('resource').filter(e => e.name.includes('/api/'))
+                      .map(e => ({path: new URL(e.name).pathname, query: new URL(e.name).search,
+                                  start: e.startTime, ms: e.duration, end: e.responseEnd}))};""")
+    finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+
+
 @contextmanager
-def chromium():
-    """Debian's Chromium, headless, with a fresh profile that is deleted afterwards."""
+def chromium(trace_categories: str = ""):
+    """Debian's Chromium, headless, with a fresh profile that is deleted afterwards; with trace_categories, its
+    trace of those categories is collected into the "performance" log (chromedriver's perfLoggingPrefs)."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         pytest.skip("chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
     from selenium import webdriver
@@ -93,7 +128,12 @@ def chromium():
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--window-size=1440,900", f"--user-data-dir={profile}"):
         options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console: CSP violations show there
+    logs = {"browser": "ALL"}  # the console: CSP violations show there
+    if trace_categories:
+        logs["performance"] = "ALL"
+        options.add_experimental_option("perfLoggingPrefs", {"enableNetwork": False, "enablePage": False,
+                                                             "traceCategories": trace_categories})
+    options.set_capability("goog:loggingPrefs", logs)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     try:

@@ -28,6 +28,11 @@ export const setUtc = (on) => {
 };
 export const isUtc = () => utc;
 
+const LOCAL_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** The IANA zone of a view's `tz` choice ('utc' or 'local'), which the server bins calendar days in. */
+export const zoneOf = (tz) => (tz === 'utc' ? 'UTC' : LOCAL_ZONE);
+
 /**
  * Epoch ms → "YYYY-MM-DD HH:MM" (":SS" when it has seconds) in local time or UTC: the one format of the time
  * inputs, the panel headers, the table and the tooltips.

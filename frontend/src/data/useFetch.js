@@ -57,30 +57,42 @@ function sharedGet(url, signal) {
 // Charts' data first: a browser opens at most six connections to a server, and a page's side requests (label
 // values for the filters, alert rules and history, the firing count) took them all while the chart's own query
 // waited in the queue (measured: it left after eight others). Requests not marked `first` wait until no `first`
-// one is in flight, at most MAX_WAIT.
+// one holds them, at most MAX_WAIT. A `first` request holds them until its answer is drawn and painted: released
+// when the data came back, they started while the chart was being drawn, and on a machine that runs the server
+// too their answers took its processors from the drawing (issue 26).
 const MAX_WAIT = 3000;
-let firstInFlight = 0;
+let holds = 0;
 let waiting = [];
-const firstDone = () => {
-  firstInFlight -= 1;
-  if (firstInFlight > 0) return;
-  for (const go of waiting) go();
-  waiting = [];
-};
-// A page opened on charts holds the side requests from the start (their hooks run before the chart knows its
-// width): expectCharts() counts as one `first` request until the first real one starts, or MAX_WAIT.
-let held = false;
-const releaseHold = () => {
-  if (!held) return;
-  held = false;
-  firstDone();
+
+/** Holds the side requests back until the returned function is called (once; later calls do nothing). */
+function holdSideRequests() {
+  holds += 1;
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    holds -= 1;
+    if (holds > 0) return;
+    for (const go of waiting) go();
+    waiting = [];
+  };
+}
+
+/** Calls f once the browser has painted what was committed before: after the next frame. */
+const afterPaint = (f) => requestAnimationFrame(() => setTimeout(f, 0));
+
+// A page opened on charts holds the side requests from the start (their hooks run before the charts' own):
+// expectCharts() is a hold until the first `first` request starts, or MAX_WAIT.
+let pageHold = null;
+const passPageHold = () => {
+  pageHold?.();
+  pageHold = null;
 };
 export function expectCharts() {
-  held = true;
-  firstInFlight += 1;
-  setTimeout(releaseHold, MAX_WAIT);
+  pageHold = holdSideRequests();
+  setTimeout(passPageHold, MAX_WAIT);
 }
-const afterFirst = () => (firstInFlight === 0 ? Promise.resolve()
+const afterFirst = () => (holds === 0 ? Promise.resolve()
   : new Promise((go) => {
     waiting.push(go);
     setTimeout(go, MAX_WAIT);
@@ -89,35 +101,47 @@ const afterFirst = () => (firstInFlight === 0 ? Promise.resolve()
 /** Fetches every URL in `urls`; returns {data: [..], error, loading}. `first`: a chart's data (see above). */
 export function useFetchAll(urls, reloadKey = 0, { first = false } = {}) {
   const key = urls.join('\n');
-  const [state, setState] = useState({ data: null, error: null, loading: false, key: null });
+  const [state, setState] = useState({ data: null, error: null, loading: false, key: null, request: 0 });
   const latest = useRef(key);
+  const requests = useRef(0);
+  const hold = useRef(null); // {request, release} of the `first` request whose answer is not yet drawn
 
   useEffect(() => {
     latest.current = key;
     const list = key ? key.split('\n') : [];
     if (!list.length) {
       // Nothing asked (yet): no data, rather than an empty answer a panel would show as "no data" (issue 26).
-      setState({ data: null, error: null, loading: false, key });
+      setState({ data: null, error: null, loading: false, key, request: 0 });
       return undefined;
     }
+    const request = (requests.current += 1);
     const ctrl = new AbortController();
+    const release = first ? holdSideRequests() : null;
+    if (first) {
+      hold.current = { request, release };
+      passPageHold();
+    }
     setState((s) => ({ ...s, loading: true, error: null }));
     const ask = (u) => take(u) || (first ? sharedGet(u, ctrl.signal)
       : afterFirst().then(() => sharedGet(u, ctrl.signal)));
-    if (first) {
-      firstInFlight += 1;
-      releaseHold();
-    }
-    const answers = Promise.all(list.map(ask));
-    if (first) answers.finally(firstDone).catch(() => {});
-    answers
-      .then((data) => latest.current === key && setState({ data, error: null, loading: false, key }))
+    Promise.all(list.map(ask))
+      .then((data) => latest.current === key && setState({ data, error: null, loading: false, key, request }))
       .catch((error) => {
         if (error.name === 'AbortError' || latest.current !== key) return;
-        setState({ data: null, error, loading: false, key });
+        setState({ data: null, error, loading: false, key, request });
       });
-    return () => ctrl.abort();
+    return () => {
+      ctrl.abort();
+      release?.();
+    };
   }, [key, reloadKey, first]);
+
+  // The answer is committed (drawn by whoever renders it): the side requests go once it is painted.
+  useEffect(() => {
+    if (!hold.current || hold.current.request !== state.request) return;
+    afterPaint(hold.current.release);
+    hold.current = null;
+  }, [state.request]);
 
   return state;
 }

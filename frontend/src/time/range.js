@@ -44,6 +44,18 @@ export function resolveRange({ from, to }, now) {
   return { range: a <= b ? [a, b] : [b, a], errors };
 }
 
+/**
+ * What a view state ({from, to, zoom}) shows at time `now`: {range: the whole period, zoom: the zoomed part or
+ * null, view: what the focus chart draws, errors}. A zoom is shown as linked even when the (relative) range has
+ * moved past it since the link was made: the range then widens to cover it.
+ */
+export function resolveView({ from, to, zoom }, now) {
+  const resolved = resolveRange({ from, to }, now);
+  const range = zoom ? coverRange(resolved.range, zoom) : resolved.range;
+  const kept = zoom && (zoom[0] > range[0] || zoom[1] < range[1]) ? zoom : null;
+  return { range, zoom: kept, view: kept || range, errors: resolved.errors };
+}
+
 /** The preset matching a range, if any. */
 export const presetFor = ({ from, to }) => (to === 'now' ? PRESETS.find((p) => p.from === from) : undefined);
 

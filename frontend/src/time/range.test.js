@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatTime } from '../chart/format.js';
 import {
-  coverRange, formatDuration, parseInputTime, parseTime, presetFor, resolveRange, shiftRange, widenRange,
+  coverRange, formatDuration, parseInputTime, parseTime, presetFor, resolveRange, resolveView, shiftRange,
+  widenRange,
 } from './range.js';
 
 const NOW = 1_700_000_000_000;
@@ -44,5 +45,17 @@ describe('time ranges', () => {
     expect(shiftRange([100, 200], -0.5)).toEqual([50, 150]);
     expect(widenRange([100, 200], 2)).toEqual([50, 250]);
     expect(coverRange([100, 200], [50, 150])).toEqual([50, 200]);
+  });
+
+  it('resolves a view: the range, a zoom inside it, and a linked zoom the relative range has moved past', () => {
+    const hour = 3_600_000;
+    expect(resolveView({ from: '-1h', to: 'now', zoom: null }, NOW))
+      .toEqual({ range: [NOW - hour, NOW], zoom: null, view: [NOW - hour, NOW], errors: [] });
+    const inside = [NOW - hour / 2, NOW - hour / 4];
+    expect(resolveView({ from: '-1h', to: 'now', zoom: inside }, NOW).view).toEqual(inside);
+    const before = [NOW - 3 * hour, NOW - 2 * hour];
+    expect(resolveView({ from: '-1h', to: 'now', zoom: before }, NOW))
+      .toEqual({ range: [NOW - 3 * hour, NOW], zoom: before, view: before, errors: [] });
+    expect(resolveView({ from: '-1h', to: 'now', zoom: [NOW - 2 * hour, NOW + hour] }, NOW).zoom).toBeNull();
   });
 });
