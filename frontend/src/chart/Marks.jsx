@@ -1,6 +1,6 @@
 // The marks of time series: min–max bands, lines broken at gaps, bars and points.
+import { area, line } from 'd3-shape';
 import { maxJoin, sampleInterval, splitBandGaps, splitGaps } from './gaps.js';
-import { bandPath, linePath } from './paths.js';
 import { drawnValues } from './stack.js';
 
 /** Width of a bar: the bin, or the sampling interval when the bins are finer than the samples. */
@@ -13,11 +13,15 @@ function Line({ s, x, y, compact }) {
   const values = drawnValues(s);
   const join = maxJoin(s.times, values);
   const runs = splitGaps(s.times, values, join);
+  // A tenth of a pixel is finer than any screen draws: a shorter path for the browser to parse than d3's default
+  // thousandths (two digits fewer per coordinate).
+  const gen = line().digits(1).x((d) => x(d[0])).y((d) => y(d[1]));
   const band = !compact && s.min && s.max ? splitBandGaps(s.times, s.min, s.max, join) : [];
+  const bandGen = area().digits(1).x((d) => x(d[0])).y0((d) => y(d[1])).y1((d) => y(d[2]));
   return (
     <g className="series" data-key={s.key}>
-      {band.length > 0 && <path className="band" d={band.map((r) => bandPath(r, x, y)).join('')} fill={s.color} />}
-      <path className="line" d={runs.map((r) => linePath(r, x, y)).join('')} stroke={s.color} strokeWidth={compact ? 1 : 1.6} />
+      {band.length > 0 && <path className="band" d={band.map((r) => bandGen(r)).join('')} fill={s.color} />}
+      <path className="line" d={runs.map((r) => gen(r)).join('')} stroke={s.color} strokeWidth={compact ? 1 : 1.6} />
       {runs.filter((r) => r.length === 1).map(([[t, v]]) => (
         <circle key={t} cx={x(t)} cy={y(v)} r={compact ? 1.2 : 2} fill={s.color} />
       ))}
