@@ -93,3 +93,23 @@ def test_a_dropped_bucket_is_not_read_from_the_cache(client, app, name, drain):
     metric = app.extensions["registry"].get(name)
     app.extensions["points"].drop(metric, [DAY0])  # same metric, same id: only `changed` tells
     assert read(client, name) == []
+
+
+def hourly_avg(client, name: str) -> list[float]:
+    """avg_over_time of whole hours: answered from the hourly rollups."""
+    result = client.get("/api/v1/query_range", {"query": f"avg_over_time({name}[1h])", "start": (DAY0 + HOUR) / 1000,
+                                                "end": (DAY0 + 2 * HOUR) / 1000, "step": 3600}).json["data"]["result"]
+    return [float(value) for _, value in result[0]["values"]] if result else []
+
+
+def test_cached_hours_give_way_to_their_recomputation(client, db, app, name, drain):
+    write(client, name, list(range(0, 120, 10)), 1.0)
+    drain()
+    assert hourly_avg(client, name) == [1.0, 1.0]
+    db.session.execute(f"DELETE FROM {db.keyspace}.partition_rollups WHERE metric = %s AND shard = %s AND bucket = %s",
+                       (name, points.shard_of(series_id({"host": "a"})), DAY0))
+    assert hourly_avg(client, name) == [1.0, 1.0]  # from the cache
+    delete_chunks(db, name)  # then the hours recomputed from what is left: nothing
+    app.extensions["rollups"].refresh(app.extensions["registry"].get(name), series_id({"host": "a"}), DAY0,
+                                      int(time.time() * 1_000_000))
+    assert hourly_avg(client, name) == []
