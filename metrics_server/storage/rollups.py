@@ -176,7 +176,8 @@ class Rollups:
     def cached_rows(self, metric: Metric, partitions: list[tuple[tuple[int, int], list[str]]],
                     changed: dict[int, uuid.UUID], position: dict[str, int]) -> list[tuple[int, int, bytes]]:
         """(series position, bucket, stored row) of these partitions' series: from the chunk cache where it holds
-        them under the bucket's `changed` (written anew once a recomputation stored them), else read and kept."""
+        them under the bucket's `changed` (written anew once a recomputation stored them), else read and kept
+        (a series without a row in a bucket too, as none)."""
         found, missing = [], []
         for (bucket, shard), sids in partitions:
             left = []
@@ -184,17 +185,18 @@ class Rollups:
                 entry = self.points.cache.get(("hours", metric.id, bucket, sid), changed.get(bucket), bucket, bucket)
                 if entry is None:
                     left.append(sid)
-                else:
+                elif len(entry.value):
                     found.append((position[sid], bucket, entry.value.tobytes()))
             if left:
                 missing.append(((bucket, shard), left))
         results = self.db.execute_all(self.reads(metric, missing), "Cassandra read failed", RAW_PROFILE)
         for ((bucket, _), sids), rows in zip(missing, results):
-            wanted = set(sids)
-            for sid, blob in rows:
-                if sid in wanted:
-                    self.points.cache.put(("hours", metric.id, bucket, sid), Entry(
-                        changed.get(bucket), bucket, bucket, NO_TIMES, np.frombuffer(blob, "<f8"), NO_CHUNK))
+            stored = {sid: blob for sid, blob in rows}
+            for sid in sids:  # a series without a row there too, as no hours
+                blob = stored.get(sid, b"")
+                self.points.cache.put(("hours", metric.id, bucket, sid), Entry(
+                    changed.get(bucket), bucket, bucket, NO_TIMES, np.frombuffer(blob, "<f8"), NO_CHUNK))
+                if blob:
                     found.append((position[sid], bucket, blob))
         return found
 
