@@ -43,7 +43,7 @@ def go_float(value: float) -> str:
 
 
 def go_floats(values: np.ndarray) -> list[str]:
-    """go_float of each value, formatted at once (200 series × 288 steps: 430 ms one by one, 25 ms so): orjson's
+    """go_float of each value, formatted at once (200 series × 288 steps: 123 ms one by one, 20 ms so): orjson's
     shortest digits, whole numbers as integers, and go_float itself for the few that repr would write with an
     exponent (or as -0.0) and for NaN and infinities."""
     values = np.asarray(values, dtype=np.float64)
