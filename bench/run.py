@@ -50,10 +50,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=5000, help="points per write request")
     parser.add_argument("--remote-write-only", action="store_true",
                         help="only the remote_write round (minutes instead of the whole run); results in OUT")
+    parser.add_argument("--promql-only", action="store_true",
+                        help="only the load (ours and VictoriaMetrics) and the PromQL round; results in OUT")
     args = parser.parse_args(argv)
     args.mode = "quick" if args.quick else "full"
     args.out = (args.out or HERE / "out" / args.mode).resolve()
-    partial = args.quick or args.remote_write_only
+    partial = args.quick or args.remote_write_only or args.promql_only
     args.results = args.results or (args.out / "RESULTS.md" if partial else HERE / "RESULTS.md")
     return args
 
@@ -61,7 +63,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def systems_for(args) -> list:
     """Ours first, then every peer that is installed (or fail when one is missing, unless told not to)."""
     systems = [Ours(args.out / "stack", args.base_port)]
-    for peer in (Influx, Victoria):
+    for peer in (Victoria,) if args.promql_only else (Influx, Victoria):
         if shutil.which(peer.binary):
             systems.append(peer(args.out / peer.name, args.base_port))
         elif not args.no_peers_if_missing:
@@ -331,12 +333,13 @@ def main(argv: list[str] | None = None) -> int:
                 system.prepare(dataset)  # InfluxDB's database
         else:
             measure_load(systems, dataset, args, results)
-        # the ingest figures first: a run stopped later still reports them
-        remote_write.measure(systems, dataset, args.mode, args.clients, results["remote_write"])
-        results["fresh"] = fresh.measure(systems[0])
-        if not args.remote_write_only:
+        if not args.promql_only:  # the ingest figures first: a run stopped later still reports them
+            remote_write.measure(systems, dataset, args.mode, args.clients, results["remote_write"])
+            results["fresh"] = fresh.measure(systems[0])
+        if not (args.remote_write_only or args.promql_only):
             measure_charts(systems, chart_plans(dataset, args.chart_rounds, args.days), results)
             measure_raw(systems, dataset, args.raw_rounds, results)
+        if not args.remote_write_only:
             measure_promql(systems, dataset, args, results)
     except (Exception, SystemExit, KeyboardInterrupt) as error:  # a failed or stopped stage still writes what
         # the stages before it measured (SIGTERM arrives as SystemExit)

@@ -9,6 +9,7 @@ from metrics_server import api, auth
 from metrics_server.api import admission, security, selfmetrics
 from metrics_server.api.errors import register_error_handlers
 from metrics_server.config import load_config
+from metrics_server.storage.chunk_cache import ChunkCache
 from metrics_server.storage.dashboards import DashboardStore
 from metrics_server.storage.db import Database
 from metrics_server.storage.points import PointStore
@@ -26,7 +27,8 @@ def create_app(config: dict[str, Any] | None = None, db: Database | None = None)
     db = db or Database(config)
     app.extensions["db"] = db
     app.extensions["registry"] = Registry(db)
-    app.extensions["points"] = PointStore(db, app.extensions["registry"])
+    app.extensions["points"] = PointStore(db, app.extensions["registry"],
+                                          cache=ChunkCache(config["chunk_cache_bytes"]))
     app.extensions["rollups"] = Rollups(db, app.extensions["registry"], app.extensions["points"])
     app.extensions["dashboards"] = DashboardStore(db)
     app.extensions["usage"] = Usage(db)

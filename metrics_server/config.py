@@ -150,6 +150,7 @@ class ConfigSchema(Schema):
     max_query_series = _int(1, 1_000_000, load_default=1_000)
     max_query_cells = _int(1, 100_000_000, load_default=2_000_000)
     max_query_reads = _int(1, 10_000_000, load_default=50_000)
+    chunk_cache_bytes = _int(0, 1 << 40, load_default=128 * 1024 * 1024)  # storage/chunk_cache.py; 0: none
     query_timeout = fields.Float(
         load_default=30.0, validate=validate.Range(0.5, 110, error="expected seconds from 0.5 to 110 (nginx gives "
                                                    "up on an instance after 120 s)"))

@@ -9,6 +9,7 @@ import time
 from datetime import datetime
 from functools import wraps
 
+import numpy as np
 import promql_parser
 from flask import Blueprint, request
 
@@ -19,7 +20,7 @@ from metrics_server.api.openapi import documented
 from metrics_server.errors import ApiError, one_line
 from metrics_server.jsonio import json_response
 from metrics_server.limits import QueryTimeout
-from metrics_server.promql.values import go_float
+from metrics_server.promql.values import go_floats
 from metrics_server.query.promsource import StoreSource
 from metrics_server.query.timeparse import MAX_MS, MIN_MS
 
@@ -126,7 +127,9 @@ def seconds(ms: int) -> float | int:
 
 
 def points(times, values) -> list:
-    return [[seconds(t), go_float(v)] for t, v in zip(times.tolist(), values.tolist())]
+    """[[time in seconds, value as Go writes it], ...] (pairs as tuples: orjson writes them as arrays)."""
+    whole = np.all(times % 1000 == 0)
+    return list(zip((times // 1000).tolist() if whole else [seconds(t) for t in times.tolist()], go_floats(values)))
 
 
 def result_json(result: promql.Result) -> dict:

@@ -4,6 +4,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import orjson
 
 from metrics_server.promql.errors import EvaluationError
 
@@ -39,6 +40,28 @@ def go_float(value: float) -> str:
     if "e" in text:
         return np.format_float_positional(value, trim="-")
     return text[:-2] if text.endswith(".0") else text
+
+
+def go_floats(values: np.ndarray) -> list[str]:
+    """go_float of each value, formatted at once (200 series × 288 steps: 123 ms one by one, 20 ms so): orjson's
+    shortest digits, whole numbers as integers, and go_float itself for the few that repr would write with an
+    exponent (or as -0.0) and for NaN and infinities."""
+    values = np.asarray(values, dtype=np.float64)
+    if not len(values):
+        return []
+    finite = np.isfinite(values)
+    clean = np.where(finite, values, 0.0)
+    words = np.array(orjson.dumps(clean, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1]
+                     .decode().split(","), dtype=object)
+    magnitude = np.abs(clean)
+    odd = ~finite | (magnitude >= 1e16) | ((magnitude < 1e-4) & ((values != 0) | np.signbit(values)))
+    whole = ~odd & (clean == np.trunc(clean))
+    if whole.any():
+        words[whole] = orjson.dumps(values[whole].astype(np.int64), option=orjson.OPT_SERIALIZE_NUMPY)[1:-1] \
+            .decode().split(",")
+    if odd.any():
+        words[odd] = [go_float(value) for value in values[odd].tolist()]
+    return words.tolist()
 
 
 def key(labels: dict) -> tuple:

@@ -140,9 +140,8 @@ def plan(gateway: Gateway, metric: Metric, series: list[tuple[str, dict]], bins:
         raise ApiError(f"across: expected one of {', '.join(agg_ops.ACROSS)}; got {across!r}", 400)
     start, end = int(bins.edges[0]), int(bins.edges[-1])
     buckets = gateway.locate(metric, [sid for sid, _ in series], start, end)
-    return Plan(metric, series, bins, agg, group_by, chart, across, gateway.hourly(metric, agg, whole_hours(bins)),
-                buckets,
-                sum(len(starts) for starts in buckets.values()))
+    hourly = gateway.hourly(metric, agg, whole_hours(bins))
+    return Plan(metric, series, bins, agg, group_by, chart, across, hourly, buckets, gateway.cost(buckets, not hourly))
 
 
 def execute(gateway: Gateway, plan: Plan) -> list[Result]:

@@ -45,6 +45,13 @@ class Gateway:
         """The context within which this query's work must finish (QueryTimeout past query_timeout)."""
         return deadline(self.limits.timeout)
 
+    @staticmethod
+    def cost(buckets: Buckets, raw: bool = True) -> int:
+        """The Cassandra reads of these partitions, as charged: one per series and bucket, and for raw points one
+        more per bucket, its intake rows not merged yet (storage/intake.py)."""
+        intake = len({bucket for starts in buckets.values() for bucket in starts}) if raw else 0
+        return sum(map(len, buckets.values())) + intake
+
     def charge(self, reads: int) -> None:
         """Count Cassandra partition reads before they happen; a query past max_query_reads is refused (422)."""
         self.reads += reads
@@ -89,20 +96,20 @@ class Gateway:
             buckets: Buckets | None = None) -> dict[str, SeriesPoints]:
         """The points of each series in [start, end); given no planned buckets, located and charged here."""
         return self.points.read(metric, sids, start_ms, end_ms, extra, self.planned(metric, sids, start_ms, end_ms,
-                                                                                    buckets))
+                                                                                    buckets, raw=True))
 
     def rollup_rows(self, metric: Metric, sids: list[str], start_ms: int, end_ms: int,
                     buckets: Buckets | None = None) -> dict[str, dict]:
         """The hour rows of each series in [start, end) (columns start, count, sum, min, max, first, last,
         first_ts, last_ts); given no planned buckets, located and charged here."""
         return self.rollups.read(metric, sids, start_ms, end_ms, self.planned(metric, sids, start_ms, end_ms,
-                                                                              buckets))
+                                                                              buckets, raw=False))
 
     def planned(self, metric: Metric, sids: list[str], start_ms: int, end_ms: int,
-                buckets: Buckets | None) -> Buckets:
+                buckets: Buckets | None, raw: bool) -> Buckets:
         if buckets is None:
             buckets = self.locate(metric, sids, start_ms, end_ms)
-            self.charge(sum(map(len, buckets.values())))
+            self.charge(self.cost(buckets, raw))
         return buckets
 
     def columns(self, metric: Metric, sids: list[str], buckets: Buckets, start_ms: int, end_ms: int,
@@ -129,6 +136,6 @@ class Gateway:
         reached, where it once read every series' whole history first (issue 10: 18 s for limit=100)."""
         buckets = self.locate(metric, sids, start_ms, end_ms)
         if enough is None:
-            self.charge(sum(len(starts) for starts in buckets.values()))
+            self.charge(self.cost(buckets))
         with self.deadline():
             return self.points.read_in_order(metric, sids, start_ms, end_ms, buckets, enough)

@@ -73,6 +73,11 @@ TABLES = (
         WITH compression = {{'class': 'ZstdCompressor'}} AND gc_grace_seconds = 10800
         AND compaction = {{'class': 'SizeTieredCompactionStrategy', 'tombstone_compaction_interval': '60',
                            'unchecked_tombstone_compaction': 'true'}}""",
+    # When each bucket's chunks last changed (a merge, a drop), a partition per metric: what a read checks before
+    # it uses the points it cached (storage/chunk_cache.py).
+    """CREATE TABLE IF NOT EXISTS {ks}.chunk_changes (
+        metric text, bucket timestamp, changed timeuuid,
+        PRIMARY KEY (metric, bucket))""",
     # Hourly pre-aggregates of gauges and counters (storage/rollups.py): a row per series and raw partition, its
     # columns by hour as one float64 table, in the chunks' partitions (metric, bucket, shard).
     """CREATE TABLE IF NOT EXISTS {ks}.partition_rollups (

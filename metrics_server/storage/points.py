@@ -22,7 +22,7 @@ from cassandra.query import UNSET_VALUE, BatchStatement, BatchType, PreparedStat
 
 from metrics_server.errors import StorageUnavailable
 from metrics_server.model import Metric
-from metrics_server.storage import codec, intake
+from metrics_server.storage import chunk_cache, codec, intake
 from metrics_server.storage.db import ALL_PROFILE, RAW_PROFILE, Database
 from metrics_server.storage.registry import Registry
 
@@ -56,6 +56,9 @@ EARLIER = ("DELETE FROM {ks}.sharded_chunks WHERE metric = ? AND shard = ? AND b
            " AND series_id = ? AND written < ?")
 SETTLED_MS = 60_000
 DROP = "DELETE FROM {ks}.sharded_chunks WHERE metric = ? AND shard = ? AND bucket = ?"
+# A bucket's chunks changed (merged intake rows, dropped): what keeps storage/chunk_cache.py's entries right.
+CHANGED = "INSERT INTO {ks}.chunk_changes (metric, bucket, changed) VALUES (?, ?, now()) USING TTL ?"
+CHANGES = "SELECT toUnixTimestamp(bucket), changed FROM {ks}.chunk_changes WHERE metric = ? AND bucket IN ?"
 
 
 def shard_of(sid: str) -> int:
@@ -173,10 +176,12 @@ def batched(insert: PreparedStatement, rows: list[tuple]) -> list[BatchStatement
 class PointStore:
     """Writes and reads raw points; the only module that touches the points table."""
 
-    def __init__(self, db: Database, registry: Registry, clock: Callable[[], float] = time.time):
+    def __init__(self, db: Database, registry: Registry, clock: Callable[[], float] = time.time,
+                 cache: chunk_cache.ChunkCache | None = None):
         self.db = db
         self.registry = registry
         self.clock = clock  # what compaction takes for now (epoch seconds), to tell settled chunks
+        self.cache = chunk_cache.ChunkCache(0) if cache is None else cache
 
     def write(self, batches: list[tuple[Metric, dict[str, dict[str, str]], Points]]) -> list[tuple]:
         """Store points of several metrics at once: index first, then one intake row per metric and bucket, sent
@@ -244,7 +249,7 @@ class PointStore:
         of the intake rows not merged yet (read at the same time)."""
         rows_by_series: dict[str, list] = {sid: [] for sid in series_ids}
         statements = self.reads(metric, series_ids, buckets, start_ms, end_ms, extra)
-        fresh = self.intake_reads(metric, statements, extra) if with_intake else []
+        fresh = self.intake_reads(metric, {values[2] for _, values in statements}, extra) if with_intake else []
         results = self.db.execute_all(statements + fresh, "Cassandra read failed", RAW_PROFILE)
         for rows in results[:len(statements)]:
             for row in rows:
@@ -253,49 +258,113 @@ class PointStore:
         return rows_by_series, intake.pieces([row for rows in results[len(statements):] for row in rows],
                                              rows_by_series, extra)
 
-    def intake_reads(self, metric: Metric, statements: list[tuple], extra: tuple[str, ...]) -> list[tuple]:
-        """The reads of the intake rows of every bucket that `statements` (from `reads`) read."""
+    def intake_reads(self, metric: Metric, buckets: set[int], extra: tuple[str, ...]) -> list[tuple]:
+        """The reads of the intake rows of these buckets."""
         select = self.db.prepare(intake.SELECT.format(columns="".join(f", {name}" for name in extra)))
-        return [(select, (metric.name, bucket)) for bucket in sorted({values[2] for _, values in statements})]
+        return [(select, (metric.name, bucket)) for bucket in sorted(buckets)]
 
     def reads(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int, end_ms: int,
               extra: tuple[str, ...]) -> list[tuple]:
         """The statements reading the chunks (series_id, written, ts, value, *extra, hour) of the series' hours in
-        [start, end), one per partition (bucket and shard) in time order: naming its series when they are few,
-        else reading its hours whole (the caller keeps the series it wants)."""
-        columns = "".join(f", {name}" for name in extra)
-        some, hours = (self.db.prepare(SELECT.format(columns=columns, where=where)) for where in (SOME, HOURS))
+        [start, end), one per partition (bucket and shard) in time order (see `read_of`)."""
+        return [self.read_of(metric, bucket, shard, sids, low, high, extra)
+                for bucket, shard, sids, low, high in self.partitions(metric, series_ids, buckets, start_ms, end_ms)]
+
+    def partitions(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int,
+                   end_ms: int) -> list[tuple[int, int, list[str], int, int]]:
+        """(bucket, shard, its series, from, to) of each partition to read, in time order: from the first hour
+        of [start, end) in it, to the end of the range or of the bucket."""
         first_hour = start_ms - start_ms % HOUR_MS
-        statements = []
-        for (bucket, shard), sids in by_partition(series_ids, buckets).items():
-            low, high = max(first_hour, bucket), min(end_ms, bucket + metric.partition_ms)
-            named = list(range(low, high, HOUR_MS))
-            if len(sids) <= SERIES_IN and len(sids) * len(named) <= SLICES:
-                statements.append((some, (metric.name, shard, bucket, named, sids)))
-            else:
-                statements.append((hours, (metric.name, shard, bucket, low, high)))
-        return statements
+        return [(bucket, shard, sids, max(first_hour, bucket), min(end_ms, bucket + metric.partition_ms))
+                for (bucket, shard), sids in by_partition(series_ids, buckets).items()]
+
+    def read_of(self, metric: Metric, bucket: int, shard: int, sids: list[str], low: int, high: int,
+                extra: tuple[str, ...] = ()) -> tuple:
+        """The statement reading the chunks of the hours from `low` to `high` of a partition's series: naming
+        them when they are few, else reading its hours whole (the caller keeps the series it wants)."""
+        columns = "".join(f", {name}" for name in extra)
+        named = list(range(low, high, HOUR_MS))
+        if len(sids) <= SERIES_IN and len(sids) * len(named) <= SLICES:
+            return self.db.prepare(SELECT.format(columns=columns, where=SOME)), (metric.name, shard, bucket, named,
+                                                                                 sids)
+        return self.db.prepare(SELECT.format(columns=columns, where=HOURS)), (metric.name, shard, bucket, low, high)
 
     def columns(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int,
                 end_ms: int, slice_reads: int = COLUMN_READS) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The points of many series in [start, end) as columns (each point's position in series_ids, time,
         value), `slice_reads` partitions at a time (0: all at once), each with the intake rows' pieces of its series:
         for folding across thousands of series with no Python object per series or point, in memory (and answers
-        in flight) bounded by a slice."""
+        in flight) bounded by a slice. Series and buckets in the chunk cache are not read (storage/chunk_cache.py:
+        the intake rows first, then the buckets' `changed`, then the chunks not cached, which are kept)."""
         position = {sid: i for i, sid in enumerate(series_ids)}
-        statements = self.reads(metric, series_ids, buckets, start_ms, end_ms, ())
+        partitions = self.partitions(metric, series_ids, buckets, start_ms, end_ms)
         fresh: dict[tuple[int, int], list[tuple[str, intake.Piece]]] = defaultdict(list)
-        reads = self.intake_reads(metric, statements, ())
+        reads = self.intake_reads(metric, {bucket for bucket, *_ in partitions}, ())
         for (_, (_, bucket)), rows in zip(reads, self.db.execute_all(reads, "Cassandra read failed", RAW_PROFILE)):
             for sid, found in intake.pieces(rows, position, ()).items():
                 fresh[(bucket, shard_of(sid))] += [(sid, piece) for piece in found]
-        step = slice_reads or len(statements) or 1
-        for first in range(0, len(statements), step):
-            some = statements[first:first + step]
-            results = self.db.execute_all(some, "Cassandra read failed", RAW_PROFILE)
-            merging = [piece for _, (_, shard, bucket, *_) in some for piece in fresh.get((bucket, shard), ())]
-            yield flattened([row for rows in results for row in rows if row[0] in position], position, start_ms,
-                            end_ms, merging)
+        changed = self.changed(metric, sorted({bucket for bucket, *_ in partitions}))
+        step = slice_reads or len(partitions) or 1
+        for first in range(0, len(partitions), step):
+            some = partitions[first:first + step]
+            pieces = self.cached_pieces(metric, some, changed)
+            merging = [piece for bucket, shard, *_ in some for piece in fresh.get((bucket, shard), ())]
+            # by series (each one's pieces kept in order: buckets, then intake rows), so that flattened's stable
+            # sort by series meets one sorted run (72,000 points: 2.5 ms → 0.3 ms)
+            by_series = sorted(pieces + merging, key=lambda pair: position[pair[0]])
+            yield flattened([], position, start_ms, end_ms, by_series)
+
+    def changed(self, metric: Metric, buckets: list[int]) -> dict[int, uuid.UUID]:
+        """Each bucket's `changed` timeuuid (none for a bucket whose chunks never changed since it was added), read
+        only when there is a chunk cache."""
+        if not self.cache.max_bytes or not buckets:
+            return {}
+        rows = self.db.session.execute(self.db.prepare(CHANGES), (metric.name, buckets), execution_profile=RAW_PROFILE)
+        return dict(rows)
+
+    def cached_pieces(self, metric: Metric, partitions: list[tuple], changed: dict[int, uuid.UUID]
+                      ) -> list[tuple[str, intake.Piece]]:
+        """Each series' chunk points of these partitions as (series, piece) pairs: from the cache where it holds
+        them under the bucket's `changed`, else read (concurrently, one read per partition) and cached."""
+        found: dict[tuple[int, str], intake.Piece] = {}
+        missing = []
+        for bucket, shard, sids, low, high in partitions:
+            left = []
+            for sid in sids:
+                entry = self.cache.get((metric.id, bucket, sid), changed.get(bucket), low, high)
+                if entry is None:
+                    left.append(sid)
+                elif len(entry.ts):
+                    found[(bucket, sid)] = intake.Piece(entry.written, entry.ts, entry.value, [])
+            if left:
+                missing.append((bucket, shard, left, low, high))
+        statements = [self.read_of(metric, *partition) for partition in missing]
+        for (bucket, _, sids, low, high), rows in zip(missing, self.db.execute_all(statements, "Cassandra read failed",
+                                                                                 RAW_PROFILE)):
+            found.update(self.kept(metric, bucket, sids, low, high, rows, changed.get(bucket)))
+        return [(sid, found[(bucket, sid)]) for bucket, _, sids, *_ in partitions for sid in sids
+                if (bucket, sid) in found]
+
+    def kept(self, metric: Metric, bucket: int, sids: list[str], low: int, high: int, rows, changed
+             ) -> dict[tuple[int, str], intake.Piece]:
+        """The points of a partition's chunk rows read for these series, each series' as one piece (keyed by its
+        newest chunk), put in the cache as of `changed` (a series without chunks there too, as no points)."""
+        position = {sid: i for i, sid in enumerate(sids)}
+        rows = [row for row in rows if row[0] in position]
+        cover = -(-high // HOUR_MS) * HOUR_MS  # the hours read whole
+        points = split(*flattened(rows, position, low, cover), sids)
+        newest: dict[str, uuid.UUID] = {}
+        for row in rows:
+            if row[0] not in newest or (row[1].time, row[1].bytes) > (newest[row[0]].time, newest[row[0]].bytes):
+                newest[row[0]] = row[1]
+        kept = {}
+        for sid in sids:
+            written = newest.get(sid, NO_CHUNK)
+            entry = chunk_cache.Entry(changed, low, cover, points[sid].ts, points[sid].value, written)
+            self.cache.put((metric.id, bucket, sid), entry)
+            if sid in newest:
+                kept[(bucket, sid)] = intake.Piece(written, entry.ts, entry.value, [])
+        return kept
 
     def drop(self, metric: Metric, buckets: list[int]) -> int:
         """Delete every chunk and intake row of a metric in these buckets, concurrently; returns the partitions
@@ -312,7 +381,14 @@ class PointStore:
         statements = [(drop, (metric.name, shard, bucket)) for shard, bucket in sorted(partitions)]
         statements += [(drop_intake, (metric.name, bucket)) for bucket in intake_buckets]
         self.db.execute_all(statements, f"deleting the points of {metric.name}")
+        self.changes(metric, sorted({bucket for _, bucket in partitions} | set(intake_buckets)))
         return len(statements)
+
+    def changes(self, metric: Metric, buckets: list[int]) -> None:
+        """Give these buckets a new `changed` timeuuid: their chunks changed (storage/chunk_cache.py)."""
+        changed = self.db.prepare(CHANGED)
+        self.db.execute_all([(changed, (metric.name, bucket, metric.ttl_seconds)) for bucket in buckets],
+                            f"noting the change of the points of {metric.name}")
 
     def merge_intake(self, metric: Metric, bucket: int) -> tuple[set[tuple[str, int]], int | None]:
         """Merge a bucket's intake rows written intake.SETTLE_MS ago into per-series chunks keyed by the newest of
@@ -349,6 +425,7 @@ class PointStore:
         partitions, chunks = chunk_rows(metric, points, newest)
         self.db.execute_all([(batch, None) for batch in batched(self.db.prepare(INSERT), chunks)],
                             f"merging the intake rows of {metric.name} into chunks")
+        self.changes(metric, [bucket])  # before the rows leave the intake: see storage/chunk_cache.py
         self.db.session.execute(self.db.prepare(intake.CLEAR), (metric.name, bucket, newest))
         return partitions, due
 
@@ -387,6 +464,7 @@ class PointStore:
         return merged(rows, extra, bucket, end), due
 
 
+NO_CHUNK = uuid.UUID(int=0)  # what a cache entry of a series without chunks in a partition is keyed by
 UUID_EPOCH = 0x01B21DD213814000  # 1970-01-01 in a version-1 UUID's `time` field (100 ns steps since 1582-10-15)
 
 

@@ -22,6 +22,7 @@ import logging
 import random
 import threading
 import time
+import uuid
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -33,9 +34,10 @@ from cassandra.query import BatchStatement, BatchType
 from metrics_server.errors import one_line
 from metrics_server.model import ROLLUP_COLUMNS, ROLLUP_TYPES, Metric
 from metrics_server.query.aggregate import rollup
+from metrics_server.storage.chunk_cache import Entry
 from metrics_server.storage.db import RAW_PROFILE, Database, unlogged_batches
 from metrics_server.storage.intake import ACK_WITHIN, INTAKE
-from metrics_server.storage.points import COLUMN_READS, HOUR_MS, SERIES_IN, PointStore, by_partition
+from metrics_server.storage.points import COLUMN_READS, HOUR_MS, NO_CHUNK, SERIES_IN, PointStore, by_partition
 from metrics_server.storage.points import shard_of as series_shard
 from metrics_server.storage.registry import Registry
 
@@ -50,6 +52,7 @@ MARK_CACHE_SECONDS = 2.0  # a write skips the marks this process set as recently
 SETTLE = MARK_CACHE_SECONDS + 1.0  # a mark is recomputed once older than that (a second for instances' clocks)
 MAX_REMEMBERED = 200_000  # marks remembered; past that the expired ones are forgotten
 BUSY_POLL = 0.2
+NO_TIMES = np.empty(0, np.int64)  # a cached row of hours is its stored table alone (`value`)
 MARK = "INSERT INTO {ks}.dirty (shard, metric, series_id, bucket, marked_at) VALUES (?, ?, ?, ?, toTimestamp(now()))"
 # A mark dated in the future (its write time), for when a partition's young chunks can be compacted: the worker
 # takes a mark once its write time is `settle` past, and that mark's delete clears the marks of writes before it,
@@ -131,13 +134,13 @@ class Rollups:
         return {mark for mark in marks if mark[0] != INTAKE} | {(sid, bucket) for sid in series_ids
                                                                  for bucket in unmerged}
 
-    def reads(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]]) -> list[tuple]:
-        """The statements reading the rows (series_id, hours) of the series' buckets: one per partition,
+    def reads(self, metric: Metric, partitions: list[tuple[tuple[int, int], list[str]]]) -> list[tuple]:
+        """The statements reading the rows (series_id, hours) of these partitions' series: one per partition,
         naming its series when they are few, else reading it whole (the caller keeps the series it wants)."""
         some, every = self.db.prepare(SELECT + SOME), self.db.prepare(SELECT)
         return [(some, (metric.name, shard, bucket, sids)) if len(sids) <= SERIES_IN else
                 (every, (metric.name, shard, bucket))
-                for (bucket, shard), sids in by_partition(series_ids, buckets).items()]
+                for (bucket, shard), sids in partitions]
 
     def read(self, metric: Metric, series_ids: list[str], start_ms: int, end_ms: int,
              buckets: dict[str, list[int]] | None = None) -> dict[str, dict]:
@@ -160,17 +163,42 @@ class Rollups:
         series' rows in time order), `slice_reads` partitions at a time (0: all at once): for folding across
         thousands of series in bounded memory."""
         position = {sid: i for i, sid in enumerate(series_ids)}
-        statements = self.reads(metric, series_ids, buckets)
-        step = slice_reads or len(statements) or 1
-        for first in range(0, len(statements), step):
-            some = statements[first:first + step]
-            results = self.db.execute_all(some, "Cassandra read failed", RAW_PROFILE)
-            found = [(position[sid], bucket, blob) for (_, (_, _, bucket, *_)), rows in zip(some, results)
-                     for sid, blob in rows if sid in position]
+        partitions = list(by_partition(series_ids, buckets).items())
+        changed = self.points.changed(metric, sorted({bucket for (bucket, _), _ in partitions}))
+        step = slice_reads or len(partitions) or 1
+        for first in range(0, len(partitions), step):
+            found = self.cached_rows(metric, partitions[first:first + step], changed, position)
             rows, hours = stacked([blob for *_, blob in found], np.array([bucket for _, bucket, _ in found], np.int64))
             series = np.array([at for at, _, _ in found], dtype=np.int64)[rows]
             inside = (hours["start"] >= start_ms) & (hours["start"] < end_ms)
             yield series[inside], {key: column[inside] for key, column in hours.items()}
+
+    def cached_rows(self, metric: Metric, partitions: list[tuple[tuple[int, int], list[str]]],
+                    changed: dict[int, uuid.UUID], position: dict[str, int]) -> list[tuple[int, int, bytes]]:
+        """(series position, bucket, stored row) of these partitions' series: from the chunk cache where it holds
+        them under the bucket's `changed` (written anew once a recomputation stored them), else read and kept
+        (a series without a row in a bucket too, as none)."""
+        found, missing = [], []
+        for (bucket, shard), sids in partitions:
+            left = []
+            for sid in sids:
+                entry = self.points.cache.get(("hours", metric.id, bucket, sid), changed.get(bucket), bucket, bucket)
+                if entry is None:
+                    left.append(sid)
+                elif len(entry.value):
+                    found.append((position[sid], bucket, entry.value.tobytes()))
+            if left:
+                missing.append(((bucket, shard), left))
+        results = self.db.execute_all(self.reads(metric, missing), "Cassandra read failed", RAW_PROFILE)
+        for ((bucket, _), sids), rows in zip(missing, results):
+            stored = {sid: blob for sid, blob in rows}
+            for sid in sids:  # a series without a row there too, as no hours
+                blob = stored.get(sid, b"")
+                self.points.cache.put(("hours", metric.id, bucket, sid), Entry(
+                    changed.get(bucket), bucket, bucket, NO_TIMES, np.frombuffer(blob, "<f8"), NO_CHUNK))
+                if blob:
+                    found.append((position[sid], bucket, blob))
+        return found
 
     def refresh(self, metric: Metric, sid: str, bucket: int, timestamp: int) -> int | None:
         """Compact one raw partition and recompute its hours from its points, or merge a bucket's intake rows
@@ -191,6 +219,7 @@ class Rollups:
             table[i, hour] = rows[name]
         self.db.session.execute(self.db.prepare(STORE), (metric.name, series_shard(sid), bucket, sid,
                                                          table.astype("<f8").tobytes(), timestamp, metric.ttl_seconds))
+        self.points.changes(metric, [bucket])  # after the rows: storage/chunk_cache.py
         return due
 
     def run_once(self, limit: int = 2000, settle: float = 0.0, keep_going: Callable[[], bool] = lambda: True) -> int:

@@ -253,6 +253,18 @@ def test_values_are_written_as_go_writes_them_with_no_exponent(value, text):
     assert number(value) == text
 
 
+def test_values_written_at_once_are_written_as_one_by_one():
+    from metrics_server.promql.values import go_float, go_floats
+    rng = np.random.default_rng(1)
+    values = np.concatenate([
+        [0.0, -0.0, 1.0, -3.0, 1e15, 1e16, 1.5e16, 2.0 ** 53, 1e-4, 9.99e-5, 1e-5, 5e-324, 1e308, 0.1 + 0.2,
+         float("nan"), float("inf"), -float("inf")],
+        rng.normal(size=5000) * 10.0 ** rng.integers(-8, 20, 5000), np.round(rng.normal(size=1000) * 1000, 2),
+        rng.integers(0, 2 ** 63, 5000).view(np.float64)])  # every bit pattern: NaNs, subnormals, huge
+    assert go_floats(values) == [go_float(value) for value in values.tolist()]
+    assert go_floats(np.array([])) == []
+
+
 def test_histogram_quantile_interpolates_in_the_bucket_of_the_rank():
     source = source_of([({"__name__": "lat_bucket", "job": "a", "le": le}, [(10, count)])
                         for le, count in (("0.1", 10), ("0.5", 30), ("+Inf", 40), ("bad", 99))])
