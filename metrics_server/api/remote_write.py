@@ -18,6 +18,11 @@ def families() -> dict[str, remote_write.Family]:
     return current_app.extensions.setdefault("prometheus_families", {})
 
 
+def identities() -> remote_write.Identities:
+    """The series this process has been sent, by their labels' bytes (bounded)."""
+    return current_app.extensions.setdefault("prometheus_series", remote_write.Identities())
+
+
 @blueprint.post("/v1/write")
 @documented("Prometheus remote_write 1.0: a snappy-compressed protobuf WriteRequest; 204 when stored",
             status="204")
@@ -35,5 +40,5 @@ def write():
         # Metadata decides whenever it comes: a metric created from samples sent before it (a gauge, by its
         # name) becomes the counter its family says (issue 23; Prometheus sends metadata once a minute, apart).
         registry().retype(counters_of({family: meta.type for family, meta in sent.items()}), "gauge", "counter")
-    store_samples(remote_write.samples(decoded, known), "remote_write")
+    store_samples(remote_write.samples(decoded, known, identities()), "remote_write")
     return no_content()

@@ -41,25 +41,30 @@ def check(metric: Metric, batch: Batch, positions: np.ndarray, indexed: bool) ->
     """Refuse the first point (in request order) that breaks its metric's rules, with the first rule it breaks:
     exactly its label keys (any, when its labels are open), the field its type requires, no field of another type,
     a time reads cover."""
-    keys = set(metric.label_keys)
     codes = batch.labels[positions]
-    used = np.unique(codes)
-    wrong = np.array([not metric.open_labels and set(batch.label_sets[code]) != keys for code in used.tolist()],
-                     dtype=bool)
+    if metric.open_labels:
+        wrong_labels = np.zeros(len(positions), dtype=bool)
+    else:
+        keys = set(metric.label_keys)
+        used = np.unique(codes)
+        wrong = np.array([set(batch.label_sets[code]) != keys for code in used.tolist()], dtype=bool)
+        wrong_labels = wrong[np.searchsorted(used, codes)]
     required = REQUIRED_FIELD[metric.type]
-    problems = [(wrong[np.searchsorted(used, codes)], "labels",
-                 f"Labels must contain exactly these keys: {list(metric.label_keys)}{made_by(metric)}"),
-                (~given(batch, required, positions), required, f"required for {metric.type} metrics{made_by(metric)}")]
-    problems += [(given(batch, other, positions), other, f"not allowed for {metric.type} metrics{made_by(metric)}")
+    # (where the rule is broken, field, message, whether it names who made the metric): made_by formats a time,
+    # so it is worded only for the rule broken (this runs per metric of every write)
+    problems = [(wrong_labels, "labels", f"Labels must contain exactly these keys: {list(metric.label_keys)}", True),
+                (~given(batch, required, positions), required, f"required for {metric.type} metrics", True)]
+    problems += [(given(batch, other, positions), other, f"not allowed for {metric.type} metrics", True)
                  for other in ("state", "buckets") if other != required]
     ts = batch.ts[positions]
     problems.append(((ts < POINT_MIN_MS) | (ts >= POINT_END_MS), "timestamp",
-                     "expected a time from 1970-01-01T00:00:00Z up to 2200-01-01T00:00:00Z (what reads cover)"))
-    found = [(int(np.argmax(bad)), rule) for rule, (bad, _, _) in enumerate(problems) if bad.any()]
+                     "expected a time from 1970-01-01T00:00:00Z up to 2200-01-01T00:00:00Z (what reads cover)", False))
+    found = [(int(np.argmax(bad)), rule) for rule, (bad, _, _, _) in enumerate(problems) if bad.any()]
     if found:
         first, rule = min(found)
-        _, field, message = problems[rule]
-        raise item_error(batch.item(int(positions[first])) if indexed else None, field, message)
+        _, field, message, blame = problems[rule]
+        raise item_error(batch.item(int(positions[first])) if indexed else None, field,
+                         message + made_by(metric) if blame else message)
 
 
 def points_of(metric: Metric, batch: Batch, positions: np.ndarray,

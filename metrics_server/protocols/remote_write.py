@@ -23,6 +23,11 @@ MESSAGES = (
                         ("help", 4, _F.TYPE_STRING, False, None), ("unit", 5, _F.TYPE_STRING, False, None)]),
     ("WriteRequest", [("timeseries", 1, _F.TYPE_MESSAGE, True, "TimeSeries"),
                       ("metadata", 3, _F.TYPE_MESSAGE, True, "MetricMetadata")]),
+    # The same messages as a receiver reads them: each Label kept as its bytes (see Identities).
+    ("ReceivedSeries", [("labels", 1, _F.TYPE_BYTES, True, None), ("samples", 2, _F.TYPE_MESSAGE, True, "Sample"),
+                        ("exemplars", 3, _F.TYPE_BYTES, True, None), ("histograms", 4, _F.TYPE_BYTES, True, None)]),
+    ("ReceivedWriteRequest", [("timeseries", 1, _F.TYPE_MESSAGE, True, "ReceivedSeries"),
+                              ("metadata", 3, _F.TYPE_MESSAGE, True, "MetricMetadata")]),
     # remote_read (protocols/remote_read.py); a query's hints (4) are only advice, kept as bytes
     ("LabelMatcher", [("type", 1, _F.TYPE_INT32, False, None), ("name", 2, _F.TYPE_STRING, False, None),
                       ("value", 3, _F.TYPE_STRING, False, None)]),
@@ -54,6 +59,7 @@ def _build() -> dict[str, type]:
 
 PROMPB = _build()
 WriteRequest = PROMPB["WriteRequest"]
+MAX_SERIES = 100_000  # series identities a process remembers (a few hundred bytes each); more start it afresh
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ def decode(body: bytes, max_bytes: int):
         raw = bytes(cramjam.snappy.decompress_raw(body))
     except cramjam.DecompressionError as error:
         raise ApiError(f"body is not a snappy block (block format, not framed): {error}", 400) from None
-    request = WriteRequest()
+    request = PROMPB["ReceivedWriteRequest"]()
     try:
         request.ParseFromString(raw)
     except DecodeError as error:
@@ -115,12 +121,37 @@ def families(request) -> dict[str, Family]:
                                             else "unknown", item.help, item.unit) for item in request.metadata}
 
 
+class Identities:
+    """Each series' name and other labels by its labels' bytes as sent. A sender sends a series' labels byte for
+    byte the same in every request, so a series seen before costs one dict look-up instead of a Python object per
+    label (a scrape-shaped request of 200 series: 8.6 ms of labels decoded, 1.5 ms looked up). The labels a look-up
+    returns are shared: read them, never change them."""
+
+    def __init__(self, most: int = MAX_SERIES):
+        self.most = most
+        self.known: dict[tuple[bytes, ...], tuple[str | None, dict[str, str]]] = {}
+
+    def of(self, raw: tuple[bytes, ...], position: int) -> tuple[str | None, dict[str, str]]:
+        """(`__name__`, the other labels) of the series at `position` whose Label messages are `raw`."""
+        found = self.known.get(raw)
+        if found is None:
+            try:
+                labels = {label.name: label.value for label in map(PROMPB["Label"].FromString, raw)}
+            except DecodeError as error:
+                raise BadSample(f"timeseries {position}", "labels", f"not a protobuf Label: {error}") from None
+            found = labels.pop(NAME_LABEL, None), labels
+            if len(self.known) >= self.most:
+                self.known.clear()
+            self.known[raw] = found
+        return found
+
+
 def place(position: int, name: str) -> str:
     """A series as errors name it: `timeseries 3 (node_load1)`."""
     return f"timeseries {position} ({name})"
 
 
-def samples(request, known: dict[str, Family] | None = None) -> Samples:
+def samples(request, known: dict[str, Family] | None = None, identities: Identities | None = None) -> Samples:
     """The request's series as Samples: `__name__` is the metric, the other labels are labels, every sample a
     value: stale markers and other NaNs, ±Inf too, stored to the bit (PromQL ends a series at its stale marker,
     and a NaN sample is a value to Prometheus; /api/query's charts leave NaN out). The type
@@ -128,6 +159,7 @@ def samples(request, known: dict[str, Family] | None = None) -> Samples:
     One pass of plain appends: it runs per series of every request (about 15 µs a series; a series' samples
     iterated once, not twice as two list comprehensions, took it from 34 to 15 µs on the bench machine)."""
     known = known or {}
+    identities = identities or Identities()
 
     def family_type(family: str) -> str | None:
         return known[family].type if family in known else None
@@ -137,8 +169,7 @@ def samples(request, known: dict[str, Family] | None = None) -> Samples:
     all_ts, all_values = out.ts, out.values
     add_ts, add_value = all_ts.append, all_values.append
     for position, series in enumerate(request.timeseries):
-        labels = {label.name: label.value for label in series.labels}
-        name = labels.pop(NAME_LABEL, None)
+        name, labels = identities.of(tuple(series.labels), position)
         if not name:
             raise BadSample(f"timeseries {position}", f"labels.{NAME_LABEL}", "missing: it names the metric")
         if series.histograms:

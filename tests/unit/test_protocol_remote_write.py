@@ -126,3 +126,27 @@ def test_native_histograms_are_a_400_not_a_silent_drop():
     series.histograms.append(b"\x08\x01")
     with pytest.raises(ApiError, match="native histograms are not supported"):
         remote_write.samples(remote_write.decode(bytes(cramjam.snappy.compress_raw(message.SerializeToString())), 1 << 20))
+
+
+def test_a_series_sent_again_is_looked_up_by_its_label_bytes_not_decoded_again():
+    identities = remote_write.Identities()
+    first = remote_write.samples(received(({"__name__": "up", "job": "a"}, [(1, 1.0)])), identities=identities)
+    again = remote_write.samples(received(({"__name__": "up", "job": "a"}, [(2, 1.0)])), identities=identities)
+    assert again.names == ["up"] and again.labels == [{"job": "a"}] and again.labels[0] is first.labels[0]
+    assert len(identities.known) == 1
+
+
+def test_the_identities_remembered_are_bounded():
+    identities = remote_write.Identities(most=2)
+    for job in "abcde":
+        remote_write.samples(received(({"__name__": "up", "job": job}, [(1, 1.0)])), identities=identities)
+    assert len(identities.known) <= 2
+
+
+def test_a_label_value_that_is_not_utf8_is_a_400_naming_the_series():
+    label = b"\x0a\x03job\x12\x02\xff\xfe"  # Label{name: "job", value: <not UTF-8>}
+    series = b"\x0a" + bytes([len(label)]) + label + b"\x12\x02\x10\x01"
+    body = bytes(cramjam.snappy.compress_raw(b"\x0a" + bytes([len(series)]) + series))
+    with pytest.raises(ApiError, match=r"timeseries 0: labels: not a protobuf Label") as caught:
+        remote_write.samples(remote_write.decode(body, 1 << 20))
+    assert caught.value.status == 400

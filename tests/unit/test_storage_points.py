@@ -183,3 +183,13 @@ def test_many_series_read_as_columns_equal_each_series_merged_on_its_own(late):
         alone = merged([row[1:] for row in rows if row[0] == sid], (), 0, 100)
         assert columns[sid].ts.tolist() == alone.ts.tolist() and columns[sid].value.tolist() == alone.value.tolist()
     assert columns["a"].value.tolist() == ([1, 20, 3, 4, 5, 6] if late else [1, 2, 3, 4, 6])
+
+
+def test_a_writes_small_intake_rows_go_as_one_batch_and_a_big_one_alone():
+    insert = "INSERT INTO intake (metric, bucket, series, ts, value) VALUES (%s, %s, %s, %s, %s)"
+    small = [(insert, ("m", 0, "a,b", b"t" * 100, b"v" * 100))] * 4
+    big = (insert, ("m", 0, "a", b"t" * store.BATCH_BYTES, b"v"))
+    sent = store.together([*small[:2], big, *small[2:]])
+    assert [values for _, values in sent if values is not None] == [big[1]]
+    batches = [statement for statement, values in sent if values is None]
+    assert len(batches) == 1 and len(batches[0]) == 4
