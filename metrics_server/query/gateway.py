@@ -16,6 +16,7 @@ from metrics_server.auth.policy import may_touch
 from metrics_server.limits import QueryLimits, deadline
 from metrics_server.model import ROLLUP_AGGS, ROLLUP_TYPES, Metric
 from metrics_server.query.aggregate import points_as_rows
+from metrics_server.storage.series_index import SHARDS
 
 if TYPE_CHECKING:  # the stores are passed in; the gateway only calls their read methods
     from collections.abc import Sequence
@@ -70,6 +71,11 @@ class Gateway:
     def select(self, metric: Metric, matchers: Sequence[Matcher]) -> list[tuple[str, dict]]:
         """(series id, labels) of the metric's series that every matcher accepts, from the postings."""
         return self.registry.select(metric, tuple(matchers))
+
+    def select_many(self, metrics: list[Metric], matchers: Sequence[Matcher]) -> list[list[tuple[str, dict]]]:
+        """`select` of each metric, their index reads sent together (each metric's charged first)."""
+        self.charge(SHARDS * len(metrics))  # a selector across 2,000 names read their index for 17 s
+        return self.registry.select_many(metrics, tuple(matchers))
 
     def locate(self, metric: Metric, sids: list[str], start_ms: int, end_ms: int) -> Buckets:
         """The partitions that may hold the series' points in [start, end) (not charged: see `charge`)."""

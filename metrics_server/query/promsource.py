@@ -15,7 +15,6 @@ import numpy as np
 
 from metrics_server.model import POINT_END_MS, POINT_MIN_MS, ROLLUP_TYPES, Metric
 from metrics_server.promql import HourlySeries, Matcher, RawSeries, TooMuchData
-from metrics_server.storage.series_index import SHARDS
 from metrics_server.storage.series_index import Matcher as IndexMatcher
 
 if TYPE_CHECKING:
@@ -48,9 +47,9 @@ class StoreSource:
         """(metric, series id, Prometheus labels) of every series all matchers accept; at most max_series."""
         on_labels = tuple(IndexMatcher(m.name, m.op, m.value) for m in matchers if m.name != NAME)
         chosen = []
-        for metric in self.metrics(matchers):
-            self.gateway.charge(SHARDS)  # its index partitions: a selector across 2,000 names read them for 17 s
-            for sid, labels in self.gateway.select(metric, on_labels):
+        metrics = self.metrics(matchers)
+        for metric, selected in zip(metrics, self.gateway.select_many(metrics, on_labels)):
+            for sid, labels in selected:
                 full = {key: value for key, value in labels.items() if value}
                 full[NAME] = metric.name
                 chosen.append((metric, sid, full))

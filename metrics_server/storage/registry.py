@@ -167,9 +167,12 @@ class Registry:
 
     def read_all(self, queries: list[tuple[str, tuple]]) -> list:
         """Rows of many index reads at once (tuples)."""
-        results = self.db.execute_all([(self.db.prepare(cql), values) for cql, values in queries],
-                                      "reading the series index", RAW_PROFILE)
-        return [row for rows in results for row in rows]
+        return [row for rows in self.read_each(queries) for row in rows]
+
+    def read_each(self, queries: list[tuple[str, tuple]]) -> list:
+        """Many index reads at once: each one's rows, in the order of the queries."""
+        return self.db.execute_all([(self.db.prepare(cql), values) for cql, values in queries],
+                                   "reading the series index", RAW_PROFILE)
 
     def series(self, metric: Metric, cached: bool = True) -> list[tuple[str, dict[str, str]]]:
         """Every (series id, labels) of a metric, ordered by labels: SHARDS small partition reads (or the cache)."""
@@ -180,16 +183,29 @@ class Registry:
         """The series whose labels satisfy every matcher, ordered by labels. Reads the postings of the matcher
         that names the fewest values (or of the few label values a regex matches), never every label set
         unless no matcher narrows; checks the other matchers on the labels in hand. Cached per process."""
-        key = (metric.id, tuple(sorted(matchers, key=repr)))
-        found = self.selections.get(key) if cached else None
-        if found is None:
-            found = sorted(((sid, labels) for sid, labels in self.candidates(metric, matchers)
-                            if all(m.matches(labels) for m in matchers)), key=lambda item: sorted(item[1].items()))
-            self.selections.put(key, found)
+        return self.select_many([metric], matchers, cached)[0]
+
+    def select_many(self, metrics: list[Metric], matchers: tuple[Matcher, ...],
+                    cached: bool = True) -> list[list[tuple[str, dict[str, str]]]]:
+        """`select` of each metric, the index reads of all of them sent at once: a selector with no metric name
+        visits every metric, and one metric after another, the compliance tester's `{type="free"}` over a
+        keyspace of a test session's metrics passed its 10 s."""
+        keys = [(metric.id, tuple(sorted(matchers, key=repr))) for metric in metrics]
+        found = [self.selections.get(key) if cached else None for key in keys]
+        missing = [position for position, selection in enumerate(found) if selection is None]
+        reads = [self.candidate_reads(metrics[position], matchers) for position in missing]
+        results = iter(self.read_each([query for queries in reads for query in queries]))
+        for position, queries in zip(missing, reads):
+            candidates = ((sid, dict(labels or {})) for _ in queries for sid, labels in next(results))
+            found[position] = sorted(((sid, labels) for sid, labels in candidates
+                                      if all(m.matches(labels) for m in matchers)),
+                                     key=lambda item: sorted(item[1].items()))
+            self.selections.put(keys[position], found[position])
         return found
 
-    def candidates(self, metric: Metric, matchers: tuple[Matcher, ...]) -> list[tuple[str, dict[str, str]]]:
-        """Series that may match: the postings of one matcher, or every series of the metric."""
+    def candidate_reads(self, metric: Metric, matchers: tuple[Matcher, ...]) -> list[tuple[str, tuple]]:
+        """The index reads of the series that may match: the postings of one matcher, or every series of the
+        metric (a regex's accepted values are looked up first, when few)."""
         chosen = postings_plan(matchers)
         values = chosen.positive_values if chosen else None
         if chosen is None:
@@ -201,13 +217,11 @@ class Registry:
                         chosen, values = matcher, accepted
                         break
         if chosen is None:
-            rows = self.read_all([("SELECT series_id, labels FROM {ks}.series_index WHERE metric = ? AND shard = ?",
-                                   (metric.name, shard)) for shard in range(SHARDS)])
-        else:
-            values = list(values)
-            rows = self.read_all([(POSTINGS, (metric.name, chosen.key, values[first:first + VALUES_IN], shard))
-                                  for first in range(0, len(values), VALUES_IN) for shard in range(SHARDS)])
-        return [(sid, dict(labels or {})) for sid, labels in rows]
+            return [("SELECT series_id, labels FROM {ks}.series_index WHERE metric = ? AND shard = ?",
+                     (metric.name, shard)) for shard in range(SHARDS)]
+        values = list(values)
+        return [(POSTINGS, (metric.name, chosen.key, values[first:first + VALUES_IN], shard))
+                for first in range(0, len(values), VALUES_IN) for shard in range(SHARDS)]
 
     def label_values(self, metric: Metric, key: str) -> list[str]:
         """The values a label key takes in a metric, sorted: SHARDS small partition reads."""

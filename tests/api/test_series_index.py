@@ -25,15 +25,15 @@ def index_reads(app):
     """The CQL of every index read the app's registry makes (counted, then run on Cassandra as usual)."""
     registry = app.extensions["registry"]
     made = []
-    read_all = registry.read_all
+    read_each = registry.read_each
 
     def counting(queries, *args, **kwargs):
         made.extend(cql for cql, _ in queries)
-        return read_all(queries, *args, **kwargs)
+        return read_each(queries, *args, **kwargs)
 
-    registry.read_all = counting
+    registry.read_each = counting
     yield made
-    del registry.read_all
+    del registry.read_each
 
 
 def test_an_equality_selector_reads_its_postings_not_every_label_set(client, app, name, index_reads):
@@ -44,6 +44,26 @@ def test_an_equality_selector_reads_its_postings_not_every_label_set(client, app
                                      "granularity": "minute"}).json
     assert [line["labels"] for line in body["series"]] == [{"dc": "us", "host": "h00007"}]
     assert index_reads and all("postings" in cql for cql in index_reads) and len(index_reads) == SHARDS
+
+
+def test_a_selector_with_no_metric_name_reads_every_metrics_postings_together(client, app, name):
+    """A nameless PromQL selector visits every metric; their index reads go as one round, not one per metric."""
+    names = [f"{name}_{i}" for i in range(3)]
+    for each in names:
+        write_hosts(client, each, 20)
+    registry = app.extensions["registry"]
+    for each in names:
+        registry.selections.forget(registry.get(each).id)
+    rounds = []
+    read_each = registry.read_each
+    registry.read_each = lambda queries: rounds.append(len(queries)) or read_each(queries)
+    try:
+        body = client.post("/api/v1/query", {"query": f'{{__name__=~"{name}_.*", host="h00007"}}',
+                                             "time": DAY0 / 1000 + 30}).json
+    finally:
+        del registry.read_each
+    assert sorted(found["metric"]["__name__"] for found in body["data"]["result"]) == names
+    assert rounds == [3 * SHARDS], rounds
 
 
 def test_a_selector_of_many_values_reads_their_postings_a_hundred_at_a_time(client, app, name, index_reads):
