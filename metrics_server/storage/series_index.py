@@ -6,6 +6,7 @@ Why shards: one partition per metric held every label set and was read whole on 
 61 s for a 1 h query). Every index partition is now per metric and shard (16), or per label value and shard, so
 none grows past a metric's series ÷ 16 rows, whatever the cardinality (KairosDB's one row key index per metric is
 the known failure this avoids)."""
+import re
 import threading
 import time
 import zlib
@@ -16,6 +17,7 @@ from metrics_server.goregex import compile_go
 
 SHARDS = 16
 OPS = ("=", "!=", "=~", "!~", "in")
+LITERALS = re.compile(r"[\w\-:/@, ]*(\|[\w\-:/@, ]*)*", re.ASCII)  # a regex of literal alternatives only
 MAX_POSTING_VALUES = 64  # a regex matching more label values than this reads the whole index instead
 CACHE_SECONDS = 10.0  # how stale another instance's view of a metric's series may be (documented in README)
 CACHE_ENTRIES = 256
@@ -61,9 +63,13 @@ class Matcher:
 
     @property
     def positive_values(self) -> tuple[str, ...] | None:
-        """The exact values this matcher accepts, when it names them (= and in), else None."""
+        """The exact values this matcher accepts, when it names them (=, in, and a regex that only lists up to
+        MAX_POSTING_VALUES literal values, as Grafana's `host=~"a|b|c"`: its postings are read at once, not after
+        the label's values), else None."""
         if self.op == "=":
             return (self.value,)
+        if self.op == "=~" and LITERALS.fullmatch(self.value) and self.value.count("|") < MAX_POSTING_VALUES:
+            return tuple(dict.fromkeys(self.value.split("|")))
         return tuple(self.value) if self.op == "in" else None
 
 

@@ -6,7 +6,7 @@ import webtest
 from metrics_server.app import create_app
 from metrics_server.storage import points
 from metrics_server.storage.cql_schema import migrate_series_index
-from metrics_server.storage.registry import Registry, series_id
+from metrics_server.storage.registry import SHARDS_IN, Registry, series_id
 from metrics_server.storage.series_index import SHARDS, Matcher
 
 DAY0 = 1_700_006_400_000
@@ -43,7 +43,7 @@ def test_an_equality_selector_reads_its_postings_not_every_label_set(client, app
     body = client.get("/api/query", {"metric": f'{name}{{host="h00007"}}', "start": DAY0, "end": DAY0 + 60_000,
                                      "granularity": "minute"}).json
     assert [line["labels"] for line in body["series"]] == [{"dc": "us", "host": "h00007"}]
-    assert index_reads and all("postings" in cql for cql in index_reads) and len(index_reads) == SHARDS
+    assert index_reads and all("postings" in cql for cql in index_reads) and len(index_reads) == SHARDS // SHARDS_IN
 
 
 def test_a_selector_with_no_metric_name_reads_every_metrics_postings_together(client, app, name):
@@ -63,7 +63,7 @@ def test_a_selector_with_no_metric_name_reads_every_metrics_postings_together(cl
     finally:
         del registry.read_each
     assert sorted(found["metric"]["__name__"] for found in body["data"]["result"]) == names
-    assert rounds == [3 * SHARDS], rounds
+    assert rounds == [3 * SHARDS // SHARDS_IN], rounds
 
 
 def test_a_selector_of_many_values_reads_their_postings_a_hundred_at_a_time(client, app, name, index_reads):
@@ -73,7 +73,7 @@ def test_a_selector_of_many_values_reads_their_postings_a_hundred_at_a_time(clie
     registry = app.extensions["registry"]
     found = registry.select(registry.get(name), (Matcher("host", "in", tuple(hosts)),), cached=False)
     assert sorted(labels["host"] for _, labels in found) == hosts
-    assert len(index_reads) == 2 * SHARDS and all("value IN" in cql for cql in index_reads)
+    assert len(index_reads) == 2 * SHARDS // SHARDS_IN and all("value IN" in cql for cql in index_reads)
 
 
 def test_selectors_with_every_operator(app, client, name):

@@ -44,6 +44,17 @@ def test_the_matcher_naming_fewest_values_chooses_the_postings():
     assert postings_plan((Matcher("host", "=", ""),)) is None  # absent labels have no postings
 
 
+@pytest.mark.parametrize("regex, values", [
+    ("web-1|web-2|db:3", ("web-1", "web-2", "db:3")),  # Grafana's multi-value variable
+    ("a|a", ("a",)),
+    ("a|", ("a", "")),  # also series without the label: not answered by postings
+    ("web-.*", None), ("a.b", None), ("(?i)a|b", None), ("|".join(f"h{i}" for i in range(65)), None),
+])
+def test_a_regex_listing_literal_values_names_them_for_the_postings(regex, values):
+    assert Matcher("host", "=~", regex).positive_values == values
+    assert Matcher("host", "!~", regex).positive_values is None
+
+
 def test_series_and_values_spread_over_every_shard_evenly():
     sids = [series_id({"host": f"h{i}"}) for i in range(16_000)]
     counts = [0] * SHARDS
