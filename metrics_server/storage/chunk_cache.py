@@ -7,8 +7,9 @@ included; a drop, as a DELETE of the metric does). A read takes the intake rows 
 buckets' `changed`, and uses an entry only when it was filled under the same `changed`: points merged out of the
 intake after the first step were merged (and `changed` written) before the second, so their chunks are read.
 A compaction rewrites chunks into one with the same points, so it leaves entries valid. Keyed by the metric's id
-too, so a metric deleted and created again under its name shares nothing with the old one. Least recently used
-entries go first once the entries' arrays pass `max_bytes` (0: no cache).
+too, so a metric deleted and created again under its name shares nothing with the old one. A metric with a
+retention is not cached (PointStore.cache_of): Cassandra's TTL removes its points without a new `changed`. Least
+recently used entries go first once the entries' arrays pass `max_bytes` (0: no cache).
 """
 import threading
 import uuid

@@ -340,10 +340,15 @@ class PointStore:
             by_series = sorted(pieces + merging, key=lambda pair: position[pair[0]])
             yield flattened([], position, start_ms, end_ms, by_series)
 
+    def cache_of(self, metric: Metric) -> chunk_cache.ChunkCache:
+        """The chunk cache, or none for a metric with a retention: Cassandra expires its points by TTL, which writes
+        no `changed`, so a cached copy would outlive them."""
+        return NO_CACHE if metric.ttl_seconds else self.cache
+
     def changed(self, metric: Metric, buckets: list[int]) -> dict[int, uuid.UUID]:
         """Each bucket's `changed` timeuuid (none for a bucket whose chunks never changed since it was added), read
-        only when there is a chunk cache."""
-        if not self.cache.max_bytes or not buckets:
+        only when the metric is cached."""
+        if not self.cache_of(metric).max_bytes or not buckets:
             return {}
         rows = self.db.session.execute(self.db.prepare(CHANGES), (metric.name, buckets), execution_profile=RAW_PROFILE)
         return dict(rows)
@@ -354,10 +359,11 @@ class PointStore:
         them under the bucket's `changed`, else read (concurrently, one read per partition) and cached."""
         found: dict[tuple[int, str], intake.Piece] = {}
         missing = []
+        cache = self.cache_of(metric)
         for bucket, shard, sids, low, high in partitions:
             left = []
             for sid in sids:
-                entry = self.cache.get((metric.id, bucket, sid), changed.get(bucket), low, high)
+                entry = cache.get((metric.id, bucket, sid), changed.get(bucket), low, high)
                 if entry is None:
                     left.append(sid)
                 elif len(entry.ts):
@@ -387,7 +393,7 @@ class PointStore:
         for sid in sids:
             written = newest.get(sid, NO_CHUNK)
             entry = chunk_cache.Entry(changed, low, cover, points[sid].ts, points[sid].value, written)
-            self.cache.put((metric.id, bucket, sid), entry)
+            self.cache_of(metric).put((metric.id, bucket, sid), entry)
             if sid in newest:
                 kept[(bucket, sid)] = intake.Piece(written, entry.ts, entry.value, [])
         return kept
@@ -490,6 +496,7 @@ class PointStore:
         return merged(rows, extra, bucket, end), due
 
 
+NO_CACHE = chunk_cache.ChunkCache(0)  # holds nothing: what a metric with a retention reads through
 NO_CHUNK = uuid.UUID(int=0)  # what a cache entry of a series without chunks in a partition is keyed by
 UUID_EPOCH = 0x01B21DD213814000  # 1970-01-01 in a version-1 UUID's `time` field (100 ns steps since 1582-10-15)
 

@@ -179,10 +179,11 @@ class Rollups:
         them under the bucket's `changed` (written anew once a recomputation stored them), else read and kept
         (a series without a row in a bucket too, as none)."""
         found, missing = [], []
+        cache = self.points.cache_of(metric)
         for (bucket, shard), sids in partitions:
             left = []
             for sid in sids:
-                entry = self.points.cache.get(("hours", metric.id, bucket, sid), changed.get(bucket), bucket, bucket)
+                entry = cache.get(("hours", metric.id, bucket, sid), changed.get(bucket), bucket, bucket)
                 if entry is None:
                     left.append(sid)
                 elif len(entry.value):
@@ -194,7 +195,7 @@ class Rollups:
             stored = {sid: blob for sid, blob in rows}
             for sid in sids:  # a series without a row there too, as no hours
                 blob = stored.get(sid, b"")
-                self.points.cache.put(("hours", metric.id, bucket, sid), Entry(
+                cache.put(("hours", metric.id, bucket, sid), Entry(
                     changed.get(bucket), bucket, bucket, NO_TIMES, np.frombuffer(blob, "<f8"), NO_CHUNK))
                 if blob:
                     found.append((position[sid], bucket, blob))

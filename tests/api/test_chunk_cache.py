@@ -50,6 +50,16 @@ def test_a_read_asked_again_is_answered_from_the_cache(client, db, name, drain, 
     assert read(client, name) == first
 
 
+def test_a_metric_with_a_retention_is_never_cached(client, db, name, drain, app):
+    """Cassandra expires such a metric's points by TTL, which moves no `changed`: a cached copy would outlive them."""
+    client.post_json("/api/metrics", {"name": name, "label_keys": ["host"], "retention_days": 30}, status=201)
+    write(client, name, list(range(0, 120, 10)), 1.0)
+    drain()
+    assert len(read(client, name)) == 12 and len(app.extensions["points"].cache) == 0
+    delete_chunks(db, name)  # as the TTL would
+    assert read(client, name) == []
+
+
 def test_a_late_write_merged_into_chunks_is_read_not_the_cached_points(client, name, drain):
     write(client, name, list(range(0, 120, 10)), 1.0)
     drain()
