@@ -200,7 +200,7 @@ class PointStore:
         self.db = db
         self.registry = registry
         self.clock = clock  # what compaction takes for now (epoch seconds), to tell settled chunks
-        self.cache = chunk_cache.ChunkCache(0) if cache is None else cache
+        self.cache = NO_CACHE if cache is None else cache
 
     def write(self, batches: list[tuple[Metric, dict[str, dict[str, str]], Points]]) -> list[tuple]:
         """Store points of several metrics at once: index first, then one intake row per metric and bucket, sent
@@ -321,7 +321,8 @@ class PointStore:
         position = {sid: i for i, sid in enumerate(series_ids)}
         partitions = self.partitions(metric, series_ids, buckets, start_ms, end_ms)
         fresh: dict[tuple[int, int], list[tuple[str, intake.Piece]]] = defaultdict(list)
-        reads = self.intake_reads(metric, {bucket for bucket, *_ in partitions}, ())
+        buckets_read = sorted({bucket for bucket, *_ in partitions})
+        reads = self.intake_reads(metric, set(buckets_read), ())
         rows_by_bucket = defaultdict(list)
         for rows in self.db.execute_all(reads, "Cassandra read failed", RAW_PROFILE):
             for row in rows:
@@ -329,7 +330,7 @@ class PointStore:
         for bucket, rows in sorted(rows_by_bucket.items()):
             for sid, found in intake.pieces(rows, position, ()).items():
                 fresh[(bucket, shard_of(sid))] += [(sid, piece) for piece in found]
-        changed = self.changed(metric, sorted({bucket for bucket, *_ in partitions}))
+        changed = self.changed(metric, buckets_read)
         step = slice_reads or len(partitions) or 1
         for first in range(0, len(partitions), step):
             some = partitions[first:first + step]
@@ -390,10 +391,11 @@ class PointStore:
             if row[0] not in newest or (row[1].time, row[1].bytes) > (newest[row[0]].time, newest[row[0]].bytes):
                 newest[row[0]] = row[1]
         kept = {}
+        cache = self.cache_of(metric)
         for sid in sids:
             written = newest.get(sid, NO_CHUNK)
             entry = chunk_cache.Entry(changed, low, cover, points[sid].ts, points[sid].value, written)
-            self.cache_of(metric).put((metric.id, bucket, sid), entry)
+            cache.put((metric.id, bucket, sid), entry)
             if sid in newest:
                 kept[(bucket, sid)] = intake.Piece(written, entry.ts, entry.value, [])
         return kept
