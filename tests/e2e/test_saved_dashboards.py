@@ -130,6 +130,8 @@ def test_variables_and_the_time_range_live_in_the_url(browser, site_url, api, da
          message="the saved range is not in the URL")
     series = lambda: browser.find_elements(By.CSS_SELECTOR, "svg[data-testid=panel-chart] .series")  # noqa: E731
     wait(browser, lambda d: len(series()) == 2)
+    # the variable's values are a side request, sent once the panels are drawn
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "select[aria-label='Variable host'] option[value='b']"))
     Select(browser.find_element(By.CSS_SELECTOR, "select[aria-label='Variable host']")).select_by_value("b")
     wait(browser, lambda d: parse_qs(urlparse(d.current_url).query).get("var-host") == ["b"])
     wait(browser, lambda d: len(series()) == 1, message="the variable did not filter the panel")
