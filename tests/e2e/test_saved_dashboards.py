@@ -139,6 +139,7 @@ def test_variables_and_the_time_range_live_in_the_url(browser, site_url, api, da
     assert parse_qs(urlparse(query).query)["metric"] == [f'{data.cpu}{{host="b"}}']
     browser.get(browser.current_url)  # a reload (or a shared link) restores the choice
     wait(browser, lambda d: len(series()) == 1)
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "select[aria-label='Variable host'] option[value='b']"))
     assert Select(browser.find_element(By.CSS_SELECTOR, "select[aria-label='Variable host']")).first_selected_option.text == "b"
 
 
