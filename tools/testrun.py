@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +39,7 @@ class Group:
     args: list[str]
     process: subprocess.Popen | None = None
     seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
 
 
 def plan(base_offset: int, options: list[str]) -> list[Group]:
@@ -52,8 +53,11 @@ def plan(base_offset: int, options: list[str]) -> list[Group]:
 
 
 def relay(group: Group, lock: threading.Lock) -> None:
-    """Print the group's output line by line, each line after the group's name."""
+    """Print the group's output line by line, each line after the group's name, and keep pytest's summary lines of
+    failing tests, which the report repeats at the end: a CI log shows only its tail."""
     for line in group.process.stdout:
+        if line.startswith(("FAILED ", "ERROR ")):
+            group.failures.append(line.rstrip())
         with lock:
             sys.stdout.write(f"[{group.name}] {line}")
             sys.stdout.flush()
@@ -97,8 +101,12 @@ def run(groups: list[Group]) -> int:
 
 
 def report(groups: list[Group], seconds: float) -> int:
-    """One line per group (offset, exit status, minutes) and the run's; returns the first failing status."""
+    """Each failing test's summary line, one line per group (offset, exit status, minutes) and the run's; returns
+    the first failing status."""
     failing = 0
+    for group in groups:
+        for line in group.failures:
+            print(f"[testrun] {group.name}: {line}")
     for group in sorted(groups, key=lambda g: g.seconds):
         status = group.process.returncode
         failed = status not in (0, NO_TESTS)
