@@ -1,9 +1,10 @@
-"""Where one instance's time goes: `python -m bench.profile [--hosts 50] [--days 30]` (needs py-spy in .venv).
+"""Where one instance's time goes: `python -m bench.profile [--days 2] [--only promql]` (needs py-spy in .venv).
 
-Starts our stack on its own ports (base 26000), sends writes and then 30-day chart queries straight to one
-instance while py-spy samples it twice per phase: holding the GIL (the process's Python CPU, all threads) and
-with idle frames (the wall time of the request threads, waits on Cassandra included). Prints the top functions
-of each and keeps the collapsed stacks (for a flame graph) under bench/out/profile/.
+Starts our stack on its own ports (--base-port, 26000), sends writes, then 30-day chart queries and the PromQL round's
+small query_range (one series, 24 h, step 1 m) straight to one instance while py-spy samples it twice per phase:
+holding the GIL (the process's Python CPU, all threads) and with idle frames (the wall time of the request
+threads, waits on Cassandra included). Prints the top functions of each and keeps the collapsed stacks (for a
+flame graph) under bench/out/profile/.
 """
 import argparse
 import shutil
@@ -14,8 +15,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.base import BenchError, Chart, post_all, say, timed
-from bench.dataset import METRICS, make_dataset
+from bench.base import BenchError, Chart, get, post_all, say, timed
+from bench.dataset import DAY, METRICS, make_dataset
 from bench.ours import Ours
 
 HERE = Path(__file__).resolve().parent
@@ -77,17 +78,31 @@ def profile(name: str, pid: int, folder: Path, work) -> None:
         print("\n".join(top(stacks, only_requests)), flush=True)
 
 
+def profile_promql(ours, pid: int, folder: Path, dataset, queries: int) -> None:
+    """The PromQL round's smallest query (bench/promql.py): one series over the data's last 24 h, step 1 m."""
+    end = dataset.end_ms - dataset.end_ms % 3_600_000
+    params = {"query": f'cpu_usage{{host="{dataset.series[0].host}"}}', "start": (end - DAY) / 1000,
+              "end": end / 1000, "step": 60}
+    url = f"{ours.url}/api/v1/query_range"
+    get(url, params)  # the chunk cache filled, as the round's warm-up request fills it
+    profile("promql-1-series-24h", pid, folder,
+            lambda mode: sum(timed(get, url, params)[0] for _ in range(queries)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=2, help="days of the 200 series written while sampling")
     parser.add_argument("--queries", type=int, default=10, help="30-day chart queries per sampling mode")
+    parser.add_argument("--base-port", type=int, default=26000, help="as bench.run's (nginx BASE+80, ...)")
+    parser.add_argument("--only", choices=("promql",),
+                        help="profile only this phase (the data is written all the same)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if not PY_SPY.exists():
         print(f"error: {PY_SPY} not found: .venv/bin/pip install py-spy", file=sys.stderr)
         return 1
     folder = HERE / "out" / "profile"
     shutil.rmtree(folder, ignore_errors=True)
-    ours = Ours(folder / "stack", 26000)
+    ours = Ours(folder / "stack", args.base_port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         ours.start()
@@ -98,8 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         bodies = [ours.encode(dataset, *batch) for batch in dataset.batches(5000)]
         ours.prepare(dataset)
         halves = {"gil": bodies[:len(bodies) // 2], "wall": bodies[len(bodies) // 2:]}
-        profile("ingest", pid, folder, lambda mode: post_all(ours.write_url(), halves[mode], 4,
-                                                             ours.write_headers)[0])
+        if args.only is None:
+            profile("ingest", pid, folder, lambda mode: post_all(ours.write_url(), halves[mode], 4,
+                                                                 ours.write_headers)[0])
+        else:
+            post_all(ours.write_url(), bodies, 4, ours.write_headers)
+        if args.only == "promql":
+            say(f"rollups caught up in {ours.catch_up():.0f} s")
+            profile_promql(ours, pid, folder, dataset, 30 * args.queries)
+            return 0
         month = make_dataset(hosts=4, days=30, metrics=METRICS[:1])  # 30 days of 4 series to chart
         post_all(ours.write_url(), [ours.encode(month, *batch) for batch in month.batches(5000)], 4,
                  ours.write_headers)
@@ -110,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             chart = Chart(month.series[0].metric.name, hosts, month.start_ms, month.end_ms, width)
             profile(f"chart-4-series-30d-{name}", pid, folder,
                     lambda mode, chart=chart, queries=queries: sum(timed(ours.chart, chart)[0] for _ in range(queries)))
+        profile_promql(ours, pid, folder, dataset, 30 * args.queries)
         print(f"\ncollapsed stacks in {folder}", flush=True)
     except BenchError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -3,9 +3,11 @@ dashboard refreshing asks it, reads no chunk of Cassandra and decodes none for t
 
 An entry is one series' points of one bucket over the hours read, filed under the bucket's `changed` timeuuid,
 which storage/points.py writes anew whenever the bucket's chunks change (a merge of intake rows, late ones
-included; a drop, as a DELETE of the metric does). A read takes the intake rows not merged yet first, then the
-buckets' `changed`, and uses an entry only when it was filled under the same `changed`: points merged out of the
-intake after the first step were merged (and `changed` written) before the second, so their chunks are read.
+included; a drop, as a DELETE of the metric does). `changed` is a static column of the bucket's intake partition
+(storage/intake.py): a read takes the intake rows not merged yet and `changed` in one request, and uses an entry
+only when it was filled under the same `changed`. A merge writes its chunks first, then deletes the rows it merged
+and writes `changed` in one single-partition batch, so a read sees the rows (and may use the entries) or the new
+`changed` (and reads the merged chunks), never the rows gone beside the old `changed`.
 A compaction rewrites chunks into one with the same points, so it leaves entries valid. Keyed by the metric's id
 too, so a metric deleted and created again under its name shares nothing with the old one. A metric with a
 retention is not cached (PointStore.cache_of): Cassandra's TTL removes its points without a new `changed`. Least

@@ -66,18 +66,15 @@ TABLES = (
                            'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}}""",
     # A write's points of a metric and bucket as one row, whatever its series (storage/intake.py), until the rollup
     # worker merges them into chunks and deletes them as one range: tombstones purged soon, as the dirty table's.
+    # `changed`: when the bucket's chunks last changed (a merge, a drop, a rollup recomputation), what a read
+    # checks before it uses the points it cached (storage/chunk_cache.py), read with the intake rows.
     """CREATE TABLE IF NOT EXISTS {ks}.intake (
         metric text, bucket timestamp, written timeuuid, series text, sizes blob, ts blob, value blob, state blob,
-        buckets blob,
+        buckets blob, changed timeuuid static,
         PRIMARY KEY ((metric, bucket), written))
         WITH compression = {{'class': 'ZstdCompressor'}} AND gc_grace_seconds = 10800
         AND compaction = {{'class': 'SizeTieredCompactionStrategy', 'tombstone_compaction_interval': '60',
                            'unchecked_tombstone_compaction': 'true'}}""",
-    # When each bucket's chunks last changed (a merge, a drop), a partition per metric: what a read checks before
-    # it uses the points it cached (storage/chunk_cache.py).
-    """CREATE TABLE IF NOT EXISTS {ks}.chunk_changes (
-        metric text, bucket timestamp, changed timeuuid,
-        PRIMARY KEY (metric, bucket))""",
     # Hourly pre-aggregates of gauges and counters (storage/rollups.py): a row per series and raw partition, its
     # columns by hour as one float64 table, in the chunks' partitions (metric, bucket, shard).
     """CREATE TABLE IF NOT EXISTS {ks}.partition_rollups (
@@ -155,6 +152,9 @@ MIGRATIONS = (
     # Who saved a dashboard and the metric prefixes it is limited to (auth: only they or an admin change it).
     "ALTER TABLE {ks}.dashboards ADD IF NOT EXISTS owner text",
     "ALTER TABLE {ks}.dashboards ADD IF NOT EXISTS metric_prefixes set<text>",
+    # A bucket's `changed` beside its intake rows (one read for both, issue 22); the chunk_changes table that held
+    # it before is no longer read (a cached entry is per process: none outlives the upgrade).
+    "ALTER TABLE {ks}.intake ADD IF NOT EXISTS changed timeuuid static",
 )
 
 

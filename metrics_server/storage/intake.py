@@ -11,7 +11,12 @@ Why an acknowledgement must come within ACK_WITHIN: the worker merges only rows 
 deletes every row up to the newest it merged. A row acknowledged after that read would be deleted unmerged; a
 write whose rows took longer than ACK_WITHIN is therefore answered 503 (the sender retries) instead of 2xx, so
 every acknowledged row was on a quorum of replicas before any read that may delete it (instances' clocks within
-a second of each other, as NTP keeps them)."""
+a second of each other, as NTP keeps them).
+
+Each intake partition also holds its bucket's `changed` timeuuid (a static column), written anew whenever the
+bucket's chunks change (storage/chunk_cache.py): the read of a bucket's intake rows brings it along, and a merge
+writes it and deletes the rows it merged in one single-partition batch, which every replica applies whole, so a
+read sees both or neither (the rows read and the cached chunks, or the new `changed` and the chunks read)."""
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -29,14 +34,18 @@ RETRY_MS = 30_000  # a merge that could not read every replica is tried again th
 MAX_ROW_POINTS = 50_000  # 800 kB of columns: far below Cassandra's largest mutation
 INSERT = ("INSERT INTO {ks}.intake (metric, bucket, written, series, sizes, ts, value, state, buckets)"
           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?")
+# (a partition with no rows but its `changed` answers one row of nulls besides it: `stored` leaves it out)
 SELECT = "SELECT written, series, sizes, ts, value{columns} FROM {{ks}}.intake WHERE metric = ? AND bucket = ?"
-# A read's intake rows of all its buckets as one request (each row's bucket last), where a request per bucket cost
-# the driver and the coordinator a round each: three buckets' reads, median 2.85 ms → 1.80 ms in process (a loaded
-# 2-core machine, 300 alternated rounds).
-SELECT_BUCKETS = ("SELECT written, series, sizes, ts, value{columns}, toUnixTimestamp(bucket) FROM {{ks}}.intake"
-                  " WHERE metric = ? AND bucket IN ?")
+# A read's intake rows of all its buckets as one request (each row's bucket's `changed`, then its bucket, last),
+# where a request per bucket cost the driver and the coordinator a round each: three buckets' reads, median
+# 2.85 ms → 1.80 ms in process (a loaded 2-core machine, 300 alternated rounds); and `changed` with them, where
+# it was a read of its own after them.
+SELECT_BUCKETS = ("SELECT written, series, sizes, ts, value{columns}, changed, toUnixTimestamp(bucket)"
+                  " FROM {{ks}}.intake WHERE metric = ? AND bucket IN ?")
 CLEAR = "DELETE FROM {ks}.intake WHERE metric = ? AND bucket = ? AND written <= ?"
 DROP = "DELETE FROM {ks}.intake WHERE metric = ? AND bucket = ?"
+CHANGED = "UPDATE {ks}.intake USING TTL ? SET changed = now() WHERE metric = ? AND bucket = ?"
+CHANGES = "SELECT DISTINCT toUnixTimestamp(bucket), changed FROM {ks}.intake WHERE metric = ? AND bucket IN ?"
 
 
 def encoded(series_ids: list[str], series: np.ndarray, ts: np.ndarray, value: np.ndarray, state: list | None,
@@ -64,6 +73,12 @@ def decoded(row: tuple, extra: tuple[str, ...]) -> tuple[list[str], np.ndarray, 
             [codec.decode_cells(cell, count) for cell in row[5:5 + len(extra)]])
 
 
+def stored(rows: Iterable[tuple]) -> list[tuple]:
+    """The intake rows among rows read (a partition holding only its `changed` answers one whose `written` is
+    null)."""
+    return [row for row in rows if row[0] is not None]
+
+
 @dataclass
 class Piece:
     """One series' points of one intake row, decoded: what a read merges with that series' chunks."""
@@ -79,7 +94,7 @@ def pieces(rows: Iterable[tuple], wanted, extra: tuple[str, ...]) -> dict[str, l
     series and row: every row's columns decoded at once, then sliced (a read of one series of a metric of many
     costs a membership test per series of each row, not a decoding)."""
     found: dict[str, list[Piece]] = defaultdict(list)
-    rows = list(rows)  # a driver's result set is iterated once only
+    rows = stored(rows)  # (a driver's result set is iterated once only)
     if not rows:
         return found
     ts, value = codec.decode_ts([row[3] for row in rows]), codec.decode_values([row[4] for row in rows])

@@ -56,9 +56,6 @@ EARLIER = ("DELETE FROM {ks}.sharded_chunks WHERE metric = ? AND shard = ? AND b
            " AND series_id = ? AND written < ?")
 SETTLED_MS = 60_000
 DROP = "DELETE FROM {ks}.sharded_chunks WHERE metric = ? AND shard = ? AND bucket = ?"
-# A bucket's chunks changed (merged intake rows, dropped): what keeps storage/chunk_cache.py's entries right.
-CHANGED = "INSERT INTO {ks}.chunk_changes (metric, bucket, changed) VALUES (?, ?, now()) USING TTL ?"
-CHANGES = "SELECT toUnixTimestamp(bucket), changed FROM {ks}.chunk_changes WHERE metric = ? AND bucket IN ?"
 
 
 def shard_of(sid: str) -> int:
@@ -317,20 +314,20 @@ class PointStore:
         value), `slice_reads` partitions at a time (0: all at once), each with the intake rows' pieces of its series:
         for folding across thousands of series with no Python object per series or point, in memory (and answers
         in flight) bounded by a slice. Series and buckets in the chunk cache are not read (storage/chunk_cache.py:
-        the intake rows first, then the buckets' `changed`, then the chunks not cached, which are kept)."""
+        the intake rows with their buckets' `changed` first, one request, then the chunks not cached, which are
+        kept)."""
         position = {sid: i for i, sid in enumerate(series_ids)}
         partitions = self.partitions(metric, series_ids, buckets, start_ms, end_ms)
         fresh: dict[tuple[int, int], list[tuple[str, intake.Piece]]] = defaultdict(list)
-        buckets_read = sorted({bucket for bucket, *_ in partitions})
-        reads = self.intake_reads(metric, set(buckets_read), ())
-        rows_by_bucket = defaultdict(list)
+        reads = self.intake_reads(metric, {bucket for bucket, *_ in partitions}, ())
+        rows_by_bucket, changed = defaultdict(list), {}
         for rows in self.db.execute_all(reads, "Cassandra read failed", RAW_PROFILE):
             for row in rows:
                 rows_by_bucket[row[-1]].append(row)
+                changed[row[-1]] = row[-2]
         for bucket, rows in sorted(rows_by_bucket.items()):
             for sid, found in intake.pieces(rows, position, ()).items():
                 fresh[(bucket, shard_of(sid))] += [(sid, piece) for piece in found]
-        changed = self.changed(metric, buckets_read)
         step = slice_reads or len(partitions) or 1
         for first in range(0, len(partitions), step):
             some = partitions[first:first + step]
@@ -348,10 +345,11 @@ class PointStore:
 
     def changed(self, metric: Metric, buckets: list[int]) -> dict[int, uuid.UUID]:
         """Each bucket's `changed` timeuuid (none for a bucket whose chunks never changed since it was added), read
-        only when the metric is cached."""
+        only when the metric is cached (a read of raw points has it from the intake rows' read)."""
         if not self.cache_of(metric).max_bytes or not buckets:
             return {}
-        rows = self.db.session.execute(self.db.prepare(CHANGES), (metric.name, buckets), execution_profile=RAW_PROFILE)
+        rows = self.db.session.execute(self.db.prepare(intake.CHANGES), (metric.name, buckets),
+                                       execution_profile=RAW_PROFILE)
         return dict(rows)
 
     def cached_pieces(self, metric: Metric, partitions: list[tuple], changed: dict[int, uuid.UUID]
@@ -420,20 +418,21 @@ class PointStore:
 
     def changes(self, metric: Metric, buckets: list[int]) -> None:
         """Give these buckets a new `changed` timeuuid: their chunks changed (storage/chunk_cache.py)."""
-        changed = self.db.prepare(CHANGED)
-        self.db.execute_all([(changed, (metric.name, bucket, metric.ttl_seconds)) for bucket in buckets],
+        changed = self.db.prepare(intake.CHANGED)
+        self.db.execute_all([(changed, (metric.ttl_seconds, metric.name, bucket)) for bucket in buckets],
                             f"noting the change of the points of {metric.name}")
 
     def merge_intake(self, metric: Metric, bucket: int) -> tuple[set[tuple[str, int]], int | None]:
         """Merge a bucket's intake rows written intake.SETTLE_MS ago into per-series chunks keyed by the newest of
-        them (a point written twice keeps its later write), then delete those rows as one range (read from every
-        replica, so none acknowledged is missed; with one down, the merge waits for it); returns the
+        them (a point written twice keeps its later write), then delete those rows as one range with the bucket's new
+        `changed` (read from every replica, so none acknowledged is missed; with one down, the merge waits for it);
+        returns the
         (series, bucket) partitions that got chunks (for their rollups) and when (epoch ms) the rows left, too
         young, will be ready (None: none are)."""
         extra = metric.extra_columns
         select = self.db.prepare(intake.SELECT.format(columns="".join(f", {name}" for name in extra)))
         try:  # every replica: whatever read and write consistency say, no acknowledged row is missed and deleted
-            rows = list(self.db.session.execute(select, (metric.name, bucket), execution_profile=ALL_PROFILE))
+            rows = intake.stored(self.db.session.execute(select, (metric.name, bucket), execution_profile=ALL_PROFILE))
         except (Unavailable, ReadTimeout, OperationTimedOut):  # a replica down: merge once it is back
             return set(), int(self.clock() * 1000) + intake.RETRY_MS
         settled_before = uuid_time(self.clock() * 1000 - intake.SETTLE_MS)
@@ -459,8 +458,10 @@ class PointStore:
         partitions, chunks = chunk_rows(metric, points, newest)
         self.db.execute_all([(batch, None) for batch in batched(self.db.prepare(INSERT), chunks)],
                             f"merging the intake rows of {metric.name} into chunks")
-        self.changes(metric, [bucket])  # before the rows leave the intake: see storage/chunk_cache.py
-        self.db.session.execute(self.db.prepare(intake.CLEAR), (metric.name, bucket, newest))
+        done = BatchStatement(batch_type=BatchType.UNLOGGED)  # one partition: a reader sees both or neither
+        done.add(self.db.prepare(intake.CHANGED), (metric.ttl_seconds, metric.name, bucket))
+        done.add(self.db.prepare(intake.CLEAR), (metric.name, bucket, newest))
+        self.db.session.execute(done)
         return partitions, due
 
     def compact(self, metric: Metric, sid: str, bucket: int) -> tuple[SeriesPoints, int | None]:

@@ -50,6 +50,34 @@ def test_a_read_asked_again_is_answered_from_the_cache(client, db, name, drain, 
     assert read(client, name) == first
 
 
+def point_reads(db, work) -> list[str]:
+    """The CQL of the requests for points (not for the registry, whose cache may have expired) that the driver
+    sent Cassandra while `work` ran."""
+    sent = []
+
+    def listener(future, *_):
+        cql = getattr(getattr(future.query, "prepared_statement", None), "query_string", "")
+        if any(f".{table} " in cql for table in ("intake", "sharded_chunks", "chunk_changes")):
+            sent.append(cql)
+    db.session.add_request_init_listener(listener)
+    try:
+        work()
+    finally:
+        db.session.remove_request_init_listener(listener)
+    return sent
+
+
+def test_a_cached_read_is_one_request_its_intake_rows_with_their_buckets_changed(client, db, name, drain, app):
+    """The bucket's `changed` comes with its intake rows (a static column of their partition), not in a second
+    round trip after them (issue 22: a small PromQL query's fixed cost)."""
+    write(client, name, list(range(0, 120, 10)), 1.0)
+    drain()
+    first = read(client, name)
+    write(client, name, [125], 2.0)  # an intake row not merged yet, read beside the cached chunks
+    assert len(point_reads(db, lambda: read(client, name))) == 1
+    assert read(client, name) == [*first, ("2024-01-01T02:05:00Z", 2.0)]
+
+
 def test_a_metric_with_a_retention_is_never_cached(client, db, name, drain, app):
     """Cassandra expires such a metric's points by TTL, which moves no `changed`: a cached copy would outlive them."""
     client.post_json("/api/metrics", {"name": name, "label_keys": ["host"], "retention_days": 30}, status=201)
