@@ -101,7 +101,7 @@ def intake_points(rows, writers: list[str]) -> set:
     """The (writer, ts) of intake rows."""
     writer_of = {series_id({"writer": writer}): writer for writer in writers}
     found = set()
-    for row in rows:
+    for row in intake.stored(rows):
         sids, sizes, ts, _, _ = intake.decoded(tuple(row), ())
         found |= {(writer_of[sid], stamp) for sid, stamp in zip(np.repeat(sids, sizes).tolist(), ts.tolist())
                   if sid in writer_of}
