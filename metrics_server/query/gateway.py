@@ -41,6 +41,7 @@ class Gateway:
         self.limits = limits or QueryLimits()
         self.prefixes = prefixes  # the metric name prefixes the asker is limited to: others do not exist for it
         self.reads = 0
+        self.checks: list[Callable[[], bool]] = []  # of the definitions `metrics(soon=True)` answered unread
 
     def deadline(self):
         """The context within which this query's work must finish (QueryTimeout past query_timeout)."""
@@ -63,10 +64,25 @@ class Gateway:
     def visible(self, metric: Metric | None) -> bool:
         return metric is not None and may_touch(self.prefixes, metric.name)
 
-    def metrics(self, name: str | None = None) -> list[Metric]:
-        """The visible metrics: the one named (one read, cached), or all of them."""
-        candidates = [self.registry.get(name)] if name is not None else self.registry.all()
+    def metrics(self, name: str | None = None, soon: bool = False) -> list[Metric]:
+        """The visible metrics: the one named (one read, cached), or all of them. `soon`: the named one's
+        definition possibly as last read, its read only sent (Registry.get_soon); `confirmed` says later whether
+        every definition so answered still holds."""
+        if name is None:
+            candidates = self.registry.all()
+        elif soon:
+            metric, check = self.registry.get_soon(name)
+            self.checks.append(check)
+            candidates = [metric]
+        else:
+            candidates = [self.registry.get(name)]
         return [metric for metric in candidates if self.visible(metric)]
+
+    def confirmed(self) -> bool:
+        """Whether the definitions `metrics(soon=True)` answered since the last call are still the metrics'
+        (each waited for, and then cached as read)."""
+        checks, self.checks = self.checks, []
+        return all([check() for check in checks])
 
     def select(self, metric: Metric, matchers: Sequence[Matcher]) -> list[tuple[str, dict]]:
         """(series id, labels) of the metric's series that every matcher accepts, from the postings."""

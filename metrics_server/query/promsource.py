@@ -31,23 +31,24 @@ class StoreSource:
         self.gateway = gateway
         self.max_series = max_series
 
-    def metrics(self, matchers: tuple[Matcher, ...] = ()) -> list[Metric]:
+    def metrics(self, matchers: tuple[Matcher, ...] = (), soon: bool = False) -> list[Metric]:
         """Numeric metrics whose name satisfies the `__name__` matchers (one read when the name is given) and
         whose series may satisfy the others: a metric without a label reads it as "", so `type="free"` passes over
         every metric defined without `type` with no index read (a selector with no name visits every metric, and
-        reading each one's postings took the compliance tester's `{type="free"}` past its 10 s)."""
+        reading each one's postings took the compliance tester's `{type="free"}` past its 10 s). `soon`: see
+        Gateway.metrics."""
         on_name = [m for m in matchers if m.name == NAME]
         on_labels = [m for m in matchers if m.name != NAME]
         exact = next((m.value for m in on_name if m.op == "="), None)
-        return [metric for metric in self.gateway.metrics(exact) if metric.type in ROLLUP_TYPES
+        return [metric for metric in self.gateway.metrics(exact, soon) if metric.type in ROLLUP_TYPES
                 and all(m.matches(metric.name) for m in on_name)
                 and all(metric.has_label(m.name) or m.matches("") for m in on_labels)]
 
-    def select(self, matchers: tuple[Matcher, ...]) -> list[tuple[Metric, str, dict]]:
+    def select(self, matchers: tuple[Matcher, ...], soon: bool = False) -> list[tuple[Metric, str, dict]]:
         """(metric, series id, Prometheus labels) of every series all matchers accept; at most max_series."""
         on_labels = tuple(IndexMatcher(m.name, m.op, m.value) for m in matchers if m.name != NAME)
         chosen = []
-        metrics = self.metrics(matchers)
+        metrics = self.metrics(matchers, soon)
         for metric, selected in zip(metrics, self.gateway.select_many(metrics, on_labels)):
             for sid, labels in selected:
                 full = {key: value for key, value in labels.items() if value}
@@ -58,26 +59,31 @@ class StoreSource:
                                       "narrow its label matchers")
         return chosen
 
-    def by_metric(self, matchers: tuple[Matcher, ...]) -> list[tuple[Metric, list[str], list[dict]]]:
+    def by_metric(self, matchers: tuple[Matcher, ...],
+                  soon: bool = False) -> list[tuple[Metric, list[str], list[dict]]]:
         """The selected series grouped by metric (ids, labels): each metric's are read together."""
         grouped: dict[str, tuple[Metric, list, list]] = {}
-        for metric, sid, labels in self.select(matchers):
+        for metric, sid, labels in self.select(matchers, soon):
             _, sids, label_sets = grouped.setdefault(metric.name, (metric, [], []))
             sids.append(sid)
             label_sets.append(labels)
         return list(grouped.values())
 
-    def __call__(self, matchers: tuple[Matcher, ...], start_ms: int, end_ms: int) -> list[RawSeries]:
+    def __call__(self, matchers: tuple[Matcher, ...], start_ms: int, end_ms: int,
+                 settled: bool = False) -> list[RawSeries]:
         """Every selected series with its points in [start, end] (the point store reads [start, end)); times
-        outside those points may have (a far offset) hold none."""
+        outside those points may have (a far offset) hold none. A definition cached a while ago is read beside
+        the points (Gateway.metrics' `soon`), and the points read again in the rare case that it changed."""
         start_ms, end_ms = max(start_ms, POINT_MIN_MS), min(end_ms, POINT_END_MS - 1)
         if end_ms < start_ms:
             return []
         found = []
-        for metric, sids, label_sets in self.by_metric(matchers):
+        for metric, sids, label_sets in self.by_metric(matchers, soon=not settled):
             data = self.gateway.raw(metric, sids, start_ms, end_ms + 1)
             found += [RawSeries(labels, data[sid].ts.astype(np.int64), data[sid].value.astype(float))
                       for sid, labels in zip(sids, label_sets)]
+        if not settled and not self.gateway.confirmed():
+            return self(matchers, start_ms, end_ms, settled=True)
         return found
 
     def hourly(self, matchers: tuple[Matcher, ...], start_ms: int, end_ms: int,

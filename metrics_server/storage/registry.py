@@ -4,6 +4,8 @@ import hashlib
 import random
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import orjson
@@ -23,6 +25,7 @@ from metrics_server.storage.series_index import (
 )
 
 CACHE_SECONDS = 5.0
+METRIC = "SELECT * FROM {ks}.metrics WHERE name = ?"
 DELETED_SECONDS = 60  # how long a deletion is remembered for writes: far past CACHE_SECONDS
 COUNT_SECONDS = 30.0
 LOOKUP_BATCH = 100
@@ -57,8 +60,9 @@ def _metric(row) -> Metric:
 class Registry:
     """Metrics and their series, with a short per-process cache so ingest does not re-read them per request."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, clock: Callable[[], float] = time.monotonic):
         self.db = db
+        self.clock = clock  # what the caches' ages are measured by (seconds)
         self._metrics: dict[str, tuple[float, Metric | None]] = {}
         self._known_series: set[tuple[uuid.UUID, str]] = set()
         self._known_buckets: set[tuple[uuid.UUID, int]] = set()
@@ -75,13 +79,32 @@ class Registry:
 
     def get(self, name: str, fresh: bool = False) -> Metric | None:
         cached = self._metrics.get(name)
-        if cached and not fresh and time.monotonic() - cached[0] < CACHE_SECONDS:
+        if cached and not fresh and self.clock() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        row = self.db.session.execute(self.db.prepare("SELECT * FROM {ks}.metrics WHERE name = ?"), (name,),
-                                      execution_profile=READ_PROFILE).one()
+        read_at = self.clock()
+        row = self.db.session.execute(self.db.prepare(METRIC), (name,), execution_profile=READ_PROFILE).one()
         metric = _metric(row) if row else None
-        self._metrics[name] = (time.monotonic(), metric)
+        self._metrics[name] = (read_at, metric)
         return metric
+
+    def get_soon(self, name: str) -> tuple[Metric | None, Callable[[], bool]]:
+        """The metric as `get` answers it, except that a definition cached longer than CACHE_SECONDS is answered
+        as it was, its row's read only sent; and a check, to call once the caller has sent its own first reads,
+        that says whether the answer is still the metric's definition. So a query whose instance last saw its
+        metric a while ago (one of 4 behind nginx, a dashboard refreshing every 10 s) spends one round trip on
+        the definition and its points together, not one after the other."""
+        cached = self._metrics.get(name)
+        if cached is None or cached[1] is None or self.clock() - cached[0] < CACHE_SECONDS:
+            return self.get(name), lambda: True
+        read_at, known = self.clock(), cached[1]
+        future = self.db.session.execute_async(self.db.prepare(METRIC), (name,), execution_profile=READ_PROFILE)
+
+        def still() -> bool:
+            row = future.result().one()
+            metric = _metric(row) if row else None
+            self._metrics[name] = (read_at, metric)
+            return metric is not None and replace(metric, created_at=known.created_at) == known
+        return known, still
 
     def create(self, metric: Metric) -> tuple[bool, Metric]:
         """Insert unless the name exists (a lightweight transaction, so two instances cannot both win).
@@ -102,7 +125,7 @@ class Registry:
                     raise
                 time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
         if result.was_applied:
-            self._metrics[metric.name] = (time.monotonic(), metric)
+            self._metrics[metric.name] = (self.clock(), metric)
             return True, metric
         return False, self.get(metric.name, fresh=True) or metric
 
@@ -272,12 +295,12 @@ class Registry:
         a write with new series costs no count; from `exact_from` on it is read every time, because other
         instances may have added series since."""
         cached = self._counts.get(metric.name)
-        if cached and time.monotonic() - cached[0] < COUNT_SECONDS and cached[1] < exact_from:
+        if cached and self.clock() - cached[0] < COUNT_SECONDS and cached[1] < exact_from:
             return cached[1]
         rows = self.read_all([("SELECT COUNT(*) FROM {ks}.series_index WHERE metric = ? AND shard = ?",
                                (metric.name, shard)) for shard in range(SHARDS)])
         count = sum(row[0] for row in rows)
-        self._counts[metric.name] = (time.monotonic(), count)
+        self._counts[metric.name] = (self.clock(), count)
         return count
 
     def metric_buckets(self, metric: Metric, start_ms: int | None = None, end_ms: int | None = None) -> list[int]:

@@ -1,6 +1,13 @@
 """The Prometheus query API (/api/v1/...) on the real app and a real Cassandra: response shapes exactly as
 Prometheus' docs/querying/api.md gives them, GET and form POST, errors in Prometheus' envelope."""
+import time
+
 import pytest
+import webtest
+
+from metrics_server.app import create_app
+from metrics_server.storage.registry import CACHE_SECONDS
+from tests.conftest import ADMIN_TOKEN
 
 T0 = 1_700_000_000  # seconds
 
@@ -163,3 +170,36 @@ def test_a_query_over_the_read_budget_is_refused_naming_the_limit(config, db, co
     body = strict.get("/api/v1/query_range", {"query": f"rate({counter}[1m])", "start": T0, "end": T0 + 600,
                                               "step": 60}, status=422).json
     assert body["errorType"] == "execution" and "max_query_reads" in body["error"]
+
+
+def test_a_definition_cached_a_while_ago_is_read_beside_the_points_and_a_changed_one_is_followed(
+        client, config, db, app, name):
+    """Another instance deletes the metric and makes it again with hour partitions: a query on this instance,
+    whose definition (day partitions) is older than the registry's CACHE_SECONDS, reads the new points."""
+    other = webtest.TestApp(create_app(config, db=db))
+    other.authorization = ("Bearer", ADMIN_TOKEN)
+    registry = app.extensions["registry"]
+
+    def values() -> list:
+        result = client.get("/api/v1/query_range", {"query": f'{name}{{host="a"}}', "start": T0, "end": T0 + 120,
+                                                    "step": 60}).json["data"]["result"]
+        return [value for _, value in result[0]["values"]] if result else []
+
+    def define_and_write(value: float, partition_hours: int) -> None:
+        other.post_json("/api/metrics", {"name": name, "label_keys": ["host"], "partition_hours": partition_hours},
+                        status=201)
+        other.post_json("/api/write", [{"name": name, "labels": {"host": "a"}, "value": value,
+                                        "timestamp": (T0 + 60 * i) * 1000} for i in range(3)], status=201)
+
+    try:
+        define_and_write(1.0, 24)
+        assert values() == ["1", "1", "1"]
+        registry.clock = lambda: time.monotonic() + CACHE_SECONDS + 1  # the definition is due to be read again
+        assert values() == ["1", "1", "1"]  # read beside the points, unchanged
+        other.delete(f"/api/metrics/{name}", status=200)
+        define_and_write(2.0, 1)
+        registry.clock = lambda: time.monotonic() + 2 * CACHE_SECONDS + 2
+        assert values() == ["2", "2", "2"]
+        assert registry.get(name).partition_hours == 1
+    finally:
+        client.delete(f"/api/metrics/{name}", status="*")
