@@ -41,7 +41,7 @@ class Gateway:
         self.limits = limits or QueryLimits()
         self.prefixes = prefixes  # the metric name prefixes the asker is limited to: others do not exist for it
         self.reads = 0
-        self.checks: list[Callable[[], bool]] = []  # of the definitions `metrics(soon=True)` answered unread
+        self.checks: list[Callable[[], bool]] = []  # of what `metrics` and `select_many` answered `soon`
 
     def deadline(self):
         """The context within which this query's work must finish (QueryTimeout past query_timeout)."""
@@ -79,8 +79,8 @@ class Gateway:
         return [metric for metric in candidates if self.visible(metric)]
 
     def confirmed(self) -> bool:
-        """Whether the definitions `metrics(soon=True)` answered since the last call are still the metrics'
-        (each waited for, and then cached as read)."""
+        """Whether the definitions and selections that `metrics` and `select_many` answered `soon` since the last
+        call still hold (each read waited for, and then cached)."""
         checks, self.checks = self.checks, []
         return all([check() for check in checks])
 
@@ -88,10 +88,16 @@ class Gateway:
         """(series id, labels) of the metric's series that every matcher accepts, from the postings."""
         return self.registry.select(metric, tuple(matchers))
 
-    def select_many(self, metrics: list[Metric], matchers: Sequence[Matcher]) -> list[list[tuple[str, dict]]]:
-        """`select` of each metric, their index reads sent together (each metric's charged first)."""
+    def select_many(self, metrics: list[Metric], matchers: Sequence[Matcher],
+                    soon: bool = False) -> list[list[tuple[str, dict]]]:
+        """`select` of each metric, their index reads sent together (each metric's charged first). `soon`: a
+        selection cached a while ago as it was, its reads only sent (Registry.select_soon; see `confirmed`)."""
         self.charge(SHARDS * len(metrics))  # a selector across 2,000 names read their index for 17 s
-        return self.registry.select_many(metrics, tuple(matchers))
+        if not soon:
+            return self.registry.select_many(metrics, tuple(matchers))
+        found, check = self.registry.select_soon(metrics, tuple(matchers))
+        self.checks.append(check)
+        return found
 
     def locate(self, metric: Metric, sids: list[str], start_ms: int, end_ms: int) -> Buckets:
         """The partitions that may hold the series' points in [start, end) (not charged: see `charge`)."""

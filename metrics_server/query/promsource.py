@@ -49,7 +49,7 @@ class StoreSource:
         on_labels = tuple(IndexMatcher(m.name, m.op, m.value) for m in matchers if m.name != NAME)
         chosen = []
         metrics = self.metrics(matchers, soon)
-        for metric, selected in zip(metrics, self.gateway.select_many(metrics, on_labels)):
+        for metric, selected in zip(metrics, self.gateway.select_many(metrics, on_labels, soon)):
             for sid, labels in selected:
                 full = {key: value for key, value in labels.items() if value}
                 full[NAME] = metric.name
@@ -72,8 +72,8 @@ class StoreSource:
     def __call__(self, matchers: tuple[Matcher, ...], start_ms: int, end_ms: int,
                  settled: bool = False) -> list[RawSeries]:
         """Every selected series with its points in [start, end] (the point store reads [start, end)); times
-        outside those points may have (a far offset) hold none. A definition cached a while ago is read beside
-        the points (Gateway.metrics' `soon`), and the points read again in the rare case that it changed."""
+        outside those points may have (a far offset) hold none. A definition or selection cached a while ago is read
+        beside the points (Gateway's `soon`), and the points read again in the rare case that it changed."""
         start_ms, end_ms = max(start_ms, POINT_MIN_MS), min(end_ms, POINT_END_MS - 1)
         if end_ms < start_ms:
             return []

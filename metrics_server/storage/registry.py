@@ -218,18 +218,39 @@ class Registry:
         """`select` of each metric, the index reads of all of them sent at once: a selector with no metric name
         visits every metric, and one metric after another, the compliance tester's `{type="free"}` over a
         keyspace of a test session's metrics passed its 10 s."""
-        keys = [(metric.id, tuple(sorted(matchers, key=repr))) for metric in metrics]
+        keys = [selection_key(metric, matchers) for metric in metrics]
         found = [self.selections.get(key) if cached else None for key in keys]
         missing = [position for position, selection in enumerate(found) if selection is None]
         reads = [self.candidate_reads(metrics[position], matchers) for position in missing]
         results = iter(self.read_each([query for queries in reads for query in queries]))
         for position, queries in zip(missing, reads):
-            candidates = ((sid, dict(labels or {})) for _ in queries for sid, labels in next(results))
-            found[position] = sorted(((sid, labels) for sid, labels in candidates
-                                      if all(m.matches(labels) for m in matchers)),
-                                     key=lambda item: sorted(item[1].items()))
+            found[position] = matching([next(results) for _ in queries], matchers)
             self.selections.put(keys[position], found[position])
         return found
+
+    def select_soon(self, metrics: list[Metric], matchers: tuple[Matcher, ...]
+                    ) -> tuple[list[list[tuple[str, dict[str, str]]]], Callable[[], bool]]:
+        """`select_many`, except that a selection cached longer than the cache's seconds is answered as it was, its
+        index reads only sent; and a check, to call once the caller has sent its own first reads, that says
+        whether the answer is still every metric's selection (as `get_soon`: one round trip for the selection
+        and the points together)."""
+        keys = [selection_key(metric, matchers) for metric in metrics]
+        cached = [self.selections.get(key, stale=True) for key in keys]
+        late = [position for position, item in enumerate(cached) if item is not None and not item[1]]
+        unknown = iter(self.select_many([metric for metric, item in zip(metrics, cached) if item is None], matchers))
+        found = [next(unknown) if item is None else item[0] for item in cached]
+        sent = [(position, [self.db.session.execute_async(self.db.prepare(cql), values, execution_profile=RAW_PROFILE)
+                            for cql, values in self.candidate_reads(metrics[position], matchers)])
+                for position in late]
+
+        def still() -> bool:
+            same = True
+            for position, futures in sent:
+                selection = matching([future.result() for future in futures], matchers)
+                self.selections.put(keys[position], selection)
+                same = same and selection == found[position]
+            return same
+        return found, still
 
     def candidate_reads(self, metric: Metric, matchers: tuple[Matcher, ...]) -> list[tuple[str, tuple]]:
         """The index reads of the series that may match: the postings of one matcher, or every series of the
@@ -350,6 +371,17 @@ class Registry:
             if name in self._counts:
                 counted_at, count = self._counts[name]
                 self._counts[name] = (counted_at, count + len(new_series))
+
+
+def selection_key(metric: Metric, matchers: tuple[Matcher, ...]) -> tuple:
+    return metric.id, tuple(sorted(matchers, key=repr))
+
+
+def matching(results: list, matchers: tuple[Matcher, ...]) -> list[tuple[str, dict[str, str]]]:
+    """(series id, labels) of the index rows read (each read's rows) that every matcher accepts, by labels."""
+    candidates = ((sid, dict(labels or {})) for rows in results for sid, labels in rows)
+    return sorted(((sid, labels) for sid, labels in candidates if all(m.matches(labels) for m in matchers)),
+                  key=lambda item: sorted(item[1].items()))
 
 
 def shard_groups() -> list[list[int]]:

@@ -11,6 +11,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from metrics_server.goregex import compile_go
@@ -89,24 +90,32 @@ def postings_plan(matchers: tuple[Matcher, ...]) -> Matcher | None:
 class SelectionCache:
     """Answered selections per metric for CACHE_SECONDS, least recently used dropped past CACHE_ENTRIES. A write
     that creates series drops its metric's entries in its own process, so a new series is visible at once where
-    it was written, and within CACHE_SECONDS on every other instance."""
+    it was written, and within CACHE_SECONDS on every other instance (at once to a PromQL read of points, which
+reads an older selection again beside its points: Registry.select_soon)."""
 
-    def __init__(self, seconds: float = CACHE_SECONDS, entries: int = CACHE_ENTRIES):
+    def __init__(self, seconds: float = CACHE_SECONDS, entries: int = CACHE_ENTRIES,
+                 clock: Callable[[], float] = time.monotonic):
         self.seconds, self.entries = seconds, entries
+        self.clock = clock
         self._items: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple):
+    def get(self, key: tuple, stale: bool = False):
+        """The selection cached under `key` (None: none, or none within `seconds`); with `stale`, (selection,
+        whether within `seconds`) of any age, or None."""
         with self._lock:
             item = self._items.get(key)
-            if item is None or time.monotonic() - item[0] > self.seconds:
+            if item is None:
+                return None
+            fresh = self.clock() - item[0] <= self.seconds
+            if not (fresh or stale):
                 return None
             self._items.move_to_end(key)
-            return item[1]
+            return (item[1], fresh) if stale else item[1]
 
     def put(self, key: tuple, value) -> None:
         with self._lock:
-            self._items[key] = (time.monotonic(), value)
+            self._items[key] = (self.clock(), value)
             self._items.move_to_end(key)
             while len(self._items) > self.entries:
                 self._items.popitem(last=False)

@@ -203,3 +203,35 @@ def test_a_definition_cached_a_while_ago_is_read_beside_the_points_and_a_changed
         assert registry.get(name).partition_hours == 1
     finally:
         client.delete(f"/api/metrics/{name}", status="*")
+
+
+def test_a_selection_cached_a_while_ago_is_read_beside_the_points_and_a_new_series_is_in_the_answer(
+        client, config, db, app, name):
+    """Another instance adds a series: a query on this instance, whose selection is older than the selection
+    cache's seconds, answers it (and one whose selection is unchanged answers as before)."""
+    other = webtest.TestApp(create_app(config, db=db))
+    other.authorization = ("Bearer", ADMIN_TOKEN)
+    registry = app.extensions["registry"]
+
+    def hosts() -> list:
+        return [item["metric"]["host"] for item in client.get("/api/v1/query_range", {
+            "query": name, "start": T0, "end": T0 + 120, "step": 60}).json["data"]["result"]]
+
+    def write(host: str) -> None:
+        other.post_json("/api/write", [{"name": name, "labels": {"host": host}, "value": 1.0,
+                                        "timestamp": T0 * 1000}], status=201)
+
+    def later(seconds: float) -> None:
+        registry.clock = registry.selections.clock = lambda: time.monotonic() + seconds
+
+    try:
+        other.post_json("/api/metrics", {"name": name, "label_keys": ["host"]}, status=201)
+        write("a")
+        assert hosts() == ["a"]
+        later(CACHE_SECONDS + 11)
+        assert hosts() == ["a"]
+        write("b")
+        later(2 * CACHE_SECONDS + 22)
+        assert hosts() == ["a", "b"]
+    finally:
+        client.delete(f"/api/metrics/{name}", status="*")
