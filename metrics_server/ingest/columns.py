@@ -34,9 +34,11 @@ def absent(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Batch:
-    """Validated points in request order: per point its metric name, label set (an index into `label_sets`),
-    value (the NaN of ABSENT_BITS when absent), epoch ms (now when absent), state and buckets when any point has
-    them, and the request item it came from when items are series."""
+    """Validated points in request order: per point its label set (an index into `label_sets`), value (the NaN
+    of ABSENT_BITS when absent), epoch ms (now when absent), state and buckets when any point has them, and the
+    request item it came from when items are series. Metric names are per item when items are series (a name
+    per point, a list of 5,000 built and walked, cost a JSON write of 200 series items 0.5 ms of CPU), else per
+    point."""
 
     names: list | None
     label_sets: list[dict[str, str]]
@@ -62,7 +64,8 @@ class Batch:
     def by_name(self) -> list[tuple[str, np.ndarray]]:
         """(metric name, positions of its points) in order of first appearance."""
         codes: dict[str, int] = {}
-        per_point = np.array([codes.setdefault(name, len(codes)) for name in self.names], dtype=np.int64)
+        named = np.array([codes.setdefault(name, len(codes)) for name in self.names], dtype=np.int64)
+        per_point = named if self.item_of is None else named[self.item_of]
         order = np.argsort(per_point, kind="stable")
         cuts = np.cumsum(np.bincount(per_point, minlength=len(codes)))[:-1]
         return list(zip(codes, np.split(order, cuts)))
@@ -135,8 +138,8 @@ def series_batch(names: list, labels: list, sizes: list[int], value: np.ndarray 
     if label_sets is None or value is None or ts is None:
         return None
     counts = np.array(sizes, dtype=np.int64)
-    return Batch([name for name, size in zip(names, sizes) for _ in range(size)], label_sets, np.repeat(codes, counts),
-                 value, ts, item_of=np.repeat(np.arange(len(sizes)), counts))
+    return Batch(names, label_sets, np.repeat(codes, counts), value, ts,
+                 item_of=np.repeat(np.arange(len(sizes)), counts))
 
 
 def distinct_label_sets(labels: list) -> tuple[list | None, np.ndarray | None]:

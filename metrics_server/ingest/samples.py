@@ -124,9 +124,8 @@ def to_batch(samples: Samples, limit: int, max_label_names: int) -> Batch:
         at = int(np.argmax(outside))
         raise BadSample(samples.where_of(item_of[at]), "timestamp",
                         f"{samples.ts[at]} ms is outside years 1 to 9999")
-    names = [name for name, size in zip(samples.names, samples.sizes) for _ in range(size)]
-    return Batch(names, [dict(key) for key in index], np.repeat(np.array(codes, dtype=np.int64), sizes), value, ts,
-                 item_of=item_of)
+    return Batch(samples.names, [dict(key) for key in index], np.repeat(np.array(codes, dtype=np.int64), sizes),
+                 value, ts, item_of=item_of)
 
 
 

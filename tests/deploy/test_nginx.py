@@ -59,6 +59,18 @@ def test_body_limit_matches_max_body_bytes(live_stack, auth_headers):
     assert at_limit.status_code == 400 and "points in a batch" in at_limit.json()["error"], at_limit.text[:200]
 
 
+def test_a_write_body_under_256_kib_is_not_buffered_to_a_file(live_stack, name, auth_headers):
+    """A JSON write of 5,000 points as series items (~100 KB) is held in memory by nginx: past its default 16 KiB
+    buffer every such write went to a temporary file and back, and logged a warning."""
+    points = [{"name": name, "labels": {"host": f"h{host}"}, "timestamps": [1_700_000_000_000 + i for i in range(100)],
+               "values": [host + i * 1.5 for i in range(100)]} for host in range(50)]
+    error_log = live_stack.log_dir / "nginx-error.log"
+    before = error_log.read_text(errors="replace").count("buffered to a temporary file")
+    response = requests.post(f"{live_stack.url}/api/write", json=points, headers=auth_headers, timeout=60)
+    assert response.status_code == 201 and 80_000 < len(response.request.body) < 256 * 1024, response.text[:200]
+    assert error_log.read_text(errors="replace").count("buffered to a temporary file") == before
+
+
 def established(ports: list[int]) -> int:
     """TCP connections currently established to any of these local ports (from /proc/net/tcp)."""
     wanted = {f"{port:04X}" for port in ports}

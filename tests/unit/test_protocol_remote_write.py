@@ -96,7 +96,8 @@ def test_the_batch_keeps_each_series_as_one_item():
     decoded = received(({"__name__": "a", "h": "1"}, [(1000, 1.0), (2000, 2.0)]),
                        ({"__name__": "b", "h": "1"}, [(1000, 3.0)]))
     batch = to_batch(remote_write.samples(decoded), 1000, 32)
-    assert batch.names == ["a", "a", "b"] and batch.item_of.tolist() == [0, 0, 1]
+    assert batch.names == ["a", "b"] and batch.item_of.tolist() == [0, 0, 1]  # a name per item (series)
+    assert [(name, positions.tolist()) for name, positions in batch.by_name()] == [("a", [0, 1]), ("b", [2])]
     assert batch.label_sets == [{"h": "1"}] and batch.labels.tolist() == [0, 0, 0]
     assert batch.ts.tolist() == [1000, 2000, 1000] and batch.value.tolist() == [1.0, 2.0, 3.0]
 
