@@ -426,9 +426,8 @@ class PointStore:
         """Merge a bucket's intake rows written intake.SETTLE_MS ago into per-series chunks keyed by the newest of
         them (a point written twice keeps its later write), then delete those rows as one range with the bucket's new
         `changed` (read from every replica, so none acknowledged is missed; with one down, the merge waits for it);
-        returns the
-        (series, bucket) partitions that got chunks (for their rollups) and when (epoch ms) the rows left, too
-        young, will be ready (None: none are)."""
+        returns the (series, bucket) partitions that got chunks (for their rollups) and when (epoch ms) the rows
+        left, too young, will be ready (None: none are)."""
         extra = metric.extra_columns
         select = self.db.prepare(intake.SELECT.format(columns="".join(f", {name}" for name in extra)))
         try:  # every replica: whatever read and write consistency say, no acknowledged row is missed and deleted

@@ -235,7 +235,7 @@ class Registry:
         whether the answer is still every metric's selection (as `get_soon`: one round trip for the selection
         and the points together)."""
         keys = [selection_key(metric, matchers) for metric in metrics]
-        cached = [self.selections.get(key, stale=True) for key in keys]
+        cached = [self.selections.aged(key) for key in keys]
         late = [position for position, item in enumerate(cached) if item is not None and not item[1]]
         unknown = iter(self.select_many([metric for metric, item in zip(metrics, cached) if item is None], matchers))
         found = [next(unknown) if item is None else item[0] for item in cached]

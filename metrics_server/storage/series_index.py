@@ -91,7 +91,7 @@ class SelectionCache:
     """Answered selections per metric for CACHE_SECONDS, least recently used dropped past CACHE_ENTRIES. A write
     that creates series drops its metric's entries in its own process, so a new series is visible at once where
     it was written, and within CACHE_SECONDS on every other instance (at once to a PromQL read of points, which
-reads an older selection again beside its points: Registry.select_soon)."""
+    reads an older selection again beside its points: Registry.select_soon)."""
 
     def __init__(self, seconds: float = CACHE_SECONDS, entries: int = CACHE_ENTRIES,
                  clock: Callable[[], float] = time.monotonic):
@@ -100,18 +100,19 @@ reads an older selection again beside its points: Registry.select_soon)."""
         self._items: OrderedDict[tuple, tuple[float, object]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, stale: bool = False):
-        """The selection cached under `key` (None: none, or none within `seconds`); with `stale`, (selection,
-        whether within `seconds`) of any age, or None."""
+    def get(self, key: tuple):
+        """The selection cached under `key` within `seconds`, else None."""
+        found = self.aged(key)
+        return found[0] if found is not None and found[1] else None
+
+    def aged(self, key: tuple) -> tuple[object, bool] | None:
+        """(the selection cached under `key` whatever its age, whether it is within `seconds`), or None."""
         with self._lock:
             item = self._items.get(key)
             if item is None:
                 return None
-            fresh = self.clock() - item[0] <= self.seconds
-            if not (fresh or stale):
-                return None
             self._items.move_to_end(key)
-            return (item[1], fresh) if stale else item[1]
+            return item[1], self.clock() - item[0] <= self.seconds
 
     def put(self, key: tuple, value) -> None:
         with self._lock:
