@@ -15,8 +15,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench import promql
 from bench.base import BenchError, Chart, get, post_all, say, timed
-from bench.dataset import DAY, METRICS, make_dataset
+from bench.dataset import METRICS, make_dataset
 from bench.ours import Ours
 
 HERE = Path(__file__).resolve().parent
@@ -79,10 +80,10 @@ def profile(name: str, pid: int, folder: Path, work) -> None:
 
 
 def profile_promql(ours, pid: int, folder: Path, dataset, queries: int) -> None:
-    """The PromQL round's smallest query (bench/promql.py): one series over the data's last 24 h, step 1 m."""
+    """The PromQL round's smallest query (bench/promql.py's first): one series over the data's last 24 h, step 1 m."""
+    _, expr, span, step = promql.queries(dataset, days=1)[0]
     end = dataset.end_ms - dataset.end_ms % 3_600_000
-    params = {"query": f'cpu_usage{{host="{dataset.series[0].host}"}}', "start": (end - DAY) / 1000,
-              "end": end / 1000, "step": 60}
+    params = {"query": expr, "start": (end - span) / 1000, "end": end / 1000, "step": step}
     url = f"{ours.url}/api/v1/query_range"
     get(url, params)  # the chunk cache filled, as the round's warm-up request fills it
     profile("promql-1-series-24h", pid, folder,
