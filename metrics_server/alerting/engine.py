@@ -5,7 +5,8 @@ The live evaluator and the backtest both call `evaluate_group`; only what they d
 `(expr, at_ms) -> [(labels, value), ...]` (the PromQL engine over our storage), which for a group limited to
 metric prefixes is also given `prefixes=` (it must then see no other metric); `write` receives the
 samples of recording rules and of ALERTS/ALERTS_FOR_STATE right after each rule, so later rules of the
-group can read them in the same cycle (spec, constraint 1).
+group can read them in the same cycle (spec, constraint 1), and the group's owner, whose creation caps the
+series they make count against (a token's rules make no more than the token may).
 """
 import functools
 import logging
@@ -18,11 +19,12 @@ from typing import Any
 from metrics_server.alerting import state as sm
 from metrics_server.alerting import templates
 from metrics_server.alerting.rules import Group, Rule
+from metrics_server.errors import one_line
 from metrics_server.limits import check_deadline
 
 log = logging.getLogger(__name__)
 InstantQuery = Callable[[str, int], list[tuple[dict[str, str], float]]]
-Write = Callable[[list[tuple[dict[str, str], int, float]]], None]
+Write = Callable[[list[tuple[dict[str, str], int, float]], str], None]  # (samples, the group's owner)
 DEFAULT_RESEND_DELAY_MS = 60_000  # the spec's default ResendDelay
 MAX_BACKTEST_STEPS = 10_000  # a day at 10 s: one query each, so a backtest answers within a request's time
 
@@ -98,12 +100,15 @@ def evaluate_rule(rule: Rule, prior: RuleState, now: int, at: int, query: Instan
     return state, transitions, sm.series(alerts, at)
 
 
-def store(write: Write, group: str, rule: str, samples: list[tuple[dict[str, str], int, float]]) -> None:
-    """Write a rule's samples; a failure is logged, never raised: the series are a by-product, alerts still go out."""
+def store(write: Write, group: Group, rule: str, samples: list[tuple[dict[str, str], int, float]]) -> str:
+    """Write a rule's samples; returns why they could not be (empty: stored). A failure is never raised: alerts
+    still go out, and the rule reports it as its error (as Prometheus does when appending fails)."""
     try:
-        write(samples)
+        write(samples, group.owner)
     except Exception as error:
-        log.warning("cannot write the samples of rule %s/%s: %s", group, rule, error)
+        log.warning("cannot write the samples of rule %s/%s: %s", group.name, rule, error)
+        return f"cannot store the rule's samples: {one_line(error)}"
+    return ""
 
 
 class LimitExceeded(RuntimeError):
@@ -122,7 +127,7 @@ def evaluate_group(group: Group, states: dict[str, RuleState], now: int, query: 
     enabled = [rule for rule in group.rules if not rule.disabled]
     removed = set(states) - {rule.key for rule in enabled}
     if write is not None and removed:  # rules taken out of the group or disabled: their series end now
-        store(write, group.name, "(removed rules)", sm.stale(
+        store(write, group, "(removed rules)", sm.stale(
             [labels for key in removed for labels in states[key].written], [], at))
     for rule in enabled:
         rule_started = time.perf_counter()
@@ -137,8 +142,8 @@ def evaluate_group(group: Group, states: dict[str, RuleState], now: int, query: 
                                          type(error).__name__), []
         ended = sm.stale(prior.written, samples, at)
         state.written = [labels for labels, _, _ in samples]
-        if write is not None and (samples or ended):
-            store(write, group.name, rule.name, samples + ended)
+        refused = store(write, group, rule.name, samples + ended) if write is not None and (samples or ended) \
+            else ""
         before, sent = state.alerts, []
         if state.health == "ok":  # a failed evaluation sends nothing (spec, step 4)
             state.alerts, sent = sm.to_send(rule, state.alerts, now, resend_delay_ms, group.interval_ms)
@@ -147,6 +152,8 @@ def evaluate_group(group: Group, states: dict[str, RuleState], now: int, query: 
             previous = before[key].last_sent_at
             first = previous is None or (alert.state == sm.INACTIVE and alert.resolved_at > previous)
             outcome.sent.append((rule, alert, first))
+        if refused:  # after the sending: a by-product refused does not hold the alerts back
+            state.health, state.last_error = "err", refused
         state.last_evaluation = now
         state.evaluation_seconds = time.perf_counter() - rule_started
         outcome.states[rule.key] = state

@@ -18,7 +18,7 @@ from metrics_server.alerting.metrics import AlertMetrics
 from metrics_server.alerting.notify import Notifier, Receiver
 from metrics_server.alerting.rules import Group, RuleError, parse_groups
 from metrics_server.ingest.columns import Batch, distinct_label_sets
-from metrics_server.ingest.rules import write_batch
+from metrics_server.ingest.rules import Quota, write_batch
 from metrics_server.limits import QueryLimits
 from metrics_server.model import Metric
 from metrics_server.protocols.prometheus import is_stale
@@ -93,19 +93,20 @@ def writer(app: Flask) -> Write:
     metric defined beforehand with fixed label keys gets the new keys, and a sample stores those it lacks empty.
     Numbers and infinities are stored first, NaN results and stale markers after them, so that one odd value
     never costs the evaluation its other samples; a sample whose labels storage refuses (a newline in a
-    templated label) is left out and logged, not the whole evaluation."""
+    templated label) is left out and logged, not the whole evaluation. What they make counts against the
+    group's owner's caps when it is an API token (a 400 that the rule reports as its error)."""
     registry, config = app.extensions["registry"], app.config["METRICS_SERVER"]
 
     def new_metric(name: str, labels: dict[str, str], config: dict, index: int | None) -> Metric:
         return Metric(name=name, type="gauge", open_labels=True, partition_hours=config["partition_hours"],
                       retention_days=config["default_retention_days"])
 
-    def store(rows: list[tuple[str, dict[str, str], int, float]]) -> None:
+    def store(rows: list[tuple[str, dict[str, str], int, float]], quota: Quota | None) -> None:
         label_sets, codes = distinct_label_sets([labels for _, labels, _, _ in rows])
         batch = Batch([name for name, _, _, _ in rows], label_sets, codes,
                       np.array([value for _, _, _, value in rows], dtype=np.float64),
                       np.array([at for _, _, at, _ in rows], dtype=np.int64))
-        write_batch(registry, app.extensions["points"], app.extensions["rollups"], batch, config, new_metric)
+        write_batch(registry, app.extensions["points"], app.extensions["rollups"], batch, config, new_metric, quota)
 
     def fixed_keys(samples: list[tuple[dict[str, str], int, float]]) -> dict[str, list[str]]:
         """The label keys of each named metric that exists with fixed keys, widened to what the samples hold."""
@@ -122,7 +123,8 @@ def writer(app: Flask) -> Write:
             out[name] = sorted(metric.label_keys)
         return out
 
-    def write(samples: list[tuple[dict[str, str], int, float]]) -> None:
+    def write(samples: list[tuple[dict[str, str], int, float]], owner: str) -> None:
+        quota = Quota(app.extensions["usage"], owner) if owner.startswith("token:") else None
         fixed = fixed_keys(samples)
         rows, refused = [], []
         for labels, at, value in samples:
@@ -136,7 +138,7 @@ def writer(app: Flask) -> Write:
                         refused[0][1])
         for part in ([row for row in rows if not math.isnan(row[3])], [row for row in rows if math.isnan(row[3])]):
             if part:
-                store(part)
+                store(part, quota)
     return write
 
 

@@ -5,11 +5,14 @@ import time
 import uuid
 
 import pytest
+import webtest
 
 from metrics_server.alerting import state as sm
+from metrics_server.alerting.engine import evaluate_group
 from metrics_server.alerting.evaluator import Evaluator
 from metrics_server.alerting.rules import parse_group
 from metrics_server.alerting.wiring import alert_store, instant_query, writer
+from metrics_server.app import create_app
 
 LIVE_RENEWAL_SECONDS = 6  # a live instance renews its 15 s lease every 5 s; then it knows it lost it
 
@@ -200,7 +203,7 @@ def test_an_odd_value_or_label_costs_no_other_sample_of_an_evaluation(app, name)
     samples = [({"__name__": name, "k": "one"}, now, 1.0), ({"__name__": name, "k": "inf"}, now, float("inf")),
                ({"__name__": name, "k": "nan"}, now, float("nan")), ({"__name__": name, "k": "a\nb"}, now, 2.0)]
     try:
-        writer(app)(samples)
+        writer(app)(samples, "")
     except Exception as error:  # a storage that keeps no NaN refuses that part; it is written last
         assert "value" in str(error)
     stored = {labels["k"]: value for labels, value in instant_query(app)(name, now)}
@@ -240,11 +243,41 @@ def test_a_rule_metric_keeps_one_series_per_label_set_when_another_rule_brings_n
     series of the same visible labels. Rule metrics have open labels, as remote_write's."""
     now = int(time.time() * 1000)
     write = writer(app)
-    write([({"__name__": name, "alertname": "A", "foo": "bar"}, now - 2000, 1.0)])
-    write([({"__name__": name, "alertname": "B", "ba_dum": "tss"}, now - 1000, 1.0)])
-    write([({"__name__": name, "alertname": "A", "foo": "bar"}, now, 1.0)])
+    write([({"__name__": name, "alertname": "A", "foo": "bar"}, now - 2000, 1.0)], "")
+    write([({"__name__": name, "alertname": "B", "ba_dum": "tss"}, now - 1000, 1.0)], "")
+    write([({"__name__": name, "alertname": "A", "foo": "bar"}, now, 1.0)], "")
     assert instant_query(app)(f'{name}{{alertname="A"}}', now) == [
         ({"__name__": name, "alertname": "A", "foo": "bar"}, 1.0)]
+
+
+def test_a_tokens_recording_rules_make_no_more_series_than_the_token_may_and_say_when_refused(config, db, name):
+    """A token's rule groups made series uncounted by its caps: a recording rule fanning out could make what the
+    token's own writes may not. Now they count against the group's owner, and a refused write is the rule's error
+    (its alerts and the group's other rules go on)."""
+    capped = webtest.TestApp(create_app({**config, "max_series_per_token": 3}, db=db))
+    capped.authorization = ("Bearer", config["admin_token"])
+    agent = webtest.TestApp(capped.app)
+    agent.authorization = ("Bearer", capped.post_json("/api/auth/tokens", {"name": "rules", "scopes": ["read", "write"]},
+                                                      status=201).json["token"])
+    now = int(time.time() * 1000)
+    write(capped, f"{name}_src", [(now - 1000, 1.0)], host="h0")  # the admin's: made uncounted
+    for host in ("h1", "h2", "h3", "h4"):
+        write(capped, f"{name}_src", [(now - 1000, 1.0)], host=host)
+    group_name = f"g_{uuid.uuid4().hex[:10]}"
+    agent.put_json(f"/api/alerts/rules/{group_name}", {"rules": [
+        {"record": f"{name}_two", "expr": f'{name}_src{{host=~"h[01]"}}'},
+        {"record": f"{name}_all", "expr": f"{name}_src"}]})
+    try:
+        group = parse_group(capped.get(f"/api/alerts/rules/{group_name}").json)
+        assert group.owner.startswith("token:")
+        states = evaluate_group(group, {}, now, instant_query(capped.app), writer(capped.app)).states
+    finally:
+        alert_store(capped.app).delete_group(group_name)
+    two, everything = (states[rule.key] for rule in group.rules)
+    assert (two.health, two.last_error) == ("ok", "")
+    assert everything.health == "err" and "max_series_per_token" in everything.last_error, everything
+    assert len(instant_query(capped.app)(f"{name}_two", now)) == 2
+    assert instant_query(capped.app)(f"{name}_all", now) == []  # nothing of the refused write was stored
 
 
 def test_a_rule_query_is_bounded_by_the_read_budget_as_every_query_is(config, db, client, name):
