@@ -48,6 +48,7 @@ REFRESH_THREADS = 8
 GROUP = 2 * REFRESH_THREADS  # marks checked and cleared together
 INT_COLUMNS = ("count", "first_ts", "last_ts")
 MAX_DEFER = 30.0  # seconds a busy process may put rollups off
+MAX_IDLE_PAUSE = 8.0  # a worker that keeps finding no mark at all looks again at most this much later
 MARK_CACHE_SECONDS = 2.0  # a write skips the marks this process set as recently as this
 SETTLE = MARK_CACHE_SECONDS + 1.0  # a mark is recomputed once older than that (a second for instances' clocks)
 MAX_REMEMBERED = 200_000  # marks remembered; past that the expired ones are forgotten
@@ -84,6 +85,8 @@ class Rollups:
         self.registry = registry
         self.points = points
         self.backlog: dict[int, int] = {}  # per shard: marks left after this process's last look at it
+        self.seen = 0  # marks, due or not, the last pass found
+        self.marked = threading.Event()  # set when this process marks: its worker looks at once, however idle
         self._marked: dict[tuple[str, str, int], float] = {}  # (metric, series, bucket): when this process marked it
         self.mark_cache = MARK_CACHE_SECONDS
         self._lock = threading.Lock()
@@ -108,6 +111,8 @@ class Rollups:
             if len(self._marked) > MAX_REMEMBERED:
                 self._marked = {key: at for key, at in self._marked.items() if now - at < self.mark_cache}
             self._marked.update(dict.fromkeys(fresh, now))
+        if fresh:
+            self.marked.set()
 
     def forget(self, metric: Metric) -> None:
         """Clear a deleted metric's marks (a range delete in each shard), so no worker goes through them."""
@@ -226,8 +231,9 @@ class Rollups:
     def run_once(self, limit: int = 2000, settle: float = 0.0, keep_going: Callable[[], bool] = lambda: True) -> int:
         """Recompute up to `limit` partitions marked over `settle` seconds ago (so that a partition being
         written is recomputed once its writes pause), shards in random order, so instances spread out; stops
-        early once `keep_going` says so."""
-        done = 0
+        early once `keep_going` says so, after the shard at hand (a request waits for one shard's read, not a
+        pass's). Counts the marks it found, due or not, in `seen`."""
+        done, self.seen = 0, 0
         marked_before = (time.time() - settle) * 1_000_000  # writetime is in microseconds
         # an intake mark also covers the writes that skipped marking within mark_cache of it: taken once those
         # were all acknowledged (or refused), so that the merge sees their rows
@@ -237,9 +243,10 @@ class Rollups:
             for shard in random.sample(range(SHARDS), SHARDS):
                 if done >= limit:
                     break
-                marks = [tuple(mark[:3]) for mark in self.db.session.execute(
-                    self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE)
-                    if mark[3] <= (intake_before if mark[1] == INTAKE else marked_before)]
+                found = list(self.db.session.execute(self.db.prepare(MARKS), (shard,), execution_profile=RAW_PROFILE))
+                self.seen += len(found)
+                marks = [tuple(mark[:3]) for mark in found
+                         if mark[3] <= (intake_before if mark[1] == INTAKE else marked_before)]
                 random.shuffle(marks)
                 self.backlog[shard] = len(marks)
                 for start in range(0, len(marks), GROUP):
@@ -247,6 +254,8 @@ class Rollups:
                         return done
                     done += self.refresh_group(pool, shard, marks[start:start + min(GROUP, limit - done)])
                     self.backlog[shard] = max(0, len(marks) - start - GROUP)
+                if not keep_going():
+                    break
         return done
 
     def refresh_group(self, pool: ThreadPoolExecutor, shard: int, marks: list[tuple[str, str, int]]) -> int:
@@ -292,7 +301,13 @@ def stacked(blobs: list[bytes], buckets: np.ndarray) -> tuple[np.ndarray, dict[s
 class RollupWorker(threading.Thread):
     """Keeps rollups current in the background of one serving process. Requests come first: while the process
     is busy serving, passes wait (and a pass under way stops), for up to `max_defer` seconds, so that a burst of
-    writes does not share the CPU with recomputing what it wrote; queries read those series raw meanwhile."""
+    writes does not share the CPU with recomputing what it wrote; queries read those series raw meanwhile.
+
+    An idle process looks less often: each pass that finds no mark at all doubles the pause, up to
+    MAX_IDLE_PAUSE, and a mark of its own process wakes it at once. A pass reads every shard, 32 reads a second
+    per instance at the base pause, and a query arriving meanwhile shared the process and Cassandra with it
+    (issue 22: the small PromQL queries were measured slower on instances doing these passes). Marks another
+    process makes are that process's worker's to take first; an idle one takes them within MAX_IDLE_PAUSE."""
 
     def __init__(self, rollups: Rollups, pause: float = 1.0, settle: float = SETTLE,
                  busy: Callable[[], bool] = lambda: False, max_defer: float = MAX_DEFER):
@@ -303,7 +318,7 @@ class RollupWorker(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        last_pass = time.monotonic()
+        last_pass, pause = time.monotonic(), self.pause
         while not self.stopping.is_set():
             overdue = time.monotonic() - last_pass >= self.max_defer
             if self.busy() and not overdue:
@@ -313,13 +328,17 @@ class RollupWorker(threading.Thread):
                 def keep_going(late=overdue) -> bool:
                     return late or not self.busy()
 
+                self.rollups.marked.clear()
                 done = self.rollups.run_once(settle=self.settle, keep_going=keep_going)
                 last_pass = time.monotonic()
                 if done:
                     continue
+                pause = self.pause if self.rollups.seen else min(2 * pause, max(self.pause, MAX_IDLE_PAUSE))
             except Exception as error:
                 log.warning("rollup pass failed (will retry): %s", one_line(error))
-            self.stopping.wait(self.pause)
+                pause = self.pause
+            self.rollups.marked.wait(pause)
 
     def stop(self) -> None:
         self.stopping.set()
+        self.rollups.marked.set()
