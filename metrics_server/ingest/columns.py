@@ -158,13 +158,15 @@ def distinct_label_sets(labels: list) -> tuple[list | None, np.ndarray | None]:
 
 def numbers(values: list) -> np.ndarray | None:
     """Values as float64, NaN for null; None unless every value is a finite JSON number or null."""
-    if not set(map(type, values)) <= {int, float, type(None)}:
+    kinds = set(map(type, values))
+    if not kinds <= {int, float, type(None)}:
         return None
     try:
         value = np.array(values, dtype=np.float64)
     except OverflowError:
         return None
-    return value if np.count_nonzero(np.isfinite(value)) == len(values) - values.count(None) else None
+    nulls = values.count(None) if type(None) in kinds else 0  # (counting costs as much as the conversion)
+    return value if np.count_nonzero(np.isfinite(value)) == len(values) - nulls else None
 
 
 def epoch_ms(stamps: list, now: int) -> np.ndarray | None:

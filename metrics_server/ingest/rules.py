@@ -37,16 +37,16 @@ def made_by(metric: Metric) -> str:
             f"write under another name, or delete it first: DELETE /api/metrics/{metric.name})")
 
 
-def check(metric: Metric, batch: Batch, positions: np.ndarray, indexed: bool) -> None:
+def check(metric: Metric, batch: Batch, positions: np.ndarray, indexed: bool, codes: np.ndarray,
+          used: np.ndarray) -> None:
     """Refuse the first point (in request order) that breaks its metric's rules, with the first rule it breaks:
     exactly its label keys (any, when its labels are open), the field its type requires, no field of another type,
-    a time reads cover."""
-    codes = batch.labels[positions]
+    a time reads cover. `codes`: the points' label sets (batch.labels[positions]); `used`: those, each once, in
+    order."""
     if metric.open_labels:
         wrong_labels = np.zeros(len(positions), dtype=bool)
     else:
         keys = set(metric.label_keys)
-        used = np.unique(codes)
         wrong = np.array([set(batch.label_sets[code]) != keys for code in used.tolist()], dtype=bool)
         wrong_labels = wrong[np.searchsorted(used, codes)]
     required = REQUIRED_FIELD[metric.type]
@@ -71,9 +71,9 @@ def points_of(metric: Metric, batch: Batch, positions: np.ndarray,
               indexed: bool = True) -> tuple[dict[str, dict], Points]:
     """The batch's points at `positions` as points of `metric`, with the label sets they use; raises a 400 that
     names the first bad item (by its index in the request when `indexed`)."""
-    check(metric, batch, positions, indexed)
     codes = batch.labels[positions]
     used = np.unique(codes)
+    check(metric, batch, positions, indexed, codes, used)
     labels_by_series = {batch.series_ids[code]: batch.label_sets[code] for code in used.tolist()}
     series = {sid: position for position, sid in enumerate(labels_by_series)}
     series_of_used = np.array([series[batch.series_ids[code]] for code in used.tolist()], dtype=np.int64)

@@ -67,12 +67,15 @@ TABLES = (
     # A write's points of a metric and bucket as one row, whatever its series (storage/intake.py), until the rollup
     # worker merges them into chunks and deletes them as one range: tombstones purged soon, as the dirty table's.
     # `changed`: when the bucket's chunks last changed (a merge, a drop, a rollup recomputation), what a read
-    # checks before it uses the points it cached (storage/chunk_cache.py), read with the intake rows.
+    # checks before it uses the points it cached (storage/chunk_cache.py), read with the intake rows. Not
+    # compressed: its rows live seconds, and compressing them at each flush and compaction, then decompressing
+    # them for the merge's read, cost Cassandra about a quarter of its CPU for merging (bench/PROFILE.md, fifth
+    # round).
     """CREATE TABLE IF NOT EXISTS {ks}.intake (
         metric text, bucket timestamp, written timeuuid, series text, sizes blob, ts blob, value blob, state blob,
         buckets blob, changed timeuuid static,
         PRIMARY KEY ((metric, bucket), written))
-        WITH compression = {{'class': 'ZstdCompressor'}} AND gc_grace_seconds = 10800
+        WITH compression = {{'enabled': 'false'}} AND gc_grace_seconds = 10800
         AND compaction = {{'class': 'SizeTieredCompactionStrategy', 'tombstone_compaction_interval': '60',
                            'unchecked_tombstone_compaction': 'true'}}""",
     # Hourly pre-aggregates of gauges and counters (storage/rollups.py): a row per series and raw partition, its
@@ -155,6 +158,8 @@ MIGRATIONS = (
     # A bucket's `changed` beside its intake rows (one read for both, issue 22); the chunk_changes table that held
     # it before is no longer read (a cached entry is per process: none outlives the upgrade).
     "ALTER TABLE {ks}.intake ADD IF NOT EXISTS changed timeuuid static",
+    # Intake rows uncompressed (see the table above; issue 23).
+    "ALTER TABLE {ks}.intake WITH compression = {{'enabled': 'false'}}",
 )
 
 

@@ -55,8 +55,10 @@ def encoded(series_ids: list[str], series: np.ndarray, ts: np.ndarray, value: np
     rows = []
     for start in range(0, len(ts), MAX_ROW_POINTS):
         part = slice(start, start + MAX_ROW_POINTS)
-        used, sizes = np.unique(series[part], return_counts=True)
-        one = np.array([len(ts[part])])
+        ids = series[part]
+        starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))  # each series' run
+        used, sizes = ids[starts], np.diff(np.append(starts, len(ids)))
+        one = np.array([len(ids)])
         cells = [UNSET_VALUE if column is None else codec.encode_cells(column[part]) for column in (state, buckets)]
         rows.append((",".join(series_ids[i] for i in used.tolist()), sizes.astype("<i4").tobytes(),
                      codec.encode_ts(ts[part], one)[0], codec.shuffle(value[part].astype("<f8"), one)[0], *cells))

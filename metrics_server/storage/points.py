@@ -103,11 +103,18 @@ def by_partition(series_ids: list[str], buckets: dict[str, list[int]]) -> dict[t
 
 def stored_order(points: Points) -> np.ndarray:
     """Positions of the points to store, by series then time: a time repeated within a series in one request
-    keeps the request's last point."""
-    order = np.lexsort((points.ts, points.series_index))  # stable: repeats stay in request order
-    series, ts = points.series_index[order], points.ts[order]
+    keeps the request's last point. Points already in that order (series items, each of one series, its times
+    rising: what agents send) are not sorted again."""
+    series, ts = points.series_index, points.ts
+    new_series = series[1:] != series[:-1]
+    if np.all(new_series & (series[1:] > series[:-1]) | ~new_series & (ts[1:] >= ts[:-1])):
+        order = np.arange(len(ts))
+    else:
+        order = np.lexsort((ts, series))  # stable: repeats stay in request order
+        series, ts = series[order], ts[order]
+        new_series = series[1:] != series[:-1]
     last = np.ones(len(order), dtype=bool)
-    last[:-1] = (series[1:] != series[:-1]) | (ts[1:] != ts[:-1])
+    last[:-1] = new_series | (ts[1:] != ts[:-1])
     return order[last]
 
 
@@ -208,9 +215,11 @@ class PointStore:
         for metric, labels_by_series, points in batches:
             order = stored_order(points)
             bucket = points.ts[order] - points.ts[order] % metric.partition_ms
-            order = order[np.argsort(bucket, kind="stable")]  # by bucket, then series, then time
-            cuts = np.flatnonzero(np.diff(np.sort(bucket))) + 1
-            self.registry.index(metric, labels_by_series, set(np.unique(bucket).tolist()))
+            if np.any(bucket != bucket[0]):  # (a request's minutes are mostly of one bucket: nothing to sort)
+                by_bucket = np.argsort(bucket, kind="stable")
+                order, bucket = order[by_bucket], bucket[by_bucket]  # by bucket, then series, then time
+            cuts = np.flatnonzero(bucket[1:] != bucket[:-1]) + 1
+            self.registry.index(metric, labels_by_series, set(bucket[[0, *cuts.tolist()]].tolist()))
             parts += [(metric, points, part) for part in np.split(order, cuts)]
         started = time.monotonic()  # before any row's timeuuid
         insert = self.db.prepare(intake.INSERT)

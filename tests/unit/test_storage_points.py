@@ -27,6 +27,16 @@ def test_a_repeated_time_keeps_its_last_point_and_rows_go_by_series_then_time():
     assert points.value[order].tolist() == [5, 3, 2, 4]
 
 
+@pytest.mark.parametrize(("series", "ts", "kept"), [
+    ([0, 0, 0, 1, 1], [1, 2, 2, 1, 3], [0, 2, 3, 4]),  # in order already (series items): a repeat keeps its last
+    ([1, 1, 0], [1, 2, 1], [2, 0, 1]),  # series out of order
+    ([0, 0, 1], [2, 1, 1], [1, 0, 2]),  # times out of order within a series
+])
+def test_points_in_order_already_are_kept_as_sorting_would(series, ts, kept):
+    points = Points(series=["a", "b"], series_index=np.array(series), ts=np.array(ts), value=np.zeros(len(ts)))
+    assert stored_order(points).tolist() == kept
+
+
 @pytest.mark.parametrize("ts", [[0], [1_704_067_200_000 + 60_000 * i for i in range(500)],
                                 [-5, 3, 4, 2**53, 2**62], [7, 7, 7]])
 def test_times_and_values_round_trip_exactly(ts):
