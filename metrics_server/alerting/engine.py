@@ -5,8 +5,7 @@ The live evaluator and the backtest both call `evaluate_group`; only what they d
 `(expr, at_ms) -> [(labels, value), ...]` (the PromQL engine over our storage), which for a group limited to
 metric prefixes is also given `prefixes=` (it must then see no other metric); `write` receives the
 samples of recording rules and of ALERTS/ALERTS_FOR_STATE right after each rule, so later rules of the
-group can read them in the same cycle (spec, constraint 1), and the group's owner, whose creation caps the
-series they make count against (a token's rules make no more than the token may).
+group can read them in the same cycle (spec, constraint 1).
 """
 import functools
 import logging
@@ -24,7 +23,7 @@ from metrics_server.limits import check_deadline
 
 log = logging.getLogger(__name__)
 InstantQuery = Callable[[str, int], list[tuple[dict[str, str], float]]]
-Write = Callable[[list[tuple[dict[str, str], int, float]], str], None]  # (samples, the group's owner)
+Write = Callable[[list[tuple[dict[str, str], int, float]]], None]
 DEFAULT_RESEND_DELAY_MS = 60_000  # the spec's default ResendDelay
 MAX_BACKTEST_STEPS = 10_000  # a day at 10 s: one query each, so a backtest answers within a request's time
 
@@ -100,13 +99,13 @@ def evaluate_rule(rule: Rule, prior: RuleState, now: int, at: int, query: Instan
     return state, transitions, sm.series(alerts, at)
 
 
-def store(write: Write, group: Group, rule: str, samples: list[tuple[dict[str, str], int, float]]) -> str:
+def store(write: Write, group: str, rule: str, samples: list[tuple[dict[str, str], int, float]]) -> str:
     """Write a rule's samples; returns why they could not be (empty: stored). A failure is never raised: alerts
     still go out, and the rule reports it as its error (as Prometheus does when appending fails)."""
     try:
-        write(samples, group.owner)
+        write(samples)
     except Exception as error:
-        log.warning("cannot write the samples of rule %s/%s: %s", group.name, rule, error)
+        log.warning("cannot write the samples of rule %s/%s: %s", group, rule, error)
         return f"cannot store the rule's samples: {one_line(error)}"
     return ""
 
@@ -127,7 +126,7 @@ def evaluate_group(group: Group, states: dict[str, RuleState], now: int, query: 
     enabled = [rule for rule in group.rules if not rule.disabled]
     removed = set(states) - {rule.key for rule in enabled}
     if write is not None and removed:  # rules taken out of the group or disabled: their series end now
-        store(write, group, "(removed rules)", sm.stale(
+        store(write, group.name, "(removed rules)", sm.stale(
             [labels for key in removed for labels in states[key].written], [], at))
     for rule in enabled:
         rule_started = time.perf_counter()
@@ -142,7 +141,7 @@ def evaluate_group(group: Group, states: dict[str, RuleState], now: int, query: 
                                          type(error).__name__), []
         ended = sm.stale(prior.written, samples, at)
         state.written = [labels for labels, _, _ in samples]
-        refused = store(write, group, rule.name, samples + ended) if write is not None and (samples or ended) \
+        refused = store(write, group.name, rule.name, samples + ended) if write is not None and (samples or ended) \
             else ""
         before, sent = state.alerts, []
         if state.health == "ok":  # a failed evaluation sends nothing (spec, step 4)

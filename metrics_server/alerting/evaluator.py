@@ -15,6 +15,7 @@ continues the same schedule. After each group evaluation the state is written fi
 the notifications are queued: a successor reads ActiveAt and the last send back and neither restarts `for`
 nor repeats a notification (one lost in the crash is re-sent by the resend rule, at most a resend delay later).
 """
+import functools
 import logging
 import threading
 import time
@@ -26,7 +27,6 @@ from metrics_server.alerting.engine import (
     InstantQuery,
     Outcome,
     RuleState,
-    Write,
     evaluate_group,
     state_from_json,
     state_to_json,
@@ -38,6 +38,10 @@ from metrics_server.alerting.rules import Group, parse_group
 from metrics_server.limits import deadline
 from metrics_server.storage.alerts import AlertStore
 
+# The server's write-back: a group's samples and the group's owner, whose creation caps what its rules make counts
+# against (a token's rules make no more series than the token may); bound to each group's owner as the engine's Write.
+OwnedWrite = Callable[[list[tuple[dict[str, str], int, float]], str], None]
+
 log = logging.getLogger(__name__)
 MARGIN = 0.2  # of the lease: the holder stops evaluating this long before its lease could expire
 TICK = 0.25
@@ -47,7 +51,7 @@ REFRESH = 1.0  # seconds between reads of the rule groups (an API change is pick
 class Evaluator(threading.Thread):
     """Competes for the lease, then evaluates every group when its time comes."""
 
-    def __init__(self, store: AlertStore, query: InstantQuery, write: Write | None, notifier: Notifier | None,
+    def __init__(self, store: AlertStore, query: InstantQuery, write: OwnedWrite | None, notifier: Notifier | None,
                  holder: str, lease_seconds: int = 15, resend_delay_ms: int = DEFAULT_RESEND_DELAY_MS,
                  external_url: str = "", metrics: AlertMetrics | None = None,
                  clock: Callable[[], float] = time.time, from_file: tuple[str, list[Group]] = ("", []),
@@ -129,7 +133,7 @@ class Evaluator(threading.Thread):
         self.last.pop(name, None)
         self.running.pop(name, None)
         if self.write is not None:
-            store(self.write, name, "(deleted group)",
+            store(functools.partial(self.write, owner=""), name, "(deleted group)",
                   sm.stale([labels for state in states.values() for labels in state.written], [], now))
 
     def renew(self) -> None:
@@ -172,7 +176,8 @@ class Evaluator(threading.Thread):
         def query(expr: str, at: int) -> list:
             with deadline(seconds):
                 return self.query(expr, at)
-        outcome = evaluate_group(group, previous, now, query, self.write, self.resend_delay_ms, self.external_url)
+        write = None if self.write is None else functools.partial(self.write, owner=group.owner)
+        outcome = evaluate_group(group, previous, now, query, write, self.resend_delay_ms, self.external_url)
         if time.monotonic() >= self.valid_until:
             log.warning("lease expired during the evaluation of %s: its outcome is dropped", group.name)
             return outcome

@@ -12,8 +12,8 @@ import numpy as np
 from flask import Flask
 
 from metrics_server import promql
-from metrics_server.alerting.engine import InstantQuery, Write
-from metrics_server.alerting.evaluator import Evaluator
+from metrics_server.alerting.engine import InstantQuery
+from metrics_server.alerting.evaluator import Evaluator, OwnedWrite
 from metrics_server.alerting.metrics import AlertMetrics
 from metrics_server.alerting.notify import Notifier, Receiver
 from metrics_server.alerting.rules import Group, RuleError, parse_groups
@@ -85,7 +85,7 @@ def check_expr(expr: str) -> None:
         raise ValueError(str(error)) from None
 
 
-def writer(app: Flask) -> Write:
+def writer(app: Flask) -> OwnedWrite:
     """Samples (labels with __name__, ms, value) stored through the ingest path. A metric the rules create
     (ALERTS, ALERTS_FOR_STATE, a recording rule's) has open labels, as remote_write creates them: each series
     keeps exactly its own labels, so one alert's series stays one series when another rule brings a new label

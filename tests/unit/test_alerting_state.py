@@ -208,7 +208,7 @@ def test_later_rules_see_the_alerts_series_of_earlier_ones():
     rule = Rule(name="High", expr="x > 10", for_ms=10 * S, key="High")
     data = Series()
     data.values = {"a": {"x": 11}}
-    engine.evaluate_group(Group("g", (rule,), INTERVAL), {}, 0, data, write=lambda samples, owner: written.extend(samples))
+    engine.evaluate_group(Group("g", (rule,), INTERVAL), {}, 0, data, write=written.extend)
     names = sorted((labels["__name__"], labels.get("alertstate"), value) for labels, _, value in written)
     assert names == [("ALERTS", "pending", 1.0), ("ALERTS_FOR_STATE", None, 0.0)]
 
