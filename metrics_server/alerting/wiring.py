@@ -124,7 +124,7 @@ def writer(app: Flask) -> OwnedWrite:
         return out
 
     def write(samples: list[tuple[dict[str, str], int, float]], owner: str) -> None:
-        quota = Quota(app.extensions["usage"], owner) if owner.startswith("token:") else None
+        quota = Quota.of(app.extensions["usage"], owner)
         fixed = fixed_keys(samples)
         rows, refused = [], []
         for labels, at, value in samples:

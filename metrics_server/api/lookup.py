@@ -40,7 +40,7 @@ def usage() -> Usage:
 def quota() -> Quota | None:
     """The API token this request's writes are charged to, for the per-token creation caps (None: not a token)."""
     who = auth.current()
-    return Quota(usage(), who.ident) if who is not None and who.kind == "token" else None
+    return Quota.of(usage(), who.ident) if who is not None else None
 
 
 def server_config() -> dict:

@@ -116,6 +116,11 @@ class Quota:
     usage: Usage
     owner: str
 
+    @classmethod
+    def of(cls, usage: Usage, owner: str) -> "Quota | None":
+        """The quota of whoever made something ('token:<id>', 'session:<user>', ...): only API tokens have one."""
+        return cls(usage, owner) if owner.startswith("token:") else None
+
     def check(self, made: Made, config: dict) -> None:
         """A 400 naming the cap when what the token has made plus `made` passes it; no read when `made` is
         nothing (known series cost nothing)."""
