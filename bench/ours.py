@@ -1,4 +1,5 @@
-"""metrics_server itself: Cassandra, 4 instances and nginx from tools.stack, in the benchmark's folder and ports."""
+"""metrics_server itself: Cassandra, instances (as many as `make up` starts unless asked) and nginx from tools.stack,
+in the benchmark's folder and ports."""
 import os
 import shutil
 import subprocess
@@ -23,10 +24,11 @@ class Ours(System):
     name = "ours"
     write_headers = {"Content-Type": "application/json"}
 
-    def __init__(self, folder: Path, base_port: int):
+    def __init__(self, folder: Path, base_port: int, instances: int = stacks.DEFAULT_INSTANCES):
         self.stack = stacks.Stack(
-            var=folder, port=base_port + 80, instances=4, cql_port=base_port + 1042, storage_port=base_port - 1000,
-            jmx_port=base_port - 801, keyspace=KEYSPACE, cluster_name="metrics_bench", fast_start=True,
+            var=folder, port=base_port + 80, instances=instances, cql_port=base_port + 1042,
+            storage_port=base_port - 1000, jmx_port=base_port - 801, keyspace=KEYSPACE, cluster_name="metrics_bench",
+            fast_start=True,
             # auth off: InfluxDB and VictoriaMetrics run without it too, on the same loopback-only machine
             env={"METRICS_SERVER_LOG_LEVEL": "WARNING", "METRICS_SERVER_AUTH": "false"})
         self.url = self.stack.url
@@ -34,7 +36,8 @@ class Ours(System):
     def version(self) -> str:
         commit = os.environ.get("BENCH_REVISION") or subprocess.run(  # set when run from a `git archive` export
             ["git", "rev-parse", "--short", "HEAD"], cwd=stacks.ROOT, capture_output=True, text=True).stdout.strip()
-        return f"metrics_server {commit or '?'} (4 waitress instances, nginx), Cassandra {cassandra.CASSANDRA_VERSION}"
+        return (f"metrics_server {commit or '?'} ({self.stack.instances} waitress instances, nginx), "
+                f"Cassandra {cassandra.CASSANDRA_VERSION}")
 
     def start(self) -> None:
         """Stop what an interrupted run left in the folder, empty it, then bring the stack up."""

@@ -25,6 +25,7 @@ from bench.dataset import DAY, make_dataset
 from bench.influx import Influx
 from bench.ours import Ours
 from bench.victoria import Victoria
+from tools.stack import DEFAULT_INSTANCES
 
 HERE = Path(__file__).resolve().parent
 WIDTH = 1200
@@ -46,6 +47,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--base-port", type=int, default=28000,
                         help="nginx BASE+80, instances +81.., CQL +1042, InfluxDB +86, Prometheus +90, "
                              "VictoriaMetrics +428")
+    parser.add_argument("--instances", type=int, default=DEFAULT_INSTANCES,
+                        help="our waitress instances behind nginx (default: as make up, one per core, 2 to 4)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent writers, the same for every system")
     parser.add_argument("--batch", type=int, default=5000, help="points per write request")
     parser.add_argument("--remote-write-only", action="store_true",
@@ -62,7 +65,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def systems_for(args) -> list:
     """Ours first, then every peer that is installed (or fail when one is missing, unless told not to)."""
-    systems = [Ours(args.out / "stack", args.base_port)]
+    systems = [Ours(args.out / "stack", args.base_port, args.instances)]
     for peer in (Victoria,) if args.promql_only else (Influx, Victoria):
         if shutil.which(peer.binary):
             systems.append(peer(args.out / peer.name, args.base_port))
@@ -236,8 +239,8 @@ def markdown(args, dataset, systems, result: Results, results: dict, facts: dict
         f"- ingest: {args.clients} concurrent keep-alive clients, {args.batch} points per request, request bodies "
         f"encoded before the clock starts, batches in time order across all series, in {LOAD_SLICES} slices with "
         "the systems taking turns at each; ours `POST /api/write` (JSON, one series item per series: its times "
-        "and values as lists) through nginx to 4 instances, InfluxDB `/write?precision=ms` (line protocol), "
-        "VictoriaMetrics `/api/v1/import/prometheus`",
+        f"and values as lists) through nginx to {args.instances} instances, InfluxDB `/write?precision=ms` (line "
+        "protocol), VictoriaMetrics `/api/v1/import/prometheus`",
         "- disk: allocated bytes (as `du`) of the stored data ÷ points, after ours `nodetool flush` + `compact` "
         "(keyspace folder), InfluxDB's cold shards snapshotted and fully compacted (data + wal), VictoriaMetrics "
         "`/internal/force_flush` + `force_merge` (data + indexdb)",

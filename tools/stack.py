@@ -1,6 +1,6 @@
 """The local stack: Cassandra node(s), the schema, backend instances and nginx, each started once and tracked by pid.
 
-    python -m tools.stack up [--nodes 1|3] [--instances 4] [--port 8080] [--var var] [--cql-port 9042] ...
+    python -m tools.stack up [--nodes 1|3] [--instances N] [--port 8080] [--var var] [--cql-port 9042] ...
     python -m tools.stack down | status  (with the same --var, --port and Cassandra ports)
     python -m tools.stack nginx-conf --upstreams backend1:8080,backend2:8080 --listen 8080 ...  (the nginx image)
 
@@ -22,6 +22,12 @@ from tools import pidfile
 from tools.cassandra import node as cassandra
 
 ROOT = Path(__file__).resolve().parent.parent
+# An instance runs its Python on one core at a time (the GIL), so one per core uses the machine: more only split the
+# caches and keep each instance idle, hence slower, between requests (bench/PROFILE.md, "Instances per core": on 2
+# cores, 2 instances against 4 took JSON writes at 0.99x InfluxDB against 0.64x, and answered the small PromQL
+# queries faster). Two at least, so that one restarting leaves nginx another; four at most, the ports the docs give
+# (nginx's + 1 to + 4; `--instances` takes more).
+DEFAULT_INSTANCES = min(4, max(2, len(os.sched_getaffinity(0))))
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
 
@@ -31,7 +37,7 @@ class Stack:
 
     var: Path = ROOT / "var"
     port: int = 8080
-    instances: int = 4
+    instances: int = DEFAULT_INSTANCES
     nodes: int = 1
     cql_port: int = 9042
     storage_port: int = 7000
@@ -333,7 +339,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.stack")
     parser.add_argument("command", choices=("up", "down", "status", "nginx-conf"))
     parser.add_argument("--nodes", type=int, choices=(1, 3), default=int(os.environ.get("NODES", "1")))
-    parser.add_argument("--instances", type=int, default=int(os.environ.get("INSTANCES", "4")))
+    parser.add_argument("--instances", type=int, default=int(os.environ.get("INSTANCES") or DEFAULT_INSTANCES),
+                        help="backend instances (default: one per core, 2 to 4)")
     parser.add_argument("--port", type=int, default=8080, help="nginx's; the instances take the next ones")
     parser.add_argument("--var", type=Path, default=ROOT / "var", help="the data, logs and pid files (default var/)")
     parser.add_argument("--cql-port", type=int, default=9042)
