@@ -63,6 +63,31 @@ class HourlySeries(NamedTuple):
 Source = Callable[[tuple[Matcher, ...], int, int], list[RawSeries]]
 
 
+def newest_samples(found: list[RawSeries], times: np.ndarray, lookback_ms: int):
+    """(series, sample times, values, present) of each series: its newest sample at or before each time, present
+    where it is at most the lookback old and not a stale marker. Series are taken in groups, each group's samples
+    end to end with every series' times shifted past the one before, so that one searchsorted serves the group
+    (a call per series cost ~20 µs: 1 ms of a 50-series sum); a group's arrays hold at most windows.BLOCK_CELLS
+    steps and its shifted times fit an int64."""
+    if not found:
+        return
+    low = min(int(times.min()), min(int(raw.timestamps[0]) for raw in found))
+    span = max(int(times.max()), max(int(raw.timestamps[-1]) for raw in found)) - low + 1
+    size = max(1, min(windows.BLOCK_CELLS // len(times), (1 << 62) // span))
+    for first in range(0, len(found), size):
+        group = found[first:first + size]
+        sizes = np.array([len(raw.timestamps) for raw in group])
+        ts = np.concatenate([raw.timestamps for raw in group])
+        values = np.concatenate([raw.values for raw in group])
+        shift = np.arange(len(group), dtype=np.int64) * span
+        index = np.searchsorted(ts - low + np.repeat(shift, sizes), (times - low) + shift[:, None], side="right") - 1
+        safe = np.maximum(index, 0)
+        sampled, newest = ts[safe], values[safe]
+        present = (index >= (np.cumsum(sizes) - sizes)[:, None]) & (sampled >= times - lookback_ms) \
+            & ~is_stale(newest)
+        yield from zip(group, sampled, newest, present)
+
+
 class Budget:
     """The samples one query may still read, shared by its subqueries."""
 
@@ -153,15 +178,13 @@ class Evaluator:
             return Vector([series for series in (hourly_selector(h.rows, h.labels, times, self.lookback_ms)
                                                  for h in hourly) if series.present.any()])
         out = []
-        for raw in self.fetch(node, times[0] - self.lookback_ms, times[-1]):
-            index = np.searchsorted(raw.timestamps, times, side="right") - 1
-            safe = np.maximum(index, 0)
-            present = (index >= 0) & (raw.timestamps[safe] >= times - self.lookback_ms) & ~is_stale(raw.values[safe])
+        for raw, sampled, values, present in newest_samples(self.fetch(node, times[0] - self.lookback_ms, times[-1]),
+                                                             times, self.lookback_ms):
             if present.any():
                 if sample_times:
-                    out.append(Series(without_name(raw.labels), raw.timestamps[safe] / 1000, present))
+                    out.append(Series(without_name(raw.labels), sampled / 1000, present))
                 else:
-                    out.append(Series(raw.labels, raw.values[safe], present))
+                    out.append(Series(raw.labels, values, present))
         return Vector(out)
 
     def range_windows(self, node) -> list[windows.Window]:

@@ -80,7 +80,8 @@ class StoreSource:
         found = []
         for metric, sids, label_sets in self.by_metric(matchers, soon=not settled):
             data = self.gateway.raw(metric, sids, start_ms, end_ms + 1)
-            found += [RawSeries(labels, data[sid].ts.astype(np.int64), data[sid].value.astype(float))
+            found += [RawSeries(labels, data[sid].ts.astype(np.int64, copy=False),
+                                 data[sid].value.astype(float, copy=False))
                       for sid, labels in zip(sids, label_sets)]
         if not settled and not self.gateway.confirmed():
             return self(matchers, start_ms, end_ms, settled=True)

@@ -42,6 +42,8 @@ def unshuffle(blobs: list[bytes], dtype: str) -> tuple[np.ndarray, np.ndarray]:
     """Shuffled blobs back to one array of their values, one chunk after the other, and each blob's header byte
     (-1 for none): the blobs of each length as one transpose (a read of thousands of series' hours has few
     distinct lengths, often one)."""
+    if not blobs:  # (a read answered from the chunk cache alone decodes no chunk)
+        return np.empty(0, dtype=dtype), np.empty(0, dtype=np.int64)
     lengths = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs))
     sizes = lengths // WIDTH
     out = np.empty(int(sizes.sum()), dtype=dtype)

@@ -244,8 +244,8 @@ class PointStore:
         if buckets is None:
             buckets = self.registry.buckets(metric, series_ids, start_ms, end_ms)
         if not extra:  # numbers: every series' chunks decoded at once, then split (50 series: 230 ms → 40 ms)
-            return split(*next(self.columns(metric, series_ids, buckets, start_ms, end_ms, slice_reads=0),
-                               flattened([], {}, start_ms, end_ms)), series_ids)
+            found = next(self.columns(metric, series_ids, buckets, start_ms, end_ms, slice_reads=0), None)
+            return split(*(found or flattened([], {}, start_ms, end_ms)), series_ids)
         rows_by_series, fresh = self.fetch(metric, series_ids, buckets, start_ms, end_ms, extra)
         return {sid: merged(rows, extra, start_ms, end_ms, fresh.get(sid, ())) for sid, rows in rows_by_series.items()}
 
@@ -549,17 +549,33 @@ def flattened(rows: list[tuple], position: dict[str, int], start_ms: int, end_ms
     columns: each point's series (its position), time and value, in [start, end), by series and time; of points
     with the same series and time, the one written last."""
     blobs = [row[2] for row in rows]
+    pieces = [(sid, within(piece, start_ms, end_ms)) for sid, piece in pieces]
     ts = np.concatenate([codec.decode_ts(blobs), *(piece.ts for _, piece in pieces)])
     value = np.concatenate([codec.decode_values([row[3] for row in rows]), *(piece.value for _, piece in pieces)])
     sizes = np.concatenate([codec.sizes_of(blobs), np.array([len(piece.ts) for _, piece in pieces], dtype=np.int64)])
     owners = [position[row[0]] for row in rows] + [position[sid] for sid, _ in pieces]
     series = np.repeat(np.array(owners, dtype=np.int64), sizes)
-    keep = np.argsort(series, kind="stable")  # each series' points as stored: by partition, hour, write, then pieces
-    by_series, times = series[keep], ts[keep]
+    # each series' points as stored (by partition, hour, write, then pieces); none moved when they already come by
+    # series, as a read from the chunk cache's pieces does (each gather of 72,000 points cost ~0.3 ms, six of them)
+    keep = None if np.all(series[1:] >= series[:-1]) else np.argsort(series, kind="stable")
+    by_series, times = (series, ts) if keep is None else (series[keep], ts[keep])
     if np.any((by_series[1:] == by_series[:-1]) & (times[1:] <= times[:-1])):  # overlap, late chunks or pieces
         keep = latest([row[1] for row in rows] + [piece.written for _, piece in pieces], sizes, ts, series)
+    if keep is None:
+        inside = (ts >= start_ms) & (ts < end_ms)
+        return (series, ts, value) if inside.all() else (series[inside], ts[inside], value[inside])
     keep = keep[(ts[keep] >= start_ms) & (ts[keep] < end_ms)]
     return series[keep], ts[keep], value[keep]
+
+
+def within(piece: intake.Piece, start_ms: int, end_ms: int) -> intake.Piece:
+    """A piece's points in [start, end) (a cached piece holds whole hours): cut by its sorted times, where a mask
+    over the points of every piece together cost a copy of each column (50 series' day: ~1 ms)."""
+    ts = piece.ts
+    if not len(ts) or (ts[0] >= start_ms and ts[-1] < end_ms):
+        return piece
+    low, high = np.searchsorted(ts, (start_ms, end_ms)).tolist()
+    return intake.Piece(piece.written, ts[low:high], piece.value[low:high], [])
 
 
 def split(series: np.ndarray, ts: np.ndarray, value: np.ndarray, series_ids: list[str]) -> dict[str, SeriesPoints]:

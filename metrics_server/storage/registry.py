@@ -36,6 +36,11 @@ POSTINGS = "SELECT series_id, labels FROM {ks}.postings WHERE metric = ? AND key
 # PromQL query. Not all 16 in one request: the coordinator returns one request's pages one after another, and a
 # metric of 200,000 series is 40 pages of index rows.
 SHARDS_IN = 4
+# ... except when the rows are known to be few: a cached selection's check, sent beside a PromQL query's points
+# once the selection is older than the cache's seconds (Registry.select_soon), reads every shard in one request:
+# one page, where 4 requests cost the driver and the request thread 4 responses beside the points' one (an
+# instance behind nginx sees a dashboard's query every ~8-15 s in the bench: that check on every query)
+FEW_ROWS = 1_000
 INDEX_BATCH = 32  # rows per unlogged batch, sorted by partition so that most batches hold one or two
 INDEX_RETRIES = 2  # index rows are idempotent inserts: a batch that timed out is sent again (a 10,000-series
 # write on a loaded machine had 7 of 1,251 index batches time out)
@@ -240,7 +245,8 @@ class Registry:
         unknown = iter(self.select_many([metric for metric, item in zip(metrics, cached) if item is None], matchers))
         found = [next(unknown) if item is None else item[0] for item in cached]
         sent = [(position, [self.db.session.execute_async(self.db.prepare(cql), values, execution_profile=RAW_PROFILE)
-                            for cql, values in self.candidate_reads(metrics[position], matchers)])
+                            for cql, values in self.candidate_reads(metrics[position], matchers,
+                                                                    expected=len(cached[position][0]))])
                 for position in late]
 
         def still() -> bool:
@@ -252,9 +258,11 @@ class Registry:
             return same
         return found, still
 
-    def candidate_reads(self, metric: Metric, matchers: tuple[Matcher, ...]) -> list[tuple[str, tuple]]:
+    def candidate_reads(self, metric: Metric, matchers: tuple[Matcher, ...],
+                        expected: int | None = None) -> list[tuple[str, tuple]]:
         """The index reads of the series that may match: the postings of one matcher, or every series of the
-        metric (a regex's accepted values are looked up first, when few)."""
+        metric (a regex's accepted values are looked up first, when few); `expected`: how many rows the caller
+        expects (see shard_groups)."""
         chosen = postings_plan(matchers)
         values = chosen.positive_values if chosen else None
         if chosen is None:
@@ -267,10 +275,10 @@ class Registry:
                         break
         if chosen is None:
             return [("SELECT series_id, labels FROM {ks}.series_index WHERE metric = ? AND shard IN ?",
-                     (metric.name, shards)) for shards in shard_groups()]
+                     (metric.name, shards)) for shards in shard_groups(expected)]
         values = list(values)
         return [(POSTINGS, (metric.name, chosen.key, values[first:first + VALUES_IN], shards))
-                for first in range(0, len(values), VALUES_IN) for shards in shard_groups()]
+                for first in range(0, len(values), VALUES_IN) for shards in shard_groups(expected)]
 
     def label_values(self, metric: Metric, key: str) -> list[str]:
         """The values a label key takes in a metric, sorted: SHARDS small partitions, SHARDS_IN a read."""
@@ -384,6 +392,7 @@ def matching(results: list, matchers: tuple[Matcher, ...]) -> list[tuple[str, di
                   key=lambda item: sorted(item[1].items()))
 
 
-def shard_groups() -> list[list[int]]:
-    """Every shard of an index table, SHARDS_IN a read."""
-    return [list(range(first, min(first + SHARDS_IN, SHARDS))) for first in range(0, SHARDS, SHARDS_IN)]
+def shard_groups(expected: int | None = None) -> list[list[int]]:
+    """Every shard of an index table, SHARDS_IN a read, or all in one when the rows `expected` are few."""
+    per = SHARDS if expected is not None and expected <= FEW_ROWS else SHARDS_IN
+    return [list(range(first, min(first + per, SHARDS))) for first in range(0, SHARDS, per)]

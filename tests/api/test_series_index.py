@@ -6,7 +6,7 @@ import webtest
 from metrics_server.app import create_app
 from metrics_server.storage import intake, points
 from metrics_server.storage.cql_schema import migrate_series_index
-from metrics_server.storage.registry import SHARDS_IN, Registry, series_id
+from metrics_server.storage.registry import FEW_ROWS, SHARDS_IN, Registry, series_id, shard_groups
 from metrics_server.storage.series_index import SHARDS, Matcher
 
 DAY0 = 1_700_006_400_000
@@ -74,6 +74,14 @@ def test_a_selector_of_many_values_reads_their_postings_a_hundred_at_a_time(clie
     found = registry.select(registry.get(name), (Matcher("host", "in", tuple(hosts)),), cached=False)
     assert sorted(labels["host"] for _, labels in found) == hosts
     assert len(index_reads) == 2 * SHARDS // SHARDS_IN and all("value IN" in cql for cql in index_reads)
+
+
+def test_the_check_of_a_cached_selection_of_few_series_reads_every_shard_in_one_request():
+    """A selection's index is read SHARDS_IN shards a request (a big metric's rows page one request after another),
+    but the check of a cached one of few series, sent beside a query's points, is one request."""
+    assert shard_groups() == shard_groups(FEW_ROWS + 1) == [list(range(first, first + SHARDS_IN))
+                                                             for first in range(0, SHARDS, SHARDS_IN)]
+    assert shard_groups(4) == shard_groups(FEW_ROWS) == [list(range(SHARDS))]
 
 
 def test_selectors_with_every_operator(app, client, name):

@@ -195,6 +195,23 @@ def test_many_series_read_as_columns_equal_each_series_merged_on_its_own(late):
     assert columns["a"].value.tolist() == ([1, 20, 3, 4, 5, 6] if late else [1, 2, 3, 4, 6])
 
 
+@pytest.mark.parametrize("by_series", [True, False])
+def test_pieces_wider_than_the_range_are_cut_to_it_and_the_later_write_still_wins(by_series):
+    """Cached pieces hold whole hours: a read keeps their points in [start, end) only, whether they come by series
+    (as from the cache: nothing moved) or not, a later piece winning a repeated time inside the range."""
+    first, later = uuid.uuid1(), uuid.uuid1()
+
+    def piece(written, ts):
+        return intake.Piece(written, np.array(ts, dtype=np.int64), np.array(ts, dtype=float) + (0.5 if written == later
+                                                                                                else 0), [])
+    pieces = [("a", piece(first, [0, 10, 20, 30])), ("a", piece(later, [20, 40])), ("b", piece(first, [5, 25, 35]))]
+    if not by_series:
+        pieces = pieces[2:] + pieces[:2]
+    series, ts, value = store.flattened([], {"a": 0, "b": 1}, 10, 35, pieces)
+    assert series.tolist() == [0, 0, 0, 1] and ts.tolist() == [10, 20, 30, 25]
+    assert value.tolist() == [10, 20.5, 30, 25]
+
+
 def test_a_writes_small_intake_rows_go_as_one_batch_and_a_big_one_alone():
     insert = "INSERT INTO intake (metric, bucket, series, ts, value) VALUES (%s, %s, %s, %s, %s)"
     small = [(insert, ("m", 0, "a,b", b"t" * 100, b"v" * 100))] * 4
