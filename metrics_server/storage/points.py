@@ -575,7 +575,7 @@ def within(piece: intake.Piece, start_ms: int, end_ms: int) -> intake.Piece:
     if not len(ts) or (ts[0] >= start_ms and ts[-1] < end_ms):
         return piece
     low, high = np.searchsorted(ts, (start_ms, end_ms)).tolist()
-    return intake.Piece(piece.written, ts[low:high], piece.value[low:high], [])
+    return intake.Piece(piece.written, ts[low:high], piece.value[low:high], [cells[low:high] for cells in piece.cells])
 
 
 def split(series: np.ndarray, ts: np.ndarray, value: np.ndarray, series_ids: list[str]) -> dict[str, SeriesPoints]:
