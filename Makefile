@@ -3,6 +3,7 @@ PY := .venv/bin/python
 NODES ?= 1
 # Backend instances; left empty: one per core, 2 to 4 (tools/stack.py).
 INSTANCES ?=
+INSTANCES_ARG = $(if $(INSTANCES),--instances $(INSTANCES))
 # Where a stack lives: nginx's port (the instances take the next ones), its folder, Cassandra's ports. A second
 # stack beside the first: make up PORT=28080 VAR=/tmp/stack2 CQL_PORT=29042 STORAGE_PORT=27000 JMX_PORT=27199
 # METRICS_SERVER_GRAPHITE_PORT=22003 (and the same PORT, VAR and ports for demo, simulate, tail, down, clean).
@@ -18,16 +19,16 @@ URL := http://127.0.0.1:$(PORT)
 .PHONY: up down status deps test test-unit lint demo simulate tail bench bench-tail cluster-up clean compliance
 
 up: deps  ## install what is missing, start Cassandra, the schema, the instances and nginx; print the URL
-	@$(STACK) up --nodes $(NODES) $(if $(INSTANCES),--instances $(INSTANCES))
+	@$(STACK) up --nodes $(NODES) $(INSTANCES_ARG)
 
 cluster-up:  ## the same with a 3-node Cassandra cluster (replication factor 3, QUORUM)
 	@$(MAKE) --no-print-directory up NODES=3
 
 down:  ## stop everything `make up` started (data stays in var/)
-	@$(STACK) down $(if $(INSTANCES),--instances $(INSTANCES))
+	@$(STACK) down $(INSTANCES_ARG)
 
 status:  ## show what runs
-	@$(STACK) status --nodes $(NODES) $(if $(INSTANCES),--instances $(INSTANCES)) || true
+	@$(STACK) status --nodes $(NODES) $(INSTANCES_ARG) || true
 
 deps:  ## what is missing: Debian's nginx, maven (mvn) and openjdk-17 (java), the venv, npm packages, Cassandra's jars
 	@tools/install.sh base
